@@ -1,0 +1,215 @@
+"""`make run`: the whole platform on one machine.
+
+Starts embedded PostgreSQL and NATS unless DATABASE_URL / NATS_URL are set (data under
+CHUNGTAY_DATA_DIR, default ./.data, so a restart keeps it), creates and migrates one database per
+service, runs each service's bootstrap (reference data, demo accounts), starts the four services and
+the gateway, prints the URLs, and on Ctrl-C or SIGTERM stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from devstack.embedded import EmbeddedNats, EmbeddedPostgres
+from devstack.migrate import bootstrap, prepare_databases
+from shared.principal import generate_keypair
+
+SERVICES = ("registry", "support", "emulation", "reporting")
+SERVICE_PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104}
+APPS = {name: f"services.{name}.main:create_app" for name in SERVICES} | {"gateway": "gateway.main:create_app"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def log(message: str) -> None:
+    print(f"[chungtay] {message}", flush=True)
+
+
+def principal_keys(data_dir: Path) -> tuple[str, str]:
+    """The key pair the gateway signs principals with; made once and kept with the data."""
+    keys = data_dir / "keys"
+    private, public = keys / "principal_ed25519.pem", keys / "principal_ed25519.pub.pem"
+    if not private.exists():
+        keys.mkdir(parents=True, exist_ok=True)
+        private_pem, public_pem = generate_keypair()
+        private.write_text(private_pem)
+        private.chmod(0o600)
+        public.write_text(public_pem)
+    return private.read_text(), public.read_text()
+
+
+def personal_data_keys(data_dir: Path) -> dict[str, str]:
+    """The registry's citizen-ID encryption and hash keys, made once and kept with the data
+    (unless the environment already gives them): losing them makes stored citizen IDs unreadable."""
+    from services.registry.personal_data import generate_key
+
+    env = {}
+    for name, file in (("REGISTRY_PERSONAL_DATA_KEY", "personal_data.key"),
+                       ("REGISTRY_PERSONAL_DATA_HASH_KEY", "personal_data_hash.key")):
+        if os.environ.get(name):
+            continue
+        path = data_dir / "keys" / file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(generate_key())
+            path.chmod(0o600)
+        env[name] = path.read_text().strip()
+    return env
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it if this supervisor dies without stopping it (kill -9)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with code {process.returncode} while starting")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy in {timeout}s")
+
+
+class Platform:
+    def __init__(self) -> None:
+        self.data_dir = Path(os.environ.get("CHUNGTAY_DATA_DIR", ".data")).resolve()
+        self.host = os.environ.get("CHUNGTAY_HOST", "127.0.0.1")
+        self.gateway_port = env_int("GATEWAY_PORT", 8000)
+        self.port_base = env_int("CHUNGTAY_SERVICE_PORT_BASE", 8100)
+        self.pg: EmbeddedPostgres | None = None
+        self.nats: EmbeddedNats | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+
+    def start_infrastructure(self) -> tuple[str, str]:
+        database_url = os.environ.get("DATABASE_URL")
+        nats_url = os.environ.get("NATS_URL")
+        if not database_url:
+            self.pg = EmbeddedPostgres(self.data_dir / "postgres", env_int("CHUNGTAY_PG_PORT", 55432))
+            self.pg.start()
+            database_url = self.pg.url
+            log(f"embedded PostgreSQL on {database_url} (data in {self.pg.data_dir})")
+        if not nats_url:
+            self.nats = EmbeddedNats(self.data_dir / "nats", env_int("CHUNGTAY_NATS_PORT", 14222))
+            self.nats.start()
+            nats_url = self.nats.url
+            log(f"embedded NATS with JetStream on {nats_url} (data in {self.nats.data_dir})")
+        return database_url, nats_url
+
+    def service_port(self, name: str) -> int:
+        return self.port_base + SERVICE_PORTS[name] - 8100
+
+    def start_processes(self, urls: dict[str, str], nats_url: str) -> None:
+        private_pem, public_pem = principal_keys(self.data_dir)
+        base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name in SERVICES:
+            prefix = name.upper()
+            env = base_env | {f"{prefix}_DATABASE_URL": urls[name], f"{prefix}_NATS_URL": nats_url,
+                              f"{prefix}_PRINCIPAL_PUBLIC_KEY": public_pem}
+            if name == "registry":
+                env |= personal_data_keys(self.data_dir)
+            self.spawn(name, self.service_port(name), env)
+        gateway_env = base_env | {
+            "GATEWAY_DATABASE_URL": urls["gateway"], "GATEWAY_NATS_URL": nats_url,
+            "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
+            "GATEWAY_KEYS_DIR": str(self.data_dir / "keys"),
+            **{f"GATEWAY_UPSTREAM_{n.upper()}": f"http://127.0.0.1:{self.service_port(n)}" for n in SERVICES},
+        }
+        self.spawn("gateway", self.gateway_port, gateway_env, host=self.host)
+        for name, process in self.processes.items():
+            port = self.gateway_port if name == "gateway" else self.service_port(name)
+            wait_healthy(f"http://127.0.0.1:{port}/health", process)
+
+    def spawn(self, name: str, port: int, env: dict[str, str], host: str = "127.0.0.1") -> None:
+        args = [sys.executable, "-m", "uvicorn", "--factory", APPS[name], "--host", host, "--port", str(port),
+                "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "10"]
+        self.processes[name] = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                                                preexec_fn=die_with_parent if sys.platform == "linux" else None)
+        log(f"{name} starting on {host}:{port} (pid {self.processes[name].pid})")
+
+    def stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log("stopping…")
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.nats:
+            self.nats.stop()
+        if self.pg:
+            self.pg.stop()
+        log("stopped")
+
+    def watch(self) -> int:
+        while not self.stopping:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    log(f"{name} exited with code {process.returncode}; stopping the platform")
+                    return 1
+            time.sleep(0.5)
+        return 0
+
+
+def main() -> int:
+    platform = Platform()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    try:
+        database_url, nats_url = platform.start_infrastructure()
+        urls = asyncio.run(prepare_databases(database_url))
+        asyncio.run(bootstrap(urls))
+        platform.start_processes(urls, nats_url)
+        demo_password = os.environ.get("CHUNGTAY_DEMO_PASSWORD", "demo")
+        log(f"ready: gateway http://{platform.host}:{platform.gateway_port}  "
+            f"(docs http://{platform.host}:{platform.gateway_port}/docs)")
+        log(f"demo logins (password '{demo_password}'): admin, province.24, district.213, commune.07207, "
+            "commune.07222, emulation.24; system client system.demo")
+        log("press Ctrl-C to stop")
+        code = platform.watch()
+    except KeyboardInterrupt:
+        code = 0
+    except Exception as exc:
+        log(f"failed: {exc}")
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        platform.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

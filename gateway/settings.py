@@ -1,0 +1,73 @@
+"""Gateway settings: every variable starts with GATEWAY_ (Redis also answers to plain REDIS_URL)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("registry", "support", "emulation", "reporting")
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_gateway"
+    nats_url: str = "nats://127.0.0.1:4222"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    # Ed25519 key pair the gateway signs forwarded principals with (services hold the public half).
+    principal_private_key: str = ""
+    principal_public_key: str = ""
+    principal_ttl_seconds: int = 60
+    keys_dir: str = ".data/keys"
+    upstream_registry: str = "http://127.0.0.1:8101"
+    upstream_support: str = "http://127.0.0.1:8102"
+    upstream_emulation: str = "http://127.0.0.1:8103"
+    upstream_reporting: str = "http://127.0.0.1:8104"
+
+    # --- tokens (ES256 access tokens with a kid; opaque rotating refresh tokens)
+    token_issuer: str = "chungtay-gateway"
+    token_audience: str = "chungtay-api"
+    access_token_ttl_seconds: int = 600
+    client_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    session_max_seconds: int = 30 * 24 * 3600  # a refresh family never outlives this
+    key_rotation_days: int = 30
+    key_reload_seconds: float = 60.0
+    revocation_poll_seconds: float = 1.0
+
+    # --- passwords and failed logins
+    # OWASP's argon2id baseline (19 MiB, 2 passes): about 50 ms a login on this machine.
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300  # doubles with every further lockout, up to the max
+    login_lockout_max_seconds: int = 3600
+    password_min_length: int = 8
+
+    # --- rate limits (Redis when set, so replicas share them; in process otherwise)
+    redis_url: str = Field(default="", validation_alias=AliasChoices("GATEWAY_REDIS_URL", "REDIS_URL"))
+    token_requests_per_ip_per_minute: int = 30
+    requests_per_principal_per_minute: int = 6000  # 0 disables
+    trust_forwarded_for: bool = False  # behind a trusted ingress: take the client IP from X-Forwarded-For
+
+    # --- proxy
+    cors_origins: str = ""  # comma-separated web origins allowed to call the API from browsers
+    max_json_body_bytes: int = 2 * 1024 * 1024  # JSON bodies are read and inspected for unit codes
+    max_upload_bytes: int = 200 * 1024 * 1024  # streamed uploads (routes that declare them)
+    upstream_timeout_seconds: float = 30.0
+    upstream_connect_timeout_seconds: float = 3.0
+    upstream_pool_size: int = 512
+    openapi_cache_seconds: float = 30.0
+
+    # --- unit directory (from registry.unit.changed)
+    directory_refresh_seconds: float = 5.0
+    run_background_workers: bool = True
+
+    def upstream(self, service: str) -> str:
+        return str(getattr(self, f"upstream_{service}")).rstrip("/")
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())

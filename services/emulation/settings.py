@@ -1,0 +1,14 @@
+"""Settings of the emulation service: every variable starts with EMULATION_ (e.g. EMULATION_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class EmulationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="EMULATION_", extra="ignore")
+
+    service_name: str = "emulation"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_emulation"

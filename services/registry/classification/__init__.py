@@ -1,0 +1,1 @@
+"""Poverty standards (versioned data) and the classifier every registry module uses."""

@@ -1,0 +1,216 @@
+"""Classification of a household by the official standard of its review year.
+
+(review year, urban/rural, income per person per month, deprived indicators) → poor, near_poor,
+middle_income or not_poor, with the lines applied and a one-sentence explanation.
+
+Three entry points share one rule:
+- `classify()` answers the full, explained `Classification` (API, assessments);
+- `classify_status()` and `classify_many()` answer the status alone for bulk work (imports):
+  per-(year, area) lines are precomputed and indicators are checked with one frozenset subset test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from services.registry.classification.standards import AREAS, Standard, load_standards
+
+POOR, NEAR_POOR, MIDDLE_INCOME, NOT_POOR = "poor", "near_poor", "middle_income", "not_poor"
+STATUSES = (POOR, NEAR_POOR, MIDDLE_INCOME, NOT_POOR)
+_STATUS_WORDS = {POOR: "poor", NEAR_POOR: "near-poor", MIDDLE_INCOME: "middle-income", NOT_POOR: "not poor"}
+
+
+@dataclass(frozen=True)
+class Classification:
+    status: str                 # poor | near_poor | middle_income | not_poor
+    standard: str               # the standard's code, e.g. "decree-07-2021"
+    standard_name: str          # e.g. "Nghị định 07/2021/NĐ-CP (2022–2026)"
+    area: str                   # urban | rural
+    poverty_line: int           # VND / person / month applied
+    near_poverty_line: int | None
+    middle_income_line: int | None
+    deprived_count: int
+    deprived_indicators: tuple[str, ...]  # deduplicated, in the standard's order
+    deprivation_threshold: int
+    explanation: str
+
+
+class UnknownIndicator(ValueError):
+    def __init__(self, codes: list[str], allowed: list[str], standard: str) -> None:
+        super().__init__(f"unknown deprivation indicator(s) {', '.join(codes)} for standard {standard}; "
+                         f"allowed: {', '.join(allowed)}")
+        self.codes = codes
+        self.allowed = allowed
+        self.standard = standard
+
+
+class NoStandardForYear(ValueError):
+    def __init__(self, year: int) -> None:
+        ranges = ", ".join(f"{s.year_from}–{s.year_to}" for s in STANDARDS)
+        super().__init__(f"no poverty standard covers review year {year} (standards cover {ranges})")
+        self.year = year
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything the hot path needs for one (standard, area)."""
+
+    standard: Standard
+    area: str
+    poverty: int
+    near: int | None
+    middle: int | None
+    threshold: int
+    income_alone_poor: bool
+    allowed: frozenset[str]
+    order: dict[str, int]
+
+
+STANDARDS: tuple[Standard, ...] = load_standards()
+_BY_YEAR: dict[int, Standard] = {y: s for s in STANDARDS for y in range(s.year_from, s.year_to + 1)}
+_PLANS: dict[tuple[int, str], _Plan] = {}
+
+
+def _make_plan(standard: Standard, area: str) -> _Plan:
+    lines = standard.lines[area]
+    codes = standard.indicator_codes
+    return _Plan(standard, area, lines.poverty_line, lines.near_poverty_line, lines.middle_income_line,
+                 standard.deprivation_threshold, standard.income_alone_poor, frozenset(codes),
+                 {c: i for i, c in enumerate(codes)})
+
+
+for _year, _standard in _BY_YEAR.items():
+    for _area in AREAS:
+        _PLANS[(_year, _area)] = _make_plan(_standard, _area)
+
+
+def standard_for(review_year: int) -> Standard:
+    try:
+        return _BY_YEAR[review_year]
+    except KeyError:
+        raise NoStandardForYear(review_year) from None
+
+
+def indicator_codes(review_year: int) -> frozenset[str]:
+    return frozenset(standard_for(review_year).indicator_codes)
+
+
+def _plan(review_year: int, area: str) -> _Plan:
+    plan = _PLANS.get((review_year, area))
+    if plan is None:
+        if area not in AREAS:
+            raise ValueError(f"area must be 'urban' or 'rural', not {area!r}")
+        raise NoStandardForYear(review_year)
+    return plan
+
+
+def _unknown(plan: _Plan, given: Iterable[str]) -> UnknownIndicator:
+    unknown = sorted({c for c in given if c not in plan.allowed})
+    return UnknownIndicator(unknown, list(plan.standard.indicator_codes), plan.standard.code)
+
+
+def _status(plan: _Plan, income: int, deprived_count: int) -> str:
+    if income <= plan.poverty:
+        if plan.income_alone_poor or deprived_count >= plan.threshold:
+            return POOR
+        return NEAR_POOR
+    if plan.near is not None and income <= plan.near:
+        return POOR if deprived_count >= plan.threshold else NEAR_POOR
+    if plan.middle is not None and income <= plan.middle:
+        return MIDDLE_INCOME
+    return NOT_POOR
+
+
+def _check_income(income: int) -> None:
+    if income < 0:
+        raise ValueError(f"income per capita must be 0 or more, not {income}")
+
+
+def classify(review_year: int, area: str, income_per_capita: int,
+             deprived_indicators: Sequence[str]) -> Classification:
+    """The explained classification; raises NoStandardForYear, UnknownIndicator or ValueError."""
+    plan = _plan(review_year, area)
+    _check_income(income_per_capita)
+    given = set(deprived_indicators)
+    if not given <= plan.allowed:
+        raise _unknown(plan, given)
+    deprived = tuple(sorted(given, key=plan.order.__getitem__))
+    status = _status(plan, income_per_capita, len(deprived))
+    return Classification(
+        status=status, standard=plan.standard.code, standard_name=plan.standard.name, area=area,
+        poverty_line=plan.poverty, near_poverty_line=plan.near, middle_income_line=plan.middle,
+        deprived_count=len(deprived), deprived_indicators=deprived, deprivation_threshold=plan.threshold,
+        explanation=_explain(plan, status, income_per_capita, deprived),
+    )
+
+
+def classify_status(review_year: int, area: str, income_per_capita: int,
+                    deprived_indicators: Iterable[str]) -> str:
+    """The status alone (same rule, same errors as `classify`), for bulk work."""
+    plan = _PLANS.get((review_year, area)) or _plan(review_year, area)
+    given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
+    if not given <= plan.allowed:
+        raise _unknown(plan, given)
+    if income_per_capita < 0:
+        _check_income(income_per_capita)
+    return _status(plan, income_per_capita, len(given))
+
+
+def classify_many(rows: Iterable[tuple[int, str, int, Iterable[str]]]) -> list[str]:
+    """Statuses of (review_year, area, income_per_capita, deprived_indicators) rows, in order.
+
+    Raises on the first invalid row; callers that report errors row by row use `classify_status`.
+    """
+    plans = _PLANS
+    out: list[str] = []
+    append = out.append
+    for year, area, income, codes in rows:
+        plan = plans.get((year, area)) or _plan(year, area)
+        given = codes if isinstance(codes, frozenset) else frozenset(codes)
+        if not given <= plan.allowed:
+            raise _unknown(plan, given)
+        if income < 0:
+            _check_income(income)
+        n = len(given)
+        if income <= plan.poverty:
+            append(POOR if plan.income_alone_poor or n >= plan.threshold else NEAR_POOR)
+        elif plan.near is not None and income <= plan.near:
+            append(POOR if n >= plan.threshold else NEAR_POOR)
+        elif plan.middle is not None and income <= plan.middle:
+            append(MIDDLE_INCOME)
+        else:
+            append(NOT_POOR)
+    return out
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,} VND"
+
+
+def _explain(plan: _Plan, status: str, income: int, deprived: tuple[str, ...]) -> str:
+    listed = f"({', '.join(deprived)})" if deprived else "(none)"
+    count = f"{len(deprived)} deprived indicator{'' if len(deprived) == 1 else 's'} {listed}"
+    compare = "≥" if len(deprived) >= plan.threshold else "<"
+    deprivation = f"{count} {compare} threshold {plan.threshold}"
+    if income <= plan.poverty:
+        income_test = f"income {_vnd(income)} ≤ poverty line {_vnd(plan.poverty)}"
+        if plan.income_alone_poor:
+            reason = f"{income_test}, which alone makes it poor ({count})"
+        else:
+            reason = f"{income_test} and {deprivation}"
+    elif plan.near is not None and income <= plan.near:
+        reason = (f"income {_vnd(income)} > poverty line {_vnd(plan.poverty)} and ≤ near-poverty line "
+                  f"{_vnd(plan.near)}, with {deprivation}")
+    else:
+        upper = plan.near if plan.near is not None else plan.poverty
+        upper_name = "near-poverty line" if plan.near is not None else "poverty line"
+        if plan.middle is not None and income <= plan.middle:
+            reason = (f"income {_vnd(income)} > {upper_name} {_vnd(upper)} and ≤ middle-income line "
+                      f"{_vnd(plan.middle)}; {count}")
+        elif plan.middle is not None:
+            reason = f"income {_vnd(income)} > middle-income line {_vnd(plan.middle)}; {count}"
+        else:
+            reason = (f"income {_vnd(income)} > {upper_name} {_vnd(upper)} and the standard sets no "
+                      f"middle-income line; {count}")
+    return f"Under {plan.standard.name}, {plan.area}: {reason}, so the household is {_STATUS_WORDS[status]}."

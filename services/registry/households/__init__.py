@@ -1,0 +1,1 @@
+"""Households, members, assessments, change history and the personal-data access log."""

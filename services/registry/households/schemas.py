@@ -1,0 +1,182 @@
+"""Request and response bodies of the household endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.registry.personal_data import InvalidCitizenId, normalize_citizen_id
+
+Sex = Literal["male", "female"]
+Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling",
+                   "child_in_law", "other"]
+NonHeadRelation = Literal["spouse", "child", "parent", "grandchild", "grandparent", "sibling",
+                          "child_in_law", "other"]
+HOUSEHOLD_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
+MAX_MEMBERS = 40
+
+
+def _citizen_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalize_citizen_id(value)
+    except InvalidCitizenId as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _birth_date(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("birth date must be between 1900-01-01 and today")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MemberIn(Strict):
+    full_name: str = Field(min_length=1, max_length=200)
+    citizen_id: str | None = Field(None, description="12 digits (CCCD); stored encrypted")
+    birth_date: date | None = None
+    sex: Sex | None = None
+    ethnicity: str | None = Field(None, max_length=60, description="e.g. Kinh, Tày, H'Mông")
+    relation: Relation = Field(description="relation to the head of household; exactly one member is 'head'")
+    no_labour_capacity: bool = False
+    social_protection: bool = False
+    policy_person: bool = Field(False, description="người có công")
+
+    _cid = field_validator("citizen_id")(_citizen_id)
+    _bd = field_validator("birth_date")(_birth_date)
+
+
+class MemberAdd(MemberIn):
+    relation: NonHeadRelation  # the head changes through PATCH head_member_id
+
+
+class MemberPatch(Strict):
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    citizen_id: str | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    ethnicity: str | None = Field(None, max_length=60)
+    relation: NonHeadRelation | None = None
+    no_labour_capacity: bool | None = None
+    social_protection: bool | None = None
+    policy_person: bool | None = None
+
+    _cid = field_validator("citizen_id")(_citizen_id)
+    _bd = field_validator("birth_date")(_birth_date)
+
+
+class HouseholdCreate(Strict):
+    household_code: str = Field(pattern=HOUSEHOLD_CODE_PATTERN, description="unique within the commune")
+    commune_code: str = Field(pattern=r"^\d{5}$")
+    hierarchy: Literal["v2008", "v2025"] | None = Field(
+        None, description="which hierarchy the commune code belongs to; by default the caller's own")
+    village: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    ethnic_minority: bool | None = Field(None, description="default: the head's ethnicity is not Kinh")
+    policy_family: bool = False
+    social_protection: bool = False
+    no_labour_capacity: bool = False
+    members: list[MemberIn] = Field(min_length=1, max_length=MAX_MEMBERS)
+
+    @model_validator(mode="after")
+    def _one_head(self) -> HouseholdCreate:
+        heads = sum(1 for m in self.members if m.relation == "head")
+        if heads != 1:
+            raise ValueError(f"exactly one member must have relation 'head' (found {heads})")
+        ids = [m.citizen_id for m in self.members if m.citizen_id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two members have the same citizen ID")
+        return self
+
+
+class HouseholdPatch(Strict):
+    household_code: str | None = Field(None, pattern=HOUSEHOLD_CODE_PATTERN)
+    village: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    ethnic_minority: bool | None = None
+    policy_family: bool | None = None
+    social_protection: bool | None = None
+    no_labour_capacity: bool | None = None
+    head_member_id: UUID | None = Field(None, description="make this member the head")
+    former_head_relation: NonHeadRelation = Field("other", description="the former head's new relation")
+
+
+class MemberOut(BaseModel):
+    id: UUID
+    full_name: str
+    citizen_id: str | None = Field(description="masked (0012******45) without registry.personal_data.read")
+    citizen_id_masked: bool
+    birth_date: date | None = Field(description="null when masked; see birth_year")
+    birth_year: int | None
+    sex: str | None
+    ethnicity: str | None
+    relation: str
+    is_head: bool
+    no_labour_capacity: bool
+    social_protection: bool
+    policy_person: bool
+
+
+class HouseholdSummary(BaseModel):
+    id: UUID
+    household_code: str
+    commune_code: str
+    unit_path: str
+    village: str | None
+    head_name: str
+    member_count: int
+    area: str
+    ethnic_minority: bool
+    policy_family: bool
+    social_protection: bool
+    no_labour_capacity: bool
+    status: str | None = Field(description="the recognised status (or the year's, with the year filter)")
+    status_year: int | None
+    version: int
+    removed: bool
+
+
+class HouseholdOut(HouseholdSummary):
+    address: str | None
+    created_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None
+    removed_reason: str | None
+    members: list[MemberOut]
+
+
+class MemberWritten(MemberOut):
+    household_version: int
+
+
+class HistoryOut(BaseModel):
+    id: UUID
+    version: int
+    action: str
+    actor_id: str
+    actor_role: str | None
+    at: datetime
+    reason: str | None
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    correlation_id: str | None
+
+
+class AccessLogOut(BaseModel):
+    id: UUID
+    household_id: UUID
+    unit_path: str
+    principal_id: str
+    principal_role: str | None
+    action: str
+    unmasked: bool
+    purpose: str | None
+    request_id: str | None
+    at: datetime

@@ -1,0 +1,1 @@
+"""The annual review per commune and year, monthly regular reviews and certificates."""

@@ -1,0 +1,153 @@
+"""Request and response bodies of the review endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReviewOpen(Strict):
+    commune_code: str = Field(pattern=r"^\d{5}$")
+    hierarchy: Literal["v2008", "v2025"] | None = None
+    year: int = Field(ge=2016, le=2100)
+
+
+class MeetingIn(Strict):
+    village: str = Field(min_length=1, max_length=200)
+    held_on: date
+    attendees: int = Field(ge=1, le=100_000)
+    agreeing: int = Field(ge=0, le=100_000)
+    minutes_ref: str | None = Field(None, max_length=200, description="number or reference of the signed minutes")
+
+    @model_validator(mode="after")
+    def _agreeing_le_attendees(self) -> MeetingIn:
+        if self.agreeing > self.attendees:
+            raise ValueError("agreeing cannot exceed attendees")
+        return self
+
+
+class PostingIn(Strict):
+    posted_from: date
+    posted_to: date
+    places: str | None = Field(None, max_length=300, description="where the list was posted (village, commune)")
+
+    @model_validator(mode="after")
+    def _order(self) -> PostingIn:
+        if self.posted_to < self.posted_from:
+            raise ValueError("posted_to must not be before posted_from")
+        return self
+
+
+class DecisionIn(Strict):
+    decision_number: str = Field(min_length=1, max_length=60, description="e.g. 125/QĐ-UBND")
+    decision_date: date
+    signer: str | None = Field(None, max_length=200, description="the commune chairman who signed")
+
+
+class MeetingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    village: str
+    held_on: date
+    attendees: int
+    agreeing: int
+    minutes_ref: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class ReviewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    unit_path: str
+    commune_code: str
+    year: int
+    state: str
+    version: int
+    opened_at: datetime
+    opened_by: str
+    assessments_recorded_at: datetime | None
+    posted_from: date | None
+    posted_to: date | None
+    posting_places: str | None
+    decision_number: str | None
+    decision_date: date | None
+    decision_signer: str | None
+    approved_at: datetime | None
+    approved_by: str | None
+    counts: dict[str, int] | None = Field(description="households per status after approval")
+    members: dict[str, int] | None = Field(description="persons per status after approval")
+    transitions: dict[str, int] | None = Field(description="households per transition code")
+
+
+class ReviewDetail(ReviewOut):
+    meetings: list[MeetingOut]
+    assessed: int = Field(description="annual assessments recorded for this commune and year")
+
+
+class ReviewHouseholdOut(BaseModel):
+    household_id: UUID
+    household_code: str
+    head_name: str
+    assessment_id: UUID
+    status: str
+    previous_status: str | None
+    transition: str | None
+    certificate_number: str | None
+    state: str
+
+
+class CertificateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    number: str
+    commune_code: str
+    year: int
+    household_id: UUID
+    status: str
+    source: str
+    issued_on: date
+    review_id: UUID | None
+    regular_review_id: UUID | None
+
+
+class RegularRequestIn(Strict):
+    household_id: UUID
+    request: Literal["enter", "exit"] = Field(description="enter: be recognised poor/near-poor; exit: leave the list")
+    requested_on: date | None = Field(None, description="date of the form (Mẫu số 04); default today")
+    reason: str | None = Field(None, max_length=1000)
+
+
+class RegularDecisionIn(Strict):
+    decision_number: str = Field(min_length=1, max_length=60)
+    decided_on: date
+    income_per_capita: int = Field(ge=0, le=10_000_000_000)
+    deprived_indicators: list[str] = Field(default_factory=list, max_length=20)
+
+
+class RegularReviewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    household_id: UUID
+    unit_path: str
+    commune_code: str
+    request: str
+    reason: str | None
+    requested_on: date
+    deadline: date
+    state: str
+    overdue: bool = False
+    decided_on: date | None
+    decision_number: str | None
+    outcome_status: str | None
+    assessment_id: UUID | None
+    certificate_number: str | None
+    created_at: datetime
+    created_by: str

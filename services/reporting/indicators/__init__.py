@@ -1,0 +1,1 @@
+"""Poverty indicators: figures, queries, unit resolution and scope, answers and exports."""

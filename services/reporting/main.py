@@ -1,0 +1,22 @@
+"""The reporting service app: `uvicorn --factory services.reporting.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.reporting import status
+from services.reporting.consumers import CONSUMERS
+from services.reporting.indicators import api as indicators
+from services.reporting.settings import ReportingSettings
+from shared.app import ServiceSpec, create_service_app
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    return create_service_app(ServiceSpec(
+        name="reporting",
+        settings=settings or ReportingSettings(),
+        routers=[indicators.router, status.router],
+        consumers=CONSUMERS,
+        title="Chung Tay — reporting",
+        description="Poverty indicators by unit and year, projected from the registry's events.",
+    ))

@@ -1,0 +1,1 @@
+"""Projections: read models fed by the registry's events, applied in batches, idempotent and version-aware."""

@@ -1,0 +1,20 @@
+"""The support service app: `uvicorn --factory services.support.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.support.consumers import CONSUMERS
+from services.support.settings import SupportSettings
+from shared.app import ServiceSpec, create_service_app
+
+
+def create_app(settings: SupportSettings | None = None) -> FastAPI:
+    return create_service_app(ServiceSpec(
+        name="support",
+        settings=settings or SupportSettings(),
+        routers=[],
+        consumers=CONSUMERS,
+        title="Chung Tay — support",
+    ))
+

@@ -1,0 +1,14 @@
+"""Settings of the support service: every variable starts with SUPPORT_ (e.g. SUPPORT_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class SupportSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_", extra="ignore")
+
+    service_name: str = "support"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_support"

@@ -1,0 +1,1 @@
+"""The small library every Chung Tay service uses: settings, database, events, scopes, errors."""

@@ -1,0 +1,148 @@
+"""The service app factory: every service is built the same way, so knowing one means knowing all.
+
+A service passes its settings, routers, and the consumers it runs; the factory wires logging,
+problem+json errors, request ids, the principal check, the database, NATS with stream provisioning,
+the outbox relay, the consumer runners, /health, /ready and /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import nats
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from nats.aio.client import Client as NATS
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
+from shared.db import Database
+from shared.errors import install_problem_handlers
+from shared.http import CurrentPrincipal, RequestIdMiddleware
+from shared.logs import configure_logging
+from shared.principal import PrincipalVerifier, principal_claims
+from shared.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    settings: ServiceSettings
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[Consumer] = ()
+    title: str = ""
+    description: str = ""
+    version: str = "0.1.0"
+    extra_state: dict[str, object] = field(default_factory=dict)
+
+
+async def connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
+    """Connect, waiting for NATS if it is still starting; reconnect forever afterwards."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1)
+        except Exception:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.5)
+    raise RuntimeError("unreachable")
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging(spec.name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, settings.db_pool_size, settings.db_pool_pre_ping)
+        nc = await connect_nats(settings.nats_url, spec.name)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        app.state.db, app.state.nc, app.state.js = db, nc, js
+        relay = OutboxRelay(settings.database_url, js, spec.name, batch_size=settings.relay_batch_size,
+                            idle_seconds=settings.relay_idle_seconds,
+                            retention_hours=settings.outbox_retention_hours)
+        options = RunnerOptions(batch_size=settings.consumer_batch_size,
+                                ack_wait_seconds=settings.consumer_ack_wait_seconds,
+                                max_attempts=settings.consumer_max_attempts,
+                                backoff_seconds=settings.consumer_backoff_seconds)
+        runners = [ConsumerRunner(c, db, js, options) for c in spec.consumers]
+        app.state.relay, app.state.runners = relay, runners
+        if settings.run_background_workers:
+            await relay.start()
+            for runner in runners:
+                await runner.start()
+        log.info("service started")
+        try:
+            yield
+        finally:
+            for runner in runners:
+                await runner.stop()
+            await relay.stop()
+            with contextlib.suppress(Exception):
+                await nc.drain()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=spec.title or f"Chung Tay {spec.name}",
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        root_path="",
+    )
+    app.state.settings = settings
+    app.state.service_name = spec.name
+    app.state.verifier = PrincipalVerifier(settings.principal_public_key)
+    for key, value in spec.extra_state.items():
+        setattr(app.state, key, value)
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware, service=spec.name)
+    app.include_router(_operations_router(spec.name))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", summary="The process is alive")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get("/ready", summary="Database and NATS are reachable")
+    async def ready_check(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        nc: NATS | None = getattr(request.app.state, "nc", None)
+        checks["nats"] = "ok" if nc is not None and nc.is_connected else "unreachable"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                              status_code=200 if ok else 503)
+
+    @router.get(f"/{service}/principal", summary="The principal this service sees (forwarded by the gateway)")
+    async def principal(p: CurrentPrincipal) -> dict[str, object]:
+        return principal_claims(p)
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+

@@ -1,0 +1,259 @@
+"""The consumer runner: a durable JetStream pull consumer feeding batch handlers idempotently.
+
+For each fetched batch, in ONE database transaction: record the event ids in the inbox (skipping ids
+already there), run the handlers for the new events, commit; then ack. A crash before the commit
+loses nothing (the batch is redelivered after ack_wait); a crash after it applies nothing twice (the
+inbox skips the ids). If the batch fails, its messages are retried one by one so one poison message
+cannot hold the others; a message failing `max_attempts` times is parked in the dead-letter stream
+and the `dead_letters` table with its error, and acked so the stream flows on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.events import Event
+from shared.metrics import (
+    CONSUMER_ACK_PENDING,
+    CONSUMER_LAG,
+    EVENTS_APPLIED,
+    EVENTS_DEAD,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+)
+from shared.streams import DEAD_LETTER_PREFIX, stream_name
+from shared.tasks import stop_task
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, list[Event]], Awaitable[None]]
+STREAM_SEQ_KEY = "stream_seq"  # session.info key: the highest stream sequence of the batch being applied
+
+_RECORD_INBOX = text(
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+_RECORD_DEAD = text(
+    "INSERT INTO dead_letters (consumer, event_id, subject, body, error, attempts) "
+    "VALUES (:consumer, :event_id, :subject, :body, :error, :attempts)"
+)
+
+
+@dataclass
+class Consumer:
+    """What a service consumes: a durable name, the producing service, and handlers per event type."""
+
+    name: str
+    producer: str
+    handlers: dict[str, Handler]
+    filter_subjects: list[str] = field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return stream_name(self.producer)
+
+
+@dataclass
+class RunnerOptions:
+    batch_size: int = 500
+    ack_wait_seconds: float = 30.0
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+    fetch_timeout_seconds: float = 1.0
+
+
+class PoisonMessage(Exception):
+    """The message cannot be decoded: retrying will not help."""
+
+
+def decode(msg: Msg) -> Event:
+    try:
+        return Event.from_bytes(msg.data)
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        raise PoisonMessage(f"undecodable event: {exc}") from exc
+
+
+class ConsumerRunner:
+    def __init__(self, consumer: Consumer, db: Database, js: JetStreamContext, options: RunnerOptions) -> None:
+        self.consumer = consumer
+        self.db = db
+        self.js = js
+        self.options = options
+        self._task: asyncio.Task[None] | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        # Test hook: called after a batch commits and before it is acked.
+        self.after_commit: Callable[[list[Msg]], Awaitable[None]] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.subscribe()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.consumer.name}")
+
+    async def stop(self) -> None:
+        await stop_task(self._task)
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def subscribe(self) -> None:
+        c = self.consumer
+        subjects = c.filter_subjects or [f"{c.producer}.>"]
+        config = ConsumerConfig(
+            durable_name=c.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.options.ack_wait_seconds,
+            max_ack_pending=max(self.options.batch_size * 4, 1000),
+            filter_subjects=subjects if len(subjects) > 1 else None,
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+        )
+        self._sub = await self.js.pull_subscribe(
+            subject=subjects[0], durable=c.name, stream=c.stream, config=config,
+        )
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        lag_updated = 0.0
+        while True:
+            try:
+                processed = await self.run_once()
+                if processed == 0 or loop.time() - lag_updated > 5.0:  # idle, or busy for a while
+                    await self.update_lag()
+                    lag_updated = loop.time()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer loop failed; retrying", extra={"consumer": self.consumer.name})
+                await asyncio.sleep(1.0)
+
+    # ---- one batch -------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Fetch and process one batch; returns the number of messages handled."""
+        assert self._sub is not None, "call subscribe() first"
+        try:
+            msgs = await self._sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_seconds)
+        except (TimeoutError, NatsTimeoutError):
+            return 0
+        await self.process(msgs)
+        return len(msgs)
+
+    async def process(self, msgs: list[Msg]) -> None:
+        try:
+            decoded = [(m, decode(m)) for m in msgs]
+            await self._apply(decoded)
+        except Exception as exc:
+            EVENTS_FAILED.labels(self.consumer.name).inc()
+            if len(msgs) == 1:
+                await self._failed(msgs[0], exc)
+                return
+            log.warning("batch failed, retrying messages one by one",
+                        extra={"consumer": self.consumer.name, "error": repr(exc), "size": len(msgs)})
+            for msg in msgs:
+                await self.process([msg])
+            return
+        if self.after_commit is not None:
+            await self.after_commit(msgs)
+        for msg in msgs:
+            await msg.ack()
+
+    async def _apply(self, decoded: Sequence[tuple[Msg, Event]]) -> None:
+        name = self.consumer.name
+        async with self.db.system_session() as session:
+            # Handlers may record how far the stream is applied (read models report their freshness).
+            session.info[STREAM_SEQ_KEY] = _last_stream_seq([m for m, _ in decoded])
+            ids = [e.id for _, e in decoded]
+            result = await session.execute(_RECORD_INBOX, {"consumer": name, "ids": ids})
+            fresh_ids = {row[0] for row in result}
+            fresh: list[Event] = []
+            for _, event in decoded:
+                if event.id in fresh_ids:
+                    fresh.append(event)
+                    fresh_ids.discard(event.id)  # the same id twice in one batch: apply the first only
+            duplicates = len(decoded) - len(fresh)
+            for run in _runs_by_type(fresh):
+                handler = self.consumer.handlers.get(run[0].type)
+                if handler is not None:
+                    await handler(session, run)
+        EVENTS_APPLIED.labels(name).inc(len(fresh))
+        if duplicates:
+            EVENTS_DUPLICATE.labels(name).inc(duplicates)
+
+    async def _failed(self, msg: Msg, exc: Exception) -> None:
+        attempts = _delivery_count(msg)
+        poison = isinstance(exc, PoisonMessage)
+        if poison or attempts >= self.options.max_attempts:
+            await self._dead_letter(msg, exc, attempts)
+            await msg.ack()
+            return
+        delay = self.options.backoff_seconds * (2 ** (attempts - 1))
+        log.warning("event failed, will retry", extra={
+            "consumer": self.consumer.name, "attempt": attempts, "delay": delay, "error": repr(exc)})
+        await msg.nak(delay=delay)
+
+    async def _dead_letter(self, msg: Msg, exc: Exception, attempts: int) -> None:
+        event_id: str | None = None
+        with contextlib.suppress(Exception):
+            event_id = str(orjson.loads(msg.data)["id"])
+        error = f"{type(exc).__name__}: {exc}"
+        async with self.db.system_session() as session:
+            await session.execute(_RECORD_DEAD, {
+                "consumer": self.consumer.name, "event_id": event_id, "subject": msg.subject,
+                "body": msg.data, "error": error[:4000], "attempts": attempts,
+            })
+        headers: dict[str, Any] = {
+            "Chungtay-Consumer": self.consumer.name, "Chungtay-Error": error[:1000],
+            "Chungtay-Original-Subject": msg.subject, "Chungtay-Attempts": str(attempts),
+        }
+        await self.js.publish(f"{DEAD_LETTER_PREFIX}.{self.consumer.name}", msg.data, headers=headers)
+        EVENTS_DEAD.labels(self.consumer.name).inc()
+        log.error("event dead-lettered", extra={"consumer": self.consumer.name, "event_id": event_id, "error": error})
+
+    # ---- observability ---------------------------------------------------------------------
+    async def update_lag(self) -> dict[str, int]:
+        info = await self.js.consumer_info(self.consumer.stream, self.consumer.name)
+        lag = int(info.num_pending or 0)
+        ack_pending = int(info.num_ack_pending or 0)
+        CONSUMER_LAG.labels(self.consumer.name).set(lag)
+        CONSUMER_ACK_PENDING.labels(self.consumer.name).set(ack_pending)
+        delivered = info.delivered.stream_seq if info.delivered else 0
+        return {"pending": lag, "ack_pending": ack_pending, "delivered_stream_seq": int(delivered or 0)}
+
+
+def _delivery_count(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:
+        return 1
+
+
+def _last_stream_seq(msgs: list[Msg]) -> int | None:
+    try:
+        return max(int(m.metadata.sequence.stream) for m in msgs)
+    except Exception:  # messages without JetStream metadata
+        return None
+
+
+def _runs_by_type(events: list[Event]) -> list[list[Event]]:
+    """Consecutive events of one type, in order: handlers get batches without reordering the stream."""
+    runs: list[list[Event]] = []
+    for event in events:
+        if runs and runs[-1][0].type == event.type:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs

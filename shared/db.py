@@ -1,0 +1,151 @@
+"""Async SQLAlchemy 2 + asyncpg: one engine per service, one session per request committed once.
+
+Every ORM query on a `Scoped` model is filtered by the principal's scope automatically. A session
+must be opened either for a principal (requests) or explicitly as a system session (consumers,
+jobs): a scoped query in a session that is neither raises, so an unfiltered query has to be written
+on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import String, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
+
+from shared.errors import forbidden, not_found
+from shared.principal import Principal
+from shared.scope import path_in_any, scope_clause
+
+T = TypeVar("T")
+
+PRINCIPAL_KEY = "principal"
+SYSTEM_KEY = "system"
+
+
+class UnscopedQueryError(RuntimeError):
+    """A scoped model was queried in a session that has neither a principal nor the system flag."""
+
+
+class Scoped:
+    """Mixin for rows that belong to an administrative unit. Subclasses get `unit_path`."""
+
+    # "C" collation so the range in scope_clause uses a plain btree index.
+    unit_path: Mapped[str] = mapped_column(String(160, collation="C"), index=True, nullable=False)
+
+
+def _scoped_models() -> list[type[Scoped]]:
+    found: list[type[Scoped]] = []
+    stack = list(Scoped.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if hasattr(cls, "__mapper__"):
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("skip_scope") or state.session.info.get(SYSTEM_KEY):
+        return
+    principal: Principal | None = state.session.info.get(PRINCIPAL_KEY)
+    models = _models_mentioned(state)
+    if not models:
+        return
+    if principal is None:
+        raise UnscopedQueryError("scoped query in a session without principal; use a system session on purpose")
+    state.statement = state.statement.options(*_scope_options(tuple(models), tuple(principal.scope_paths)))
+
+
+@lru_cache(maxsize=4096)
+def _scope_options(models: tuple[type[Scoped], ...], paths: tuple[str, ...]) -> tuple[Any, ...]:
+    """The loader criteria for these models and scope paths; immutable, so built once and reused."""
+    return tuple(with_loader_criteria(m, scope_clause(m.unit_path, paths), include_aliases=True) for m in models)
+
+
+def _models_mentioned(state: ORMExecuteState) -> list[type[Scoped]]:
+    """The scoped models whose table appears anywhere in the statement (entities, FROM, joins, subqueries).
+
+    One traversal of the statement for all models: it runs on every query, so its cost is per request.
+    """
+    tables = set(find_tables(cast(ClauseElement, state.statement), check_columns=True, include_aliases=True,
+                             include_joins=True, include_selects=True, include_crud=True))
+    if not tables:
+        return []
+    return [m for m in _scoped_models() if m.__table__ in tables]  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "before_flush")
+def _check_writes_in_scope(session: Session, _ctx: Any, _instances: Any) -> None:
+    if session.info.get(SYSTEM_KEY):
+        return
+    principal: Principal | None = session.info.get(PRINCIPAL_KEY)
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Scoped):
+            if principal is None:
+                raise UnscopedQueryError("write of a scoped row in a session without principal")
+            if not path_in_any(obj.unit_path, principal.scope_paths):
+                raise forbidden(f"Unit {obj.unit_path} is outside your scope.", unit=obj.unit_path)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The same URL without the SQLAlchemy driver suffix, for raw asyncpg connections."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def sqlalchemy_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+class Database:
+    def __init__(self, url: str, pool_size: int = 10, pre_ping: bool = True) -> None:
+        self.url = sqlalchemy_url(url)
+        # pre_ping costs three round trips per checkout with asyncpg (BEGIN, ping, ROLLBACK); without it a
+        # connection broken by a database restart fails one request, and the pool is then renewed.
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self, principal: Principal | None = None, *, system: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits once at the end, rolls back on any error."""
+        async with self.sessionmaker() as session:
+            session.info[PRINCIPAL_KEY] = principal
+            session.info[SYSTEM_KEY] = system
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    def system_session(self) -> Any:
+        return self.session(system=True)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def load_by_id(session: AsyncSession, model: type[T], key: object, what: str, *, lock: bool = False) -> T:
+    """The row with this id if the caller's scope reaches it; 404 otherwise (a foreign row is not revealed).
+
+    `lock=True` takes a row lock (SELECT … FOR UPDATE) for a read-modify-write.
+    """
+    query = select(model).where(model.id == key)  # type: ignore[attr-defined]
+    if lock:
+        query = query.with_for_update()
+    found = await session.scalar(query)
+    if found is None:
+        raise not_found(what, key)
+    return found

@@ -1,0 +1,95 @@
+"""RFC 9457 problem+json errors with a stable `code`, and the field that is wrong for validation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.context import request_id_var
+
+PROBLEM_TYPE_BASE = "https://chungtay.gov.vn/problems/"
+log = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """An error a client can act on. `code` is stable; `detail` says what happened in words."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def not_found(what: str, key: object) -> Problem:
+    return Problem(404, "not_found", f"{what} not found", f"No {what} with id {key} in your scope.")
+
+
+def forbidden(detail: str, **extra: Any) -> Problem:
+    return Problem(403, "forbidden", "Forbidden", detail, **extra)
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Unauthorized", detail)
+
+
+def conflict(code: str, detail: str, **extra: Any) -> Problem:
+    return Problem(409, code, "Conflict", detail, **extra)
+
+
+def problem_body(status: int, code: str, title: str, detail: str | None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "code": code}
+    if detail:
+        body["detail"] = detail
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_response(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, code, title, detail, **extra),
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
+                 413: "payload_too_large", 415: "unsupported_media_type", 428: "precondition_required"}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_of(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem_response(422, "validation_error", "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return problem_response(exc.status_code, code, str(exc.detail), None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem_response(500, "internal_error", "Internal error", "The error was logged with this request id.")

@@ -1,0 +1,104 @@
+"""The one event envelope, and writing events into the outbox inside the caller's transaction.
+
+Envelope (DESIGN.md): id (UUIDv7, also the JetStream Nats-Msg-Id), type, version, occurred_at,
+producer, unit_code, unit_path, subject_id, payload — plus correlation_id, the HTTP request id that
+caused the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+import uuid_utils
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.context import request_id_var
+
+
+def uuid7() -> UUID:
+    return UUID(bytes=uuid_utils.uuid7().bytes)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    producer: str
+    subject_id: str
+    payload: dict[str, Any]
+    unit_code: str | None = None
+    unit_path: str | None = None
+    version: int = 1
+    id: UUID = field(default_factory=uuid7)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str | None = field(default_factory=request_id_var.get)
+
+    @property
+    def subject(self) -> str:
+        """The NATS subject is the event type: `registry.household.assessed`."""
+        return self.type
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "producer": self.producer,
+            "unit_code": self.unit_code,
+            "unit_path": self.unit_path,
+            "subject_id": self.subject_id,
+            "correlation_id": self.correlation_id,
+            "payload": self.payload,
+        }
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Event:
+        raw = orjson.loads(data)
+        return cls(
+            id=UUID(raw["id"]),
+            type=raw["type"],
+            version=int(raw.get("version", 1)),
+            occurred_at=datetime.fromisoformat(raw["occurred_at"]),
+            producer=raw["producer"],
+            unit_code=raw.get("unit_code"),
+            unit_path=raw.get("unit_path"),
+            subject_id=str(raw["subject_id"]),
+            correlation_id=raw.get("correlation_id"),
+            payload=raw.get("payload") or {},
+        )
+
+
+_INSERT_OUTBOX = text(
+    "INSERT INTO outbox (id, subject, body) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:subjects AS text[]), CAST(:bodies AS bytea[]))"
+)
+
+
+async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Write events into the outbox in the session's transaction: they exist iff the change commits.
+
+    One statement for the whole list, so a bulk import of thousands of events is one round trip.
+    """
+    if not events:
+        return
+    await session.execute(
+        _INSERT_OUTBOX,
+        {
+            "ids": [e.id for e in events],
+            "subjects": [e.subject for e in events],
+            "bodies": [e.to_bytes() for e in events],
+        },
+    )
+
+
+async def record_event(session: AsyncSession, event: Event) -> None:
+    await record_events(session, [event])

@@ -1,0 +1,92 @@
+"""HTTP plumbing every service shares: request ids, the verified principal, the per-request session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+import uuid_utils
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.context import request_id_var
+from shared.errors import forbidden, unauthorized
+from shared.metrics import HTTP_LATENCY
+from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, Principal, PrincipalVerifier
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-ID from the caller (the gateway sets one) or makes one; returns it; times requests."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+                break
+        request_id = request_id or str(uuid_utils.uuid7())
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            HTTP_LATENCY.labels(self.service, scope["method"], str(status)).observe(time.perf_counter() - started)
+            request_id_var.reset(token)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The principal the gateway signed; 401 without a valid one. Services never trust anything else."""
+    token = request.headers.get(PRINCIPAL_HEADER)
+    if not token:
+        raise unauthorized("This service accepts requests only through the gateway (no principal).")
+    verifier: PrincipalVerifier = request.app.state.verifier
+    try:
+        return verifier.verify(token)
+    except InvalidPrincipal as exc:
+        raise unauthorized(f"The gateway principal is not valid: {exc}") from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """Dependency: the principal must hold `permission` (deny by default)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(permission):
+            raise forbidden(f"Your role '{principal.role}' lacks the permission '{permission}'.",
+                            permission=permission)
+        return principal
+
+    return check
+
+
+async def request_session(request: Request, principal: CurrentPrincipal) -> AsyncIterator[AsyncSession]:
+    """One session per request, scoped to the principal, committed once before the response is sent."""
+    async with request.app.state.db.session(principal) as session:
+        yield session
+
+
+# scope="function": the commit runs when the endpoint returns, before the response goes out,
+# so a failed commit is a 500 the client sees, never a silent loss.
+DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -1,0 +1,107 @@
+"""`Idempotency-Key` on creates: a retried request (a mobile client on a flaky network) gets the first
+answer again instead of creating a second record.
+
+The key is claimed in the SAME transaction as the create, in the service's `idempotency_keys` table:
+- the claim is `INSERT ... ON CONFLICT DO NOTHING`; a concurrent retry with the same key waits on
+  the first transaction's row lock, then finds the stored answer and replays it;
+- the answer (status, body, a few headers) is stored before the commit, so the key exists iff the
+  create committed. A failed request stores nothing and may be retried with the same key.
+- The same key with another method, path or body answers 422 `idempotency_key_reused`.
+- Keys are per principal and expire after 24 hours.
+
+Use: `return await idempotent(request, session, principal, lambda: create(...))` where the callable
+returns the Response of a first execution. Without the header the callable just runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+
+import orjson
+from fastapi import Request, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import Problem
+from shared.principal import Principal
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+TTL_HOURS = 24
+MAX_KEY_LENGTH = 255
+# Headers of the first answer that a replay repeats.
+KEPT_HEADERS = ("location", "etag", "content-type")
+_FINGERPRINT = "__request_sha256"
+
+_EXPIRE = text("DELETE FROM idempotency_keys WHERE principal_id = :p AND key = :k "
+               "AND created_at < now() - make_interval(hours => :ttl)")
+_CLAIM = text("INSERT INTO idempotency_keys (principal_id, key, method, path, status_code, response_body, "
+              "response_headers) VALUES (:p, :k, :m, :path, 0, '', CAST(:h AS jsonb)) "
+              "ON CONFLICT DO NOTHING RETURNING 1")
+_STORED = text("SELECT method, path, status_code, response_body, response_headers FROM idempotency_keys "
+               "WHERE principal_id = :p AND key = :k")
+_RELEASE = text("DELETE FROM idempotency_keys WHERE principal_id = :p AND key = :k")
+_COMPLETE = text("UPDATE idempotency_keys SET status_code = :s, response_body = :b, "
+                 "response_headers = CAST(:h AS jsonb) WHERE principal_id = :p AND key = :k")
+
+
+def _fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def _check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Problem(400, "invalid_idempotency_key", "Invalid Idempotency-Key",
+                      f"An Idempotency-Key is 1–{MAX_KEY_LENGTH} printable characters.")
+    return key
+
+
+async def claim(session: AsyncSession, principal_id: str, key: str, method: str, path: str,
+                body: bytes) -> Response | None:
+    """Claim `key` for this request in the caller's transaction; the stored answer if it was used before."""
+    fingerprint = _fingerprint(method, path, body)
+    params = {"p": principal_id, "k": key}
+    await session.execute(_EXPIRE, params | {"ttl": TTL_HOURS})
+    claimed = await session.execute(
+        _CLAIM, params | {"m": method, "path": path, "h": orjson.dumps({_FINGERPRINT: fingerprint}).decode()})
+    if claimed.scalar() is not None:
+        return None
+    row = (await session.execute(_STORED, params)).one()
+    headers = dict(row.response_headers or {})
+    if (row.method, row.path, headers.pop(_FINGERPRINT, None)) != (method, path, fingerprint):
+        raise Problem(422, "idempotency_key_reused", "Idempotency-Key reused",
+                      "This Idempotency-Key was used for a different request; use a new key for a new request.")
+    replay = Response(content=bytes(row.response_body), status_code=row.status_code, headers=headers)
+    replay.headers[REPLAYED_HEADER] = "true"
+    return replay
+
+
+async def complete(session: AsyncSession, principal_id: str, key: str, method: str, path: str, body: bytes,
+                   response: Response) -> None:
+    """Store the answer under the claimed key (before the transaction commits)."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
+    headers[_FINGERPRINT] = _fingerprint(method, path, body)
+    await session.execute(_COMPLETE, {"p": principal_id, "k": key, "s": response.status_code,
+                                      "b": bytes(response.body), "h": orjson.dumps(headers).decode()})
+
+
+async def idempotent(request: Request, session: AsyncSession, principal: Principal,
+                     run: Callable[[], Awaitable[Response]]) -> Response:
+    """Run a create at most once per Idempotency-Key (when the request carries one)."""
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return await run()
+    key = _check_key(raw)
+    body = await request.body()
+    method, path = request.method, request.url.path
+    replay = await claim(session, principal.id, key, method, path, body)
+    if replay is not None:
+        return replay
+    response = await run()
+    if response.status_code < 400:
+        await complete(session, principal.id, key, method, path, body, response)
+    else:  # an error answered without raising: release the key so a corrected retry can use it
+        await session.execute(_RELEASE, {"p": principal.id, "k": key})
+    return response

@@ -1,0 +1,29 @@
+"""Paging parameters and the list envelope: {"items": [...], "total": N, "limit": L, "offset": O}."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: int = Query(50, ge=1, le=1000, description="Items per page"),
+    offset: int = Query(0, ge=0, description="Items to skip"),
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,48 @@
+"""Permissions and the roles that hold them: one catalogue the gateway and the services agree on.
+
+A permission is `<service>.<resource>.<action>`. Deny by default: a route names the permission it
+needs; a role holds only what is listed here. The gateway stores roles in its database seeded from
+this table; services check permissions carried in the signed principal.
+"""
+
+from __future__ import annotations
+
+# --- registry
+UNITS_READ = "registry.units.read"
+UNITS_FLAG = "registry.units.flag"  # set poor-district / "135" / ethnic / mountainous flags
+HOUSEHOLDS_READ = "registry.households.read"
+HOUSEHOLDS_WRITE = "registry.households.write"
+PERSONAL_DATA_READ = "registry.personal_data.read"  # unmasked citizen IDs
+ASSESSMENTS_WRITE = "registry.assessments.write"
+REVIEWS_READ = "registry.reviews.read"
+REVIEWS_WRITE = "registry.reviews.write"
+REVIEWS_APPROVE = "registry.reviews.approve"
+IMPORTS_WRITE = "registry.imports.write"
+AUDIT_READ = "registry.audit.read"
+CLASSIFY = "registry.classify"
+# --- reporting
+INDICATORS_READ = "reporting.indicators.read"
+REPORTING_ADMIN = "reporting.admin"
+# --- support / emulation (their issues will refine these)
+SUPPORT_READ = "support.read"
+SUPPORT_WRITE = "support.write"
+EMULATION_READ = "emulation.read"
+EMULATION_WRITE = "emulation.write"
+EMULATION_APPRAISE = "emulation.appraise"
+# --- gateway administration
+ACCOUNTS_MANAGE = "gateway.accounts.manage"
+
+_READ_ALL = {UNITS_READ, HOUSEHOLDS_READ, REVIEWS_READ, CLASSIFY, INDICATORS_READ, SUPPORT_READ, EMULATION_READ}
+_OFFICER = _READ_ALL | {HOUSEHOLDS_WRITE, ASSESSMENTS_WRITE, REVIEWS_WRITE, IMPORTS_WRITE, SUPPORT_WRITE,
+                        EMULATION_WRITE, PERSONAL_DATA_READ}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"*"}),
+    "province_officer": frozenset(_OFFICER | {UNITS_FLAG, REVIEWS_APPROVE, AUDIT_READ, REPORTING_ADMIN}),
+    "district_officer": frozenset(_OFFICER | {REVIEWS_APPROVE}),
+    "commune_officer": frozenset(_OFFICER | {REVIEWS_APPROVE}),
+    "surveyor": frozenset({UNITS_READ, HOUSEHOLDS_READ, HOUSEHOLDS_WRITE, ASSESSMENTS_WRITE, CLASSIFY}),
+    "emulation_board": frozenset(_READ_ALL | {EMULATION_WRITE, EMULATION_APPRAISE}),
+    "viewer": frozenset(_READ_ALL),
+    "system_client": frozenset(_READ_ALL),
+}

@@ -1,0 +1,135 @@
+"""The outbox relay: publishes committed outbox rows to JetStream and marks them sent after the PubAck.
+
+- Wakes on LISTEN/NOTIFY as soon as a transaction writing outbox rows commits; polls as a fallback.
+- Publishes a batch pipelined (publish_async), sets Nats-Msg-Id to the event id so JetStream drops a
+  re-publish inside its duplicate window, and marks rows sent only after every ack of the batch.
+- A crash anywhere loses nothing: unmarked rows are published again (consumers dedupe by event id).
+- Several replicas may run: rows are claimed with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from shared.db import asyncpg_dsn
+from shared.metrics import OUTBOX_ERRORS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.tasks import stop_task
+
+log = logging.getLogger(__name__)
+
+# Rows are claimed with their sizes first and their bodies read up to `max_batch_bytes`, so a run of
+# large events (a bulk import's assessed_batch events are ~400 KB each) never loads the whole batch.
+_CLAIM = (
+    "SELECT seq, length(body) AS size FROM outbox WHERE sent_at IS NULL "
+    "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+)
+_BODIES = "SELECT seq, id, subject, body FROM outbox WHERE seq = ANY($1::bigint[]) ORDER BY seq"
+_MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])"
+_PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => $1)"
+_PENDING = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+
+
+class OutboxRelay:
+    def __init__(
+        self, database_url: str, js: JetStreamContext, service: str, *,
+        batch_size: int = 1000, idle_seconds: float = 1.0, retention_hours: int = 72,
+        max_batch_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
+        self.dsn = asyncpg_dsn(database_url)
+        self.js = js
+        self.service = service
+        self.batch_size = batch_size
+        self.max_batch_bytes = max_batch_bytes
+        self._cut = False  # the last batch stopped at max_batch_bytes: more rows are waiting
+        self.idle_seconds = idle_seconds
+        self.retention_hours = retention_hours
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        await stop_task(self._task)
+        for conn in (self._conn, self._listener):
+            if conn is not None and not conn.is_closed():
+                await conn.close(timeout=5)
+
+    async def _connect(self) -> None:
+        self._conn = await asyncpg.connect(self.dsn)
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener("outbox", lambda *_: self._wake.set())
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        purge_every, since_purge = 600.0, 0.0
+        while True:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    await self._connect()
+                sent = await self.relay_once()
+                backoff = 0.2
+                if sent < self.batch_size and not self._cut:
+                    OUTBOX_PENDING.labels(self.service).set(0)
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                    since_purge += self.idle_seconds
+                    if since_purge >= purge_every:
+                        since_purge = 0.0
+                        await self.purge()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                OUTBOX_ERRORS.labels(self.service).inc()
+                log.exception("outbox relay failed; retrying", extra={"backoff": backoff})
+                for conn in (self._conn, self._listener):
+                    if conn is not None and not conn.is_closed():
+                        with contextlib.suppress(Exception):
+                            await conn.close(timeout=5)
+                self._conn = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were acknowledged and marked sent."""
+        if self._conn is None or self._conn.is_closed():
+            await self._connect()
+        assert self._conn is not None
+        async with self._conn.transaction():
+            claimed = await self._conn.fetch(_CLAIM, self.batch_size)
+            if not claimed:
+                self._cut = False
+                return 0
+            seqs: list[int] = []
+            size = 0
+            for r in claimed:
+                if seqs and size + r["size"] > self.max_batch_bytes:
+                    break
+                seqs.append(r["seq"])
+                size += r["size"]
+            self._cut = len(seqs) < len(claimed)
+            rows = await self._conn.fetch(_BODIES, seqs)
+            futures = [
+                await self.js.publish_async(r["subject"], r["body"], headers={"Nats-Msg-Id": str(r["id"])})
+                for r in rows
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            await self._conn.execute(_MARK_SENT, [r["seq"] for r in rows])
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def pending(self) -> int:
+        assert self._conn is not None
+        return int(await self._conn.fetchval(_PENDING))
+
+    async def purge(self) -> None:
+        assert self._conn is not None
+        await self._conn.execute(_PURGE, self.retention_hours)

@@ -1,0 +1,140 @@
+"""Registry → reporting through real events: units loaded, a bulk import, an approved annual review.
+
+The registry and the reporting service run side by side on one NATS; the registry's outbox relay
+publishes, the reporting consumer projects. The indicators must equal the registry's own counts, and
+the reporting check finds no difference with the registry's database or with the review's counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services.registry.imports.columns import COLUMN_NAMES
+from services.registry.main import create_app as create_registry
+from services.registry.personal_data import generate_key
+from services.registry.settings import RegistrySettings
+from services.registry.units.load import load
+from services.reporting.check import check
+from shared.db import asyncpg_dsn
+from shared.permissions import ROLE_PERMISSIONS
+from tests.kit import Stack, auth_headers, eventually, fresh_database, make_principal, running_app, service_env
+from tests.reporting.conftest import Reporting, connect, reporting_app
+
+PROVINCE, DISTRICT = "v2008.24", "v2008.24.213"
+COMMUNE, OTHER_COMMUNE = "v2008.24.213.07207", "v2008.24.213.07210"
+OFFICER = make_principal("district_officer", [DISTRICT], ROLE_PERMISSIONS["district_officer"], "officer-e2e")
+# Decree 07/2021, urban wards: income line 2,000,000; poor needs >= 3 deprivations.
+NAMES = ["An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Minh", "Nga", "Phúc", "Quang", "Sơn", "Thảo", "Vân"]
+PROFILES = [("1200000", "health_insurance;housing_quality;latrine"), ("1800000", "telecom"),
+            ("2500000", ""), ("9000000", ""), ("1500000", "employment;nutrition;latrine;telecom")]
+
+
+def import_file(commune_code: str, count: int, start: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMN_NAMES)
+    for n in range(start, start + count):
+        income, deprived = PROFILES[n % len(PROFILES) if n % 7 else 3]
+        row = {"household_code": f"HH-{commune_code}-{n:05d}", "commune_code": commune_code, "village": "Tổ 1",
+               "head_name": f"Nguyễn Văn {NAMES[n % len(NAMES)]}", "head_citizen_id": f"0240{n:08d}",
+               "head_birth_date": "1970-01-01",
+               "member_count": str(1 + n % 6), "ethnic_minority": "true" if n % 9 == 0 else "false",
+               "policy_family": "false", "income_per_capita": income, "deprived_indicators": deprived,
+               "review_year": "2024"}
+        writer.writerow([row[c] for c in COLUMN_NAMES])
+    return out.getvalue().encode()
+
+
+async def registry_sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def import_households(client: httpx.AsyncClient, app: Any, data: bytes) -> dict[str, Any]:
+    response = await client.post("/registry/imports", headers=auth_headers(OFFICER),
+                                 files={"file": ("households.csv", data)})
+    assert response.status_code == 202, response.text
+    await app.state.import_jobs.wait_all()
+    job = (await client.get(f"/registry/imports/{response.json()['id']}", headers=auth_headers(OFFICER))).json()
+    assert job["status"] == "completed", job.get("errors", job)[:5]
+    return job
+
+
+async def caught_up(registry_url: str, reporting: Reporting) -> None:
+    async def done() -> bool:
+        unsent = await registry_sql(registry_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        if unsent[0][0]:
+            return False
+        status = (await reporting.get("/reporting/status", OFFICER)).json()
+        return bool(status["caught_up"])
+
+    await eventually(done, timeout=120, interval=0.3)
+
+
+async def review_step(client: httpx.AsyncClient, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await client.post(path, json=body, headers=auth_headers(OFFICER))
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+async def approve_review(client: httpx.AsyncClient, commune_code: str, year: int) -> dict[str, Any]:
+    review = await review_step(client, "/registry/reviews", {"commune_code": commune_code, "year": year})
+    base = f"/registry/reviews/{review['id']}"
+    await review_step(client, f"{base}/assessments-recorded")
+    await review_step(client, f"{base}/meetings", {"village": "Tổ 1", "held_on": f"{year}-10-05", "attendees": 40,
+                                                   "agreeing": 31, "minutes_ref": "BB-01"})
+    await review_step(client, f"{base}/posting", {"posted_from": f"{year}-10-10", "posted_to": f"{year}-10-17",
+                                                  "places": "nhà văn hoá, UBND phường"})
+    await review_step(client, f"{base}/decision", {"decision_number": f"{year}/QĐ-UBND",
+                                                   "decision_date": f"{year}-11-20", "signer": "Chủ tịch UBND"})
+    return await review_step(client, f"{base}/approve")
+
+
+async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nats_url: str) -> None:
+    registry_url = await fresh_database(stack, "registry")
+    await load(registry_url)  # the registry's own bootstrap: ~14,000 units, each a registry.unit.changed event
+    reporting_url = await fresh_database(stack, "reporting")
+    nc, js = await connect(nats_url)
+    registry = create_registry(RegistrySettings(**service_env("registry", registry_url, nats_url),
+                                                personal_data_key=generate_key(),
+                                                personal_data_hash_key=generate_key()))
+    reporting_service = reporting_app(reporting_url, nats_url)
+    async with running_app(registry) as registry_client, running_app(reporting_service) as reporting_client:
+        reporting = Reporting(reporting_service, reporting_client, js, reporting_url, nats_url)
+        first = await import_households(registry_client, registry, import_file("07207", 260, 0))
+        second = await import_households(registry_client, registry, import_file("07210", 140, 1000))
+        await caught_up(registry_url, reporting)
+
+        district = await reporting.indicators(OFFICER, unit="213", hierarchy="v2008", year=2024)
+        assert district["unit"]["name"] and district["unit"]["level"] == "district"
+        by_path = {c["path"]: c for c in district["children"]}
+        for path, job in ((COMMUNE, first), (OTHER_COMMUNE, second)):
+            child = by_path[path]
+            assert child["name"], "the commune's name came with registry.unit.changed"
+            assert (child["households"], child["poor"], child["near_poor"]) == (
+                sum(job["counts"].values()), job["counts"].get("poor", 0), job["counts"].get("near_poor", 0))
+            listed = await registry_client.get("/registry/households", headers=auth_headers(OFFICER),
+                                               params={"unit": path.rsplit(".", 1)[-1], "status": "poor",
+                                                       "year": 2024, "limit": 1})
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["total"] == child["poor"]
+        assert district["unit"]["households"] == 400
+        assert await check(reporting_url, registry_url=registry_url) == []
+
+        review = await approve_review(registry_client, "07207", 2024)
+        await caught_up(registry_url, reporting)
+        commune = await reporting.indicators(OFFICER, unit=COMMUNE, year=2024)
+        assert commune["unit"]["households"] == sum(review["counts"].values())
+        assert commune["unit"]["poor"] == review["counts"]["poor"]
+        for code, count in review["transitions"].items():
+            assert commune["unit"]["transitions"].get(code, 0) == count, code
+        assert await check(reporting_url, registry_url=registry_url, reviews=True) == []
+    await nc.close()

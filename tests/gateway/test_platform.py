@@ -1,0 +1,322 @@
+"""End to end through the gateway, with the real services behind it.
+
+- Every route a service exposes has a gateway rule, and every parameter that names a unit is one
+  the gateway checks (a new route or parameter fails here until the table in gateway/routes.py
+  covers it).
+- The scope-escape matrix: for every route naming a unit, every role, and units of another
+  commune, another district and another province: every attempt is refused and nothing changes.
+- Rows reached by id: officers of other communes, districts and provinces get nothing and change
+  nothing; the owner's own officers still can.
+- A service called directly, without the gateway's principal, answers 401.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.policy import UNIT_FIELDS, Rule
+from gateway.routes import RULES
+from shared.scope import path_within
+from tests.gateway.platform import Platform, settled_fingerprints, start_platform
+from tests.kit import Stack, auth_headers, make_principal
+
+# Who tries, with their scope path.
+PRINCIPALS = {
+    "commune.07207": "v2008.24.213.07207", "commune.07222": "v2008.24.213.07222",
+    "surveyor.07207": "v2008.24.213.07207", "viewer.07207": "v2008.24.213.07207",
+    "district.213": "v2008.24.213", "province.24": "v2008.24", "emulation.24": "v2008.24",
+    "system.demo": "v2008.24", "commune.07243": "v2008.24.215.07243", "district.215": "v2008.24.215",
+    "province.25": "v2008.25", "admin.25": "v2008.25",
+}
+# What they try to name: another commune of the district, a commune and a district elsewhere in the
+# province, another province and a commune in it (all before-reform units).
+TARGETS = {
+    "07207": "v2008.24.213.07207", "07222": "v2008.24.213.07222", "07243": "v2008.24.215.07243",
+    "215": "v2008.24.215", "213": "v2008.24.213", "24": "v2008.24", "25": "v2008.25",
+    "07888": "v2008.25.227.07888",
+}
+NON_UNIT_CODES = frozenset({"household_code"})
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id")
+
+
+@pytest.fixture(scope="module")
+async def platform(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    async for running in start_platform(stack, tmp_path_factory.mktemp("platform")):
+        yield running
+
+
+# ---- reading the services' own OpenAPI --------------------------------------------------------
+async def _operations(platform: Platform) -> list[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
+    found = []
+    async with httpx.AsyncClient() as client:
+        for service, url in platform.upstreams.items():
+            spec = (await client.get(f"{url}/openapi.json")).json()
+            for path, operations in spec["paths"].items():
+                if not path.startswith(f"/{service}/"):
+                    continue  # /health, /ready, /metrics: not behind the gateway
+                for method, operation in operations.items():
+                    found.append((service, method.upper(), path, operation, spec))
+    return found
+
+
+def _schema_properties(schema: dict[str, Any], spec: dict[str, Any], depth: int = 0) -> set[str]:
+    if depth > 4:
+        return set()
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    names: set[str] = set()
+    for name, prop in schema.get("properties", {}).items():
+        names.add(name)
+        for sub in [prop, prop.get("items", {}), *prop.get("anyOf", []),
+                    *(p.get("items", {}) for p in prop.get("anyOf", []))]:
+            if "$ref" in sub or "properties" in sub:
+                names |= _schema_properties(sub, spec, depth + 1)
+    return names
+
+
+def _params(operation: dict[str, Any], spec: dict[str, Any]) -> tuple[set[str], set[str], set[str], bool]:
+    path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+    query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    content = operation.get("requestBody", {}).get("content", {})
+    body: set[str] = set()
+    for item in content.values():
+        body |= _schema_properties(item.get("schema", {}), spec)
+    return path, query, body, "application/json" in content
+
+
+def _looks_like_unit(name: str) -> bool:
+    return (name in UNIT_FIELDS or name in ("code", "parent")
+            or (name.endswith(("_code", "_codes")) and name not in NON_UNIT_CODES))
+
+
+def _rule(platform: Platform, method: str, path: str) -> Rule | None:
+    matched = platform.front.gw.routes.match(method, path)
+    return matched[0] if matched is not None and matched[0].template == path else None
+
+
+async def test_every_service_route_has_a_gateway_rule_that_sees_its_units(platform: Platform) -> None:
+    operations = await _operations(platform)
+    assert len(operations) > 40  # the registry's and reporting's routes are there
+    problems = []
+    for _, method, path, operation, spec in operations:
+        rule = _rule(platform, method, path)
+        if rule is None:
+            problems.append(f"{method} {path}: no rule in gateway/routes.py (the gateway refuses it)")
+            continue
+        path_params, query, body, _ = _params(operation, spec)
+        unclassified = path_params - set(rule.unit_params) - set(rule.id_params)
+        if unclassified:
+            problems.append(f"{method} {path}: path parameters {sorted(unclassified)} not classified")
+        unchecked = {q for q in query if _looks_like_unit(q)} - UNIT_FIELDS - set(rule.query_units)
+        unchecked |= {b for b in body if _looks_like_unit(b)} - UNIT_FIELDS
+        unchecked |= {p for p in path_params if _looks_like_unit(p)} - set(rule.unit_params)
+        if unchecked:
+            problems.append(f"{method} {path}: unit-like parameters the gateway does not check: {sorted(unchecked)}")
+    published = {(m, p) for _, m, p, _, _ in operations}
+    stale = [f"{r.method} {r.template}" for r in RULES if (r.method, r.template) not in published]
+    assert not problems, "\n".join(problems)
+    assert not stale, f"rules for routes no service has: {stale}"
+
+
+# ---- the scope-escape matrix ---------------------------------------------------------------------
+def _foreign(principal: str, target: str, ancestors_ok: bool) -> bool:
+    scope, path = PRINCIPALS[principal], TARGETS[target]
+    if path_within(path, scope):
+        return False
+    return not (ancestors_ok and path_within(scope, path))
+
+
+def _request(method: str, path: str, rule: Rule, path_params: set[str], place: tuple[str, str],
+             target: str) -> dict[str, Any]:
+    kind, name = place
+    url = path
+    for param in path_params:
+        url = url.replace("{" + param + "}", target if (kind, name) == ("path", param) else str(uuid.uuid4()))
+    request: dict[str, Any] = {"method": method, "url": url, "headers": {"If-Match": "*"}}
+    if kind == "query":
+        request["params"] = {name: target}
+    if kind == "body":
+        request["json"] = {name: target}
+    elif method in ("POST", "PATCH", "PUT"):
+        request["json"] = {}
+    return request
+
+
+async def test_no_role_can_name_a_unit_outside_its_scope_on_any_route(platform: Platform) -> None:
+    before = await settled_fingerprints(platform.databases)
+    attempts = 0
+    refused_for_scope: dict[str, int] = {}
+    for _, method, path, operation, spec in await _operations(platform):
+        rule = _rule(platform, method, path)
+        assert rule is not None
+        path_params, query, body, json_body = _params(operation, spec)
+        places = [("path", p) for p in rule.unit_params]
+        places += [("query", q) for q in sorted(query) if q in UNIT_FIELDS or q in rule.query_units]
+        places += [("body", b) for b in sorted(body) if b in UNIT_FIELDS and json_body]
+        for place in places:
+            key = f"{method} {path} {place[0]}:{place[1]}"
+            refused_for_scope[key] = 0
+            for principal in PRINCIPALS:
+                for target in TARGETS:
+                    if not _foreign(principal, target, rule.ancestors_ok):
+                        continue
+                    request = _request(method, path, rule, path_params, place, target)
+                    request["headers"] |= platform.bearer(principal)
+                    response = await platform.client.request(**request)
+                    attempts += 1
+                    assert response.status_code == 403, (principal, target, request, response.text)
+                    if response.json()["code"] == "unit_out_of_scope":
+                        refused_for_scope[key] += 1
+    assert attempts > 500
+    # Every route naming a unit was refused for the unit itself by someone holding its permission
+    # (not only by missing permissions).
+    assert refused_for_scope and all(refused_for_scope.values()), refused_for_scope
+    assert await settled_fingerprints(platform.databases) == before
+
+
+# ---- rows reached by id ------------------------------------------------------------------------------
+async def _owned_rows(platform: Platform) -> dict[str, str]:
+    """A household (with a member and an assessment), an annual review and a regular-review request
+    of Ngô Quyền ward, made by its own officer through the gateway."""
+    owner = platform.bearer("commune.07207")
+    client = platform.client
+    household = await client.post("/registry/households", headers=owner, json={
+        "household_code": f"NQ-{uuid.uuid4().hex[:6]}", "commune_code": "07207", "village": "Tổ 3",
+        "members": [{"full_name": "Nguyễn Văn An", "citizen_id": "024088001234", "relation": "head",
+                     "sex": "male", "birth_date": "1975-04-02"},
+                    {"full_name": "Trần Thị Bình", "relation": "spouse", "sex": "female"}]})
+    assert household.status_code == 201, household.text
+    ids = {"household_id": household.json()["id"], "member_id": household.json()["members"][1]["id"]}
+    assessment = await client.post(f"/registry/households/{ids['household_id']}/assessments", headers=owner,
+                                   json={"review_year": 2024, "income_per_capita": 900_000,
+                                         "deprived_indicators": ["health_insurance", "latrine", "telecom"]})
+    assert assessment.status_code == 201, assessment.text
+    ids["assessment_id"] = assessment.json()["id"]
+    review = await client.post("/registry/reviews", headers=owner, json={"commune_code": "07207", "year": 2025})
+    assert review.status_code == 201, review.text
+    ids["review_id"] = review.json()["id"]
+    regular = await client.post("/registry/regular-reviews", headers=owner,
+                                json={"household_id": ids["household_id"], "request": "exit"})
+    assert regular.status_code == 201, regular.text
+    ids["request_id"] = regular.json()["id"]
+    ids["job_id"] = str(uuid.uuid4())
+    return ids
+
+
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/registry/households/{household_id}"): {"village": "Tổ 9"},
+    ("POST", "/registry/households/{household_id}/members"): {"full_name": "Kẻ Lạ", "relation": "other"},
+    ("PATCH", "/registry/households/{household_id}/members/{member_id}"): {"full_name": "Đổi Tên"},
+    ("POST", "/registry/households/{household_id}/assessments"): {
+        "review_year": 2025, "income_per_capita": 5_000_000, "deprived_indicators": []},
+    ("POST", "/registry/reviews/{review_id}/meetings"): {
+        "village": "Tổ 3", "held_on": "2025-10-01", "attendees": 40, "agreeing": 39, "minutes_ref": "BB-1"},
+    ("POST", "/registry/reviews/{review_id}/posting"): {"posted_from": "2025-10-02", "posted_to": "2025-10-09",
+                                                       "places": "Nhà văn hoá tổ 3"},
+    ("POST", "/registry/reviews/{review_id}/decision"): {"decision_number": "12/QĐ-UBND",
+                                                        "decision_date": "2025-10-20", "signer": "X"},
+    ("POST", "/registry/regular-reviews/{request_id}/decision"): {
+        "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
+        "deprived_indicators": []},
+}
+FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
+
+
+async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) -> None:
+    ids = await _owned_rows(platform)
+    client = platform.client
+    before = await settled_fingerprints(platform.databases)
+    tried = 0
+    for rule in RULES:
+        if not rule.id_params:
+            continue
+        url = rule.template
+        for param in rule.id_params:
+            url = url.replace("{" + param + "}", ids[param])
+        for principal in FOREIGN:
+            request: dict[str, Any] = {"method": rule.method, "url": url,
+                                       "headers": platform.bearer(principal) | {"If-Match": "*"}}
+            if rule.method in ("POST", "PATCH", "PUT"):
+                request["json"] = VALID_BODIES.get((rule.method, rule.template), {})
+            if rule.method == "DELETE":
+                request["params"] = {"reason": "moved away"}
+            response = await client.request(**request)
+            tried += 1
+            assert response.status_code in (403, 404), (principal, rule.method, url, response.text)
+            if rule.method == "GET":
+                assert response.status_code == 404 or response.json()["code"] == "forbidden"
+    # Lists and filters by id of foreign rows show nothing of them.
+    for principal in FOREIGN:
+        for path, params in (("/registry/households", {}), ("/registry/reviews", {}),
+                             ("/registry/regular-reviews", {"household_id": ids["household_id"]}),
+                             ("/registry/certificates", {"household_id": ids["household_id"]})):
+            response = await client.get(path, params=params, headers=platform.bearer(principal))
+            assert response.status_code == 200, response.text
+            assert ids["household_id"] not in response.text and ids["review_id"] not in response.text
+        foreign_request = await client.post("/registry/regular-reviews", headers=platform.bearer(principal),
+                                            json={"household_id": ids["household_id"], "request": "enter"})
+        assert foreign_request.status_code in (403, 404), foreign_request.text
+    assert tried >= 5 * 20
+    assert await settled_fingerprints(platform.databases) == before
+    # The owner's own officers, up the hierarchy, still reach the household.
+    for principal in ("commune.07207", "district.213", "province.24"):
+        response = await client.get(f"/registry/households/{ids['household_id']}", headers=platform.bearer(principal))
+        assert response.status_code == 200, (principal, response.text)
+
+
+async def test_services_refuse_calls_that_do_not_come_through_the_gateway(platform: Platform) -> None:
+    stranger_signed = {"x-chungtay-principal": _foreign_key_principal()}
+    async with httpx.AsyncClient() as client:
+        for service, url in platform.upstreams.items():
+            missing = await client.get(f"{url}/{service}/principal")
+            assert missing.status_code == 401 and missing.json()["code"] == "unauthorized"
+            forged = await client.get(f"{url}/{service}/principal", headers=stranger_signed)
+            assert forged.status_code == 401
+        direct = await client.get(f"{platform.upstreams['registry']}/registry/households",
+                                  headers={"Authorization": f"Bearer {platform.tokens['admin']}"})
+        assert direct.status_code == 401  # an access token is not a principal
+    # Through the gateway the same call works.
+    ok = await platform.client.get("/registry/households", headers=platform.bearer("province.24"))
+    assert ok.status_code == 200
+
+
+def _foreign_key_principal() -> str:
+    from shared.principal import PrincipalSigner, generate_keypair
+
+    private, _ = generate_keypair()
+    return PrincipalSigner(private).sign(make_principal("admin", ["v2008", "v2025"]))
+
+
+async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -> None:
+    spec = (await platform.client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path in ("/auth/token", "/admin/users", "/registry/households", "/registry/households/{household_id}",
+                 "/registry/units/{code}", "/reporting/indicators/poverty", "/.well-known/jwks.json"):
+        assert path in paths, path
+    assert "/health" in paths and "/ready" in paths  # the gateway's own
+    assert "/metrics" not in paths
+    operation = paths["/registry/households"]["post"]
+    assert operation["x-permission"] == "registry.households.write" and operation["security"] == [{"bearer": []}]
+    assert "bearer" in spec["components"]["securitySchemes"]
+    refs = [v for v in _walk(spec) if isinstance(v, str) and v.startswith("#/components/schemas/")]
+    assert refs and all(r.rsplit("/", 1)[-1] in spec["components"]["schemas"] for r in refs)
+    docs = await platform.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The proxied principal check of the test kit's key still works: the kit signs like the gateway.
+    assert auth_headers(make_principal("viewer", ["v2008.24"]))
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield value
+            yield from _walk(value)

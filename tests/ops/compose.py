@@ -1,0 +1,44 @@
+"""Helpers of the ops tests: the repository root and `docker-compose config` run in a clean environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("registry", "support", "emulation", "reporting")
+APPS = (*SERVICES, "gateway")
+PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104, "gateway": 8000}
+
+
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        raise AssertionError("docker-compose is not installed: run `bash devstack/ensure_tools.sh` (make test does)")
+    return found
+
+
+def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` with only PATH and HOME from our environment, so no stray variable counts."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [docker_compose(), "--env-file", str(env_file), "--project-directory", str(ROOT),
+         "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+
+
+def resolved_compose() -> dict[str, Any]:
+    result = compose_config(ROOT / ".env.example")
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return yaml.safe_load(result.stdout)
+
+
+def env_name(name: str) -> str:
+    """Compose passes secrets as NAME_FILE (the image's entry point exports NAME); k8s passes NAME."""
+    return name.removesuffix("_FILE")

@@ -1,0 +1,297 @@
+"""The event backbone with real PostgreSQL and NATS: outbox → relay → JetStream → consumer (inbox).
+
+Producer: a registry database; consumer: a support database. The change and the consumer's write are
+rows in probe tables so each test can count exactly what was applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
+from shared.db import Database
+from shared.events import Event, record_events
+from shared.relay import OutboxRelay
+from shared.streams import DEAD_LETTER_STREAM, ensure_streams
+from tests.kit import Stack, eventually, fresh_database
+
+TYPE = "registry.household.assessed"
+
+
+@dataclass
+class Backbone:
+    producer: Database
+    consumer: Database
+    nc: NATS
+    js: JetStreamContext
+
+
+@pytest.fixture
+async def backbone(stack: Stack, nats_url: str) -> AsyncIterator[Backbone]:
+    producer = Database(await fresh_database(stack, "registry"))
+    consumer = Database(await fresh_database(stack, "support"))
+    async with producer.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE probe_change (id text PRIMARY KEY)"))
+    async with consumer.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE probe_applied (event_id uuid, subject_id text)"))
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    yield Backbone(producer, consumer, nc, js)
+    await nc.close()
+    await producer.dispose()
+    await consumer.dispose()
+
+
+async def write_change(db: Database, n: int, prefix: str = "h") -> list[Event]:
+    """A producer's change and its events, in one transaction."""
+    events = [Event(type=TYPE, producer="registry", subject_id=f"{prefix}{i}", payload={"i": i},
+                    unit_code="07207", unit_path="v2008.24.213.07207") for i in range(n)]
+    async with db.system_session() as session:
+        for e in events:
+            await session.execute(text("INSERT INTO probe_change VALUES (:id)"), {"id": e.subject_id})
+        await record_events(session, events)
+    return events
+
+
+async def apply_probe(session: AsyncSession, events: list[Event]) -> None:
+    for e in events:
+        if e.subject_id.startswith("poison"):
+            raise ValueError(f"cannot apply {e.subject_id}")
+    await session.execute(
+        text("INSERT INTO probe_applied (event_id, subject_id) "
+             "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:s AS text[]))"),
+        {"ids": [e.id for e in events], "s": [e.subject_id for e in events]},
+    )
+
+
+def runner(b: Backbone, name: str = "support-probe", **options: float) -> ConsumerRunner:
+    consumer = Consumer(name=name, producer="registry", handlers={TYPE: apply_probe})
+    opts = RunnerOptions(batch_size=int(options.pop("batch_size", 100)), ack_wait_seconds=options.pop("ack_wait", 1.0),
+                         max_attempts=int(options.pop("max_attempts", 5)), backoff_seconds=options.pop("backoff", 0.1),
+                         fetch_timeout_seconds=0.3)
+    return ConsumerRunner(consumer, b.consumer, b.js, opts)
+
+
+async def scalar(db: Database, sql: str, **params: object) -> object:
+    async with db.engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar()
+
+
+async def applied_count(b: Backbone) -> int:
+    return int(await scalar(b.consumer, "SELECT count(*) FROM probe_applied"))  # type: ignore[arg-type]
+
+
+async def stream_messages(b: Backbone, stream: str = "REGISTRY") -> int:
+    return int((await b.js.stream_info(stream)).state.messages)
+
+
+async def test_event_crosses_services_and_consumer_write_commits_with_inbox(backbone: Backbone) -> None:
+    b = backbone
+    events = await write_change(b.producer, 3)
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=0.2)
+    consumer = runner(b)
+    await relay.start()
+    await consumer.start()
+    try:
+        await eventually(lambda: _equals(applied_count(b), 3))
+    finally:
+        await consumer.stop()
+        await relay.stop()
+    rows = await scalar(b.consumer, "SELECT count(*) FROM probe_applied p JOIN inbox i ON i.event_id = p.event_id "
+                                    "AND i.consumer = 'support-probe'")
+    assert rows == 3
+    assert await scalar(b.producer, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+    msg = await b.js.get_msg("REGISTRY", 1)
+    assert msg.headers and msg.headers["Nats-Msg-Id"] == str(events[0].id)
+
+
+async def test_failed_handler_leaves_neither_its_write_nor_the_inbox_row(backbone: Backbone) -> None:
+    b = backbone
+    await write_change(b.producer, 1, prefix="poison")
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    assert await relay.relay_once() == 1
+    consumer = runner(b, max_attempts=100)
+    await consumer.subscribe()
+    await consumer.run_once()
+    await consumer.stop()
+    await relay.stop()
+    assert await applied_count(b) == 0
+    assert await scalar(b.consumer, "SELECT count(*) FROM inbox") == 0
+
+
+async def test_relay_stopped_after_commit_publishes_after_restart(backbone: Backbone) -> None:
+    b = backbone
+    await write_change(b.producer, 5)  # committed while no relay runs (it "crashed" before publishing)
+    assert await stream_messages(b) == 0
+    assert await scalar(b.producer, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 5
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=0.2)
+    await relay.start()
+    try:
+        await eventually(lambda: _equals(stream_messages(b), 5))
+        await eventually(lambda: _equals(scalar(b.producer, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"), 0))
+    finally:
+        await relay.stop()
+
+
+async def test_relay_wakes_on_commit_without_waiting_for_its_poll(backbone: Backbone) -> None:
+    b = backbone
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=3600)  # would never poll in this test
+    await relay.start()
+    try:
+        await asyncio.sleep(0.3)  # the relay is now waiting for a notification
+        await write_change(b.producer, 2)
+        await eventually(lambda: _equals(stream_messages(b), 2), timeout=5)
+    finally:
+        await relay.stop()
+
+
+async def test_event_published_twice_is_applied_once(backbone: Backbone) -> None:
+    b = backbone
+    events = await write_change(b.producer, 1)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    # The relay crashed after publishing but before marking the row: it publishes again.
+    async with b.producer.engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox SET sent_at = NULL"))
+    await relay.relay_once()
+    assert await stream_messages(b) == 1  # JetStream dropped the copy by Nats-Msg-Id
+    # Outside the duplicate window (no Nats-Msg-Id), JetStream stores it twice: the inbox must catch it.
+    await b.js.publish(TYPE, events[0].to_bytes())
+    await b.js.publish(TYPE, events[0].to_bytes())
+    assert await stream_messages(b) == 3
+    consumer = runner(b)
+    await consumer.start()
+    try:
+        await eventually(lambda: _equals(_pending(consumer), 0))
+    finally:
+        await consumer.stop()
+        await relay.stop()
+    assert await applied_count(b) == 1
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so nothing in the runner catches it."""
+
+
+async def test_consumer_dying_before_commit_gets_the_batch_again_and_applies_it_once(backbone: Backbone) -> None:
+    b = backbone
+    await write_change(b.producer, 10)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+
+    async def crash_mid_batch(session: AsyncSession, events: list[Event]) -> None:
+        await apply_probe(session, events[:5])  # half the batch written, then the process dies
+        raise Crash
+
+    dying = ConsumerRunner(Consumer("support-probe", "registry", {TYPE: crash_mid_batch}), b.consumer, b.js,
+                           RunnerOptions(batch_size=10, ack_wait_seconds=1.0, fetch_timeout_seconds=0.3))
+    await dying.subscribe()
+    with pytest.raises(Crash):
+        await dying.run_once()
+    await dying.stop()
+    assert await applied_count(b) == 0  # nothing of the half-done batch was committed
+
+    survivor = runner(b)
+    await survivor.start()
+    try:
+        await eventually(lambda: _equals(applied_count(b), 10))
+        await eventually(lambda: _equals(_pending(survivor), 0))
+    finally:
+        await survivor.stop()
+    assert await applied_count(b) == 10
+    assert await scalar(b.consumer, "SELECT count(DISTINCT subject_id) FROM probe_applied") == 10
+
+
+async def test_consumer_dying_after_commit_before_ack_applies_nothing_twice(backbone: Backbone) -> None:
+    b = backbone
+    await write_change(b.producer, 10)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+
+    first = runner(b, batch_size=10)
+
+    async def die_before_ack(_msgs: object) -> None:
+        raise Crash
+
+    first.after_commit = die_before_ack  # type: ignore[assignment]
+    await first.subscribe()
+    with pytest.raises(Crash):
+        await first.run_once()
+    await first.stop()
+    assert await applied_count(b) == 10  # committed, but never acked
+
+    second = runner(b, batch_size=10)
+    await second.start()
+    try:
+        # The batch is redelivered after ack_wait; the inbox skips every id.
+        await eventually(lambda: _equals(_redelivered_and_acked(second), True))
+    finally:
+        await second.stop()
+    assert await applied_count(b) == 10
+
+
+async def test_poison_message_is_dead_lettered_after_n_tries_and_later_events_flow(backbone: Backbone) -> None:
+    b = backbone
+    await write_change(b.producer, 1, prefix="poison")
+    await write_change(b.producer, 4, prefix="good")
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+    consumer = runner(b, max_attempts=3, backoff=0.05)
+    await consumer.start()
+    try:
+        await eventually(lambda: _equals(applied_count(b), 4))
+        await eventually(lambda: _equals(scalar(b.consumer, "SELECT count(*) FROM dead_letters"), 1))
+    finally:
+        await consumer.stop()
+    async with b.consumer.engine.connect() as conn:
+        dead = (await conn.execute(text("SELECT error, attempts, subject FROM dead_letters"))).one()
+    assert "cannot apply poison0" in dead.error
+    assert dead.attempts == 3
+    assert dead.subject == TYPE
+    parked = await b.js.get_msg(DEAD_LETTER_STREAM, 1)
+    assert parked.headers and "cannot apply poison0" in parked.headers["Chungtay-Error"]
+    assert await scalar(b.consumer, "SELECT count(*) FROM probe_applied WHERE subject_id LIKE 'poison%'") == 0
+
+
+async def test_undecodable_message_is_parked_at_once(backbone: Backbone) -> None:
+    b = backbone
+    await b.js.publish(TYPE, b"{not json")
+    await write_change(b.producer, 1)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+    consumer = runner(b, max_attempts=5)
+    await consumer.start()
+    try:
+        await eventually(lambda: _equals(applied_count(b), 1))
+        await eventually(lambda: _equals(scalar(b.consumer, "SELECT attempts FROM dead_letters"), 1))
+    finally:
+        await consumer.stop()
+
+
+async def _equals(value: object, expected: object) -> bool:
+    return (await value) == expected  # type: ignore[misc]
+
+
+async def _pending(r: ConsumerRunner) -> int:
+    lag = await r.update_lag()
+    return lag["pending"] + lag["ack_pending"]
+
+
+async def _redelivered_and_acked(r: ConsumerRunner) -> bool:
+    info = await r.js.consumer_info(r.consumer.stream, r.consumer.name)
+    # consumer_seq counts every delivery: 10 first deliveries + 10 redeliveries.
+    return info.delivered.consumer_seq >= 20 and info.num_ack_pending == 0 and info.num_pending == 0

@@ -1,0 +1,160 @@
+"""The classifier against DOMAIN.md's standards: every line's boundary, deprivation 2 vs 3, areas, years."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from services.registry.classification.classifier import (
+    NoStandardForYear,
+    UnknownIndicator,
+    classify,
+    classify_many,
+    classify_status,
+    indicator_codes,
+    standard_for,
+)
+
+D59 = ["health_access", "health_insurance", "adult_education", "school_attendance", "housing_quality",
+       "housing_area", "clean_water", "latrine", "telecom", "information_assets"]
+D07 = ["employment", "dependants", "nutrition", "health_insurance", "adult_education", "school_attendance",
+       "housing_quality", "housing_area", "domestic_water", "latrine", "telecom", "information_access"]
+D351 = ["employment", "dependants", "health_insurance", "nutrition", "adult_education", "school_attendance",
+        "housing_area", "housing_quality", "telecom", "domestic_water", "latrine", "waste"]
+CODES = {2018: D59, 2023: D07, 2028: D351}
+
+# (year, area, income, number of deprived indicators, expected status)
+BOUNDARIES = [
+    # Decision 59/2015: income alone makes poor; between the lines deprivation decides.
+    (2018, "rural", 0, 0, "poor"),
+    (2018, "rural", 700_000, 0, "poor"),
+    (2018, "rural", 700_001, 2, "near_poor"),
+    (2018, "rural", 700_001, 3, "poor"),
+    (2018, "rural", 1_000_000, 2, "near_poor"),
+    (2018, "rural", 1_000_000, 3, "poor"),
+    (2018, "rural", 1_000_001, 10, "middle_income"),
+    (2018, "rural", 1_500_000, 0, "middle_income"),
+    (2018, "rural", 1_500_001, 0, "not_poor"),
+    (2018, "urban", 900_000, 0, "poor"),
+    (2018, "urban", 900_001, 2, "near_poor"),
+    (2018, "urban", 900_001, 3, "poor"),
+    (2018, "urban", 1_300_000, 2, "near_poor"),
+    (2018, "urban", 1_300_000, 3, "poor"),
+    (2018, "urban", 1_300_001, 3, "middle_income"),
+    (2018, "urban", 1_950_000, 0, "middle_income"),
+    (2018, "urban", 1_950_001, 0, "not_poor"),
+    # Decree 07/2021: poor needs income at or below the line AND 3 deprivations.
+    (2023, "rural", 0, 0, "near_poor"),
+    (2023, "rural", 1_500_000, 2, "near_poor"),
+    (2023, "rural", 1_500_000, 3, "poor"),
+    (2023, "rural", 1_500_001, 12, "middle_income"),
+    (2023, "rural", 2_250_000, 0, "middle_income"),
+    (2023, "rural", 2_250_001, 0, "not_poor"),
+    (2023, "urban", 2_000_000, 2, "near_poor"),
+    (2023, "urban", 2_000_000, 3, "poor"),
+    (2023, "urban", 2_000_001, 3, "middle_income"),
+    (2023, "urban", 3_000_000, 0, "middle_income"),
+    (2023, "urban", 3_000_001, 0, "not_poor"),
+    # Decree 351/2025: higher lines, no middle-income line in the data.
+    (2028, "rural", 2_200_000, 2, "near_poor"),
+    (2028, "rural", 2_200_000, 3, "poor"),
+    (2028, "rural", 2_200_001, 12, "not_poor"),
+    (2028, "urban", 2_800_000, 2, "near_poor"),
+    (2028, "urban", 2_800_000, 3, "poor"),
+    (2028, "urban", 2_800_001, 3, "not_poor"),
+]
+
+
+@pytest.mark.parametrize(("year", "area", "income", "deprived", "expected"), BOUNDARIES)
+def test_boundaries_of_every_standard(year: int, area: str, income: int, deprived: int, expected: str) -> None:
+    codes = CODES[year][:deprived]
+    result = classify(year, area, income, codes)
+    assert result.status == expected
+    assert result.deprived_count == deprived
+    assert classify_status(year, area, income, codes) == expected
+    assert classify_many([(year, area, income, codes)]) == [expected]
+
+
+def test_same_household_is_poor_in_town_and_middle_income_in_the_countryside() -> None:
+    codes = ["employment", "nutrition", "latrine"]
+    urban = classify(2024, "urban", 1_800_000, codes)
+    rural = classify(2024, "rural", 1_800_000, codes)
+    assert (urban.status, urban.poverty_line, urban.area) == ("poor", 2_000_000, "urban")
+    assert (rural.status, rural.poverty_line, rural.area) == ("middle_income", 1_500_000, "rural")
+
+
+@pytest.mark.parametrize(("year", "standard"), [
+    (2016, "decision-59-2015"), (2021, "decision-59-2015"), (2022, "decree-07-2021"), (2026, "decree-07-2021"),
+    (2027, "decree-351-2025"), (2030, "decree-351-2025")])
+def test_each_standard_covers_exactly_its_years(year: int, standard: str) -> None:
+    assert standard_for(year).code == standard
+    assert classify(year, "rural", 10_000_000, []).standard == standard
+
+
+@pytest.mark.parametrize("year", [2015, 2031, 1990])
+def test_a_year_without_a_standard_is_refused(year: int) -> None:
+    with pytest.raises(NoStandardForYear) as err:
+        classify(year, "rural", 100_000, [])
+    assert err.value.year == year
+    with pytest.raises(NoStandardForYear):
+        classify_status(year, "urban", 100_000, [])
+    with pytest.raises(NoStandardForYear):
+        indicator_codes(year)
+
+
+def test_indicator_codes_are_domain_canonical_codes() -> None:
+    assert indicator_codes(2018) == frozenset(D59)
+    assert indicator_codes(2023) == frozenset(D07)
+    assert indicator_codes(2028) == frozenset(D351)
+
+
+def test_an_indicator_of_another_standard_is_unknown_and_named() -> None:
+    with pytest.raises(UnknownIndicator) as err:
+        classify(2023, "rural", 1_000_000, ["employment", "waste", "bogus"])
+    assert err.value.codes == ["bogus", "waste"]
+    assert err.value.allowed == D07
+    assert classify(2028, "rural", 1_000_000, ["waste"]).deprived_indicators == ("waste",)
+    with pytest.raises(UnknownIndicator):
+        classify_many([(2023, "rural", 1, []), (2018, "rural", 1, ["employment"])])
+
+
+def test_repeated_indicators_count_once_and_come_back_in_the_standard_order() -> None:
+    result = classify(2023, "rural", 1_000_000, ["latrine", "employment", "latrine"])
+    assert result.deprived_count == 2
+    assert result.deprived_indicators == ("employment", "latrine")
+    assert result.status == "near_poor"
+
+
+def test_bad_area_and_negative_income_are_refused() -> None:
+    with pytest.raises(ValueError, match="area"):
+        classify(2023, "city", 1_000_000, [])
+    with pytest.raises(ValueError, match="income"):
+        classify(2023, "rural", -1, [])
+    with pytest.raises(ValueError, match="income"):
+        classify_status(2023, "rural", -1, [])
+
+
+def test_explanation_names_standard_lines_and_indicators() -> None:
+    poor = classify(2023, "rural", 1_200_000, ["employment", "nutrition", "latrine"])
+    assert poor.standard_name == "Nghị định 07/2021/NĐ-CP (2022–2026)"
+    for part in ("Nghị định 07/2021/NĐ-CP", "rural", "1,200,000 VND", "poverty line 1,500,000 VND",
+                 "employment, nutrition, latrine", "threshold 3", "poor"):
+        assert part in poor.explanation
+    between = classify(2019, "urban", 1_000_000, ["telecom"]).explanation
+    assert "near-poverty line 1,300,000 VND" in between and "telecom" in between and "near-poor" in between
+    middle = classify(2025, "urban", 2_500_000, []).explanation
+    assert "middle-income line 3,000,000 VND" in middle and "middle-income" in middle
+    assert classify(2029, "rural", 5_000_000, []).explanation.endswith("not poor.")
+
+
+def test_bulk_paths_agree_with_the_explained_classification() -> None:
+    incomes = [0, 699_999, 700_000, 700_001, 999_999, 1_000_000, 1_300_001, 1_500_000, 1_950_001, 2_000_000,
+               2_250_001, 2_800_000, 3_000_001, 9_000_000]
+    rows = []
+    for year, area, income, n in itertools.product(range(2016, 2031), ("rural", "urban"), incomes, (0, 2, 3, 5)):
+        rows.append((year, area, income, frozenset(standard_for(year).indicator_codes[:n])))
+    expected = [classify(y, a, i, sorted(c)).status for y, a, i, c in rows]
+    assert classify_many(rows) == expected
+    assert [classify_status(*row) for row in rows] == expected
+    assert set(expected) == {"poor", "near_poor", "middle_income", "not_poor"}

@@ -1,0 +1,142 @@
+"""Reading and validating import rows without a database: formats, the fast path, payload shapes."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+import orjson
+
+from services.registry import events
+from services.registry.classification.classifier import indicator_codes
+from services.registry.households.history import household_snapshot, member_snapshot
+from services.registry.households.models import Household, Member
+from services.registry.imports.build import EventBatcher, RecordBuilder
+from services.registry.imports.columns import COLUMN_NAMES
+from services.registry.imports.reader import open_sheet
+from services.registry.imports.storage import Commune
+from services.registry.imports.validation import HouseholdRow, RowValidator
+from shared.events import uuid7
+from tests.kit import make_principal
+from tests.registry.test_imports_support import CIPHER, csv_file, household, xlsx_file
+
+TODAY = date(2026, 1, 1)
+
+
+def _validator(index: dict[str, int] | None = None) -> RowValidator:
+    return RowValidator(index or {name: i for i, name in enumerate(COLUMN_NAMES)}, len(COLUMN_NAMES),
+                        indicator_codes, today=TODAY)
+
+
+def _sheet_rows(tmp_path: Path, data: bytes) -> tuple[list[tuple[int, list[object]]], RowValidator]:
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    sheet, problems = open_sheet(path)
+    assert problems == []
+    try:
+        return list(sheet.rows), RowValidator(sheet.index, sheet.width, indicator_codes, today=TODAY)
+    finally:
+        sheet.close()
+
+
+def test_csv_variants_read_the_same_values(tmp_path: Path) -> None:
+    rows = [household(1), household(2, village="Thôn Đông, xóm 2")]
+    plain = csv_file(rows)
+    variants = {
+        "utf-8 with BOM": b"\xef\xbb\xbf" + plain,
+        "semicolons": csv_file(rows, delimiter=";"),
+        "tabs, UTF-16 (Excel 'Unicode text')": csv_file(rows, delimiter="\t").decode().encode("utf-16"),
+        "LF and trailing blank lines": plain.replace(b"\r\n", b"\n") + b"\n\n,,,,,,,,,,,\n",
+        "columns in another order": csv_file(rows, columns=list(reversed(COLUMN_NAMES))),
+    }
+    expected, validator = _sheet_rows(tmp_path, plain)
+    expected_values = [validator.check(n, c) for n, c in expected]
+    assert all(isinstance(v, HouseholdRow) for v in expected_values)
+    for name, data in variants.items():
+        got, validator = _sheet_rows(tmp_path, data)
+        assert [validator.check(n, c) for n, c in got] == expected_values, name
+
+
+def test_row_numbers_are_the_spreadsheets(tmp_path: Path) -> None:
+    data = csv_file([household(1)]) + b"\r\n" + csv_file([household(2)]).split(b"\r\n", 1)[1]
+    got, _ = _sheet_rows(tmp_path, data)
+    assert [n for n, _ in got] == [2, 4]  # the blank row 3 is skipped, not renumbered
+
+
+def test_xlsx_cells_keep_their_types(tmp_path: Path) -> None:
+    got, validator = _sheet_rows(tmp_path, xlsx_file([
+        ["A-1", 7207, None, "Hà Thị Lan", 24085000011, date(1980, 1, 31), 3.0, True, 0, 1_500_000.0, None, 2024]]))
+    [(number, cells)] = got
+    row = validator.check(number, cells)
+    assert isinstance(row, HouseholdRow)
+    assert (row.commune_code, row.head_citizen_id, row.head_birth_date, row.member_count, row.ethnic_minority,
+            row.policy_family, row.income_per_capita, row.village) == (
+        "07207", "024085000011", date(1980, 1, 31), 3, True, False, 1_500_000, None)
+
+
+def test_the_fast_path_agrees_with_the_detailed_one() -> None:
+    validator = _validator()
+    rnd = random.Random(5)
+    mutations = [
+        ("head_name", " Nguyễn  Văn An "), ("head_name", "Nguyễn-Văn An"), ("head_name", "An2"), ("village", ""),
+        ("village", " Thôn 1"), ("household_code", "=1+1"), ("household_code", "x" * 41), ("commune_code", "7207"),
+        ("head_citizen_id", "02408500001x"), ("head_birth_date", "21/03/1975"), ("head_birth_date", "1975-02-30"),
+        ("head_birth_date", "1899-12-31"), ("member_count", "+3"), ("member_count", "51"), ("ethnic_minority", "Có"),
+        ("policy_family", "TRUE"), ("income_per_capita", "1.200.000"), ("income_per_capita", "-1"),
+        ("deprived_indicators", "Latrine; telecom"), ("deprived_indicators", "latrine;latrine"),
+        ("deprived_indicators", "latrine;;telecom"), ("deprived_indicators", "clean_water"), ("review_year", "2031"),
+        ("review_year", "2020"), ("village", "Thôn\t1"), ("head_name", "@An"),
+    ]
+    validator.check(1, list(household(1).values()))  # first sight of the year goes the detailed way
+    taken = 0
+    for n in range(2, 3000):
+        row = household(n)
+        for column, value in rnd.sample(mutations, rnd.randint(0, 2)):
+            row[column] = value
+        cells = [row[c] for c in COLUMN_NAMES]
+        fast, detailed = validator._fast(n, cells), validator._detailed(n, cells)
+        if fast is not None:
+            taken += 1
+            assert fast == detailed, cells
+    assert taken > 500  # canonical rows do take the fast path
+
+
+def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
+    principal = make_principal("commune_officer", ["v2008.24.213.07207"])
+    commune = Commune("v2008.24.213.07207", "v2008", "07207", "Phường Ngô Quyền", True)
+    row = _validator().check(2, list(household(1).values()))
+    assert isinstance(row, HouseholdRow)
+    records = RecordBuilder(uuid7(), principal, CIPHER, "req-1").build([(row, CIPHER.hash("024085000001"), commune)])
+    [item], [h], [m], [a], [history] = (records.items, records.households, records.members, records.assessments,
+                                        records.history)
+    household_obj = Household(id=h[0], unit_path=h[1], commune_code=h[2], household_code=h[3], village=h[4],
+                              address=None, head_name=h[5], area=h[7], member_count=h[8], ethnic_minority=h[9],
+                              policy_family=h[10], social_protection=False, no_labour_capacity=False, status=None,
+                              status_year=None, version=1)
+    assessment = {"id": a[0], "review_year": a[3], "status": a[10], "standard": a[9]}
+    expected = events.assessed_payload(household_obj, assessment, None, a[18])
+    assert item == expected | {"version": 1, "unit_path": commune.path}
+    member_obj = Member(id=m[0], full_name=m[3], citizen_id_enc=m[5], birth_date=m[7], sex=None, ethnicity=None,
+                        relation=m[8], is_head=True, no_labour_capacity=False, social_protection=False,
+                        policy_person=False)
+    after = orjson.loads(history[8])
+    assert after == household_snapshot(household_obj) | {"members": [member_snapshot(member_obj, CIPHER)]}
+
+
+def test_events_carry_at_most_the_batch_size_and_every_item_once() -> None:
+    batcher = EventBatcher(uuid7(), 3)
+    items = [{"unit_path": f"v2008.24.213.0720{i % 2}", "status": "poor", "n": i} for i in range(7)]
+    first = batcher.add(items[:4])
+    assert [len(e.payload["items"]) for e in first] == [3]
+    rest = batcher.add(items[4:]) + batcher.rest()
+    sent = [i["n"] for e in first + rest for i in e.payload["items"]]
+    assert sent == list(range(7)) and [len(e.payload["items"]) for e in rest] == [3, 1]
+    assert first[0].unit_path == "v2008.24.213" and first[0].type == "registry.household.assessed_batch"
+
+
+def test_the_documentation_lists_the_canonical_columns_in_order() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "registry-imports.md").read_text(encoding="utf-8")
+    table = doc.split("## Canonical columns", 1)[1].split("\n## ", 1)[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert documented == list(COLUMN_NAMES)
