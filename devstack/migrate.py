@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import sqlalchemy_url
@@ -108,6 +108,28 @@ async def wait_migrated(urls: Mapping[str, str], timeout: float, interval: float
     return True
 
 
+async def wait_for_unit_directory(urls: Mapping[str, str], timeout: float = 300) -> int:
+    """Until the gateway's unit directory holds every registry unit: before that, requests naming a
+    unit are refused as unknown, so `make run` must not say "ready" early. Returns the unit count."""
+    registry = create_async_engine(sqlalchemy_url(urls["registry"]), poolclass=pool.NullPool)
+    gateway = create_async_engine(sqlalchemy_url(urls["gateway"]), poolclass=pool.NullPool)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            async with registry.connect() as conn:
+                units = int((await conn.execute(text("SELECT count(*) FROM units"))).scalar_one())
+            async with gateway.connect() as conn:
+                known = int((await conn.execute(text("SELECT count(*) FROM directory_units"))).scalar_one())
+            if known >= units:
+                return units
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the gateway's unit directory holds {known} of {units} units after {timeout:.0f}s")
+            await asyncio.sleep(0.5)
+    finally:
+        await registry.dispose()
+        await gateway.dispose()
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         urls = database_urls()
@@ -123,3 +145,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres
-from devstack.migrate import bootstrap, prepare_databases
+from devstack.migrate import bootstrap, prepare_databases, wait_for_unit_directory
 from shared.principal import generate_keypair
 
 SERVICES = ("registry", "support", "emulation", "reporting")
@@ -192,6 +192,7 @@ def main() -> int:
         urls = asyncio.run(prepare_databases(database_url))
         asyncio.run(bootstrap(urls))
         platform.start_processes(urls, nats_url)
+        log(f"gateway unit directory: {asyncio.run(wait_for_unit_directory(urls))} units")
         demo_password = os.environ.get("CHUNGTAY_DEMO_PASSWORD", "demo")
         log(f"ready: gateway http://{platform.host}:{platform.gateway_port}  "
             f"(docs http://{platform.host}:{platform.gateway_port}/docs)")
