@@ -93,7 +93,7 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def eventually(check: Any, timeout: float = 15.0, interval: float = 0.1) -> Any:
+async def eventually(check: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
     """Polls an async check until it returns a truthy value (events cross services asynchronously)."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None

@@ -35,18 +35,18 @@ async def test_a_unit_published_by_the_registry_becomes_usable(gw: GatewayUnderT
         r = await gw.client.get("/registry/households", params={"unit": "07299"}, headers=officer)
         return r.status_code == 200
 
-    await eventually(known, timeout=10)
+    await eventually(known, timeout=30)
 
 
 async def test_a_stale_version_does_not_overwrite_a_newer_one(gw: GatewayUnderTest) -> None:
     moved = DirUnit("v2008.24.213.07298", "v2008", "07298", "commune", "Tên mới", "v2008.24.213")
     old = DirUnit("v2008.24.213.07298", "v2008", "07298", "commune", "Tên cũ", "v2008.24.213")
     await _publish(gw.nats_url, [unit_event(moved, version=3)])
-    await eventually(lambda: _named(gw, "v2008.24.213.07298", "Tên mới"), timeout=10)
+    await eventually(lambda: _named(gw, "v2008.24.213.07298", "Tên mới"), timeout=30)
     await _publish(gw.nats_url, [unit_event(old, version=2)])
     marker = DirUnit("v2008.24.213.07297", "v2008", "07297", "commune", "Marker", "v2008.24.213")
     await _publish(gw.nats_url, [unit_event(marker)])
-    await eventually(lambda: _named(gw, "v2008.24.213.07297", "Marker"), timeout=10)
+    await eventually(lambda: _named(gw, "v2008.24.213.07297", "Marker"), timeout=30)
     async with gw.gateway.db.system_session() as session:
         name = await session.scalar(text("SELECT name FROM directory_units WHERE path = 'v2008.24.213.07298'"))
     assert name == "Tên mới"
@@ -72,4 +72,4 @@ async def test_another_replica_and_a_restart_know_the_units_from_the_database(gw
         await session.execute(text(
             "INSERT INTO directory_units (path, hierarchy, code, level, name, parent_path) "
             "VALUES ('v2008.24.213.07296', 'v2008', '07296', 'commune', 'Khác', 'v2008.24.213')"))
-    await eventually(lambda: _named(gw, "v2008.24.213.07296", "Khác"), timeout=10)
+    await eventually(lambda: _named(gw, "v2008.24.213.07296", "Khác"), timeout=30)

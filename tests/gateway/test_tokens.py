@@ -182,7 +182,7 @@ async def test_a_revocation_written_by_another_replica_is_honoured(gw: GatewayUn
         r = await gw.client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
         return r.status_code == 401
 
-    await eventually(refused, timeout=5)
+    await eventually(refused, timeout=15)
 
 
 async def test_client_credentials_for_other_systems(gw: GatewayUnderTest) -> None:

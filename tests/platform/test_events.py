@@ -150,7 +150,7 @@ async def test_relay_wakes_on_commit_without_waiting_for_its_poll(backbone: Back
     try:
         await asyncio.sleep(0.3)  # the relay is now waiting for a notification
         await write_change(b.producer, 2)
-        await eventually(lambda: _equals(stream_messages(b), 2), timeout=5)
+        await eventually(lambda: _equals(stream_messages(b), 2), timeout=30)
     finally:
         await relay.stop()
 
