@@ -1,0 +1,123 @@
+"""Outages of the backbone's parts: NATS killed and restarted, the consumer's database unreachable.
+
+DESIGN's promise: a crash or restart of any service or of NATS loses no event and applies none twice.
+Each test runs the real relay and consumer runner against a NATS server of its own (so it can kill it)
+and counts, in the consumer's database, exactly which events were applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import nats
+import pytest
+from sqlalchemy.engine import make_url
+
+from devstack.embedded import EmbeddedNats
+from shared.consumer import ConsumerRunner
+from shared.db import Database, asyncpg_dsn
+from shared.relay import OutboxRelay
+from shared.streams import ensure_streams
+from tests.kit import Stack, eventually, fresh_database
+from tests.platform.test_events import (
+    Backbone,
+    _equals,
+    _pending,
+    applied_count,
+    runner,
+    scalar,
+    write_change,
+)
+
+
+@pytest.fixture
+async def own_backbone(stack: Stack, fresh_nats: EmbeddedNats) -> AsyncIterator[Backbone]:
+    """Like `backbone`, but always on the test's own NATS server, which the test may kill."""
+    producer = Database(await fresh_database(stack, "registry"))
+    consumer = Database(await fresh_database(stack, "support"))
+    async with producer.engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE probe_change (id text PRIMARY KEY)")
+    async with consumer.engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE probe_applied (event_id uuid, subject_id text)")
+    nc = await nats.connect(fresh_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    yield Backbone(producer, consumer, nc, js)
+    await nc.close()
+    await producer.dispose()
+    await consumer.dispose()
+
+
+async def _unsent(b: Backbone) -> int:
+    return int(await scalar(b.producer, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"))  # type: ignore[arg-type]
+
+
+async def _all_applied_once(b: Backbone, expected: int) -> None:
+    assert await applied_count(b) == expected
+    assert await scalar(b.consumer, "SELECT count(DISTINCT event_id) FROM probe_applied") == expected
+    assert await scalar(b.consumer, "SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_nats_killed_and_restarted_loses_no_event_and_applies_none_twice(
+        own_backbone: Backbone, fresh_nats: EmbeddedNats) -> None:
+    b = own_backbone
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=0.2)
+    consumer = runner(b, batch_size=20)
+    await relay.start()
+    await consumer.start()
+    try:
+        await write_change(b.producer, 30, prefix="before")
+        await eventually(lambda: _equals(applied_count(b), 30))
+
+        fresh_nats.kill()  # kill -9: no goodbye to the clients, nothing flushed by the server
+        await write_change(b.producer, 30, prefix="during")  # the producer's own transactions go on
+        await asyncio.sleep(1.5)  # the relay tries, fails and backs off; nothing is marked sent
+        assert await _unsent(b) == 30
+
+        fresh_nats.start()  # same port, same store
+        await write_change(b.producer, 30, prefix="after")
+        await eventually(lambda: _equals(applied_count(b), 90), timeout=60)
+        await eventually(lambda: _equals(_unsent(b), 0))
+        await eventually(lambda: _equals(_pending(consumer), 0))
+    finally:
+        await consumer.stop()
+        await relay.stop()
+    await _all_applied_once(b, 90)
+    assert int((await b.js.stream_info("REGISTRY")).state.messages) == 90  # no event stored twice
+
+
+async def test_consumer_database_down_longer_than_the_retry_budget_dead_letters_nothing(
+        own_backbone: Backbone, stack: Stack) -> None:
+    """An outage of the consumer's database is not the message's fault: when the database is back,
+    every event is applied, none parked as poison, however many deliveries failed meanwhile."""
+    b = own_backbone
+    database = make_url(b.consumer.url).database
+    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=0.2)
+    consumer: ConsumerRunner = runner(b, batch_size=10, max_attempts=2, backoff=0.05, ack_wait=0.5)
+    await relay.start()
+    await consumer.start()
+    try:
+        await write_change(b.producer, 5, prefix="before")
+        await eventually(lambda: _equals(applied_count(b), 5))
+
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database)
+        await write_change(b.producer, 20, prefix="during")
+
+        async def delivered_often() -> bool:  # every event of the outage delivered more than max_attempts times
+            info = await b.js.consumer_info("REGISTRY", "support-probe")
+            return info.delivered.consumer_seq >= 5 + 20 * 3
+
+        await eventually(delivered_often, timeout=60)
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await eventually(lambda: _equals(applied_count(b), 25), timeout=60)
+        await eventually(lambda: _equals(_pending(consumer), 0))
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await consumer.stop()
+        await relay.stop()
+    await _all_applied_once(b, 25)
