@@ -58,21 +58,34 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         await stop_task(self._task)
-        for conn in (self._conn, self._listener):
-            if conn is not None and not conn.is_closed():
-                await conn.close(timeout=5)
+        await self._close()
+
+    def _connected(self) -> bool:
+        return all(c is not None and not c.is_closed() for c in (self._conn, self._listener))
 
     async def _connect(self) -> None:
+        await self._close()
         self._conn = await asyncpg.connect(self.dsn)
         self._listener = await asyncpg.connect(self.dsn)
         await self._listener.add_listener("outbox", lambda *_: self._wake.set())
+        # A cut connection (PostgreSQL restart, failover) wakes the loop to reconnect: a dead LISTEN
+        # connection would otherwise leave the relay asleep until its next poll.
+        for conn in (self._conn, self._listener):
+            conn.add_termination_listener(lambda _conn: self._wake.set())
+
+    async def _close(self) -> None:
+        for conn in (self._conn, self._listener):
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=5)
+        self._conn = self._listener = None
 
     async def _run(self) -> None:
         backoff = 0.2
         purge_every, since_purge = 600.0, 0.0
         while True:
             try:
-                if self._conn is None or self._conn.is_closed():
+                if not self._connected():
                     await self._connect()
                 sent = await self.relay_once()
                 backoff = 0.2
@@ -90,17 +103,13 @@ class OutboxRelay:
             except Exception:
                 OUTBOX_ERRORS.labels(self.service).inc()
                 log.exception("outbox relay failed; retrying", extra={"backoff": backoff})
-                for conn in (self._conn, self._listener):
-                    if conn is not None and not conn.is_closed():
-                        with contextlib.suppress(Exception):
-                            await conn.close(timeout=5)
-                self._conn = None
+                await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows were acknowledged and marked sent."""
-        if self._conn is None or self._conn.is_closed():
+        if not self._connected():
             await self._connect()
         assert self._conn is not None
         async with self._conn.transaction():

@@ -121,3 +121,29 @@ async def test_consumer_database_down_longer_than_the_retry_budget_dead_letters_
         await consumer.stop()
         await relay.stop()
     await _all_applied_once(b, 25)
+
+
+async def test_relay_reconnects_after_its_database_connections_are_cut_and_still_wakes_on_commit(
+        own_backbone: Backbone, stack: Stack) -> None:
+    """A PostgreSQL restart or failover cuts the relay's connections (its LISTEN one included): the
+    relay reconnects, publishes what was written meanwhile, and is woken by later commits again."""
+    b = own_backbone
+    database = make_url(b.producer.url).database
+    relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=3600)  # no polling: only NOTIFY wakes it
+    await relay.start()
+    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
+    try:
+        await write_change(b.producer, 3, prefix="before")
+        await eventually(lambda: _equals(_unsent(b), 0))
+
+        await b.producer.engine.dispose()  # the test's own pool is not the relay's: keep it out of the cut
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+        await write_change(b.producer, 3, prefix="after-cut")
+        await eventually(lambda: _equals(_unsent(b), 0))
+        await write_change(b.producer, 3, prefix="later")
+        await eventually(lambda: _equals(_unsent(b), 0))
+    finally:
+        await admin.close()
+        await relay.stop()
+    assert int((await b.js.stream_info("REGISTRY")).state.messages) == 9
