@@ -68,6 +68,23 @@ def personal_data_keys(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def signing_key_encryption_key(data_dir: Path) -> dict[str, str]:
+    """The key the gateway encrypts its token signing keys with in its database, made once and kept with
+    the data (unless the environment already gives it): without it the gateway cannot read its stored
+    signing keys and refuses to start."""
+    from shared.crypto import generate_key
+
+    name = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY"
+    if os.environ.get(name):
+        return {}
+    path = data_dir / "keys" / "signing_key_encryption.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(generate_key())
+        path.chmod(0o600)
+    return {name: path.read_text().strip()}
+
+
 def die_with_parent() -> None:
     """In the child, before exec: SIGTERM it if this supervisor dies without stopping it (kill -9)."""
     import ctypes
@@ -133,6 +150,7 @@ class Platform:
             "GATEWAY_DATABASE_URL": urls["gateway"], "GATEWAY_NATS_URL": nats_url,
             "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
             "GATEWAY_KEYS_DIR": str(self.data_dir / "keys"),
+            **signing_key_encryption_key(self.data_dir),
             **{f"GATEWAY_UPSTREAM_{n.upper()}": f"http://127.0.0.1:{self.service_port(n)}" for n in SERVICES},
         }
         self.spawn("gateway", self.gateway_port, gateway_env, host=self.host)

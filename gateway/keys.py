@@ -4,28 +4,101 @@ every replica signs and verifies with the same set, rotated on a schedule or on 
 ES256 rather than EdDSA for access tokens: other government systems verify them through the JWKS,
 and P-256 is supported by every JOSE library they may use. A retired key stays published (and
 accepted) until every token it signed has expired.
+
+The private halves are stored encrypted (`signing_keys.private_pem` holds
+`aesgcm:v1:` + base64(nonce ‖ AES-256-GCM ciphertext of the PKCS8 PEM), the kid bound as associated
+data) under `GATEWAY_SIGNING_KEY_ENCRYPTION_KEY`, so a dump of the database cannot mint tokens. Rows
+stored as plain PEM (databases made before the encryption) are encrypted in place at start when the
+key is set; without the key they keep working, with a warning at every start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import logging
+import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwt.algorithms import ECAlgorithm
 from sqlalchemy import or_, select, text, update
 
 from gateway.models import SigningKey
 from gateway.settings import GatewaySettings
+from shared.crypto import decode_key
 from shared.db import Database
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "ES256"
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('chungtay-gateway-signing-keys'))")
+SETTING = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY"
+ENCRYPTED_PREFIX = "aesgcm:v1:"
+NONCE_BYTES = 12
+_PLAIN_PREFIX = "-----BEGIN "
+
+
+class SigningKeyStoreError(RuntimeError):
+    """The stored signing keys cannot be used with the configured encryption key: the gateway does not start."""
+
+
+def associated_data(kid: str) -> bytes:
+    """Binds a ciphertext to its row: another row's ciphertext copied over this one does not decrypt."""
+    return b"chungtay.gateway.signing_key:" + kid.encode()
+
+
+class KeyCipher:
+    """Seals and opens the stored private keys; `aead` is None when no encryption key is configured."""
+
+    def __init__(self, setting_value: str) -> None:
+        self.aead: AESGCM | None = None
+        if setting_value.strip():
+            try:
+                self.aead = AESGCM(decode_key(setting_value, SETTING))
+            except ValueError as exc:
+                raise SigningKeyStoreError(str(exc)) from None
+
+    @property
+    def enabled(self) -> bool:
+        return self.aead is not None
+
+    @staticmethod
+    def is_encrypted(stored: str) -> bool:
+        return stored.startswith(ENCRYPTED_PREFIX)
+
+    def seal(self, kid: str, pem: str) -> str:
+        """The stored form of a private key: encrypted when a key is configured, the PEM itself otherwise."""
+        if self.aead is None:
+            return pem
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self.aead.encrypt(nonce, pem.encode(), associated_data(kid))
+        return ENCRYPTED_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, kid: str, stored: str) -> bytes:
+        """The PEM of a stored private key, either form; SigningKeyStoreError if it cannot be read."""
+        if stored.lstrip().startswith(_PLAIN_PREFIX):
+            return stored.encode()
+        if not self.is_encrypted(stored):
+            raise SigningKeyStoreError(f"signing key {kid}: stored in a form this gateway does not know "
+                                       f"(neither {ENCRYPTED_PREFIX!r} nor a PEM)")
+        if self.aead is None:
+            raise SigningKeyStoreError(f"signing key {kid} is stored encrypted but {SETTING} is not set: "
+                                       f"set it to the key the signing keys were encrypted with")
+        try:
+            blob = base64.b64decode(stored[len(ENCRYPTED_PREFIX):], validate=True)
+            return self.aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data(kid))
+        except (binascii.Error, ValueError, InvalidTag):
+            raise SigningKeyStoreError(f"signing key {kid} cannot be decrypted with {SETTING}: it is not the key "
+                                       f"the signing keys were encrypted with (or the row is damaged)") from None
 
 
 @dataclass(frozen=True)
@@ -38,19 +111,24 @@ class LoadedKey:
     retired_at: datetime | None
 
 
-def _new_key() -> SigningKey:
+def _new_key(cipher: KeyCipher) -> SigningKey:
     private = ec.generate_private_key(ec.SECP256R1())
     kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
     jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True) | {"kid": kid, "alg": ALGORITHM, "use": "sig"}
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
-    return SigningKey(kid=kid, algorithm=ALGORITHM, private_pem=pem, public_jwk=jwk,
+    return SigningKey(kid=kid, algorithm=ALGORITHM, private_pem=cipher.seal(kid, pem), public_jwk=jwk,
                       created_at=datetime.now(UTC))
 
 
-def _load(row: SigningKey) -> LoadedKey:
-    private = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
-    assert isinstance(private, ec.EllipticCurvePrivateKey)
+def _load(cipher: KeyCipher, row: SigningKey) -> LoadedKey:
+    pem = cipher.open(row.kid, row.private_pem)
+    try:
+        private = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise SigningKeyStoreError(f"signing key {row.kid}: the stored private key is not a valid PEM") from None
+    if not isinstance(private, ec.EllipticCurvePrivateKey):
+        raise SigningKeyStoreError(f"signing key {row.kid}: not an EC private key")
     return LoadedKey(row.kid, private, private.public_key(), dict(row.public_jwk), row.created_at, row.retired_at)
 
 
@@ -58,6 +136,7 @@ class KeyRing:
     def __init__(self, db: Database, settings: GatewaySettings) -> None:
         self.db = db
         self.settings = settings
+        self.cipher = KeyCipher(settings.signing_key_encryption_key)
         self._keys: dict[str, LoadedKey] = {}
         self._current: LoadedKey | None = None
         self._last_reload = 0.0
@@ -76,24 +155,68 @@ class KeyRing:
         return self._current
 
     async def start(self) -> None:
-        """Load the keys, creating the first one or rotating an old one if needed."""
+        """Check the stored keys open with the configured encryption key (encrypting plain ones when
+        it is set), load them, and create the first one or rotate an old one if needed.
+
+        SigningKeyStoreError (naming GATEWAY_SIGNING_KEY_ENCRYPTION_KEY) when a stored key cannot be
+        read: the gateway refuses to start rather than sign with a set it cannot verify."""
+        try:
+            await self.seal_stored_keys()
+        except SigningKeyStoreError as exc:
+            log.critical(f"the gateway cannot start: {exc}")
+            raise
+        if not self.cipher.enabled:
+            log.warning("token signing keys are stored unencrypted in the database: anyone with a dump can mint "
+                        f"tokens; set {SETTING} (32 random bytes, base64) to encrypt them")
         await self.reload()
         age = timedelta(days=self.settings.key_rotation_days)
         if self._current is None or datetime.now(UTC) - self._current.created_at > age:
             await self.rotate(only_if_older_than=age)
 
+    async def seal_stored_keys(self) -> int:
+        """Every stored key must open with the configured key; plain PEM rows are encrypted in place
+        when a key is set (keeping their kid). Under the advisory lock, so replicas starting together
+        do not both rewrite a row. Returns how many rows were encrypted."""
+        sealed = 0
+        async with self.db.system_session() as session:
+            await session.execute(_LOCK)
+            rows = (await session.execute(select(SigningKey.kid, SigningKey.private_pem))).all()
+            for kid, stored in rows:
+                self.cipher.open(kid, stored)  # refuses to start on a row it cannot read
+                if self.cipher.enabled and not self.cipher.is_encrypted(stored):
+                    await session.execute(update(SigningKey).where(SigningKey.kid == kid)
+                                          .values(private_pem=self.cipher.seal(kid, stored)))
+                    sealed += 1
+        if sealed:
+            log.info("token signing keys stored as plain PEM were encrypted", extra={"keys": sealed})
+        return sealed
+
     async def reload(self) -> None:
+        """Read which keys exist and their `retired_at`. Keys are otherwise immutable: a kid already
+        loaded is not fetched, decrypted or parsed again; only new kids' private keys are read."""
         cutoff = datetime.now(UTC) - self.publish_window
         async with self.db.system_session() as session:
-            rows = (await session.scalars(
-                select(SigningKey).where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
+            rows = (await session.execute(
+                select(SigningKey.kid, SigningKey.retired_at)
+                .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
                 .order_by(SigningKey.created_at)
             )).all()
-        keys = {row.kid: _load(row) for row in rows}
+            missing = [kid for kid, _ in rows if kid not in self._keys]
+            fetched = {row.kid: row for row in (await session.scalars(
+                select(SigningKey).where(SigningKey.kid.in_(missing)))).all()} if missing else {}
+        keys: dict[str, LoadedKey] = {}
+        for kid, retired_at in rows:
+            known = self._keys.get(kid)
+            if known is None:
+                keys[kid] = _load(self.cipher, fetched[kid])
+            else:
+                keys[kid] = known if known.retired_at == retired_at else replace(known, retired_at=retired_at)
         active = [k for k in keys.values() if k.retired_at is None]
         self._keys = keys
         self._current = active[-1] if active else None
         self._last_reload = time.monotonic()
+        if self.cipher.enabled and any(not self.cipher.is_encrypted(r.private_pem) for r in fetched.values()):
+            await self.seal_stored_keys()  # written by a replica without the key (a rolling upgrade)
 
     async def rotate(self, only_if_older_than: timedelta | None = None) -> str:
         """Make a new current key and retire the previous ones (they stay published for a while).
@@ -109,7 +232,7 @@ class KeyRing:
                     and datetime.now(UTC) - newest.created_at <= only_if_older_than):
                 kid = newest.kid
             else:
-                row = _new_key()
+                row = _new_key(self.cipher)
                 await session.execute(update(SigningKey).where(SigningKey.retired_at.is_(None))
                                       .values(retired_at=datetime.now(UTC)))
                 session.add(row)
@@ -124,7 +247,11 @@ class KeyRing:
         if key is None and time.monotonic() - self._last_reload > 5:
             async with self._reload_lock:
                 if time.monotonic() - self._last_reload > 5:
-                    await self.reload()
+                    try:
+                        await self.reload()
+                    except SigningKeyStoreError:
+                        self._last_reload = time.monotonic()
+                        log.exception("signing keys could not be reloaded")
             key = self._keys.get(kid)
         if key is None:
             return None

@@ -33,6 +33,9 @@ class GatewaySettings(BaseSettings):
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
     session_max_seconds: int = 30 * 24 * 3600  # a refresh family never outlives this
     key_rotation_days: int = 30
+    # 32 bytes (base64 or hex): the token signing keys' private halves are stored encrypted with it
+    # (AES-256-GCM). Empty: stored unencrypted, with a warning at every start (set-ups made before it).
+    signing_key_encryption_key: str = ""
     key_reload_seconds: float = 60.0
     revocation_poll_seconds: float = 1.0
 
@@ -51,6 +54,9 @@ class GatewaySettings(BaseSettings):
     token_requests_per_ip_per_minute: int = 30
     requests_per_principal_per_minute: int = 6000  # 0 disables
     trust_forwarded_for: bool = False  # behind a trusted ingress: take the client IP from X-Forwarded-For
+
+    # --- /metrics: with a token, only `Authorization: Bearer <token>`; without one, loopback clients only
+    metrics_token: str = ""
 
     # --- proxy
     cors_origins: str = ""  # comma-separated web origins allowed to call the API from browsers

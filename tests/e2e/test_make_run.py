@@ -196,7 +196,8 @@ def start_stop_and_restart(data_dir: Path) -> None:
         published = asyncio.run(registry_stream_messages(ports["nats"]))
         assert published > 0
         keys = key_files(data_dir)
-        assert {"principal_ed25519.pem", "personal_data.key", "personal_data_hash.key"} <= set(keys)
+        assert {"principal_ed25519.pem", "personal_data.key", "personal_data_hash.key",
+                "signing_key_encryption.key"} <= set(keys)
     except BaseException:
         first.kill_all()
         raise
@@ -213,7 +214,8 @@ def start_stop_and_restart(data_dir: Path) -> None:
         assert unit.json()["mountainous"] is True
         assert unit.json()["version"] == version
         assert asyncio.run(registry_stream_messages(ports["nats"])) >= published
-        assert key_files(data_dir) == keys  # new keys would make the stored citizen IDs unreadable
+        # new keys would make the stored citizen IDs (and the gateway's signing keys) unreadable
+        assert key_files(data_dir) == keys
         # The second start found the data: no second load of the reference data.
         assert any("created=0" in line for line in second.lines if "registry units:" in line), second.output()
     except BaseException:

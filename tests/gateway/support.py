@@ -24,12 +24,15 @@ from gateway.policy import Rule
 from gateway.reference import reference_directory
 from gateway.routes import RULES
 from gateway.settings import GatewaySettings
+from shared.crypto import generate_key
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, PrincipalVerifier
 from shared.streams import ensure_streams
 from tests.kit import PRIVATE_KEY, PUBLIC_KEY
 
 DEMO_PASSWORD = "demo"
+# The key the gateways under test encrypt their token signing keys with (tests pass "" for none).
+SIGNING_KEY_ENCRYPTION_KEY = generate_key()
 
 # Units the gateway tests name: Bắc Giang (24) before the reform with its city (213), two wards of the
 # city, a commune of another district, another province, and the reused codes after the reform.
@@ -89,6 +92,7 @@ def gateway_settings(database_url: str, nats_url: str, upstreams: dict[str, str]
         "database_url": database_url, "nats_url": nats_url, "principal_private_key": PRIVATE_KEY,
         "principal_public_key": PUBLIC_KEY, **FAST_ARGON2, "revocation_poll_seconds": 0.2,
         "directory_refresh_seconds": 0.5, "key_reload_seconds": 1.0, "redis_url": "",
+        "signing_key_encryption_key": SIGNING_KEY_ENCRYPTION_KEY,
     }
     for service, url in (upstreams or {}).items():
         values[f"upstream_{service}"] = url

@@ -67,9 +67,12 @@ def test_the_gateway_signs_with_the_private_key_and_reaches_every_service(compos
     assert env["GATEWAY_PRINCIPAL_PRIVATE_KEY_FILE"] == "/run/secrets/principal_private_key"
     for name in SERVICES:
         assert env[f"GATEWAY_UPSTREAM_{name.upper()}"] == f"http://{name}:{PORTS[name]}"
-    assert {s["source"] for s in gateway["secrets"]} == {"principal_private_key", "principal_public_key"}
+    assert env["GATEWAY_SIGNING_KEY_ENCRYPTION_KEY_FILE"] == "/run/secrets/gateway_signing_key_encryption_key"
+    assert {s["source"] for s in gateway["secrets"]} == {"principal_private_key", "principal_public_key",
+                                                         "gateway_signing_key_encryption_key"}
     assert set(compose["secrets"]) == {"principal_private_key", "principal_public_key",
-                                       "registry_personal_data_key", "registry_personal_data_hash_key"}
+                                       "registry_personal_data_key", "registry_personal_data_hash_key",
+                                       "gateway_signing_key_encryption_key"}
     # The gateway is the only published port; the other containers sit on the internal network only.
     assert [p["target"] for p in gateway["ports"]] == [8000]
     assert [n for n, s in compose["services"].items() if s.get("ports")] == ["gateway"]
