@@ -39,7 +39,7 @@ import psutil
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from gateway import bootstrap
-from services.registry.personal_data import generate_key
+from shared.crypto import generate_key
 from shared.migrations import service_database_url, upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 

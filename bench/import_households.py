@@ -48,8 +48,9 @@ from services.registry.imports.build import RecordBuilder
 from services.registry.imports.columns import COLUMN_NAMES
 from services.registry.imports.reader import open_sheet
 from services.registry.imports.validation import HouseholdRow, RowValidator
-from services.registry.personal_data import PersonalDataCipher, generate_key
+from services.registry.personal_data import PersonalDataCipher
 from services.registry.units.load import load
+from shared.crypto import generate_key
 from shared.db import asyncpg_dsn, sqlalchemy_url
 from shared.migrations import upgrade_async
 from shared.permissions import IMPORTS_WRITE

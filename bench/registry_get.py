@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
-from services.registry.personal_data import generate_key
+from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.migrations import service_database_url, upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair

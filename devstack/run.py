@@ -52,7 +52,7 @@ def principal_keys(data_dir: Path) -> tuple[str, str]:
 def personal_data_keys(data_dir: Path) -> dict[str, str]:
     """The registry's citizen-ID encryption and hash keys, made once and kept with the data
     (unless the environment already gives them): losing them makes stored citizen IDs unreadable."""
-    from services.registry.personal_data import generate_key
+    from shared.crypto import generate_key
 
     env = {}
     for name, file in (("REGISTRY_PERSONAL_DATA_KEY", "personal_data.key"),

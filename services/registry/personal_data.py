@@ -11,8 +11,6 @@ results: `cipher.protect_many(ids)` → [(ciphertext, hash), ...].
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
@@ -20,6 +18,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.crypto import decode_key
 from shared.errors import Problem
 
 CITIZEN_ID_LENGTH = 12
@@ -47,24 +46,6 @@ def normalize_citizen_id(value: str) -> str:
 def mask_citizen_id(citizen_id: str) -> str:
     """`001234567845` → `0012******45`: the province/sex digits and the last two, nothing else."""
     return citizen_id[:4] + "*" * (len(citizen_id) - 6) + citizen_id[-2:]
-
-
-def decode_key(value: str, name: str) -> bytes:
-    """A 32-byte key from its base64 (standard or URL-safe) or hex text."""
-    text = value.strip()
-    for decoder in (base64.b64decode, base64.urlsafe_b64decode, bytes.fromhex):
-        try:
-            key = decoder(text)
-        except (binascii.Error, ValueError):
-            continue
-        if len(key) == 32:
-            return key
-    raise ValueError(f"{name} must be 32 bytes in base64 or hex")
-
-
-def generate_key() -> str:
-    """A new random key in the base64 form the settings expect."""
-    return base64.b64encode(os.urandom(32)).decode()
 
 
 class PersonalDataCipher:

@@ -16,10 +16,10 @@ import httpx
 
 from services.registry.imports.columns import COLUMN_NAMES
 from services.registry.main import create_app as create_registry
-from services.registry.personal_data import generate_key
 from services.registry.settings import RegistrySettings
 from services.registry.units.load import load
 from services.reporting.check import check
+from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS
 from tests.kit import Stack, auth_headers, eventually, fresh_database, make_principal, running_app, service_env

@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats, free_port
 from gateway.front import GatewayFront
-from services.registry.personal_data import generate_key
 from services.registry.units.load import load_units
+from shared.crypto import generate_key
 from shared.db import Database, asyncpg_dsn
 from tests.gateway.support import create_gateway, gateway_settings, running_gateway, seed, serve
 from tests.kit import Stack, eventually, fresh_database, service_env

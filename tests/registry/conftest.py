@@ -17,9 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from services.registry.main import create_app
-from services.registry.personal_data import generate_key
 from services.registry.settings import RegistrySettings
 from services.registry.units.load import load_units
+from shared.crypto import generate_key
 from shared.db import Database, asyncpg_dsn, sqlalchemy_url
 from tests.kit import Stack, fresh_database, running_app, service_env
 

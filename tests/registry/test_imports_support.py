@@ -19,8 +19,9 @@ from fastapi import FastAPI
 from services.registry.imports.columns import COLUMN_NAMES
 from services.registry.imports.settings import ImportSettings
 from services.registry.main import create_app
-from services.registry.personal_data import PersonalDataCipher, decode_key, generate_key
+from services.registry.personal_data import PersonalDataCipher
 from services.registry.settings import RegistrySettings
+from shared.crypto import decode_key, generate_key
 from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import Principal

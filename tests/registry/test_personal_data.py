@@ -11,12 +11,11 @@ from services.registry.main import create_app
 from services.registry.personal_data import (
     InvalidCitizenId,
     PersonalDataCipher,
-    decode_key,
-    generate_key,
     mask_citizen_id,
     normalize_citizen_id,
 )
 from services.registry.settings import RegistrySettings
+from shared.crypto import decode_key, generate_key
 from tests.kit import running_app, service_env
 from tests.registry.households_helpers import (
     PROVINCE,
