@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
+from shared.outages import RETRY_AFTER_SECONDS, database_unavailable
 
 PROBLEM_TYPE_BASE = "https://chungtay.gov.vn/problems/"
 log = logging.getLogger(__name__)
@@ -89,7 +92,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return problem_response(exc.status_code, code, str(exc.detail), None)
 
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            log.error("unhandled error", exc_info=exc)
+            return _internal_error()
+        log.warning("database unavailable", extra={"error": repr(exc)})
+        response = problem_response(503, "database_unavailable", "Service temporarily unavailable",
+                                    ("The database could not be reached or dropped the connection. Try again shortly: "
+                                     "a write is safe to repeat with its Idempotency-Key or If-Match."))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for error in (sa_exc.DBAPIError, sa_exc.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        app.add_exception_handler(error, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(500, "internal_error", "Internal error", "The error was logged with this request id.")
+        return _internal_error()
+
+
+def _internal_error() -> JSONResponse:
+    return problem_response(500, "internal_error", "Internal error", "The error was logged with this request id.")

@@ -1,0 +1,59 @@
+"""The registry's database restarted or unreachable: callers get a clear 503 to retry, never a 500,
+and service resumes by itself once the database is back."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from shared.db import asyncpg_dsn
+from tests.kit import Stack, auth_headers, make_principal
+
+COMMUNE = "v2008.24.213.07207"
+
+
+async def _requests(client: httpx.AsyncClient) -> list[httpx.Response]:
+    """A unit (ORM session per request) and a household list (scope-filtered ORM query)."""
+    headers = auth_headers(make_principal("commune_officer", [COMMUNE]))
+    return [await client.get("/registry/units/07207", params={"hierarchy": "v2008"}, headers=headers),
+            await client.get("/registry/households", params={"unit": "07207"}, headers=headers)]
+
+
+def _unavailable(response: httpx.Response) -> bool:
+    body = response.json()
+    return (response.status_code == 503 and body["code"] == "database_unavailable"
+            and response.headers.get("retry-after") is not None)
+
+
+async def test_a_database_restart_answers_503_at_most_then_serves_again(
+        household_client: httpx.AsyncClient, registry_db: str, stack: Stack) -> None:
+    assert [r.status_code for r in await _requests(household_client)] == [200, 200]
+    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
+    try:
+        # What a restart or failover does to the service's pooled connections.
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                            make_url(registry_db).database)
+    finally:
+        await admin.close()
+    first = await _requests(household_client)
+    assert all(r.status_code == 200 or _unavailable(r) for r in first), [(r.status_code, r.text) for r in first]
+    assert [r.status_code for r in await _requests(household_client)] == [200, 200]
+
+
+async def test_an_unreachable_database_answers_503_until_it_is_back(
+        household_client: httpx.AsyncClient, registry_db: str, stack: Stack) -> None:
+    database = make_url(registry_db).database
+    assert [r.status_code for r in await _requests(household_client)] == [200, 200]
+    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database)
+        down = await _requests(household_client) + await _requests(household_client)
+        assert all(_unavailable(r) for r in down), [(r.status_code, r.text) for r in down]
+        ready = await household_client.get("/ready")
+        assert ready.status_code == 503
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    assert [r.status_code for r in await _requests(household_client)] == [200, 200]
