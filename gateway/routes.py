@@ -1,6 +1,6 @@
 """The gateway's route table: every route the services expose through the gateway, with the
 permission it needs and where it names units. A route missing here is refused (404) by the gateway,
-and tests/gateway/test_route_policy.py fails when a service exposes a route this table lacks.
+and tests/gateway/test_platform.py fails when a service exposes a route this table lacks.
 
 Unit codes in query parameters and JSON bodies (`unit`, `commune_code`, `parent`, … — see
 `policy.UNIT_FIELDS`) are checked on every route; path parameters and route-specific query
