@@ -15,6 +15,8 @@ The load generator shares the machine's cores with the server: the figures are p
 Closed loop, 200 requests are always in flight, so by Little's law the mean latency is 200 / throughput:
 p99 ≤ 20 ms there needs more than 10,000 answers a second. `--rate` adds open-loop runs (requests
 arrive at a fixed rate, as from many users) that show the latency at a load the service sustains.
+When `wrk` is installed (Debian: `apt-get install wrk`) the closed loop is also driven by it: a C load
+generator takes less of the shared cores than the Python one.
 
 Usage: .venv/bin/python -m bench.registry_get [--requests 20000] [--concurrency 200] [--households 500]
                                              [--workers 2] [--rate 50 100]
@@ -27,9 +29,12 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -142,13 +147,38 @@ def report(target: str, latencies: list[float], statuses: Counter[int], elapsed:
     print(f"  p99 target ≤ 20 ms: {'met' if pct(0.99) <= 20 else 'NOT met'}")
 
 
+def closed_loop_wrk(base: str, headers: dict[str, str], ids: list[str], concurrency: int, target: str) -> None:
+    """The same closed loop driven by wrk (C, one thread per core): the Python client above takes CPU
+    and adds its own scheduling delays to the figures; this one shows what the service gives."""
+    ids_lua = ", ".join(f'"{i}"' for i in ids)
+    script = (f"local ids = {{{ids_lua}}}\n"
+              "request = function()\n"
+              '  return wrk.format("GET", "/registry/households/" .. ids[math.random(#ids)])\n'
+              "end\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        command = ["wrk", "-t2", f"-c{concurrency}", "-d10s", "--latency", "-s", file.name]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        out = subprocess.run([*command, base], capture_output=True, text=True, timeout=60).stdout
+    finally:
+        os.unlink(file.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
+    print(f"GET /registry/households/{{id}} via {target}, closed loop driven by wrk: {concurrency} connections, 10 s")
+    print(f"  throughput {float(rate.group(1)) if rate else 0:,.0f} req/s;  latency p50 {percentiles.get('50')}  "
+          f"p90 {percentiles.get('90')}  p99 {percentiles.get('99')}" + (f";  {errors.group(0)}" if errors else ""))
+
+
 @contextmanager
 def registry_process(db_url: str, nats_url: str, public_pem: str, port: int,
                      workers: int) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "REGISTRY_DATABASE_URL": db_url, "REGISTRY_NATS_URL": nats_url,
            "REGISTRY_PRINCIPAL_PUBLIC_KEY": public_pem, "REGISTRY_PERSONAL_DATA_KEY": generate_key(),
            "REGISTRY_PERSONAL_DATA_HASH_KEY": generate_key(), "REGISTRY_LOG_LEVEL": "WARNING",
-           "REGISTRY_DB_POOL_SIZE": "20"}
+           "REGISTRY_DB_POOL_SIZE": os.environ.get("REGISTRY_DB_POOL_SIZE", "20")}
     args = [sys.executable, "-m", "uvicorn", "--factory", "services.registry.main:create_app", "--host", "127.0.0.1",
             "--port", str(port), "--no-access-log", "--loop", "uvloop", "--http", "httptools",
             "--log-level", "warning", "--workers", str(workers)]
@@ -229,6 +259,8 @@ async def measure(args: argparse.Namespace, target: str, base: str, headers: dic
         used = cpu_seconds(pid) - cpu
         print(f"  service CPU {used / len(latencies) * 1000:.2f} ms per request (incl. warm-up); "
               f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if shutil.which("wrk"):
+        closed_loop_wrk(base, headers, ids, args.concurrency, target)
     for rate in args.rate:
         latencies, statuses, elapsed = await hammer(base, headers, ids, min(args.requests, int(rate * 30)),
                                                     args.concurrency, rate)

@@ -60,7 +60,7 @@ async def read_and_log(db: Database, principal: Principal, household_id: UUID, u
         "principal_id": principal.id, "principal_role": principal.role, "unmasked": unmasked, "purpose": purpose,
         "request_id": request_id_var.get(),
     }
-    async with db.engine.connect() as conn:
+    async with db.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         rows = (await conn.execute(_READ, params)).mappings().all()
     if not rows:
