@@ -41,6 +41,10 @@ WHERE directory_units.version <= EXCLUDED.version
 """)
 
 
+# Every insert adds a row and every applied change raises a version: either moves the fingerprint.
+_FINGERPRINT = text("SELECT count(*), coalesce(sum(version), 0), max(updated_at) FROM directory_units")
+
+
 @dataclass(frozen=True)
 class DirUnit:
     path: str
@@ -67,6 +71,7 @@ class UnitDirectory:
         self._by_code: dict[str, tuple[DirUnit, ...]] = {}
         self._by_path: dict[str, DirUnit] = {}
         self._latest: datetime | None = None  # newest `updated_at` loaded from the table
+        self._fingerprint: tuple[object, ...] | None = None  # the table's at the last look
 
     def __len__(self) -> int:
         return len(self._by_path)
@@ -101,25 +106,35 @@ class UnitDirectory:
     async def load(self, db: Database) -> None:
         """Everything in the table (at start)."""
         async with db.system_session() as session:
+            fingerprint = tuple((await session.execute(_FINGERPRINT)).one())
             rows = (await session.execute(select(*_COLUMNS, DirectoryUnit.updated_at))).all()
         fresh = UnitDirectory()
         fresh.put([DirUnit(*row[:-1]) for row in rows])
         self._by_code, self._by_path = fresh._by_code, fresh._by_path
         self._latest = max((row[-1] for row in rows), default=None)
+        self._fingerprint = fingerprint
 
     async def refresh(self, db: Database) -> int:
         """Rows another replica wrote since the last look (with an overlap: a transaction stamps
-        `updated_at` when it starts and may commit later). Re-applying a row is harmless."""
+        `updated_at` when it starts and may commit later). Re-applying a row is harmless.
+
+        Nothing is read while the table's fingerprint (rows, versions, latest stamp) is unchanged: after a
+        bulk load the overlap holds every unit, and re-reading 14,000 rows every few seconds stalled
+        the gateway's event loop (p99 of proxied requests ≈ 150 ms)."""
         if self._latest is None:
             await self.load(db)
             return len(self._by_path)
         since = self._latest - _OVERLAP
         async with db.system_session() as session:
+            fingerprint = tuple((await session.execute(_FINGERPRINT)).one())
+            if fingerprint == self._fingerprint:
+                return 0
             rows = (await session.execute(
                 select(*_COLUMNS, DirectoryUnit.updated_at).where(DirectoryUnit.updated_at > since))).all()
         if rows:
             self.put([DirUnit(*row[:-1]) for row in rows])
             self._latest = max(self._latest, max(row[-1] for row in rows))
+        self._fingerprint = fingerprint  # read before the rows: a later change shows at the next look
         return len(rows)
 
     def consumer(self) -> Consumer:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import nats
 from sqlalchemy import text
 
-from gateway.directory import DirUnit
+from gateway.directory import DirUnit, UnitDirectory
 from shared.streams import ensure_streams
 from tests.gateway.conftest import GatewayUnderTest
 from tests.gateway.support import create_gateway, gateway_settings, running_gateway, unit_event
@@ -73,3 +73,24 @@ async def test_another_replica_and_a_restart_know_the_units_from_the_database(gw
             "INSERT INTO directory_units (path, hierarchy, code, level, name, parent_path) "
             "VALUES ('v2008.24.213.07296', 'v2008', '07296', 'commune', 'Khác', 'v2008.24.213')"))
     await eventually(lambda: _named(gw, "v2008.24.213.07296", "Khác"), timeout=30)
+
+
+async def test_a_refresh_reads_rows_only_when_the_table_changed(gw: GatewayUnderTest) -> None:
+    """Right after a bulk load every unit lies in the refresh's overlap window: re-reading them all
+    every few seconds stalled the gateway. An unchanged table is not read again."""
+    directory = UnitDirectory()
+    await directory.load(gw.gateway.db)
+    assert len(directory) > 0
+    assert await directory.refresh(gw.gateway.db) == 0
+    async with gw.gateway.db.system_session() as session:
+        await session.execute(text(
+            "INSERT INTO directory_units (path, hierarchy, code, level, name, parent_path) "
+            "VALUES ('v2008.24.213.07295', 'v2008', '07295', 'commune', 'Mới', 'v2008.24.213')"))
+    assert await directory.refresh(gw.gateway.db) >= 1
+    assert directory.by_path("v2008.24.213.07295") is not None
+    async with gw.gateway.db.system_session() as session:
+        await session.execute(text("UPDATE directory_units SET name = 'Đổi tên', version = version + 1 "
+                                   "WHERE path = 'v2008.24.213.07295'"))
+    assert await directory.refresh(gw.gateway.db) >= 1
+    assert directory.by_path("v2008.24.213.07295").name == "Đổi tên"  # type: ignore[union-attr]
+    assert await directory.refresh(gw.gateway.db) == 0
