@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 ALGORITHM = "ES256"
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('chungtay-gateway-signing-keys'))")
 SETTING = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY"
+PREVIOUS_SETTING = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY_PREVIOUS"
 ENCRYPTED_PREFIX = "aesgcm:v1:"
 NONCE_BYTES = 12
 _PLAIN_PREFIX = "-----BEGIN "
@@ -56,16 +57,26 @@ def associated_data(kid: str) -> bytes:
     return b"chungtay.gateway.signing_key:" + kid.encode()
 
 
-class KeyCipher:
-    """Seals and opens the stored private keys; `aead` is None when no encryption key is configured."""
+def _aead(value: str, setting: str) -> AESGCM | None:
+    if not value.strip():
+        return None
+    try:
+        return AESGCM(decode_key(value, setting))
+    except ValueError as exc:
+        raise SigningKeyStoreError(str(exc)) from None
 
-    def __init__(self, setting_value: str) -> None:
-        self.aead: AESGCM | None = None
-        if setting_value.strip():
-            try:
-                self.aead = AESGCM(decode_key(setting_value, SETTING))
-            except ValueError as exc:
-                raise SigningKeyStoreError(str(exc)) from None
+
+class KeyCipher:
+    """Seals and opens the stored private keys; `aead` is None when no encryption key is configured.
+
+    `previous` is the encryption key being replaced: rows it opens are re-sealed under the current
+    key at start (`KeyRing.seal_stored_keys`), so the key itself can be rotated without downtime."""
+
+    def __init__(self, setting_value: str, previous_value: str = "") -> None:
+        self.aead = _aead(setting_value, SETTING)
+        self.previous = _aead(previous_value, PREVIOUS_SETTING)
+        if self.previous is not None and self.aead is None:
+            raise SigningKeyStoreError(f"{PREVIOUS_SETTING} is set but {SETTING} is not: set the new key too")
 
     @property
     def enabled(self) -> bool:
@@ -85,8 +96,12 @@ class KeyCipher:
 
     def open(self, kid: str, stored: str) -> bytes:
         """The PEM of a stored private key, either form; SigningKeyStoreError if it cannot be read."""
+        return self.open_checked(kid, stored)[0]
+
+    def open_checked(self, kid: str, stored: str) -> tuple[bytes, bool]:
+        """(PEM, whether the row is sealed under the current key); plain and previous-key rows say False."""
         if stored.lstrip().startswith(_PLAIN_PREFIX):
-            return stored.encode()
+            return stored.encode(), False
         if not self.is_encrypted(stored):
             raise SigningKeyStoreError(f"signing key {kid}: stored in a form this gateway does not know "
                                        f"(neither {ENCRYPTED_PREFIX!r} nor a PEM)")
@@ -95,10 +110,18 @@ class KeyCipher:
                                        f"set it to the key the signing keys were encrypted with")
         try:
             blob = base64.b64decode(stored[len(ENCRYPTED_PREFIX):], validate=True)
-            return self.aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data(kid))
-        except (binascii.Error, ValueError, InvalidTag):
-            raise SigningKeyStoreError(f"signing key {kid} cannot be decrypted with {SETTING}: it is not the key "
-                                       f"the signing keys were encrypted with (or the row is damaged)") from None
+        except (binascii.Error, ValueError):
+            raise SigningKeyStoreError(f"signing key {kid}: the stored row is damaged") from None
+        for aead, current in ((self.aead, True), (self.previous, False)):
+            if aead is None:
+                continue
+            try:
+                return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data(kid)), current
+            except InvalidTag:
+                continue
+        tried = f"{SETTING} or {PREVIOUS_SETTING}" if self.previous is not None else SETTING
+        raise SigningKeyStoreError(f"signing key {kid} cannot be decrypted with {tried}: it is not the key "
+                                   f"the signing keys were encrypted with (or the row is damaged)")
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,7 @@ class KeyRing:
     def __init__(self, db: Database, settings: GatewaySettings) -> None:
         self.db = db
         self.settings = settings
-        self.cipher = KeyCipher(settings.signing_key_encryption_key)
+        self.cipher = KeyCipher(settings.signing_key_encryption_key, settings.signing_key_encryption_key_previous)
         self._keys: dict[str, LoadedKey] = {}
         self._current: LoadedKey | None = None
         self._last_reload = 0.0
@@ -174,21 +197,22 @@ class KeyRing:
             await self.rotate(only_if_older_than=age)
 
     async def seal_stored_keys(self) -> int:
-        """Every stored key must open with the configured key; plain PEM rows are encrypted in place
-        when a key is set (keeping their kid). Under the advisory lock, so replicas starting together
-        do not both rewrite a row. Returns how many rows were encrypted."""
+        """Every stored key must open with the configured key (or the previous one); plain PEM rows
+        and rows sealed under the previous key are sealed under the current key in place (keeping
+        their kid). Under the advisory lock, so replicas starting together do not both rewrite a row.
+        Returns how many rows were rewritten."""
         sealed = 0
         async with self.db.system_session() as session:
             await session.execute(_LOCK)
             rows = (await session.execute(select(SigningKey.kid, SigningKey.private_pem))).all()
             for kid, stored in rows:
-                self.cipher.open(kid, stored)  # refuses to start on a row it cannot read
-                if self.cipher.enabled and not self.cipher.is_encrypted(stored):
+                pem, current = self.cipher.open_checked(kid, stored)  # refuses to start on a row it cannot read
+                if self.cipher.enabled and not current:
                     await session.execute(update(SigningKey).where(SigningKey.kid == kid)
-                                          .values(private_pem=self.cipher.seal(kid, stored)))
+                                          .values(private_pem=self.cipher.seal(kid, pem.decode())))
                     sealed += 1
         if sealed:
-            log.info("token signing keys stored as plain PEM were encrypted", extra={"keys": sealed})
+            log.info("token signing keys sealed under the current encryption key", extra={"keys": sealed})
         return sealed
 
     async def reload(self) -> None:

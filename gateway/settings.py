@@ -36,6 +36,8 @@ class GatewaySettings(BaseSettings):
     # 32 bytes (base64 or hex): the token signing keys' private halves are stored encrypted with it
     # (AES-256-GCM). Empty: stored unencrypted, with a warning at every start (set-ups made before it).
     signing_key_encryption_key: str = ""
+    # The encryption key being replaced: rows it opens are re-sealed under the new one at start.
+    signing_key_encryption_key_previous: str = ""
     key_reload_seconds: float = 60.0
     revocation_poll_seconds: float = 1.0
 

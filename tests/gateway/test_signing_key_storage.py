@@ -33,6 +33,7 @@ from tests.gateway.support import (
 )
 
 SETTING = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY"
+PREVIOUS = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY_PREVIOUS"
 
 
 async def stored_rows(database_url: str) -> dict[str, str]:
@@ -56,9 +57,11 @@ def open_with(key: str, kid: str, stored: str) -> bytes:
 
 
 @asynccontextmanager
-async def gateway(database_url: str, nats_url: str, key: str) -> AsyncIterator[tuple[GatewayFront, httpx.AsyncClient]]:
+async def gateway(database_url: str, nats_url: str, key: str,
+                  previous: str = "") -> AsyncIterator[tuple[GatewayFront, httpx.AsyncClient]]:
     """A gateway on this database whose signing keys are encrypted with `key` ("" for none)."""
-    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key))
+    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key,
+                                            signing_key_encryption_key_previous=previous))
     async with running_gateway(front) as client:
         yield front, client
 
@@ -239,3 +242,33 @@ async def test_the_periodic_reload_does_not_decrypt_known_keys_again(gw: Gateway
     assert keyring.current.kid == new_kid
     retired = next(k for k in keyring.describe() if k["kid"] == first.kid)
     assert retired["retired_at"] is not None and not retired["current"]
+
+
+async def test_the_encryption_key_itself_is_replaced_by_naming_the_old_one_previous(
+        gateway_db: str, nats_url: str) -> None:
+    old_key, new_key = SIGNING_KEY_ENCRYPTION_KEY, generate_key()
+    async with gateway(gateway_db, nats_url, old_key) as (front, client):
+        token = await login(client)
+        kid = front.gw.keyring.current.kid
+    # The new key alone cannot read what the old one sealed: the gateway says which settings to give.
+    refused = await refused_start(gateway_db, nats_url, new_key)
+    assert SETTING in refused and "cannot be decrypted" in refused
+
+    # New key, old key as previous: the start re-seals every stored key under the new one.
+    async with gateway(gateway_db, nats_url, new_key, previous=old_key) as (front, client):
+        assert front.gw.keyring.current.kid == kid
+        assert await accepted(client, token)
+    rows = await stored_rows(gateway_db)
+    assert list(rows) == [kid]
+    assert open_with(new_key, kid, rows[kid]).startswith(b"-----BEGIN PRIVATE KEY-----")
+    with pytest.raises(InvalidTag):
+        open_with(old_key, kid, rows[kid])
+
+    # From then on the new key alone opens the door, and tokens issued before the change still verify.
+    async with gateway(gateway_db, nats_url, new_key) as (_, client):
+        assert await accepted(client, token)
+    # The old key alone no longer does; a previous key without a current one is refused outright.
+    assert "cannot be decrypted" in await refused_start(gateway_db, nats_url, old_key)
+    with pytest.raises(SigningKeyStoreError, match=PREVIOUS):
+        create_gateway(gateway_settings(gateway_db, nats_url, signing_key_encryption_key="",
+                                        signing_key_encryption_key_previous=old_key))
