@@ -24,6 +24,7 @@ from sqlalchemy import text
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
 from shared.errors import install_problem_handlers
+from shared.housekeeping import Housekeeping
 from shared.http import CurrentPrincipal, RequestIdMiddleware
 from shared.logs import configure_logging
 from shared.principal import PrincipalVerifier, principal_claims
@@ -77,15 +78,18 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                                 max_attempts=settings.consumer_max_attempts,
                                 backoff_seconds=settings.consumer_backoff_seconds)
         runners = [ConsumerRunner(c, db, js, options) for c in spec.consumers]
-        app.state.relay, app.state.runners = relay, runners
+        housekeeping = Housekeeping(db)
+        app.state.relay, app.state.runners, app.state.housekeeping = relay, runners, housekeeping
         if settings.run_background_workers:
             await relay.start()
             for runner in runners:
                 await runner.start()
+            await housekeeping.start()
         log.info("service started")
         try:
             yield
         finally:
+            await housekeeping.stop()
             for runner in runners:
                 await runner.stop()
             await relay.stop()

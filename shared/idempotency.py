@@ -7,7 +7,9 @@ The key is claimed in the SAME transaction as the create, in the service's `idem
 - the answer (status, body, a few headers) is stored before the commit, so the key exists iff the
   create committed. A failed request stores nothing and may be retried with the same key.
 - The same key with another method, path or body answers 422 `idempotency_key_reused`.
-- Keys are per principal and expire after 24 hours.
+- Keys are per principal and expire after 24 hours (`purge_expired` deletes them).
+- A stored answer may hold personal data (a household's citizen IDs): a service that has a key for it
+  sets `app.state.idempotency_sealer`, and answers are stored encrypted with it.
 
 Use: `return await idempotent(request, session, principal, lambda: create(...))` where the callable
 returns the Response of a first execution. Without the header the callable just runs.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 from fastapi import Request, Response
@@ -46,6 +49,17 @@ _COMPLETE = text("UPDATE idempotency_keys SET status_code = :s, response_body = 
                  "response_headers = CAST(:h AS jsonb) WHERE principal_id = :p AND key = :k")
 
 
+_PURGE = text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :ttl)")
+# Stored answers sealed by a ResponseSealer start with this (rows written without one do not).
+SEALED_PREFIX = b"sealed:v1:"
+
+
+class ResponseSealer(Protocol):
+    def seal(self, body: bytes) -> bytes: ...
+
+    def open(self, stored: bytes) -> bytes: ...
+
+
 def _fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
@@ -59,7 +73,7 @@ def _check_key(key: str) -> str:
 
 
 async def claim(session: AsyncSession, principal_id: str, key: str, method: str, path: str,
-                body: bytes) -> Response | None:
+                body: bytes, sealer: ResponseSealer | None = None) -> Response | None:
     """Claim `key` for this request in the caller's transaction; the stored answer if it was used before."""
     fingerprint = _fingerprint(method, path, body)
     params = {"p": principal_id, "k": key}
@@ -73,18 +87,34 @@ async def claim(session: AsyncSession, principal_id: str, key: str, method: str,
     if (row.method, row.path, headers.pop(_FINGERPRINT, None)) != (method, path, fingerprint):
         raise Problem(422, "idempotency_key_reused", "Idempotency-Key reused",
                       "This Idempotency-Key was used for a different request; use a new key for a new request.")
-    replay = Response(content=bytes(row.response_body), status_code=row.status_code, headers=headers)
+    stored = bytes(row.response_body)
+    if stored.startswith(SEALED_PREFIX):
+        if sealer is None:
+            raise Problem(503, "idempotency_unavailable", "Stored answer cannot be read",
+                          "The first answer to this Idempotency-Key was stored encrypted and the key to "
+                          "read it is not configured.")
+        stored = sealer.open(stored[len(SEALED_PREFIX):])
+    replay = Response(content=stored, status_code=row.status_code, headers=headers)
     replay.headers[REPLAYED_HEADER] = "true"
     return replay
 
 
 async def complete(session: AsyncSession, principal_id: str, key: str, method: str, path: str, body: bytes,
-                   response: Response) -> None:
-    """Store the answer under the claimed key (before the transaction commits)."""
+                   response: Response, sealer: ResponseSealer | None = None) -> None:
+    """Store the answer under the claimed key (before the transaction commits), sealed if a sealer is given."""
     headers = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
     headers[_FINGERPRINT] = _fingerprint(method, path, body)
+    stored = bytes(response.body)
+    if sealer is not None:
+        stored = SEALED_PREFIX + sealer.seal(stored)
     await session.execute(_COMPLETE, {"p": principal_id, "k": key, "s": response.status_code,
-                                      "b": bytes(response.body), "h": orjson.dumps(headers).decode()})
+                                      "b": stored, "h": orjson.dumps(headers).decode()})
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Deletes the keys older than the TTL; returns how many."""
+    result = await session.execute(_PURGE, {"ttl": TTL_HOURS})
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def idempotent(request: Request, session: AsyncSession, principal: Principal,
@@ -96,12 +126,13 @@ async def idempotent(request: Request, session: AsyncSession, principal: Princip
     key = _check_key(raw)
     body = await request.body()
     method, path = request.method, request.url.path
-    replay = await claim(session, principal.id, key, method, path, body)
+    sealer: ResponseSealer | None = getattr(request.app.state, "idempotency_sealer", None)
+    replay = await claim(session, principal.id, key, method, path, body, sealer)
     if replay is not None:
         return replay
     response = await run()
     if response.status_code < 400:
-        await complete(session, principal.id, key, method, path, body, response)
+        await complete(session, principal.id, key, method, path, body, response, sealer)
     else:  # an error answered without raising: release the key so a corrected retry can use it
         await session.execute(_RELEASE, {"p": principal.id, "k": key})
     return response

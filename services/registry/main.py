@@ -10,6 +10,7 @@ from services.registry.households.assessments import router as assessments_route
 from services.registry.households.audit import router as audit_router
 from services.registry.households.endpoints import router as households_router
 from services.registry.imports.endpoints import router as imports_router
+from services.registry.personal_data import PersonalDataCipher, PersonalDataKeysMissing, cipher_from_settings
 from services.registry.reviews.endpoints import router as reviews_router
 from services.registry.reviews.regular import router as regular_reviews_router
 from services.registry.settings import RegistrySettings
@@ -18,9 +19,10 @@ from shared.app import ServiceSpec, create_service_app
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or RegistrySettings()
     return create_service_app(ServiceSpec(
         name="registry",
-        settings=settings or RegistrySettings(),
+        settings=settings,
         routers=[
             units_router,
             classification_router,
@@ -33,5 +35,14 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ],
         consumers=CONSUMERS,
         title="Chung Tay — registry",
+        # Answers replayed for an Idempotency-Key hold citizen IDs: stored encrypted like them.
+        extra_state={"idempotency_sealer": _sealer(settings)},
     ))
+
+
+def _sealer(settings: RegistrySettings) -> PersonalDataCipher | None:
+    try:
+        return cipher_from_settings(settings)
+    except (PersonalDataKeysMissing, ValueError):
+        return None  # without (valid) keys no personal data can be written, nor any answer holding it
 

@@ -25,6 +25,8 @@ CITIZEN_ID_LENGTH = 12
 NONCE_BYTES = 12
 # Binds the ciphertext to its purpose: a ciphertext copied into another column fails to decrypt.
 ASSOCIATED_DATA = b"chungtay.registry.citizen_id.v1"
+# Answers kept for Idempotency-Key replays hold citizen IDs too: sealed with the same key, another purpose.
+RESPONSE_ASSOCIATED_DATA = b"chungtay.registry.idempotent_response.v1"
 
 
 class PersonalDataKeysMissing(RuntimeError):
@@ -93,6 +95,14 @@ class PersonalDataCipher:
 
     def protect_many(self, citizen_ids: Iterable[str]) -> list[tuple[bytes, bytes]]:
         return [self.protect(c) for c in citizen_ids]
+
+    def seal(self, body: bytes) -> bytes:
+        """An answer stored for an Idempotency-Key replay (shared.idempotency.ResponseSealer)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, body, RESPONSE_ASSOCIATED_DATA)
+
+    def open(self, stored: bytes) -> bytes:
+        return self._aead.decrypt(stored[:NONCE_BYTES], stored[NONCE_BYTES:], RESPONSE_ASSOCIATED_DATA)
 
     def masked(self, blob: bytes | None) -> str | None:
         return None if blob is None else mask_citizen_id(self.decrypt(blob))

@@ -314,3 +314,33 @@ async def test_concurrent_patches_of_one_version_let_exactly_one_win(household_c
     assert sorted(a.status_code for a in answers) == [200, 412, 412, 412]
     winner = next(a for a in answers if a.status_code == 200).json()["village"]
     assert (await household_client.get(url, headers=commune_officer())).json()["village"] == winner
+
+
+async def test_an_answer_kept_for_idempotent_replay_holds_no_citizen_id_in_clear(
+        household_client: httpx.AsyncClient, registry_db: str) -> None:
+    body = household_body(members=2)
+    ids = [m["citizen_id"] for m in body["members"]]
+    headers = commune_officer(principal_id="phone-77") | {"Idempotency-Key": "with-personal-data"}
+    first = await household_client.post("/registry/households", json=body, headers=headers)
+    assert first.status_code == 201
+    assert sorted(m["citizen_id"] for m in first.json()["members"]) == sorted(ids)  # the officer sees them whole
+    stored = await scalar(registry_db, "SELECT response_body FROM idempotency_keys WHERE key = 'with-personal-data'")
+    assert isinstance(stored, bytes) and stored
+    for citizen in ids:
+        assert citizen.encode() not in stored and citizen[4:10].encode() not in stored
+    assert b"members" not in stored  # nothing of the answer is readable from a dump
+    replay = await household_client.post("/registry/households", json=body, headers=headers)
+    assert replay.status_code == 201 and replay.json() == first.json()
+
+
+async def test_idempotency_keys_past_their_day_are_deleted(household_client: httpx.AsyncClient,
+                                                           registry_db: str) -> None:
+    for key in ("old", "fresh"):
+        headers = commune_officer(principal_id="phone-88") | {"Idempotency-Key": key}
+        assert (await household_client.post("/registry/households", json=household_body(),
+                                             headers=headers)).status_code == 201
+    await scalar(registry_db, "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' "
+                              "WHERE key = 'old' RETURNING 1")
+    housekeeping = household_client._transport.app.state.housekeeping  # type: ignore[attr-defined]
+    assert await housekeeping.run_once() == 1
+    assert await scalar(registry_db, "SELECT array_agg(key) FROM idempotency_keys") == ["fresh"]
