@@ -1,15 +1,19 @@
-"""Session-wide real PostgreSQL and NATS: embedded on free ports, or DATABASE_URL / NATS_URL."""
+"""Session-wide real PostgreSQL and NATS: embedded on free ports, or DATABASE_URL / NATS_URL; and a
+Redis of the tests' own (REDIS_URL to use another)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_open
 from tests.kit import Stack, env_urls
 
 
@@ -55,3 +59,31 @@ async def nats_url(stack: Stack, fresh_nats: EmbeddedNats) -> AsyncIterator[str]
     """Each test gets empty streams unless NATS_URL points at a shared server."""
     _, nats_env = env_urls()
     yield nats_env or fresh_nats.url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server started for the tests on a free port (`devstack/ensure_tools.sh` installs
+    Debian's redis-server), or REDIS_URL when set."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run `bash devstack/ensure_tools.sh` (make test does)")
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="chungtay-redis-"))
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(folder)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 15
+        while not port_open(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
