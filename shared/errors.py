@@ -93,6 +93,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, code, str(exc.detail), None)
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:
+        if (invalid := _data_error(exc)) is not None:
+            # A value the endpoint let through but the database cannot hold (a number out of range):
+            # the request's fault, so a 400 naming the problem rather than a 500.
+            log.warning("request value refused by the database", extra={"error": str(invalid)})
+            return problem_response(400, "invalid_value", "Invalid value",
+                                    f"A value in the request cannot be used: {invalid}.")
         if not database_unavailable(exc):
             log.error("unhandled error", exc_info=exc)
             return _internal_error()
@@ -110,6 +116,23 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _internal_error()
+
+
+# The server's data exceptions (SQLSTATE class 22) and asyncpg's own refusal to encode an argument
+# (a number too large for its column's type), which shares the name in a private module.
+_DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)
+
+
+def _data_error(error: BaseException) -> BaseException | None:
+    """The data error behind `error`, if any."""
+    current: BaseException | None = error
+    for _ in range(10):
+        if current is None:
+            return None
+        if isinstance(current, _DATA_ERRORS):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _internal_error() -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+MAX_OFFSET = 2**31 - 1  # beyond any table here; larger numbers would overflow the database's bigint
 
 
 class PageParams(BaseModel):
@@ -17,7 +18,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: int = Query(50, ge=1, le=1000, description="Items per page"),
-    offset: int = Query(0, ge=0, description="Items to skip"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip"),
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

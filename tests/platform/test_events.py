@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import pytest
@@ -35,21 +37,30 @@ class Backbone:
     js: JetStreamContext
 
 
-@pytest.fixture
-async def backbone(stack: Stack, nats_url: str) -> AsyncIterator[Backbone]:
+@asynccontextmanager
+async def probe_backbone(stack: Stack, nats_url: str, **connect: Any) -> AsyncIterator[Backbone]:
+    """A producer and a consumer database with their probe tables, and a JetStream client."""
     producer = Database(await fresh_database(stack, "registry"))
     consumer = Database(await fresh_database(stack, "support"))
     async with producer.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE probe_change (id text PRIMARY KEY)"))
     async with consumer.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE probe_applied (event_id uuid, subject_id text)"))
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **connect)
     js = nc.jetstream()
     await ensure_streams(js)
-    yield Backbone(producer, consumer, nc, js)
-    await nc.close()
-    await producer.dispose()
-    await consumer.dispose()
+    try:
+        yield Backbone(producer, consumer, nc, js)
+    finally:
+        await nc.close()
+        await producer.dispose()
+        await consumer.dispose()
+
+
+@pytest.fixture
+async def backbone(stack: Stack, nats_url: str) -> AsyncIterator[Backbone]:
+    async with probe_backbone(stack, nats_url) as b:
+        yield b
 
 
 async def write_change(db: Database, n: int, prefix: str = "h") -> list[Event]:

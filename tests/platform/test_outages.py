@@ -11,21 +11,20 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
-import nats
 import pytest
 from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats
 from shared.consumer import ConsumerRunner
-from shared.db import Database, asyncpg_dsn
+from shared.db import asyncpg_dsn
 from shared.relay import OutboxRelay
-from shared.streams import ensure_streams
-from tests.kit import Stack, eventually, fresh_database
+from tests.kit import Stack, eventually
 from tests.platform.test_events import (
     Backbone,
     _equals,
     _pending,
     applied_count,
+    probe_backbone,
     runner,
     scalar,
     write_change,
@@ -35,19 +34,8 @@ from tests.platform.test_events import (
 @pytest.fixture
 async def own_backbone(stack: Stack, fresh_nats: EmbeddedNats) -> AsyncIterator[Backbone]:
     """Like `backbone`, but always on the test's own NATS server, which the test may kill."""
-    producer = Database(await fresh_database(stack, "registry"))
-    consumer = Database(await fresh_database(stack, "support"))
-    async with producer.engine.begin() as conn:
-        await conn.exec_driver_sql("CREATE TABLE probe_change (id text PRIMARY KEY)")
-    async with consumer.engine.begin() as conn:
-        await conn.exec_driver_sql("CREATE TABLE probe_applied (event_id uuid, subject_id text)")
-    nc = await nats.connect(fresh_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-    js = nc.jetstream()
-    await ensure_streams(js)
-    yield Backbone(producer, consumer, nc, js)
-    await nc.close()
-    await producer.dispose()
-    await consumer.dispose()
+    async with probe_backbone(stack, fresh_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2) as b:
+        yield b
 
 
 async def _unsent(b: Backbone) -> int:

@@ -57,7 +57,7 @@ async def classify_preview(body: ClassifyIn, principal: Classifier, session: DbS
 @router.get("/standards", response_model=Page[StandardOut], summary="The versioned poverty standards")
 async def list_standards(
     _: Classifier, paging: Annotated[PageParams, Depends(page_params)],
-    year: Annotated[int | None, Query(description="only the standard that covers this review year")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100, description="only the standard covering this year")] = None,
 ) -> Page[StandardOut]:
     chosen = [s for s in STANDARDS if year is None or s.covers(year)]
     items = [StandardOut.of(s) for s in chosen[paging.offset:paging.offset + paging.limit]]

@@ -166,7 +166,7 @@ async def list_imports(_: Importer, session: DbSession, paging: Paging,
             summary="A job's status, progress (rows done of total) and rejected rows (row, column, reason)")
 async def get_import(
     job_id: UUID, request: Request, _: Importer, session: DbSession,
-    errors_offset: Annotated[int, Query(ge=0)] = 0,
+    errors_offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     errors_limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
 ) -> ImportJobDetail:
     job = await session.scalar(select(ImportJob).where(ImportJob.id == job_id))

@@ -43,6 +43,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(description="optional: the review's ETag; 412 when stale")]
 UnitQuery = Annotated[str | None, Query(description="code of a province, district or commune")]
 HierarchyQuery = Annotated[str | None, Query(pattern="^v(2008|2025)$")]
+YearQuery = Annotated[int | None, Query(ge=2016, le=2100, description="review year")]
 
 
 async def _detail(session: DbSession, review: Review, response: Response | None = None) -> ReviewDetail:
@@ -78,7 +79,7 @@ async def open_review(body: ReviewOpen, request: Request, principal: Writer, ses
 
 @router.get("/reviews", response_model=Page[ReviewOut], summary="Annual reviews in your scope")
 async def list_reviews(principal: Reader, session: DbSession, paging: Paging, unit: UnitQuery = None,
-                       hierarchy: HierarchyQuery = None, year: int | None = None,
+                       hierarchy: HierarchyQuery = None, year: YearQuery = None,
                        state: str | None = None) -> Page[ReviewOut]:
     query = select(Review)
     if (clause := await _within(session, principal, unit, hierarchy, Review.unit_path)) is not None:
@@ -169,7 +170,7 @@ async def approve(review_id: UUID, principal: Approver, session: DbSession, resp
 
 @router.get("/certificates", response_model=Page[CertificateOut], summary="Certificates issued in your scope")
 async def list_certificates(principal: Reader, session: DbSession, paging: Paging, unit: UnitQuery = None,
-                            hierarchy: HierarchyQuery = None, year: int | None = None,
+                            hierarchy: HierarchyQuery = None, year: YearQuery = None,
                             household_id: UUID | None = None) -> Page[CertificateOut]:
     query = select(Certificate)
     if (clause := await _within(session, principal, unit, hierarchy, Certificate.unit_path)) is not None:
