@@ -35,12 +35,14 @@ from shared.metrics import (
     EVENTS_DUPLICATE,
     EVENTS_FAILED,
 )
+from shared.outages import database_unavailable
 from shared.streams import DEAD_LETTER_PREFIX, stream_name
 from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, list[Event]], Awaitable[None]]
+OUTAGE_RETRY_SECONDS = 2.0  # while the database is down, a batch comes back this much later
 STREAM_SEQ_KEY = "stream_seq"  # session.info key: the highest stream sequence of the batch being applied
 
 _RECORD_INBOX = text(
@@ -158,6 +160,9 @@ class ConsumerRunner:
             await self._apply(decoded)
         except Exception as exc:
             EVENTS_FAILED.labels(self.consumer.name).inc()
+            if database_unavailable(exc):
+                await self._wait_for_database(msgs, exc)
+                return
             if len(msgs) == 1:
                 await self._failed(msgs[0], exc)
                 return
@@ -193,7 +198,20 @@ class ConsumerRunner:
         if duplicates:
             EVENTS_DUPLICATE.labels(name).inc(duplicates)
 
+    async def _wait_for_database(self, msgs: list[Msg], exc: Exception) -> None:
+        """The database is down, not the events at fault: none of them moves towards the dead letters;
+        all come back once it may be up again."""
+        log.warning("database unavailable; the batch will be delivered again",
+                    extra={"consumer": self.consumer.name, "size": len(msgs), "error": repr(exc)})
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=OUTAGE_RETRY_SECONDS)
+        await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+
     async def _failed(self, msg: Msg, exc: Exception) -> None:
+        if database_unavailable(exc):
+            await self._wait_for_database([msg], exc)
+            return
         attempts = _delivery_count(msg)
         poison = isinstance(exc, PoisonMessage)
         if poison or attempts >= self.options.max_attempts:
