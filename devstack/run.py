@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.embedded import EmbeddedNats, EmbeddedPostgres
+from devstack.embedded import EmbeddedNats, EmbeddedPostgres, port_open
 from devstack.migrate import bootstrap, prepare_databases, wait_for_unit_directory
 from shared.principal import generate_keypair
 
@@ -136,6 +136,17 @@ class Platform:
     def service_port(self, name: str) -> int:
         return self.port_base + SERVICE_PORTS[name] - 8100
 
+    def check_ports_free(self) -> None:
+        """Refuse to start next to whatever holds our HTTP ports (another `make run`, say): a service
+        that cannot bind would otherwise look healthy through the other program's answers."""
+        wanted = {f"gateway {self.gateway_port} (GATEWAY_PORT)": self.gateway_port}
+        wanted |= {f"{name} {self.service_port(name)} (CHUNGTAY_SERVICE_PORT_BASE)": self.service_port(name)
+                   for name in SERVICES}
+        taken = [label for label, port in wanted.items() if port_open(port)]
+        if taken:
+            raise RuntimeError(f"port(s) already in use: {', '.join(taken)}; stop what uses them or choose "
+                               "other ports with the variables named")
+
     def start_processes(self, urls: dict[str, str], nats_url: str) -> None:
         private_pem, public_pem = principal_keys(self.data_dir)
         base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -206,6 +217,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     code = 0
     try:
+        platform.check_ports_free()
         database_url, nats_url = platform.start_infrastructure()
         urls = asyncio.run(prepare_databases(database_url))
         asyncio.run(bootstrap(urls))
