@@ -9,6 +9,7 @@ on purpose.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -19,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.sql.util import find_tables
 
 from shared.errors import forbidden, not_found
@@ -56,9 +57,12 @@ def _scoped_models() -> list[type[Scoped]]:
 
 @event.listens_for(Session, "do_orm_execute")
 def _apply_scope(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
     if state.execution_options.get("skip_scope") or state.session.info.get(SYSTEM_KEY):
+        return
+    if isinstance(state.statement, TextClause):
+        _refuse_unchecked_sql(state.statement)
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     principal: Principal | None = state.session.info.get(PRINCIPAL_KEY)
     models = _models_mentioned(state)
@@ -67,6 +71,23 @@ def _apply_scope(state: ORMExecuteState) -> None:
     if principal is None:
         raise UnscopedQueryError("scoped query in a session without principal; use a system session on purpose")
     state.statement = state.statement.options(*_scope_options(tuple(models), tuple(principal.scope_paths)))
+
+
+def _refuse_unchecked_sql(statement: TextClause) -> None:
+    """Raw SQL is not filtered by scope: in a caller's session it may name a scoped table only when
+    the code says it applies the scope itself, with `execution_options(skip_scope=True)` (and a test
+    of its own). Otherwise it is refused, so a forgotten filter fails loudly instead of leaking rows."""
+    named = _scoped_tables_in(statement.text)
+    if named:
+        raise UnscopedQueryError(
+            f"raw SQL on scoped table(s) {', '.join(named)} in a caller's session: apply the scope in the "
+            "statement and mark it with execution_options(skip_scope=True), or use the ORM")
+
+
+@lru_cache(maxsize=1024)
+def _scoped_tables_in(sql: str) -> tuple[str, ...]:
+    names = {m.__table__.name for m in _scoped_models()}  # type: ignore[attr-defined]
+    return tuple(sorted(n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", sql)))
 
 
 @lru_cache(maxsize=4096)

@@ -204,3 +204,24 @@ def test_json_logs_carry_the_request_id() -> None:
     assert line["request_id"] == "req-42"
     assert line["service"] == "registry"
     assert line["household_id"] == "h1"
+
+
+async def test_raw_sql_on_a_scoped_table_in_a_callers_session_must_say_it_applies_the_scope(probe_db: str) -> None:
+    """Raw SQL is not filtered: naming a scoped table in it from a caller's session fails loudly unless
+    the code marks that it filters by scope itself (a forgotten filter would leak other units' rows)."""
+    db = Database(probe_db)
+    officer = make_principal("officer", [COMMUNE_A])
+    try:
+        with pytest.raises(UnscopedQueryError, match="probe_rows"):
+            async with db.session(officer) as session:
+                await session.execute(text("SELECT count(*) FROM probe_rows"))
+        async with db.session(officer) as session:
+            own = (await session.execute(
+                text("SELECT count(*) FROM probe_rows WHERE unit_path = :path").execution_options(skip_scope=True),
+                {"path": COMMUNE_A})).scalar_one()
+            assert own == 2
+            assert (await session.execute(text("SELECT count(*) FROM outbox"))).scalar_one() >= 0  # not scoped
+        async with db.system_session() as session:  # consumers and jobs see everything on purpose
+            assert (await session.execute(text("SELECT count(*) FROM probe_rows"))).scalar_one() == 5
+    finally:
+        await db.dispose()
