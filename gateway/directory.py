@@ -7,7 +7,6 @@ look (another replica consumed those events). The hot path only reads the in-mem
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from shared.consumer import Consumer
 from shared.db import Database
 from shared.events import Event
 from shared.scope import HIERARCHIES, split_path
-from shared.tasks import stop_task
+from shared.tasks import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -177,25 +176,12 @@ def _unit_of(event: Event) -> DirUnit | None:
     )
 
 
-class DirectoryRefresher:
+class DirectoryRefresher(Periodic):
     """Brings in the rows other replicas wrote."""
 
     def __init__(self, directory: UnitDirectory, db: Database, interval: float) -> None:
-        self.directory, self.db, self.interval = directory, db, interval
-        self._task: asyncio.Task[None] | None = None
+        super().__init__("gateway-directory-refresh", interval)
+        self.directory, self.db = directory, db
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-directory-refresh")
-
-    async def stop(self) -> None:
-        await stop_task(self._task)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.directory.refresh(self.db)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("unit directory refresh failed")
+    async def tick(self) -> None:
+        await self.directory.refresh(self.db)
