@@ -3,12 +3,15 @@ and service resumes by itself once the database is back."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
 from shared.db import asyncpg_dsn
-from tests.kit import Stack, auth_headers, make_principal
+from tests.kit import Stack, auth_headers, make_principal, scalar
+from tests.registry.households_helpers import commune_officer, household_body
 
 COMMUNE = "v2008.24.213.07207"
 
@@ -57,3 +60,25 @@ async def test_an_unreachable_database_answers_503_until_it_is_back(
         await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         await admin.close()
     assert [r.status_code for r in await _requests(household_client)] == [200, 200]
+
+
+async def test_a_household_read_right_after_a_database_restart_is_answered_and_logged_once(
+        household_client: httpx.AsyncClient, registry_db: str, stack: Stack) -> None:
+    """The registry's hottest read tries once more on a fresh connection: the reader never sees the restart."""
+    officer = commune_officer()
+    created = await household_client.post("/registry/households", json=household_body(), headers=officer)
+    assert created.status_code == 201, created.text
+    url = f"/registry/households/{created.json()['id']}"
+    assert (await household_client.get(url, headers=officer)).status_code == 200
+    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                            make_url(registry_db).database)
+    finally:
+        await admin.close()
+    after = await household_client.get(url, headers=officer)
+    assert after.status_code == 200, after.text
+    assert after.json()["id"] == created.json()["id"]
+    logged = await scalar(registry_db, "SELECT count(*) FROM personal_data_access_log WHERE household_id = $1",
+                          uuid.UUID(created.json()["id"]))
+    assert logged == 2

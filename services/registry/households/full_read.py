@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from shared.context import request_id_var
 from shared.db import Database
@@ -41,6 +42,7 @@ WITH h AS (
         (id, household_id, unit_path, principal_id, principal_role, action, unmasked, purpose, request_id)
     SELECT :log_id, h.id, h.unit_path, :principal_id, :principal_role, 'read', :unmasked, :purpose, :request_id
     FROM h
+    ON CONFLICT (id) DO NOTHING
 )
 SELECT {", ".join(f"h.{c} AS h_{c}" for c in _HOUSEHOLD)}, {", ".join(f"m.{c} AS m_{c}" for c in _MEMBER)}
 FROM h
@@ -60,9 +62,17 @@ async def read_and_log(db: Database, principal: Principal, household_id: UUID, u
         "principal_id": principal.id, "principal_role": principal.role, "unmasked": unmasked, "purpose": purpose,
         "request_id": request_id_var.get(),
     }
-    async with db.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = (await conn.execute(_READ, params)).mappings().all()
+    for attempt in (1, 2):
+        try:
+            async with db.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = (await conn.execute(_READ, params)).mappings().all()
+            break
+        except DBAPIError as exc:
+            # A pooled connection cut by a database restart: the pool is renewed, so one more try on
+            # a fresh connection answers the reader. The log row keeps its id: never written twice.
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
     if not rows:
         return None
     household = SimpleNamespace(**{c: rows[0][f"h_{c}"] for c in _HOUSEHOLD})
