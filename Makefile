@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy shared services gateway devstack
 
 bench: $(STAMP)
+	bash devstack/ensure_tools.sh
 	$(PY) -m bench.events
 
 clean-data:

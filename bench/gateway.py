@@ -10,8 +10,8 @@
   credentials, refresh token.
 
 Everything runs on the same cores as the load generators, so the figures are pessimistic. Needs
-`wrk` (Debian: `apt-get install wrk`); the services run as uvicorn processes (uvloop, httptools)
-on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL).
+`wrk` (Debian's package; `bash devstack/ensure_tools.sh` installs it); the services run as uvicorn
+processes (uvloop, httptools) on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL).
 
 Usage: .venv/bin/python -m bench.gateway [--seconds 10] [--connections 64] [--rate 500] [--rounds 3]
 """
@@ -190,7 +190,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        print("wrk is needed: run `bash devstack/ensure_tools.sh` (it installs Debian's wrk)", file=sys.stderr)
         return 2
     logs = Path(tempfile.mkdtemp(prefix="chungtay-bench-gateway-"))
     private_pem, public_pem = generate_keypair()

@@ -15,8 +15,8 @@ The load generator shares the machine's cores with the server: the figures are p
 Closed loop, 200 requests are always in flight, so by Little's law the mean latency is 200 / throughput:
 p99 ≤ 20 ms there needs more than 10,000 answers a second. `--rate` adds open-loop runs (requests
 arrive at a fixed rate, as from many users) that show the latency at a load the service sustains.
-When `wrk` is installed (Debian: `apt-get install wrk`) the closed loop is also driven by it: a C load
-generator takes less of the shared cores than the Python one.
+When `wrk` is installed (Debian's package; `bash devstack/ensure_tools.sh` installs it) the closed
+loop is also driven by it: a C load generator takes less of the shared cores than the Python one.
 
 Usage: .venv/bin/python -m bench.registry_get [--requests 20000] [--concurrency 200] [--households 500]
                                              [--workers 2] [--rate 50 100]

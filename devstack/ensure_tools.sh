@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite needs on a fresh machine, from Debian's packages:
 # - docker-compose, which validates docker-compose.yml (`docker-compose config`) without a Docker engine;
-# - redis-server, which the tests start on a port of their own (the gateway's shared rate limits).
-# A no-op when both are present; needs root (or passwordless sudo) and apt-get otherwise.
+# - redis-server, which the tests start on a port of their own (the gateway's shared rate limits);
+# - wrk, the HTTP load generator of bench/gateway.py and bench/registry_get.py.
+# A no-op when all are present; needs root (or passwordless sudo) and apt-get otherwise.
 set -euo pipefail
 
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
