@@ -49,14 +49,13 @@ def principal_keys(data_dir: Path) -> tuple[str, str]:
     return private.read_text(), public.read_text()
 
 
-def personal_data_keys(data_dir: Path) -> dict[str, str]:
-    """The registry's citizen-ID encryption and hash keys, made once and kept with the data
-    (unless the environment already gives them): losing them makes stored citizen IDs unreadable."""
+def kept_keys(data_dir: Path, files: dict[str, str]) -> dict[str, str]:
+    """Symmetric keys (setting name → file under keys/) made once and kept with the data, unless the
+    environment already gives them: losing one makes what it encrypted unreadable."""
     from shared.crypto import generate_key
 
     env = {}
-    for name, file in (("REGISTRY_PERSONAL_DATA_KEY", "personal_data.key"),
-                       ("REGISTRY_PERSONAL_DATA_HASH_KEY", "personal_data_hash.key")):
+    for name, file in files.items():
         if os.environ.get(name):
             continue
         path = data_dir / "keys" / file
@@ -68,21 +67,11 @@ def personal_data_keys(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def signing_key_encryption_key(data_dir: Path) -> dict[str, str]:
-    """The key the gateway encrypts its token signing keys with in its database, made once and kept with
-    the data (unless the environment already gives it): without it the gateway cannot read its stored
-    signing keys and refuses to start."""
-    from shared.crypto import generate_key
-
-    name = "GATEWAY_SIGNING_KEY_ENCRYPTION_KEY"
-    if os.environ.get(name):
-        return {}
-    path = data_dir / "keys" / "signing_key_encryption.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(generate_key())
-        path.chmod(0o600)
-    return {name: path.read_text().strip()}
+# The registry's citizen-ID encryption and hash keys.
+PERSONAL_DATA_KEYS = {"REGISTRY_PERSONAL_DATA_KEY": "personal_data.key",
+                      "REGISTRY_PERSONAL_DATA_HASH_KEY": "personal_data_hash.key"}
+# The key the gateway encrypts its token signing keys with: without it the gateway refuses to start.
+SIGNING_KEY_ENCRYPTION_KEY = {"GATEWAY_SIGNING_KEY_ENCRYPTION_KEY": "signing_key_encryption.key"}
 
 
 def die_with_parent() -> None:
@@ -155,13 +144,13 @@ class Platform:
             env = base_env | {f"{prefix}_DATABASE_URL": urls[name], f"{prefix}_NATS_URL": nats_url,
                               f"{prefix}_PRINCIPAL_PUBLIC_KEY": public_pem}
             if name == "registry":
-                env |= personal_data_keys(self.data_dir)
+                env |= kept_keys(self.data_dir, PERSONAL_DATA_KEYS)
             self.spawn(name, self.service_port(name), env)
         gateway_env = base_env | {
             "GATEWAY_DATABASE_URL": urls["gateway"], "GATEWAY_NATS_URL": nats_url,
             "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
             "GATEWAY_KEYS_DIR": str(self.data_dir / "keys"),
-            **signing_key_encryption_key(self.data_dir),
+            **kept_keys(self.data_dir, SIGNING_KEY_ENCRYPTION_KEY),
             **{f"GATEWAY_UPSTREAM_{n.upper()}": f"http://127.0.0.1:{self.service_port(n)}" for n in SERVICES},
         }
         self.spawn("gateway", self.gateway_port, gateway_env, host=self.host)

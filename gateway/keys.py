@@ -70,7 +70,7 @@ class KeyCipher:
     """Seals and opens the stored private keys; `aead` is None when no encryption key is configured.
 
     `previous` is the encryption key being replaced: rows it opens are re-sealed under the current
-    key at start (`KeyRing.seal_stored_keys`), so the key itself can be rotated without downtime."""
+    key at start (`KeyRing.seal_stored_keys`), so the key itself can be replaced."""
 
     def __init__(self, setting_value: str, previous_value: str = "") -> None:
         self.aead = _aead(setting_value, SETTING)

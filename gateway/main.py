@@ -97,4 +97,3 @@ def _operations(app: FastAPI, gateway: Gateway) -> None:
     async def docs(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Chung Tay API",
                                    swagger_ui_parameters={"persistAuthorization": True})
-

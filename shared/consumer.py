@@ -209,9 +209,6 @@ class ConsumerRunner:
         await asyncio.sleep(OUTAGE_RETRY_SECONDS)
 
     async def _failed(self, msg: Msg, exc: Exception) -> None:
-        if database_unavailable(exc):
-            await self._wait_for_database([msg], exc)
-            return
         attempts = _delivery_count(msg)
         poison = isinstance(exc, PoisonMessage)
         if poison or attempts >= self.options.max_attempts:

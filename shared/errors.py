@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
-from shared.outages import RETRY_AFTER_SECONDS, database_unavailable
+from shared.outages import RETRY_AFTER_SECONDS, causes, database_unavailable
 
 PROBLEM_TYPE_BASE = "https://chungtay.gov.vn/problems/"
 log = logging.getLogger(__name__)
@@ -125,14 +125,7 @@ _DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError
 
 def _data_error(error: BaseException) -> BaseException | None:
     """The data error behind `error`, if any."""
-    current: BaseException | None = error
-    for _ in range(10):
-        if current is None:
-            return None
-        if isinstance(current, _DATA_ERRORS):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
+    return next((cause for cause in causes(error) if isinstance(cause, _DATA_ERRORS)), None)
 
 
 def _internal_error() -> JSONResponse:

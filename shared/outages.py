@@ -3,6 +3,8 @@ answered 503 with Retry-After (the client may simply try again), never 500."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
@@ -18,18 +20,24 @@ _NOT_ACCEPTING = "not currently accepting connections"
 RETRY_AFTER_SECONDS = 2
 
 
-def database_unavailable(error: BaseException) -> bool:
-    seen = 0
+def causes(error: BaseException, depth: int = 10) -> Iterator[BaseException]:
+    """`error` and what it was raised from (SQLAlchemy wraps the driver's error, which wraps its own)."""
     current: BaseException | None = error
-    while current is not None and seen < 10:
-        if isinstance(current, sa_exc.TimeoutError):  # no pooled connection came free in time
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, _OUTAGE):
-            return True
-        if isinstance(current, asyncpg.exceptions.ObjectNotInPrerequisiteStateError) and _NOT_ACCEPTING in str(current):
-            return True
+    for _ in range(depth):
+        if current is None:
+            return
+        yield current
         current = current.__cause__ or current.__context__
-        seen += 1
-    return False
+
+
+def database_unavailable(error: BaseException) -> bool:
+    return any(_is_outage(cause) for cause in causes(error))
+
+
+def _is_outage(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _OUTAGE) or (
+        isinstance(error, asyncpg.exceptions.ObjectNotInPrerequisiteStateError) and _NOT_ACCEPTING in str(error))

@@ -122,3 +122,27 @@ async def fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 async def scalar(url: str, sql: str, *args: object) -> Any:
     rows = await fetch(url, sql, *args)
     return rows[0][0] if rows else None
+
+
+async def cut_connections(stack: Stack, database_url: str) -> None:
+    """What a PostgreSQL restart or failover does to a database's open connections: ends them all."""
+    admin = await _admin(stack)
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                            make_url(database_url).database)
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def unreachable(stack: Stack, database_url: str) -> AsyncIterator[None]:
+    """The database refuses every connection (its open ones ended) until the block is left."""
+    database = make_url(database_url).database
+    admin = await _admin(stack)
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await cut_connections(stack, database_url)
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()

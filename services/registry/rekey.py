@@ -58,16 +58,13 @@ async def rekey(database_url: str, old: PersonalDataCipher, new: PersonalDataCip
             await conn.execute(_LOCK)
             await conn.execute(_STAGE)
             members = already_new = 0
-            batch: list[tuple[object, bytes, bytes]] = []
-            async for row in conn.cursor(_MEMBERS, prefetch=_CHUNK):
-                citizen_id, was_new = _open(row["id"], bytes(row["citizen_id_enc"]), old, new)
-                already_new += was_new
-                batch.append((row["id"], new.encrypt(citizen_id), new.hash(citizen_id)))
-                if len(batch) >= _CHUNK:
-                    await conn.copy_records_to_table("rekeyed", records=batch, columns=("id", "enc", "hash"))
-                    members += len(batch)
-                    batch.clear()
-            if batch:
+            cursor = await conn.cursor(_MEMBERS)
+            while rows := await cursor.fetch(_CHUNK):
+                batch = []
+                for row in rows:
+                    citizen_id, was_new = _open(row["id"], bytes(row["citizen_id_enc"]), old, new)
+                    already_new += was_new
+                    batch.append((row["id"], new.encrypt(citizen_id), new.hash(citizen_id)))
                 await conn.copy_records_to_table("rekeyed", records=batch, columns=("id", "enc", "hash"))
                 members += len(batch)
             await conn.execute(_APPLY)

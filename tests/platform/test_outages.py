@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats
 from shared.consumer import ConsumerRunner
-from shared.db import asyncpg_dsn
 from shared.relay import OutboxRelay
-from tests.kit import Stack, eventually
+from tests.kit import Stack, cut_connections, eventually, unreachable
 from tests.platform.test_events import (
     Backbone,
     _equals,
@@ -81,8 +78,6 @@ async def test_consumer_database_down_longer_than_the_retry_budget_dead_letters_
     """An outage of the consumer's database is not the message's fault: when the database is back,
     every event is applied, none parked as poison, however many deliveries failed meanwhile."""
     b = own_backbone
-    database = make_url(b.consumer.url).database
-    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
     relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=0.2)
     consumer: ConsumerRunner = runner(b, batch_size=10, max_attempts=2, backoff=0.05, ack_wait=0.5)
     await relay.start()
@@ -91,21 +86,16 @@ async def test_consumer_database_down_longer_than_the_retry_budget_dead_letters_
         await write_change(b.producer, 5, prefix="before")
         await eventually(lambda: _equals(applied_count(b), 5))
 
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database)
-        await write_change(b.producer, 20, prefix="during")
-
         async def delivered_often() -> bool:  # every event of the outage delivered more than max_attempts times
             info = await b.js.consumer_info("REGISTRY", "support-probe")
             return info.delivered.consumer_seq >= 5 + 20 * 3
 
-        await eventually(delivered_often, timeout=60)
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        async with unreachable(stack, b.consumer.url):
+            await write_change(b.producer, 20, prefix="during")
+            await eventually(delivered_often, timeout=60)
         await eventually(lambda: _equals(applied_count(b), 25), timeout=60)
         await eventually(lambda: _equals(_pending(consumer), 0))
     finally:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
-        await admin.close()
         await consumer.stop()
         await relay.stop()
     await _all_applied_once(b, 25)
@@ -116,22 +106,18 @@ async def test_relay_reconnects_after_its_database_connections_are_cut_and_still
     """A PostgreSQL restart or failover cuts the relay's connections (its LISTEN one included): the
     relay reconnects, publishes what was written meanwhile, and is woken by later commits again."""
     b = own_backbone
-    database = make_url(b.producer.url).database
     relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=3600)  # no polling: only NOTIFY wakes it
     await relay.start()
-    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
     try:
         await write_change(b.producer, 3, prefix="before")
         await eventually(lambda: _equals(_unsent(b), 0))
 
         await b.producer.engine.dispose()  # the test's own pool is not the relay's: keep it out of the cut
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+        await cut_connections(stack, b.producer.url)
         await write_change(b.producer, 3, prefix="after-cut")
         await eventually(lambda: _equals(_unsent(b), 0))
         await write_change(b.producer, 3, prefix="later")
         await eventually(lambda: _equals(_unsent(b), 0))
     finally:
-        await admin.close()
         await relay.stop()
     assert int((await b.js.stream_info("REGISTRY")).state.messages) == 9

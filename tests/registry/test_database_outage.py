@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
-from shared.db import asyncpg_dsn
-from tests.kit import Stack, auth_headers, make_principal, scalar
+from tests.kit import Stack, auth_headers, cut_connections, make_principal, scalar, unreachable
 from tests.registry.households_helpers import commune_officer, household_body
 
 COMMUNE = "v2008.24.213.07207"
@@ -32,13 +29,7 @@ def _unavailable(response: httpx.Response) -> bool:
 async def test_a_database_restart_answers_503_at_most_then_serves_again(
         household_client: httpx.AsyncClient, registry_db: str, stack: Stack) -> None:
     assert [r.status_code for r in await _requests(household_client)] == [200, 200]
-    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
-    try:
-        # What a restart or failover does to the service's pooled connections.
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                            make_url(registry_db).database)
-    finally:
-        await admin.close()
+    await cut_connections(stack, registry_db)  # what a restart or failover does
     first = await _requests(household_client)
     assert all(r.status_code == 200 or _unavailable(r) for r in first), [(r.status_code, r.text) for r in first]
     assert [r.status_code for r in await _requests(household_client)] == [200, 200]
@@ -46,19 +37,12 @@ async def test_a_database_restart_answers_503_at_most_then_serves_again(
 
 async def test_an_unreachable_database_answers_503_until_it_is_back(
         household_client: httpx.AsyncClient, registry_db: str, stack: Stack) -> None:
-    database = make_url(registry_db).database
     assert [r.status_code for r in await _requests(household_client)] == [200, 200]
-    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
-    try:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database)
+    async with unreachable(stack, registry_db):
         down = await _requests(household_client) + await _requests(household_client)
         assert all(_unavailable(r) for r in down), [(r.status_code, r.text) for r in down]
         ready = await household_client.get("/ready")
         assert ready.status_code == 503
-    finally:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
-        await admin.close()
     assert [r.status_code for r in await _requests(household_client)] == [200, 200]
 
 
@@ -70,12 +54,7 @@ async def test_a_household_read_right_after_a_database_restart_is_answered_and_l
     assert created.status_code == 201, created.text
     url = f"/registry/households/{created.json()['id']}"
     assert (await household_client.get(url, headers=officer)).status_code == 200
-    admin = await asyncpg.connect(asyncpg_dsn(stack.pg_url))
-    try:
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                            make_url(registry_db).database)
-    finally:
-        await admin.close()
+    await cut_connections(stack, registry_db)
     after = await household_client.get(url, headers=officer)
     assert after.status_code == 200, after.text
     assert after.json()["id"] == created.json()["id"]

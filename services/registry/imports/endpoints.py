@@ -26,7 +26,7 @@ from shared.db import asyncpg_dsn
 from shared.errors import Problem, forbidden, not_found
 from shared.events import uuid7
 from shared.http import CurrentPrincipal, DbSession, require
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import MAX_OFFSET, Page, PageParams, page_params
 from shared.principal import Principal
 from shared.scope import HIERARCHIES
 
@@ -166,7 +166,7 @@ async def list_imports(_: Importer, session: DbSession, paging: Paging,
             summary="A job's status, progress (rows done of total) and rejected rows (row, column, reason)")
 async def get_import(
     job_id: UUID, request: Request, _: Importer, session: DbSession,
-    errors_offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    errors_offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     errors_limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
 ) -> ImportJobDetail:
     job = await session.scalar(select(ImportJob).where(ImportJob.id == job_id))
