@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.import_households import PROVINCES, RssSampler, communes_of, generate_csv
+from bench.import_households import PROVINCES, MemorySampler, communes_of, generate_csv
 from bench.import_households import start_service as start_registry
 from bench.reporting_indicators import percentile, start_service, wait_for
 from bench.stack import bench_stack
@@ -94,7 +94,7 @@ async def run(rows: int, seed: int) -> None:
         registry_port, reporting_port = free_port(), free_port()
         registry = start_registry(registry_url, nats_url, registry_port, public_pem, workdir)
         reporting = start_service(reporting_url, nats_url, public_pem, reporting_port, batch=50)
-        sampler = RssSampler(reporting.pid)
+        sampler = MemorySampler(reporting.pid)
         conn = await asyncpg.connect(asyncpg_dsn(registry_url))
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{registry_port}", headers=headers,
@@ -127,7 +127,7 @@ async def run(rows: int, seed: int) -> None:
                 print(f"FRESHNESS: both provinces' indicators equal the registry's counts {equal_at - import_end:.1f}s "
                       f"after the import's end (target <= 30 s); the registry's relay had published the import's "
                       f"events {relayed_at[0] - import_end:.1f}s after its end; reporting peak RSS "
-                      f"{sampler.peak / 2**20:.0f} MB")
+                      f"{sampler.peak_rss / 2**20:.0f} MB")
                 await _query_figures(rep, conn, PROVINCES[0])
                 started = time.perf_counter()
                 stats = await rebuild(reporting_url, nats_url, log=lambda _: None)

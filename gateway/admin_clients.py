@@ -26,9 +26,9 @@ from gateway.accounts import (
 from gateway.identity import role_permissions
 from gateway.models import ClientScope, Role, SystemClient
 from gateway.passwords import hash_client_secret, new_client_secret
+from shared.db import scope_clause
 from shared.errors import Problem, conflict, not_found
 from shared.principal import Principal
-from shared.scope import scope_clause
 
 router = APIRouter(prefix="/admin/clients", tags=["admin: system clients"])
 CLIENT_ID = r"^[a-z0-9][a-z0-9._-]{2,63}$"

@@ -25,9 +25,9 @@ from gateway.accounts import (
 )
 from gateway.identity import role_permissions
 from gateway.models import Role, User, UserScope
+from shared.db import scope_clause
 from shared.errors import Problem, conflict, not_found
 from shared.principal import Principal
-from shared.scope import scope_clause
 
 router = APIRouter(prefix="/admin/users", tags=["admin: users"])
 USERNAME = r"^[a-z0-9][a-z0-9._-]{2,63}$"

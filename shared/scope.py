@@ -7,10 +7,7 @@ row only when the row's path equals one of its scope paths or lies below it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
-from sqlalchemy import ColumnElement, and_, false, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from collections.abc import Iterable
 
 HIERARCHY_BEFORE_REFORM = "v2008"
 HIERARCHY_AFTER_REFORM = "v2025"
@@ -45,16 +42,3 @@ def ancestors(path: str) -> list[str]:
     """`v2008.24.213.07207` → [`v2008.24`, `v2008.24.213`, `v2008.24.213.07207`]."""
     hierarchy, codes = split_path(path)
     return [".".join([hierarchy, *codes[: i + 1]]) for i in range(len(codes))]
-
-
-def scope_clause(
-    column: InstrumentedAttribute[str] | ColumnElement[str], scope_paths: Sequence[str]
-) -> ColumnElement[bool]:
-    """SQL that keeps rows whose path lies inside one of `scope_paths`.
-
-    Uses a range instead of LIKE so a plain btree index on a `COLLATE "C"` column serves it
-    ('/' is the character right after '.').
-    """
-    if not scope_paths:
-        return false()
-    return or_(*(or_(column == p, and_(column > p + ".", column < p + "/")) for p in scope_paths))

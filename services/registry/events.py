@@ -6,7 +6,7 @@ import write the same payloads. `version` of a household event is the household'
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from shared.events import Event
@@ -78,13 +78,12 @@ def household_assessed(household: Any, assessment: Any, previous_status: str | N
                             assessed_payload(household, assessment, previous_status, transition))
 
 
-def assessed_batches(job_id: str, unit_path: str, unit_code: str,
-                     items: Sequence[dict[str, Any]], size: int = ASSESSED_BATCH_SIZE) -> Iterator[Event]:
-    """`registry.household.assessed_batch` events of up to `size` items; each item is an assessed
-    payload plus its own `version`, `unit_path` and `commune_code`."""
-    for start in range(0, len(items), size):
-        yield Event(type=HOUSEHOLD_ASSESSED_BATCH, producer=PRODUCER, subject_id=job_id,
-                    payload={"items": list(items[start:start + size])}, unit_code=unit_code, unit_path=unit_path)
+def assessed_batch(job_id: str, unit_path: str, unit_code: str, items: Any) -> Event:
+    """A `registry.household.assessed_batch` event (bulk imports): `items` holds up to
+    ASSESSED_BATCH_SIZE assessed payloads, each plus its own `version` and `unit_path` — a list, or
+    the same list already serialised (an orjson.Fragment)."""
+    return Event(type=HOUSEHOLD_ASSESSED_BATCH, producer=PRODUCER, subject_id=job_id, payload={"items": items},
+                 unit_code=unit_code, unit_path=unit_path)
 
 
 def review_approved(review: Any) -> Event:

@@ -19,7 +19,6 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.crypto import decode_key
-from shared.errors import Problem
 
 CITIZEN_ID_LENGTH = 12
 NONCE_BYTES = 12
@@ -56,6 +55,7 @@ class PersonalDataCipher:
             raise ValueError("personal data keys must be 32 bytes")
         if key == hash_key:
             raise ValueError("the encryption key and the hash key must differ")
+        self._keys = (key, hash_key)
         self._aead = AESGCM(key)
         # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: a hash is then two
         # copies and two updates, about 1.2 µs against 2.3-2.5 µs for hmac.new/hmac.digest here, and it
@@ -64,6 +64,10 @@ class PersonalDataCipher:
         block = hash_key.ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __reduce__(self) -> tuple[type[PersonalDataCipher], tuple[bytes, bytes]]:
+        # Picklable for one use: an import's worker process receives the cipher over its private pipe.
+        return PersonalDataCipher, self._keys
 
     def encrypt(self, citizen_id: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -125,6 +129,9 @@ def cipher_from_settings(settings: object) -> PersonalDataCipher:
 
 def request_cipher(settings: object) -> PersonalDataCipher:
     """For endpoints: the cipher, or a 503 problem naming the missing configuration."""
+    # Imported here: the import's worker process uses this module without the web stack.
+    from shared.errors import Problem
+
     try:
         return cipher_from_settings(settings)
     except PersonalDataKeysMissing as exc:

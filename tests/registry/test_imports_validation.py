@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import orjson
 
@@ -12,12 +14,20 @@ from services.registry import events
 from services.registry.classification.classifier import indicator_codes
 from services.registry.households.history import household_snapshot, member_snapshot
 from services.registry.households.models import Household, Member
-from services.registry.imports.build import EventBatcher, RecordBuilder
+from services.registry.imports.batch_events import EventBatcher
+from services.registry.imports.build import (
+    ASSESSMENT_COLUMNS,
+    HISTORY_COLUMNS,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    RecordBuilder,
+)
 from services.registry.imports.columns import COLUMN_NAMES
+from services.registry.imports.lines import Lines
+from services.registry.imports.places import Commune
 from services.registry.imports.reader import open_sheet
-from services.registry.imports.storage import Commune
 from services.registry.imports.validation import HouseholdRow, RowValidator
-from shared.events import uuid7
+from shared.events import Event, uuid7
 from tests.kit import make_principal
 from tests.registry.test_imports_support import CIPHER, csv_file, household, xlsx_file
 
@@ -102,36 +112,61 @@ def test_the_fast_path_agrees_with_the_detailed_one() -> None:
     assert taken > 500  # canonical rows do take the fast path
 
 
+_COPY_ESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def _copy_fields(line: bytes) -> list[str | None]:
+    """A COPY text line back into its values (NULL → None, backslash escapes undone)."""
+    fields = line.decode().removesuffix("\n").split("\t")
+    return [None if f == "\\N" else re.sub(r"\\[\\tnr]", lambda m: _COPY_ESCAPES[m.group(0)], f) for f in fields]
+
+
 def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
     principal = make_principal("commune_officer", ["v2008.24.213.07207"])
     commune = Commune("v2008.24.213.07207", "v2008", "07207", "Phường Ngô Quyền", True)
     row = _validator().check(2, list(household(1).values()))
     assert isinstance(row, HouseholdRow)
-    records = RecordBuilder(uuid7(), principal, CIPHER, "req-1").build([(row, CIPHER.hash("024085000001"), commune)])
+    builder = RecordBuilder(uuid7(), principal.id, principal.role, CIPHER, "req-1")
+    records = builder.build([(row, CIPHER.hash("024085000001"), commune)])
     [item], [h], [m], [a], [history] = (records.items, records.households, records.members, records.assessments,
                                         records.history)
-    household_obj = Household(id=h[0], unit_path=h[1], commune_code=h[2], household_code=h[3], village=h[4],
-                              address=None, head_name=h[5], area=h[7], member_count=h[8], ethnic_minority=h[9],
-                              policy_family=h[10], social_protection=False, no_labour_capacity=False, status=None,
-                              status_year=None, version=1)
-    assessment = {"id": a[0], "review_year": a[3], "status": a[10], "standard": a[9]}
-    expected = events.assessed_payload(household_obj, assessment, None, a[18])
-    assert item == expected | {"version": 1, "unit_path": commune.path}
-    member_obj = Member(id=m[0], full_name=m[3], citizen_id_enc=m[5], birth_date=m[7], sex=None, ethnicity=None,
-                        relation=m[8], is_head=True, no_labour_capacity=False, social_protection=False,
+    h, m, a, history = (dict(zip(columns, _copy_fields(line), strict=True)) for columns, line in (
+        (HOUSEHOLD_COLUMNS, h), (MEMBER_COLUMNS, m), (ASSESSMENT_COLUMNS, a), (HISTORY_COLUMNS, history)))
+    household_obj = Household(id=UUID(h["id"]), unit_path=h["unit_path"], commune_code=h["commune_code"],
+                              household_code=h["household_code"], village=h["village"], address=None,
+                              head_name=h["head_name"], area=h["area"], member_count=int(h["member_count"]),
+                              ethnic_minority=h["ethnic_minority"] == "t", policy_family=h["policy_family"] == "t",
+                              social_protection=False, no_labour_capacity=False, status=None, status_year=None,
+                              version=int(h["version"]))
+    assessment = {"id": a["id"], "review_year": a["review_year"], "status": a["status"], "standard": a["standard"]}
+    expected = events.assessed_payload(household_obj, assessment, None, a["transition"])
+    assert orjson.loads(item.removesuffix(b",")) == expected | {"version": 1, "unit_path": commune.path}
+    assert m["household_id"] == a["household_id"] == history["household_id"] == h["id"]
+    encrypted = bytes.fromhex(m["citizen_id_enc"].removeprefix("\\x"))
+    assert CIPHER.decrypt(encrypted) == "024085000001"
+    assert bytes.fromhex(m["citizen_id_hash"].removeprefix("\\x")) == CIPHER.hash("024085000001")
+    member_obj = Member(id=UUID(m["id"]), full_name=m["full_name"], citizen_id_enc=encrypted,
+                        birth_date=date.fromisoformat(m["birth_date"]), sex=None, ethnicity=None,
+                        relation=m["relation"], is_head=True, no_labour_capacity=False, social_protection=False,
                         policy_person=False)
-    after = orjson.loads(history[8])
+    after = orjson.loads(history["after"])
     assert after == household_snapshot(household_obj) | {"members": [member_snapshot(member_obj, CIPHER)]}
+    assert (history["actor_id"], history["actor_role"], history["correlation_id"]) == (
+        principal.id, principal.role, "req-1")
 
 
 def test_events_carry_at_most_the_batch_size_and_every_item_once() -> None:
     batcher = EventBatcher(uuid7(), 3)
-    items = [{"unit_path": f"v2008.24.213.0720{i % 2}", "status": "poor", "n": i} for i in range(7)]
-    first = batcher.add(items[:4])
-    assert [len(e.payload["items"]) for e in first] == [3]
-    rest = batcher.add(items[4:]) + batcher.rest()
-    sent = [i["n"] for e in first + rest for i in e.payload["items"]]
-    assert sent == list(range(7)) and [len(e.payload["items"]) for e in rest] == [3, 1]
+    paths = [f"v2008.24.213.0720{i % 2}" for i in range(7)]
+    items = [orjson.dumps({"unit_path": path, "status": "poor", "n": i}) + b"," for i, path in enumerate(paths)]
+    first = batcher.add(Lines.join(items[:4]), paths[:4])
+    rest = batcher.add(Lines.join(items[4:]), paths[4:]) + batcher.rest()
+
+    def sent(event: Event) -> list[int]:
+        return [i["n"] for i in orjson.loads(event.to_bytes())["payload"]["items"]]
+
+    assert [sent(e) for e in first] == [[0, 1, 2]]
+    assert [sent(e) for e in rest] == [[3, 4, 5], [6]]
     assert first[0].unit_path == "v2008.24.213" and first[0].type == "registry.household.assessed_batch"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from services.registry.classification.standards import AREAS, Standard, load_standards
 
@@ -21,8 +22,7 @@ STATUSES = (POOR, NEAR_POOR, MIDDLE_INCOME, NOT_POOR)
 _STATUS_WORDS = {POOR: "poor", NEAR_POOR: "near-poor", MIDDLE_INCOME: "middle-income", NOT_POOR: "not poor"}
 
 
-@dataclass(frozen=True)
-class Classification:
+class Classification(NamedTuple):  # a tuple: a million of them are made per bulk import
     status: str                 # poor | near_poor | middle_income | not_poor
     standard: str               # the standard's code, e.g. "decree-07-2021"
     standard_name: str          # e.g. "Nghị định 07/2021/NĐ-CP (2022–2026)"
@@ -188,29 +188,55 @@ def _vnd(amount: int) -> str:
     return f"{amount:,} VND"
 
 
+# Everything an explanation says after the income amount depends on the plan, the status, where the
+# income falls between the lines and the indicators, not on the amount itself: worded once per case,
+# so that bulk imports (a million explanations) pay a dictionary look-up and one format.
+_TAILS: dict[tuple[int, str, int, tuple[str, ...]], str] = {}
+_MAX_TAILS = 100_000
+
+
+def _band(plan: _Plan, income: int) -> int:
+    """0: at most the poverty line; 1: at most the near-poverty line; 2: at most the middle-income line;
+    3: above every line."""
+    if income <= plan.poverty:
+        return 0
+    if plan.near is not None and income <= plan.near:
+        return 1
+    if plan.middle is not None and income <= plan.middle:
+        return 2
+    return 3
+
+
 def _explain(plan: _Plan, status: str, income: int, deprived: tuple[str, ...]) -> str:
+    key = (id(plan), status, _band(plan, income), deprived)
+    tail = _TAILS.get(key)
+    if tail is None:
+        if len(_TAILS) >= _MAX_TAILS:
+            _TAILS.clear()
+        tail = _TAILS[key] = _tail(plan, status, key[2], deprived)
+    return f"Under {plan.standard.name}, {plan.area}: income {income:,} VND{tail}"
+
+
+def _tail(plan: _Plan, status: str, band: int, deprived: tuple[str, ...]) -> str:
     listed = f"({', '.join(deprived)})" if deprived else "(none)"
     count = f"{len(deprived)} deprived indicator{'' if len(deprived) == 1 else 's'} {listed}"
     compare = "≥" if len(deprived) >= plan.threshold else "<"
     deprivation = f"{count} {compare} threshold {plan.threshold}"
-    if income <= plan.poverty:
-        income_test = f"income {_vnd(income)} ≤ poverty line {_vnd(plan.poverty)}"
+    if band == 0:
         if plan.income_alone_poor:
-            reason = f"{income_test}, which alone makes it poor ({count})"
+            reason = f" ≤ poverty line {_vnd(plan.poverty)}, which alone makes it poor ({count})"
         else:
-            reason = f"{income_test} and {deprivation}"
-    elif plan.near is not None and income <= plan.near:
-        reason = (f"income {_vnd(income)} > poverty line {_vnd(plan.poverty)} and ≤ near-poverty line "
-                  f"{_vnd(plan.near)}, with {deprivation}")
+            reason = f" ≤ poverty line {_vnd(plan.poverty)} and {deprivation}"
+    elif band == 1:
+        reason = (f" > poverty line {_vnd(plan.poverty)} and ≤ near-poverty line {_vnd(plan.near or 0)}, "
+                  f"with {deprivation}")
     else:
         upper = plan.near if plan.near is not None else plan.poverty
         upper_name = "near-poverty line" if plan.near is not None else "poverty line"
-        if plan.middle is not None and income <= plan.middle:
-            reason = (f"income {_vnd(income)} > {upper_name} {_vnd(upper)} and ≤ middle-income line "
-                      f"{_vnd(plan.middle)}; {count}")
+        if band == 2:
+            reason = f" > {upper_name} {_vnd(upper)} and ≤ middle-income line {_vnd(plan.middle or 0)}; {count}"
         elif plan.middle is not None:
-            reason = f"income {_vnd(income)} > middle-income line {_vnd(plan.middle)}; {count}"
+            reason = f" > middle-income line {_vnd(plan.middle)}; {count}"
         else:
-            reason = (f"income {_vnd(income)} > {upper_name} {_vnd(upper)} and the standard sets no "
-                      f"middle-income line; {count}")
-    return f"Under {plan.standard.name}, {plan.area}: {reason}, so the household is {_STATUS_WORDS[status]}."
+            reason = f" > {upper_name} {_vnd(upper)} and the standard sets no middle-income line; {count}"
+    return f"{reason}, so the household is {_STATUS_WORDS[status]}."

@@ -6,10 +6,6 @@ import csv
 import io
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Font
-
 
 @dataclass(frozen=True)
 class Column:
@@ -52,6 +48,11 @@ def template_csv() -> bytes:
 
 def template_xlsx() -> bytes:
     """The header row in bold with each column's rule as a cell comment, and one example row."""
+    # Imported here: the import's worker process reads the column names without loading openpyxl.
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -1,11 +1,12 @@
 """An import job from the spooled file to the committed households, batch by batch.
 
-Per batch, in a worker thread: read and validate rows, place them in their commune (scope checked),
-refuse duplicates inside the batch, classify, encrypt, build the COPY records. Then on the job's
-connection: COPY into households, members, assessments and history, write an event every
-`event_items` households, and report progress. The worker prepares the next batch while the
-database stores the current one. Everything is stored in ONE transaction: a rejected file commits
-nothing; its errors and state are written on the progress connection, which does not roll back.
+Per batch, in the job's worker process (worker.py, preparer.py): read and validate rows, place them
+in their commune (scope checked), refuse duplicates inside the batch, classify, encrypt, build the
+COPY lines. Then here, on the job's connection: COPY into households, members, assessments and
+history, write an event every `event_items` households, and report progress. The worker prepares
+the next batch while the database stores the current one. Everything is stored in ONE transaction:
+a rejected file commits nothing; its errors and state are written on the progress connection, which
+does not roll back.
 
 Duplicates across batches and households or citizens already registered are refused by the unique
 indexes. The first pass is optimistic and looks nothing up (a clean file pays no look-ups); if an
@@ -19,8 +20,6 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,16 @@ from uuid import UUID
 
 import asyncpg
 
-from services.registry.classification.classifier import indicator_codes
 from services.registry.imports import storage
-from services.registry.imports.build import EventBatcher, RecordBuilder, Records
+from services.registry.imports.batch_events import EventBatcher
+from services.registry.imports.build import Records
 from services.registry.imports.models import COMPLETED, FAILED, REJECTED
-from services.registry.imports.progress import Progress
-from services.registry.imports.reader import FileRejected, Sheet, open_sheet
+from services.registry.imports.preparer import PreparerSetup
+from services.registry.imports.progress import SERVER_SETTINGS, Progress
+from services.registry.imports.reader import FileRejected
 from services.registry.imports.settings import ImportSettings
-from services.registry.imports.storage import Commune
-from services.registry.imports.validation import HouseholdRow, RowError, RowValidator
+from services.registry.imports.validation import RowError
+from services.registry.imports.worker import PreparerProcess
 from services.registry.personal_data import PersonalDataCipher
 from shared.principal import Principal
 from shared.scope import path_in_any
@@ -56,17 +56,6 @@ class JobSpec:
 
 
 @dataclass
-class Batch:
-    """A batch read, validated and built by the worker thread; the database checks come next."""
-
-    records: Records
-    hashes: list[bytes]  # citizen-ID hashes, aligned with records.rows
-    errors: list[RowError]
-    read: int  # data rows read, valid or not
-    last: bool
-
-
-@dataclass
 class Outcome:
     rows_read: int = 0
     rows_stored: int = 0
@@ -79,14 +68,6 @@ class _Recheck(Exception):
     """The optimistic pass met a duplicate: the file is read again with look-ups."""
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why rows naming a commune code cannot be stored."""
-
-    reason: str
-    fatal: bool = False
-
-
 class ImportJobRunner:
     def __init__(self, spec: JobSpec, dsn: str, settings: ImportSettings, cipher: PersonalDataCipher) -> None:
         self.spec = spec
@@ -94,17 +75,13 @@ class ImportJobRunner:
         self.settings = settings
         self.cipher = cipher
         self.outcome = Outcome()
-        self._communes: dict[str, Commune | Refusal] = {}  # commune code → unit, or why not
         self._paths: set[str] = set()  # communes stored into (for the job's unit path)
-        self._units: dict[str, list[Commune]] = {}  # every commune by code, read at the start
-        # One thread of its own: batches are prepared in order, and one thread keeps one malloc arena.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{spec.job_id}")
         self._transaction: Any = None
 
     # --- the job
 
     async def run(self) -> str:
-        progress_conn = await asyncpg.connect(self.dsn)
+        progress_conn = await asyncpg.connect(self.dsn, server_settings=SERVER_SETTINGS)
         main = await asyncpg.connect(self.dsn)
         progress = Progress(progress_conn, self.spec.job_id)
         try:
@@ -143,7 +120,6 @@ class ImportJobRunner:
                                         failure=f"Internal error ({type(exc).__name__}); nothing was stored.")
             return FAILED
         finally:
-            self._worker.shutdown(wait=False, cancel_futures=True)
             for conn in (main, progress_conn):
                 with contextlib.suppress(Exception):
                     await conn.close()
@@ -151,26 +127,32 @@ class ImportJobRunner:
     async def _attempt(self, main: asyncpg.Connection, progress: Progress, checking: bool) -> str:
         """One pass over the file in one transaction. Optimistic (`checking` false): no look-ups, the
         unique indexes refuse a duplicate and the pass ends with _Recheck; checking: look-ups per batch."""
-        sheet, header_problems = await asyncio.to_thread(open_sheet, self.spec.file)
+        principal = self.spec.principal
+        worker = PreparerProcess(PreparerSetup(
+            job_id=self.spec.job_id, file=self.spec.file, actor_id=principal.id, actor_role=principal.role,
+            scope_paths=tuple(principal.scope_paths), hierarchy=self.spec.hierarchy,
+            communes=await storage.communes(main), cipher=self.cipher, batch_rows=self.settings.batch_rows,
+            max_rows=self.settings.max_rows, correlation_id=self.spec.correlation_id, checking=checking))
         try:
-            if header_problems:
-                await progress.started(sheet.format, 0)
-                await progress.errors([RowError(p.row, p.column, p.reason) for p in header_problems])
+            opened = await worker.start()
+            if opened.problems:
+                await progress.started(opened.format, 0)
+                await progress.errors(opened.problems)
                 await progress.finished(REJECTED, rows_total=0, rows_done=0)
                 return REJECTED
             self._transaction = main.transaction()
             await self._transaction.start()
             await self._lock(main, progress)
-            await progress.started(sheet.format, sheet.estimated_rows)
+            await progress.started(opened.format, opened.estimated_rows)
             try:
-                await self._batches(main, progress, sheet, checking)
+                await self._batches(main, progress, worker, opened.estimated_rows, checking)
             except asyncpg.UniqueViolationError:
                 if checking:
                     raise
                 await _rollback(self._transaction)
                 raise _Recheck from None
         finally:
-            sheet.close()
+            await worker.stop()
         return await self._finish(main, self._transaction, progress)
 
     async def _lock(self, main: asyncpg.Connection, progress: Progress) -> None:
@@ -201,96 +183,40 @@ class ImportJobRunner:
 
     # --- batches
 
-    async def _batches(self, main: asyncpg.Connection, progress: Progress, sheet: Sheet, checking: bool) -> None:
-        self._units = await storage.communes(main)
-        validator = RowValidator(sheet.index, sheet.width, indicator_codes)
-        builder = RecordBuilder(self.spec.job_id, self.spec.principal, self.cipher, self.spec.correlation_id)
+    async def _batches(self, main: asyncpg.Connection, progress: Progress, worker: PreparerProcess,
+                       total: int | None, checking: bool) -> None:
         batcher = EventBatcher(self.spec.job_id, self.settings.event_items)
         out = self.outcome
-        total, done = sheet.estimated_rows, 0
-
-        def prepare() -> asyncio.Task[Batch]:
-            loop = asyncio.get_running_loop()
-            return asyncio.ensure_future(loop.run_in_executor(self._worker, self._prepare, sheet.rows, validator,
-                                                              builder))
-
-        preparing = prepare()
-        try:
-            while True:
-                batch = await preparing
-                if not batch.last:  # the worker prepares the next batch while the database stores this one
-                    preparing = prepare()
-                errors = batch.errors
-                records = batch.records
-                if checking:
-                    records.drop(await self._registered(main, records, batch.hashes, errors))
-                await storage.copy_batch(main, records.households, records.members, records.assessments,
-                                         records.history)
-                await storage.write_events(main, batcher.add(records.items))
-                out.rows_stored += len(records.rows)
-                out.counts.update(records.statuses())
-                self._paths.update(records.paths())
-                out.rows_rejected += len({e.row for e in errors if e.row is not None})
-                done += batch.read
-                errors.sort(key=lambda e: (e.row or 0))
-                await progress.advance(done, total, errors)
-                if batch.last:
-                    break
-        finally:
-            # A batch being prepared finishes first (the thread cannot be stopped midway, and it counts rows).
-            with contextlib.suppress(BaseException):
-                await preparing
+        done = 0
+        while True:
+            batch = await worker.next_batch()  # the worker prepares the next batch while the database stores this one
+            errors, records = batch.errors, batch.records
+            out.rows_read += batch.read
+            out.fatal = out.fatal or batch.fatal
+            if checking:
+                records.drop(await self._registered(main, records, errors))
+            await storage.copy_batch(main, records)
+            await storage.write_events(main, batcher.add(records.items, records.paths))
+            out.rows_stored += len(records)
+            out.counts.update(records.counts())
+            self._paths.update(records.paths)
+            out.rows_rejected += len({e.row for e in errors if e.row is not None})
+            done += batch.read
+            errors.sort(key=lambda e: (e.row or 0))
+            await progress.advance(done, total, errors)
+            if batch.last:
+                break
         await storage.write_events(main, batcher.rest())
 
-    def _prepare(self, rows: Iterator[tuple[int, list[Any]]], validator: RowValidator,
-                 builder: RecordBuilder) -> Batch:
-        """Worker thread: up to `batch_rows` rows read, validated, placed in their commune and built;
-        duplicates inside the batch refused (across batches the database look-ups find them)."""
-        placed: list[tuple[HouseholdRow, bytes, Commune]] = []
-        errors: list[RowError] = []
-        codes: dict[tuple[str, str], int] = {}
-        citizens: dict[bytes, int] = {}
-        limit, size = self.settings.max_rows, self.settings.batch_rows
-        hash_of = self.cipher.hash
-        read = 0
-        last = True
-        for number, cells in rows:
-            read += 1
-            if self.outcome.rows_read + read > limit:
-                raise FileRejected(f"The file has more than {limit} household rows; split it into several files.",
-                                   number)
-            row = validator.check(number, cells)
-            if isinstance(row, list):
-                errors.extend(row)
-            elif isinstance(commune := self._commune(row.commune_code), Refusal):
-                errors.append(RowError(number, "commune_code", commune.reason))
-                self.outcome.fatal = self.outcome.fatal or commune.fatal
-            elif (first := codes.get(key := (commune.path, row.household_code))) is not None:
-                errors.append(RowError(number, "household_code", f"The household code {row.household_code} "
-                                       f"appears twice in this file (rows {first} and {number})."))
-            elif (first := citizens.get(digest := hash_of(row.head_citizen_id))) is not None:
-                errors.append(RowError(number, "head_citizen_id", "The citizen ID appears twice in this file "
-                                       f"(rows {first} and {number})."))
-            else:
-                codes[key] = citizens[digest] = number
-                placed.append((row, digest, commune))
-            if read >= size:
-                last = False
-                break
-        self.outcome.rows_read += read
-        # In index order: six of the eleven indexes the COPY maintains lead with the unit path.
-        placed.sort(key=lambda p: (p[2].path, p[0].household_code))
-        return Batch(builder.build(placed), [p[1] for p in placed], errors, read, last)
-
-    async def _registered(self, conn: asyncpg.Connection, records: Records, hashes: list[bytes],
-                          errors: list[RowError]) -> list[int]:
+    async def _registered(self, conn: asyncpg.Connection, records: Records, errors: list[RowError]) -> list[int]:
         """Positions of rows whose household code or citizen ID is already registered — by someone else,
         or by an earlier batch of this file (rows this transaction wrote)."""
-        keys = [(h[1], h[3]) for h in records.households]  # (unit path, household code)
-        codes = await storage.existing_codes(conn, keys)
-        citizens = await storage.existing_citizens(conn, hashes)
+        keys = records.keys
+        places = [(path, k.household_code) for path, k in zip(records.paths, keys, strict=True)]
+        codes = await storage.existing_codes(conn, places)
+        citizens = await storage.existing_citizens(conn, [k.citizen_hash for k in keys])
         for i in sorted(codes.keys() | citizens.keys()):
-            row = records.rows[i]
+            row = keys[i]
             if i in codes:
                 errors.append(RowError(row.row, "household_code", (
                     f"The household code {row.household_code} appears earlier in this file." if codes[i] else
@@ -299,28 +225,6 @@ class ImportJobRunner:
             else:
                 errors.append(RowError(row.row, "head_citizen_id", _citizen_reason(citizens[i])))
         return sorted(codes.keys() | citizens.keys())
-
-    def _commune(self, code: str) -> Commune | Refusal:
-        known = self._communes.get(code)
-        if known is None:
-            known = self._communes[code] = self._resolve(code, self._units.get(code, []))
-        return known
-
-    def _resolve(self, code: str, candidates: list[Commune]) -> Commune | Refusal:
-        scopes = self.spec.principal.scope_paths
-        if self.spec.hierarchy:
-            candidates = [c for c in candidates if c.hierarchy == self.spec.hierarchy]
-        if not candidates:
-            where = f" in hierarchy {self.spec.hierarchy}" if self.spec.hierarchy else ""
-            return Refusal(f"No commune has the code {code}{where}.")
-        inside = [c for c in candidates if path_in_any(c.path, scopes)]
-        if not inside:
-            # A foreign commune rejects the whole file, keep_valid or not: nothing is stored outside scope.
-            return Refusal(f"Commune {code} ({candidates[0].name}) is outside your scope.", fatal=True)
-        if len(inside) > 1:
-            return Refusal(f"The code {code} names a commune in each hierarchy "
-                           f"({', '.join(c.name for c in inside)}); send hierarchy=v2008 or hierarchy=v2025.")
-        return inside[0]
 
     def _narrowed_path(self) -> str | None:
         """The lowest unit holding every commune stored into, when it lies in the caller's scope."""

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
+from services.registry.imports.build import (
+    ASSESSMENT_COLUMNS,
+    HISTORY_COLUMNS,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    Records,
+)
+from services.registry.imports.places import Commune
 from shared.events import Event
-
-HOUSEHOLD_COLUMNS = ("id", "unit_path", "commune_code", "household_code", "village", "head_name",
-                     "head_name_search", "area", "member_count", "ethnic_minority", "policy_family",
-                     "version", "created_by")
-MEMBER_COLUMNS = ("id", "household_id", "unit_path", "full_name", "name_search", "citizen_id_enc",
-                  "citizen_id_hash", "birth_date", "relation", "is_head")
-ASSESSMENT_COLUMNS = ("id", "household_id", "unit_path", "review_year", "kind", "area", "income_per_capita",
-                      "deprived_indicators", "deprived_count", "standard", "status", "poverty_line",
-                      "near_poverty_line", "middle_income_line", "explanation", "member_count", "state",
-                      "previous_status", "transition", "source", "created_by")
-HISTORY_COLUMNS = ("id", "household_id", "unit_path", "version", "action", "actor_id", "actor_role", "reason",
-                   "after", "correlation_id")
 
 _COMMUNES = "SELECT path, hierarchy, code, name, urban FROM units WHERE level = 'commune'"
 # Look-ups are LATERAL probes of the unique indexes, one per key, so that the plan does not depend on
@@ -64,20 +59,6 @@ _LOCK = "LOCK TABLE households, household_members IN SHARE UPDATE EXCLUSIVE MODE
 # The statement shared.events.record_events runs, for a raw asyncpg connection.
 _OUTBOX = ("INSERT INTO outbox (id, subject, body) "
            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])")
-
-
-@dataclass(frozen=True, slots=True)
-class Commune:
-    path: str
-    hierarchy: str
-    code: str
-    name: str
-    urban: bool | None
-
-    @property
-    def area(self) -> str:
-        # Units without an urban/rural flag (none are expected for communes) use the rural lines.
-        return "urban" if self.urban else "rural"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +103,17 @@ async def existing_citizens(conn: asyncpg.Connection, hashes: Sequence[bytes]) -
             for r in rows}
 
 
-async def copy_batch(conn: asyncpg.Connection, households: Sequence[tuple[Any, ...]],
-                     members: Sequence[tuple[Any, ...]], assessments: Sequence[tuple[Any, ...]],
-                     history: Sequence[tuple[Any, ...]]) -> None:
-    if not households:
+async def copy_batch(conn: asyncpg.Connection, records: Records) -> None:
+    """The batch's COPY text lines into households, members, assessments and history."""
+    if not records:
         return
     # Parents first: members, assessments and history reference households.
-    await conn.copy_records_to_table("households", records=households, columns=HOUSEHOLD_COLUMNS)
-    await conn.copy_records_to_table("household_members", records=members, columns=MEMBER_COLUMNS)
-    await conn.copy_records_to_table("household_assessments", records=assessments, columns=ASSESSMENT_COLUMNS)
-    await conn.copy_records_to_table("household_history", records=history, columns=HISTORY_COLUMNS)
+    for table, columns, lines in (("households", HOUSEHOLD_COLUMNS, records.households),
+                                  ("household_members", MEMBER_COLUMNS, records.members),
+                                  ("household_assessments", ASSESSMENT_COLUMNS, records.assessments),
+                                  ("household_history", HISTORY_COLUMNS, records.history)):
+        # A memoryview is sent as it is (bytes would be taken for a file name).
+        await conn.copy_to_table(table, source=memoryview(lines.data), columns=columns, format="text")
 
 
 async def write_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

@@ -16,9 +16,10 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.units.models import Unit
+from shared.db import scope_clause
 from shared.errors import Problem, forbidden
 from shared.principal import Principal
-from shared.scope import HIERARCHY_AFTER_REFORM, ancestors, scope_clause, split_path
+from shared.scope import HIERARCHY_AFTER_REFORM, ancestors, split_path
 
 
 def ancestor_paths(principal: Principal) -> set[str]:

@@ -15,12 +15,13 @@ from services.registry.units.models import Unit, UnitSuccession
 from services.registry.units.names import search_key
 from services.registry.units.schemas import CrosswalkPage, CrosswalkRow, FlagsIn, Hierarchy, Level, UnitOut, UnitRef
 from shared import permissions
+from shared.db import scope_clause
 from shared.errors import Problem
 from shared.events import record_events
 from shared.http import DbSession, require
 from shared.pagination import Page, PageParams, page_params
 from shared.principal import Principal
-from shared.scope import HIERARCHY_BEFORE_REFORM, scope_clause
+from shared.scope import HIERARCHY_BEFORE_REFORM
 
 router = APIRouter(prefix="/registry/units", tags=["units"])
 Reader = Annotated[Principal, Depends(require(permissions.UNITS_READ))]
