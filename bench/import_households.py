@@ -261,7 +261,9 @@ async def timed_copies(db_url: str, csv_path: Path, rows: int, scopes: tuple[Sco
             "households_bare": [("scratch_households", HOUSEHOLD_COLUMNS, "households")],
         }
         rates: dict[str, float] = {}
-        for name, tables in targets.items():
+        # The comparison that matters runs twice and keeps its faster run: the stricter baseline on a
+        # machine whose other load moves single runs by 20 % or more.
+        for name, tables in [("same", targets["same"]), *targets.items()]:
             await conn.execute("TRUNCATE scratch_households, household_history, household_assessments, "
                                "household_members, households CASCADE")
             await conn.execute("CHECKPOINT")  # each run starts without the previous one's dirty pages
@@ -269,9 +271,9 @@ async def timed_copies(db_url: str, csv_path: Path, rows: int, scopes: tuple[Sco
                 started = time.perf_counter()
                 for records in batches:
                     for table, columns, attribute in tables:
-                        payload = memoryview(b"".join(getattr(records, attribute)))
+                        payload = memoryview(getattr(records, attribute).data)
                         await conn.copy_to_table(table, source=payload, columns=columns, format="text")
-                rates[name] = rows / (time.perf_counter() - started)
+                rates[name] = max(rates.get(name, 0.0), rows / (time.perf_counter() - started))
         return rates
     finally:
         await conn.close()
@@ -326,7 +328,7 @@ async def run(rows: int, seed: int, workdir: Path, headers: dict[str, str], publ
     same = copies["same"]
     print(f"raw asyncpg COPY of the same rows (the import's households, head members, assessments and history, "
           f"COPY lines built beforehand, into the same tables with their indexes and foreign keys, one "
-          f"transaction): {same:,.0f} households/s")
+          f"transaction; the faster of two runs): {same:,.0f} households/s")
     print(f"import / raw COPY of the same rows: {rate / same:.0%} (target ≥ 50 %)")
     print(f"for comparison, the household rows alone: {copies['households_indexed']:,.0f} rows/s into the "
           f"households table, {copies['households_bare']:,.0f} rows/s into a copy of it without indexes or "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import psutil
 import pytest
 
 from shared.db import asyncpg_dsn
@@ -119,5 +120,46 @@ async def test_a_job_stopped_by_a_shutdown_is_failed_and_stores_nothing(registry
         job = await blocker.fetchrow("SELECT status, failure FROM import_jobs WHERE id = $1", job_id)
         assert job["status"] == "failed" and "service stopped" in job["failure"]
         assert await blocker.fetchval("SELECT count(*) FROM households") == 0
+    finally:
+        await blocker.close()
+
+
+def _import_workers() -> list[psutil.Process]:
+    """The import's worker processes: children of the multiprocessing forkserver this test process started."""
+    servers = [p for p in psutil.Process().children() if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+    return [worker for server in servers for worker in server.children()]
+
+
+async def test_a_job_whose_worker_process_dies_is_failed_and_stores_nothing(registry_db: str, nats_url: str) -> None:
+    app = registry_app(registry_db, nats_url, batch_rows=2, event_items=3)
+    blocker = await asyncpg.connect(asyncpg_dsn(registry_db))
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")  # the job stops at its first event
+        async with running_app(app) as client:
+            headers = auth_headers(commune_officer())
+            rows = csv_file([household(n) for n in range(1, 2001)])  # the worker is still preparing when killed
+            response = await client.post("/registry/imports", headers=headers, files={"file": ("h.csv", rows)})
+            job_id = response.json()["id"]
+
+            async def stalled_worker() -> list[psutil.Process]:
+                stored = await blocker.fetchval("SELECT rows_done FROM import_jobs WHERE id = $1", job_id)
+                return _import_workers() if stored >= 2 else []
+
+            for worker in await until(stalled_worker):
+                worker.kill()
+            await transaction.rollback()
+            await app.state.import_jobs.wait_all()
+            job = (await client.get(f"/registry/imports/{job_id}", headers=headers)).json()
+            assert job["status"] == "failed" and "worker process ended" in job["failure"], job
+            assert "upload the file again" in job["failure"]
+            assert await blocker.fetchval("SELECT count(*) FROM households") == 0
+            # The service itself goes on: the next import gets a new worker and is stored.
+            response = await client.post("/registry/imports", headers=headers,
+                                         files={"file": ("h.csv", csv_file([household(1)]))})
+            await app.state.import_jobs.wait_all()
+            job = (await client.get(f"/registry/imports/{response.json()['id']}", headers=headers)).json()
+            assert (job["status"], job["rows_stored"]) == ("completed", 1)
     finally:
         await blocker.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import re
 from datetime import date
@@ -27,6 +28,7 @@ from services.registry.imports.lines import Lines
 from services.registry.imports.places import Commune
 from services.registry.imports.reader import open_sheet
 from services.registry.imports.validation import HouseholdRow, RowValidator
+from services.registry.imports.worker import receive, send
 from shared.events import Event, uuid7
 from tests.kit import make_principal
 from tests.registry.test_imports_support import CIPHER, csv_file, household, xlsx_file
@@ -128,10 +130,10 @@ def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
     assert isinstance(row, HouseholdRow)
     builder = RecordBuilder(uuid7(), principal.id, principal.role, CIPHER, "req-1")
     records = builder.build([(row, CIPHER.hash("024085000001"), commune)])
-    [item], [h], [m], [a], [history] = (records.items, records.households, records.members, records.assessments,
-                                        records.history)
-    h, m, a, history = (dict(zip(columns, _copy_fields(line), strict=True)) for columns, line in (
-        (HOUSEHOLD_COLUMNS, h), (MEMBER_COLUMNS, m), (ASSESSMENT_COLUMNS, a), (HISTORY_COLUMNS, history)))
+    [item] = records.items
+    h, m, a, history = (dict(zip(columns, _copy_fields(line), strict=True)) for columns, [line] in (
+        (HOUSEHOLD_COLUMNS, records.households), (MEMBER_COLUMNS, records.members),
+        (ASSESSMENT_COLUMNS, records.assessments), (HISTORY_COLUMNS, records.history)))
     household_obj = Household(id=UUID(h["id"]), unit_path=h["unit_path"], commune_code=h["commune_code"],
                               household_code=h["household_code"], village=h["village"], address=None,
                               head_name=h["head_name"], area=h["area"], member_count=int(h["member_count"]),
@@ -175,3 +177,31 @@ def test_the_documentation_lists_the_canonical_columns_in_order() -> None:
     table = doc.split("## Canonical columns", 1)[1].split("\n## ", 1)[0]
     documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
     assert documented == list(COLUMN_NAMES)
+
+
+def test_a_batch_of_lines_drops_cuts_and_joins_rows_and_survives_the_trip_to_the_service() -> None:
+    lines = Lines.join([b"a\n", b"bb\n", b"ccc\n"])
+    assert list(lines) == [b"a\n", b"bb\n", b"ccc\n"] and lines.data == b"a\nbb\nccc\n"
+    assert list(lines.without({1})) == [b"a\n", b"ccc\n"]
+    assert lines.span(1, 3) == b"bb\nccc\n" and lines.span(2, 2) == b""
+    assert list(lines.tail(2)) == [b"ccc\n"]
+    assert list(lines.tail(1) + Lines.join([b"d\n"])) == [b"bb\n", b"ccc\n", b"d\n"]
+    sent: list[bytes] = []
+
+    class Pipe:  # what the worker's messages go through: a header, then each buffer as it is
+        def send(self, value: object) -> None:
+            sent.append(pickle.dumps(value))
+
+        def send_bytes(self, value: memoryview) -> None:
+            sent.append(bytes(value))
+
+        def recv(self) -> object:
+            return pickle.loads(sent.pop(0))
+
+        def recv_bytes(self) -> bytes:
+            return sent.pop(0)
+
+    pipe = Pipe()
+    send(pipe, {"batch": lines})  # type: ignore[arg-type]
+    assert len(sent) == 2 and sent[1] == lines.data  # the lines went out of band, not pickled
+    assert list(receive(pipe)["batch"]) == list(lines)  # type: ignore[arg-type]

@@ -7,17 +7,24 @@ COPY as it is; the ends let a row be dropped (a checking pass) or a run of rows 
 
 from __future__ import annotations
 
+import pickle
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import accumulate
+from typing import Any
 
 
 class Lines:
     __slots__ = ("data", "ends")
 
-    def __init__(self, data: bytes = b"", ends: array[int] | None = None) -> None:
-        self.data = data
+    def __init__(self, data: bytes | memoryview = b"", ends: array[int] | None = None) -> None:
+        self.data = bytes(data) if isinstance(data, memoryview) else data
         self.ends = ends if ends is not None else array("Q")
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # Pickle protocol 5 may carry the buffer out of band: written to a pipe as it is, without a copy.
+        data = pickle.PickleBuffer(self.data) if protocol >= 5 else self.data
+        return Lines, (data, self.ends)
 
     @classmethod
     def join(cls, lines: Iterable[bytes]) -> Lines:

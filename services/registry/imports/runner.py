@@ -36,7 +36,7 @@ from services.registry.imports.progress import SERVER_SETTINGS, Progress
 from services.registry.imports.reader import FileRejected
 from services.registry.imports.settings import ImportSettings
 from services.registry.imports.validation import RowError
-from services.registry.imports.worker import PreparerProcess
+from services.registry.imports.worker import PreparerProcess, WorkerFailed
 from services.registry.personal_data import PersonalDataCipher
 from shared.principal import Principal
 from shared.scope import path_in_any
@@ -94,35 +94,38 @@ class ImportJobRunner:
                 return await self._attempt(main, progress, checking=True)
         except asyncpg.UniqueViolationError:
             # Someone registered one of the file's households or citizens between our look-up and COPY.
-            await _rollback(self._transaction)
-            await progress.errors([RowError(None, None, "A household code or citizen ID of this file was registered "
-                                            "by someone else while the import ran; nothing was stored. Upload "
-                                            "the file again to see which.")])
-            await progress.finished(REJECTED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read)
-            return REJECTED
+            return await self._reject(progress, RowError(None, None, (
+                "A household code or citizen ID of this file was registered by someone else while the import "
+                "ran; nothing was stored. Upload the file again to see which.")))
         except FileRejected as exc:
-            await _rollback(self._transaction)
-            await progress.errors([RowError(exc.row, exc.column, exc.reason)])
-            await progress.finished(REJECTED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read)
-            return REJECTED
+            return await self._reject(progress, RowError(exc.row, exc.column, exc.reason))
         except asyncio.CancelledError:
-            await _rollback(self._transaction)
-            with contextlib.suppress(Exception):
-                await asyncio.shield(progress.finished(
-                    FAILED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read,
-                    failure="The service stopped while the import ran; nothing was stored. Upload the file again."))
+            await asyncio.shield(self._fail(progress, "The service stopped while the import ran; nothing was stored. "
+                                                      "Upload the file again."))
             raise
+        except WorkerFailed as exc:
+            log.error("import job failed: %s", exc, extra={"job_id": str(self.spec.job_id)})
+            return await self._fail(progress, f"{exc} Nothing was stored; upload the file again.")
         except Exception as exc:
             log.exception("import job failed", extra={"job_id": str(self.spec.job_id)})
-            await _rollback(self._transaction)
-            with contextlib.suppress(Exception):
-                await progress.finished(FAILED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read,
-                                        failure=f"Internal error ({type(exc).__name__}); nothing was stored.")
-            return FAILED
+            return await self._fail(progress, f"Internal error ({type(exc).__name__}); nothing was stored.")
         finally:
             for conn in (main, progress_conn):
                 with contextlib.suppress(Exception):
                     await conn.close()
+
+    async def _reject(self, progress: Progress, error: RowError) -> str:
+        await _rollback(self._transaction)
+        await progress.errors([error])
+        await progress.finished(REJECTED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read)
+        return REJECTED
+
+    async def _fail(self, progress: Progress, failure: str) -> str:
+        await _rollback(self._transaction)
+        with contextlib.suppress(Exception):  # the database may be what failed
+            await progress.finished(FAILED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read,
+                                    failure=failure)
+        return FAILED
 
     async def _attempt(self, main: asyncpg.Connection, progress: Progress, checking: bool) -> str:
         """One pass over the file in one transaction. Optimistic (`checking` false): no look-ups, the

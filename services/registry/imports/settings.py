@@ -10,7 +10,7 @@ class ImportSettings(BaseSettings):
 
     max_bytes: int = 256 * 1024 * 1024  # a 1,000,000-household CSV is about 130 MB
     max_rows: int = 2_000_000
-    batch_rows: int = 5_000  # rows per COPY batch (memory stays a few batches whatever the file size)
+    batch_rows: int = 2_500  # rows per COPY batch (memory stays a few batches whatever the file size)
     event_items: int = 1_000  # households per registry.household.assessed_batch event
     concurrent_jobs: int = 2  # per service process; more wait as `pending`
     spool_dir: str | None = None  # temporary files (default: the system's temp folder)

@@ -8,7 +8,7 @@ transaction), with no per-file set of keys held in memory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -112,8 +112,14 @@ async def copy_batch(conn: asyncpg.Connection, records: Records) -> None:
                                   ("household_members", MEMBER_COLUMNS, records.members),
                                   ("household_assessments", ASSESSMENT_COLUMNS, records.assessments),
                                   ("household_history", HISTORY_COLUMNS, records.history)):
-        # A memoryview is sent as it is (bytes would be taken for a file name).
-        await conn.copy_to_table(table, source=memoryview(lines.data), columns=columns, format="text")
+        await conn.copy_to_table(table, source=_chunks(lines.data), columns=columns, format="text")
+
+
+async def _chunks(data: bytes, size: int = 256 * 1024) -> AsyncIterator[memoryview]:
+    """COPY data a slice at a time: asyncpg copies what it sends, so a whole batch would be copied at once."""
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield view[start:start + size]
 
 
 async def write_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:

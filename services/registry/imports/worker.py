@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import pickle
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -54,7 +55,7 @@ class PreparerProcess:
         self._process = _CONTEXT.Process(target=serve, args=(child,), name=f"import-{self._setup.job_id}", daemon=True)
         await asyncio.get_running_loop().run_in_executor(self._thread, self._process.start)
         child.close()
-        await asyncio.get_running_loop().run_in_executor(self._thread, parent.send, self._setup)
+        await asyncio.get_running_loop().run_in_executor(self._thread, send, parent, self._setup)
         opened = await self._receive(_OPENED)
         assert isinstance(opened, Opened)
         return opened
@@ -72,10 +73,10 @@ class PreparerProcess:
     def _recv(self) -> Any:
         assert self._conn is not None
         try:
-            return self._conn.recv()
+            return receive(self._conn)
         except (EOFError, OSError) as exc:
             code = self._process.exitcode if self._process is not None else None
-            raise WorkerFailed(f"the import's worker process ended unexpectedly (exit code {code})") from exc
+            raise WorkerFailed(f"The import's worker process ended unexpectedly (exit code {code}).") from exc
 
     async def _receive(self, expected: str) -> Any:
         future, self._next = self._next, None
@@ -86,7 +87,7 @@ class PreparerProcess:
         if kind == _FAILED:
             raise WorkerFailed(body[0])
         if kind != expected:
-            raise WorkerFailed(f"the import's worker process sent {kind!r} instead of {expected!r}")
+            raise WorkerFailed(f"The import's worker process sent {kind!r} instead of {expected!r}.")
         return body[0]
 
     async def stop(self) -> None:
@@ -106,14 +107,14 @@ def serve(conn: Connection) -> None:
     """The worker process: one job's setup in, its header and batches out."""
     preparer: BatchPreparer | None = None
     try:
-        preparer = BatchPreparer(conn.recv())
+        preparer = BatchPreparer(receive(conn))
         opened = preparer.open()
-        conn.send((_OPENED, opened))
+        send(conn, (_OPENED, opened))
         if opened.problems:
             return
         while True:
             batch = preparer.next_batch()
-            conn.send((_BATCH, batch))
+            send(conn, (_BATCH, batch))
             if batch.last:
                 return
     except FileRejected as exc:
@@ -122,7 +123,7 @@ def serve(conn: Connection) -> None:
         return  # the service went away: nobody waits for this job any more
     except BaseException as exc:
         traceback.print_exc()
-        _send(conn, (_FAILED, f"{type(exc).__name__} in the import's worker process"))
+        _send(conn, (_FAILED, f"The import's worker process failed ({type(exc).__name__})."))
     finally:
         if preparer is not None:
             preparer.close()
@@ -131,4 +132,19 @@ def serve(conn: Connection) -> None:
 
 def _send(conn: Connection, message: tuple[Any, ...]) -> None:
     with contextlib.suppress(OSError):
-        conn.send(message)
+        send(conn, message)
+
+
+def send(conn: Connection, message: Any) -> None:
+    """Pickled with its large buffers (a batch's COPY lines) out of band: each is written to the pipe as
+    it is, not copied into the pickle first."""
+    buffers: list[pickle.PickleBuffer] = []
+    header = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    conn.send((len(buffers), header))
+    for buffer in buffers:
+        conn.send_bytes(buffer.raw())
+
+
+def receive(conn: Connection) -> Any:
+    count, header = conn.recv()
+    return pickle.loads(header, buffers=[conn.recv_bytes() for _ in range(count)])
