@@ -14,7 +14,7 @@ class GatewaySettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_gateway"
     nats_url: str = "nats://127.0.0.1:4222"
     log_level: str = "INFO"
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # Ed25519 key pair the gateway signs forwarded principals with (services hold the public half).
     principal_private_key: str = ""
     principal_public_key: str = ""

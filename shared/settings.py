@@ -16,7 +16,7 @@ class ServiceSettings(BaseSettings):
     # PEM of the gateway's Ed25519 public key: services accept only principals it signed.
     principal_public_key: str = ""
     log_level: str = "INFO"
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     db_pool_pre_ping: bool = True  # see shared.db.Database
     # Outbox relay
     relay_batch_size: int = 1000

@@ -16,7 +16,7 @@ from tests.kit import Stack, fresh_database
 
 
 async def test_callers_waiting_for_a_connection_get_one_in_the_order_they_asked(stack: Stack) -> None:
-    db = Database(await fresh_database(stack, "support"), pool_size=1)  # two connections at most
+    db = Database(await fresh_database(stack, "support"), pool_size=2)
     served: list[str] = []
     release = [asyncio.Event(), asyncio.Event()]
     holding = [asyncio.Event(), asyncio.Event()]
@@ -60,3 +60,20 @@ async def test_callers_waiting_for_a_connection_get_one_in_the_order_they_asked(
     finally:
         await db.dispose()
     assert served == ["first", "second", "third", "newcomer"]
+
+
+async def test_connections_opened_for_a_burst_are_kept_for_the_next_one(stack: Stack) -> None:
+    db = Database(await fresh_database(stack, "support"), pool_size=3)
+    opened: list[object] = []
+    event.listen(db.engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+    async def query() -> None:
+        async with db.session(system=True) as session:
+            await session.execute(text("SELECT pg_sleep(0.02)"))
+
+    try:
+        for _ in range(3):  # bursts of more callers than connections
+            await asyncio.gather(*(query() for _ in range(10)))
+    finally:
+        await db.dispose()
+    assert len(opened) == 3  # never more than the pool holds, and none opened again

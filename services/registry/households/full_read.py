@@ -2,9 +2,10 @@
 
 `GET /registry/households/{id}` carries a latency target, and on this kind of machine every database
 round trip costs more CPU (socket system calls) than the query itself. The ORM path took five round
-trips (pool ping, BEGIN, SELECT, INSERT, COMMIT); this one takes two (pool ping, one statement in
-autocommit): a data-modifying CTE inserts the access-log row for the household it finds, and the
-statement is atomic on its own, so the record is never answered without its log row.
+trips (pool ping, BEGIN, SELECT, INSERT, COMMIT); this one takes one, a prepared statement on the
+pool's asyncpg connection itself (SQLAlchemy's layers cost more CPU than the query): a data-modifying
+CTE inserts the access-log row for the household it finds, and the statement commits on its own, so
+the record is never answered without its log row.
 
 The scope filter of `shared.db` works on ORM queries; this is plain SQL, so it applies the same rule
 itself (the row's path equals a scope path or lies below it) — on purpose, and tested like the rest.
@@ -13,14 +14,10 @@ itself (the row's path equals a scope path or lies below it) — on purpose, and
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
 from shared.context import request_id_var
-from shared.db import Database
+from shared.db import CONNECTION_LOST, Database
 from shared.events import uuid7
 from shared.principal import Principal
 
@@ -30,17 +27,17 @@ _HOUSEHOLD = ("id", "unit_path", "commune_code", "household_code", "village", "a
 _MEMBER = ("id", "full_name", "citizen_id_enc", "birth_date", "sex", "ethnicity", "relation", "is_head",
            "no_labour_capacity", "social_protection", "policy_person")
 
-_READ = text(f"""
+_READ = f"""
 WITH h AS (
     SELECT {", ".join(f"h.{c}" for c in _HOUSEHOLD)}
     FROM households h
-    WHERE h.id = :household_id
-      AND EXISTS (SELECT 1 FROM unnest(CAST(:scopes AS text[])) AS s(path)
+    WHERE h.id = $1
+      AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS s(path)
                   WHERE h.unit_path = s.path OR (h.unit_path > s.path || '.' AND h.unit_path < s.path || '/'))
 ), logged AS (
     INSERT INTO personal_data_access_log
         (id, household_id, unit_path, principal_id, principal_role, action, unmasked, purpose, request_id)
-    SELECT :log_id, h.id, h.unit_path, :principal_id, :principal_role, 'read', :unmasked, :purpose, :request_id
+    SELECT $3, h.id, h.unit_path, $4, $5, 'read', $6, $7, $8
     FROM h
     ON CONFLICT (id) DO NOTHING
 )
@@ -51,27 +48,23 @@ LEFT JOIN household_members m
       -- a removed household is shown with the members it had when it was removed
       AND (m.removed_at IS NULL OR m.removed_at = h.removed_at)
 ORDER BY m.is_head DESC, m.created_at, m.id
-""")
+"""
 
 
 async def read_and_log(db: Database, principal: Principal, household_id: UUID, unmasked: bool,
                        purpose: str | None) -> tuple[SimpleNamespace, list[SimpleNamespace]] | None:
     """(household, members) if the household lies in the principal's scope, else None; logs the read."""
-    params: dict[str, Any] = {
-        "household_id": household_id, "scopes": principal.scope_paths, "log_id": uuid7(),
-        "principal_id": principal.id, "principal_role": principal.role, "unmasked": unmasked, "purpose": purpose,
-        "request_id": request_id_var.get(),
-    }
+    args = (household_id, list(principal.scope_paths), uuid7(), principal.id, principal.role, unmasked, purpose,
+            request_id_var.get())
     for attempt in (1, 2):
         try:
-            async with db.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                rows = (await conn.execute(_READ, params)).mappings().all()
+            async with db.driver_connection() as conn:
+                rows = await conn.fetch(_READ, *args)
             break
-        except DBAPIError as exc:
-            # A pooled connection cut by a database restart: the pool is renewed, so one more try on
-            # a fresh connection answers the reader. The log row keeps its id: never written twice.
-            if attempt == 2 or not exc.connection_invalidated:
+        except CONNECTION_LOST:
+            # A pooled connection cut by a database restart: the pool dropped it, and one more try on a
+            # fresh one answers the reader. The log row keeps its id: never written twice.
+            if attempt == 2:
                 raise
     if not rows:
         return None
