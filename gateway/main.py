@@ -24,6 +24,7 @@ from gateway.policy import Rule
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from shared.errors import install_problem_handlers
+from shared.gc_tuning import freeze_startup_objects
 from shared.logs import configure_logging
 
 DESCRIPTION = """The only door to the Chung Tay platform.
@@ -43,6 +44,7 @@ def create_app(settings: GatewaySettings | None = None, rules: list[Rule] | None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        freeze_startup_objects()
         try:
             yield
         finally:

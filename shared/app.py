@@ -24,6 +24,7 @@ from sqlalchemy import text
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
 from shared.errors import install_problem_handlers
+from shared.gc_tuning import freeze_startup_objects
 from shared.housekeeping import Housekeeping
 from shared.http import CurrentPrincipal, RequestIdMiddleware
 from shared.logs import configure_logging
@@ -85,6 +86,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             for runner in runners:
                 await runner.start()
             await housekeeping.start()
+        freeze_startup_objects()
         log.info("service started")
         try:
             yield
