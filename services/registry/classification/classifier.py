@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from services.registry.classification.standards import AREAS, Standard, load_standards
 
@@ -66,6 +66,17 @@ class _Plan:
     allowed: frozenset[str]
     order: dict[str, int]
 
+    def band(self, income: int) -> int:
+        """0: at most the poverty line; 1: at most the near-poverty line; 2: at most the middle-income
+        line; 3: above every line."""
+        if income <= self.poverty:
+            return 0
+        if self.near is not None and income <= self.near:
+            return 1
+        if self.middle is not None and income <= self.middle:
+            return 2
+        return 3
+
 
 STANDARDS: tuple[Standard, ...] = load_standards()
 _BY_YEAR: dict[int, Standard] = {y: s for s in STANDARDS for y in range(s.year_from, s.year_to + 1)}
@@ -111,15 +122,15 @@ def _unknown(plan: _Plan, given: Iterable[str]) -> UnknownIndicator:
 
 
 def _status(plan: _Plan, income: int, deprived_count: int) -> str:
-    if income <= plan.poverty:
-        if plan.income_alone_poor or deprived_count >= plan.threshold:
-            return POOR
-        return NEAR_POOR
-    if plan.near is not None and income <= plan.near:
+    return _band_status(plan, plan.band(income), deprived_count)
+
+
+def _band_status(plan: _Plan, band: int, deprived_count: int) -> str:
+    if band == 0:
+        return POOR if plan.income_alone_poor or deprived_count >= plan.threshold else NEAR_POOR
+    if band == 1:
         return POOR if deprived_count >= plan.threshold else NEAR_POOR
-    if plan.middle is not None and income <= plan.middle:
-        return MIDDLE_INCOME
-    return NOT_POOR
+    return MIDDLE_INCOME if band == 2 else NOT_POOR
 
 
 def _check_income(income: int) -> None:
@@ -130,19 +141,37 @@ def _check_income(income: int) -> None:
 def classify(review_year: int, area: str, income_per_capita: int,
              deprived_indicators: Sequence[str]) -> Classification:
     """The explained classification; raises NoStandardForYear, UnknownIndicator or ValueError."""
-    plan = _plan(review_year, area)
-    _check_income(income_per_capita)
-    given = set(deprived_indicators)
-    if not given <= plan.allowed:
-        raise _unknown(plan, given)
-    deprived = tuple(sorted(given, key=plan.order.__getitem__))
-    status = _status(plan, income_per_capita, len(deprived))
-    return Classification(
-        status=status, standard=plan.standard.code, standard_name=plan.standard.name, area=area,
-        poverty_line=plan.poverty, near_poverty_line=plan.near, middle_income_line=plan.middle,
-        deprived_count=len(deprived), deprived_indicators=deprived, deprivation_threshold=plan.threshold,
-        explanation=_explain(plan, status, income_per_capita, deprived),
-    )
+    plan = _PLANS.get((review_year, area)) or _plan(review_year, area)
+    if income_per_capita < 0:
+        _check_income(income_per_capita)
+    given = deprived_indicators if isinstance(deprived_indicators, tuple | frozenset) else tuple(deprived_indicators)
+    key = (id(plan), plan.band(income_per_capita), given)
+    case = _CASES.get(key)
+    if case is None:
+        if len(_CASES) >= _MAX_CASES:
+            _CASES.clear()
+        case = _CASES[key] = _case(plan, key[1], given)
+    head, fields, tail = case
+    return Classification._make((*fields, f"{head}{income_per_capita:,} VND{tail}"))
+
+
+# Everything a classification says but the income amount itself depends on the plan, where the income
+# falls between the lines (the band) and the indicators: worked out and worded once per case, so that
+# a bulk import (a million classifications) pays a dictionary look-up and one format each.
+_Case = tuple[str, tuple[Any, ...], str]  # explanation head, the fields before it, explanation tail
+_CASES: dict[tuple[int, int, Iterable[str]], _Case] = {}
+_MAX_CASES = 100_000
+
+
+def _case(plan: _Plan, band: int, given: Iterable[str]) -> _Case:
+    codes = set(given)
+    if not codes <= plan.allowed:
+        raise _unknown(plan, codes)
+    deprived = tuple(sorted(codes, key=plan.order.__getitem__))
+    status = _band_status(plan, band, len(deprived))
+    fields = (status, plan.standard.code, plan.standard.name, plan.area, plan.poverty, plan.near, plan.middle,
+              len(deprived), deprived, plan.threshold)
+    return f"Under {plan.standard.name}, {plan.area}: income ", fields, _tail(plan, status, band, deprived)
 
 
 def classify_status(review_year: int, area: str, income_per_capita: int,
@@ -186,35 +215,6 @@ def classify_many(rows: Iterable[tuple[int, str, int, Iterable[str]]]) -> list[s
 
 def _vnd(amount: int) -> str:
     return f"{amount:,} VND"
-
-
-# Everything an explanation says after the income amount depends on the plan, the status, where the
-# income falls between the lines and the indicators, not on the amount itself: worded once per case,
-# so that bulk imports (a million explanations) pay a dictionary look-up and one format.
-_TAILS: dict[tuple[int, str, int, tuple[str, ...]], str] = {}
-_MAX_TAILS = 100_000
-
-
-def _band(plan: _Plan, income: int) -> int:
-    """0: at most the poverty line; 1: at most the near-poverty line; 2: at most the middle-income line;
-    3: above every line."""
-    if income <= plan.poverty:
-        return 0
-    if plan.near is not None and income <= plan.near:
-        return 1
-    if plan.middle is not None and income <= plan.middle:
-        return 2
-    return 3
-
-
-def _explain(plan: _Plan, status: str, income: int, deprived: tuple[str, ...]) -> str:
-    key = (id(plan), status, _band(plan, income), deprived)
-    tail = _TAILS.get(key)
-    if tail is None:
-        if len(_TAILS) >= _MAX_TAILS:
-            _TAILS.clear()
-        tail = _TAILS[key] = _tail(plan, status, key[2], deprived)
-    return f"Under {plan.standard.name}, {plan.area}: income {income:,} VND{tail}"
 
 
 def _tail(plan: _Plan, status: str, band: int, deprived: tuple[str, ...]) -> str:

@@ -7,6 +7,8 @@ row, masked or not, with the purpose the caller gives.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,26 +40,31 @@ def member_out(member: Member, cipher: PersonalDataCipher, unmasked: bool) -> Me
     )
 
 
+def _summary_fields(household: Household, status: str | None, status_year: int | None,
+                    use_given_status: bool) -> dict[str, Any]:
+    return {
+        "id": household.id, "household_code": household.household_code, "commune_code": household.commune_code,
+        "unit_path": household.unit_path, "village": household.village, "head_name": household.head_name,
+        "member_count": household.member_count, "area": household.area,
+        "ethnic_minority": household.ethnic_minority, "policy_family": household.policy_family,
+        "social_protection": household.social_protection, "no_labour_capacity": household.no_labour_capacity,
+        "status": status if use_given_status else household.status,
+        "status_year": status_year if use_given_status else household.status_year,
+        "version": household.version, "removed": household.removed_at is not None,
+    }
+
+
 def summary(household: Household, status: str | None = None, status_year: int | None = None,
             use_given_status: bool = False) -> HouseholdSummary:
-    return HouseholdSummary(
-        id=household.id, household_code=household.household_code, commune_code=household.commune_code,
-        unit_path=household.unit_path, village=household.village, head_name=household.head_name,
-        member_count=household.member_count, area=household.area, ethnic_minority=household.ethnic_minority,
-        policy_family=household.policy_family, social_protection=household.social_protection,
-        no_labour_capacity=household.no_labour_capacity,
-        status=status if use_given_status else household.status,
-        status_year=status_year if use_given_status else household.status_year,
-        version=household.version, removed=household.removed_at is not None,
-    )
+    return HouseholdSummary(**_summary_fields(household, status, status_year, use_given_status))
 
 
 def full_record(household: Household, members: list[Member], cipher: PersonalDataCipher,
                 unmasked: bool) -> HouseholdOut:
     return HouseholdOut(
-        **summary(household).model_dump(), address=household.address, created_at=household.created_at,
-        updated_at=household.updated_at, removed_at=household.removed_at, removed_reason=household.removed_reason,
-        members=[member_out(m, cipher, unmasked) for m in members],
+        **_summary_fields(household, None, None, False), address=household.address,
+        created_at=household.created_at, updated_at=household.updated_at, removed_at=household.removed_at,
+        removed_reason=household.removed_reason, members=[member_out(m, cipher, unmasked) for m in members],
     )
 
 
