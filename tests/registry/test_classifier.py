@@ -158,3 +158,14 @@ def test_bulk_paths_agree_with_the_explained_classification() -> None:
     assert classify_many(rows) == expected
     assert [classify_status(*row) for row in rows] == expected
     assert set(expected) == {"poor", "near_poor", "middle_income", "not_poor"}
+
+
+def test_households_of_the_same_case_are_explained_with_their_own_income() -> None:
+    first = classify(2024, "rural", 1_200_000, ("employment", "nutrition", "latrine"))
+    second = classify(2024, "rural", 1_300_000, ["latrine", "nutrition", "employment"])  # same case, other order
+    assert "1,200,000 VND" in first.explanation and "1,300,000 VND" not in first.explanation
+    assert "1,300,000 VND" in second.explanation and "1,200,000 VND" not in second.explanation
+    assert first.deprived_indicators == second.deprived_indicators == ("employment", "nutrition", "latrine")
+    assert first.explanation.replace("1,200,000", "1,300,000") == second.explanation
+    with pytest.raises(UnknownIndicator):
+        classify(2024, "rural", 1_200_000, ("employment", "nutrition", "latrine", "waste"))
