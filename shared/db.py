@@ -47,8 +47,9 @@ def scope_clause(
     return or_(*(or_(column == p, and_(column > p + ".", column < p + "/")) for p in scope_paths))
 
 
-# What a connection cut under a statement raises (a database restart or failover): asyncpg's own errors.
-CONNECTION_LOST = (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError)
+class ConnectionLost(ConnectionError):
+    """The pooled connection broke under a statement: the database restarted or failed over. An
+    OSError, so an outage (shared.outages) answers 503."""
 
 
 class UnscopedQueryError(RuntimeError):
@@ -165,6 +166,7 @@ class Database:
         # sends the waiter to the back: under load some requests starved for seconds (p99 6x p50).
         self._slots = asyncio.Semaphore(pool_size)
         self._pool_timeout = pool_timeout
+        self._generation = 0  # pools renewed after a connection loss (driver_connection)
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -192,12 +194,22 @@ class Database:
         needs nothing of SQLAlchemy. No transaction is open on it: each statement commits on its own.
         A connection that broke (a database restart) is dropped from the pool, not handed out again."""
         async with self.connect() as conn:
+            generation = self._generation
             pooled = await conn.get_raw_connection()
+            driver: asyncpg.Connection = pooled.driver_connection
             try:
-                yield pooled.driver_connection
-            except CONNECTION_LOST:
+                yield driver
+            except Exception as exc:
+                # Told by the connection itself, as SQLAlchemy tells a disconnect: asyncpg raises several
+                # errors for one (closed, reset, or "another operation is in progress" after a cut).
+                if not driver.is_closed():
+                    raise
                 pooled.invalidate()
-                raise
+                # The other pooled connections went with this one: the whole pool is renewed, once.
+                if generation == self._generation:
+                    self._generation += 1
+                    await self.engine.dispose(close=False)
+                raise ConnectionLost(f"the database connection was lost ({type(exc).__name__})") from exc
 
     @asynccontextmanager
     async def session(self, principal: Principal | None = None, *, system: bool = False) -> AsyncIterator[AsyncSession]:

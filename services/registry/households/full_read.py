@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from uuid import UUID
 
 from shared.context import request_id_var
-from shared.db import CONNECTION_LOST, Database
+from shared.db import ConnectionLost, Database
 from shared.events import uuid7
 from shared.principal import Principal
 
@@ -61,7 +61,7 @@ async def read_and_log(db: Database, principal: Principal, household_id: UUID, u
             async with db.driver_connection() as conn:
                 rows = await conn.fetch(_READ, *args)
             break
-        except CONNECTION_LOST:
+        except ConnectionLost:
             # A pooled connection cut by a database restart: the pool dropped it, and one more try on a
             # fresh one answers the reader. The log row keeps its id: never written twice.
             if attempt == 2:

@@ -98,7 +98,7 @@ class PreparerProcess:
             self._process.kill()
         if self._conn is not None:
             self._conn.close()
-        if self._process is not None:
+        if self._process is not None and self._process.pid is not None:  # started (a cancelled start may not be)
             await asyncio.get_running_loop().run_in_executor(None, self._process.join, 10)
         self._thread.shutdown(wait=False, cancel_futures=True)
 
