@@ -27,6 +27,7 @@ from tests.registry.test_imports_support import (
     errors_of,
     household,
     officer,
+    outbox_held,
     registry,  # noqa: F401 (fixture)
     until,
     xlsx_file,
@@ -180,13 +181,8 @@ async def test_a_duplicate_across_batches_is_named_once_with_the_other_errors(re
 
 async def test_progress_is_visible_while_the_import_runs_and_nothing_before_commit(
         registry: Registry) -> None:  # noqa: F811
-    # Hold the outbox: the job stops at its first event (after 4 households, in its second batch of 3),
-    # with its first batch stored in its open transaction and its progress already written.
-    blocker = await asyncpg.connect(asyncpg_dsn(registry.db_url))
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+    # The job stops at its first event (after 4 households, in its second batch of 3).
+    async with outbox_held(registry.db_url) as held:
         response = await registry.upload(csv_file([household(n) for n in range(1, 11)]))
         assert response.status_code == 202 and response.json()["status"] == "pending"
         job_id = response.json()["id"]
@@ -198,9 +194,7 @@ async def test_progress_is_visible_while_the_import_runs_and_nothing_before_comm
         seen = await until(running)
         assert seen["rows_done"] < seen["rows_total"] == 10
         assert (await registry.sql("SELECT count(*) AS n FROM households"))[0]["n"] == 0  # not committed yet
-        await transaction.rollback()
-    finally:
-        await blocker.close()
+        await held.transaction.rollback()
     await registry.app.state.import_jobs.wait_all()
     done = (await registry.job(job_id)).json()
     assert (done["status"], done["rows_done"], done["rows_total"], done["rows_stored"]) == ("completed", 10, 10, 10)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
 import psutil
 import pytest
 
-from shared.db import asyncpg_dsn
 from shared.events import uuid7
 from tests.kit import auth_headers, make_principal, running_app
 from tests.registry.test_imports_support import (
@@ -22,6 +20,7 @@ from tests.registry.test_imports_support import (
     errors_of,
     household,
     officer,
+    outbox_held,
     registry,  # noqa: F401 (fixture)
     registry_app,
     until,
@@ -100,28 +99,22 @@ async def test_a_job_whose_process_died_reads_as_failed(registry: Registry) -> N
 
 async def test_a_job_stopped_by_a_shutdown_is_failed_and_stores_nothing(registry_db: str, nats_url: str) -> None:
     app = registry_app(registry_db, nats_url, batch_rows=2, event_items=3)
-    blocker = await asyncpg.connect(asyncpg_dsn(registry_db))
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")  # the job stops at its first event
+    async with outbox_held(registry_db) as held:  # the job stops at its first event
         async with running_app(app) as client:
             response = await client.post("/registry/imports", headers=auth_headers(commune_officer()),
                                          files={"file": ("h.csv", csv_file([household(n) for n in range(1, 6)]))})
             job_id = response.json()["id"]
 
             async def running() -> bool:
-                rows = await blocker.fetch("SELECT rows_done FROM import_jobs WHERE id = $1", job_id)
+                rows = await held.conn.fetch("SELECT rows_done FROM import_jobs WHERE id = $1", job_id)
                 return rows[0]["rows_done"] >= 2
 
             await until(running)
         # The app stopped while the job waited: it rolled back and says so.
-        await transaction.rollback()
-        job = await blocker.fetchrow("SELECT status, failure FROM import_jobs WHERE id = $1", job_id)
+        await held.transaction.rollback()
+        job = await held.conn.fetchrow("SELECT status, failure FROM import_jobs WHERE id = $1", job_id)
         assert job["status"] == "failed" and "service stopped" in job["failure"]
-        assert await blocker.fetchval("SELECT count(*) FROM households") == 0
-    finally:
-        await blocker.close()
+        assert await held.conn.fetchval("SELECT count(*) FROM households") == 0
 
 
 def _import_workers() -> list[psutil.Process]:
@@ -132,34 +125,27 @@ def _import_workers() -> list[psutil.Process]:
 
 async def test_a_job_whose_worker_process_dies_is_failed_and_stores_nothing(registry_db: str, nats_url: str) -> None:
     app = registry_app(registry_db, nats_url, batch_rows=2, event_items=3)
-    blocker = await asyncpg.connect(asyncpg_dsn(registry_db))
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")  # the job stops at its first event
-        async with running_app(app) as client:
-            headers = auth_headers(commune_officer())
-            rows = csv_file([household(n) for n in range(1, 2001)])  # the worker is still preparing when killed
-            response = await client.post("/registry/imports", headers=headers, files={"file": ("h.csv", rows)})
-            job_id = response.json()["id"]
+    async with outbox_held(registry_db) as held, running_app(app) as client:  # the job stops at its first event
+        headers = auth_headers(commune_officer())
+        rows = csv_file([household(n) for n in range(1, 2001)])  # the worker is still preparing when killed
+        response = await client.post("/registry/imports", headers=headers, files={"file": ("h.csv", rows)})
+        job_id = response.json()["id"]
 
-            async def stalled_worker() -> list[psutil.Process]:
-                stored = await blocker.fetchval("SELECT rows_done FROM import_jobs WHERE id = $1", job_id)
-                return _import_workers() if stored >= 2 else []
+        async def stalled_worker() -> list[psutil.Process]:
+            stored = await held.conn.fetchval("SELECT rows_done FROM import_jobs WHERE id = $1", job_id)
+            return _import_workers() if stored >= 2 else []
 
-            for worker in await until(stalled_worker):
-                worker.kill()
-            await transaction.rollback()
-            await app.state.import_jobs.wait_all()
-            job = (await client.get(f"/registry/imports/{job_id}", headers=headers)).json()
-            assert job["status"] == "failed" and "worker process ended" in job["failure"], job
-            assert "upload the file again" in job["failure"]
-            assert await blocker.fetchval("SELECT count(*) FROM households") == 0
-            # The service itself goes on: the next import gets a new worker and is stored.
-            response = await client.post("/registry/imports", headers=headers,
-                                         files={"file": ("h.csv", csv_file([household(1)]))})
-            await app.state.import_jobs.wait_all()
-            job = (await client.get(f"/registry/imports/{response.json()['id']}", headers=headers)).json()
-            assert (job["status"], job["rows_stored"]) == ("completed", 1)
-    finally:
-        await blocker.close()
+        for worker in await until(stalled_worker):
+            worker.kill()
+        await held.transaction.rollback()
+        await app.state.import_jobs.wait_all()
+        job = (await client.get(f"/registry/imports/{job_id}", headers=headers)).json()
+        assert job["status"] == "failed" and "worker process ended" in job["failure"], job
+        assert "upload the file again" in job["failure"]
+        assert await held.conn.fetchval("SELECT count(*) FROM households") == 0
+        # The service itself goes on: the next import gets a new worker and is stored.
+        response = await client.post("/registry/imports", headers=headers,
+                                     files={"file": ("h.csv", csv_file([household(1)]))})
+        await app.state.import_jobs.wait_all()
+        job = (await client.get(f"/registry/imports/{response.json()['id']}", headers=headers)).json()
+        assert (job["status"], job["rows_stored"]) == ("completed", 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,26 @@ class Registry:
     async def run(self, data: bytes, principal: Principal | None = None, filename: str = "households.csv",
                   **params: Any) -> dict[str, Any]:
         return await self.finished(await self.upload(data, principal, filename, **params), principal)
+
+
+@dataclass
+class HeldOutbox:
+    conn: asyncpg.Connection  # for queries while the outbox is held
+    transaction: Any  # roll it back to let the import go on
+
+
+@asynccontextmanager
+async def outbox_held(db_url: str) -> AsyncIterator[HeldOutbox]:
+    """The outbox locked by another transaction: an import stops at its first event, with the batches
+    before it stored in its open transaction and its progress already written."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+        yield HeldOutbox(conn, transaction)
+    finally:
+        await conn.close()
 
 
 def registry_app(db_url: str, nats_url: str, **import_settings: Any) -> FastAPI:
