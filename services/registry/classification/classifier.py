@@ -144,7 +144,8 @@ def classify(review_year: int, area: str, income_per_capita: int,
     plan = _PLANS.get((review_year, area)) or _plan(review_year, area)
     if income_per_capita < 0:
         _check_income(income_per_capita)
-    given = deprived_indicators if isinstance(deprived_indicators, tuple | frozenset) else tuple(deprived_indicators)
+    # A set: the same indicators in another order are the same case (a bulk import lists them in any order).
+    given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
     key = (id(plan), plan.band(income_per_capita), given)
     case = _CASES.get(key)
     if case is None:
@@ -159,15 +160,14 @@ def classify(review_year: int, area: str, income_per_capita: int,
 # falls between the lines (the band) and the indicators: worked out and worded once per case, so that
 # a bulk import (a million classifications) pays a dictionary look-up and one format each.
 _Case = tuple[str, tuple[Any, ...], str]  # explanation head, the fields before it, explanation tail
-_CASES: dict[tuple[int, int, Iterable[str]], _Case] = {}
-_MAX_CASES = 100_000
+_CASES: dict[tuple[int, int, frozenset[str]], _Case] = {}
+_MAX_CASES = 50_000  # a few thousand in practice: most households lack at most three of 10-12 indicators
 
 
-def _case(plan: _Plan, band: int, given: Iterable[str]) -> _Case:
-    codes = set(given)
-    if not codes <= plan.allowed:
-        raise _unknown(plan, codes)
-    deprived = tuple(sorted(codes, key=plan.order.__getitem__))
+def _case(plan: _Plan, band: int, given: frozenset[str]) -> _Case:
+    if not given <= plan.allowed:
+        raise _unknown(plan, given)
+    deprived = tuple(sorted(given, key=plan.order.__getitem__))
     status = _band_status(plan, band, len(deprived))
     fields = (status, plan.standard.code, plan.standard.name, plan.area, plan.poverty, plan.near, plan.middle,
               len(deprived), deprived, plan.threshold)
