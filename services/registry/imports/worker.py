@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import multiprocessing
 import pickle
 import traceback
@@ -24,8 +23,6 @@ from typing import Any
 
 from services.registry.imports.preparer import BatchPreparer, Opened, PreparedBatch, PreparerSetup
 from services.registry.imports.reader import FileRejected
-
-log = logging.getLogger(__name__)
 
 _OPENED, _BATCH, _REJECTED, _FAILED = "opened", "batch", "rejected", "failed"
 # The forkserver starts once with the preparer imported; each job's worker is forked from it at once
