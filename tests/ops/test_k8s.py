@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.settings import ServiceSettings
 from tests.ops.compose import APPS, PORTS, ROOT, env_name, resolved_compose
 
 K8S = ROOT / "deploy" / "k8s"
@@ -114,3 +115,14 @@ def test_init_material_is_the_same_as_compose_uses(manifests: dict) -> None:
     nats_container = container(manifests, "StatefulSet", "nats")
     assert nats_container["args"] == ["nats-server", "--config", "/etc/nats/nats.conf"]
     assert {m["mountPath"] for m in nats_container["volumeMounts"]} == {"/data", "/etc/nats"}
+
+
+def test_the_database_accepts_every_connection_the_services_may_hold(manifests: dict, compose: dict) -> None:
+    # Per process: its pool (DB_POOL_SIZE, kept open), its relay, consumers and imports (a few more).
+    per_process = ServiceSettings.model_fields["db_pool_size"].default + 10
+    processes = sum(manifests[("Deployment", name)]["spec"]["replicas"] for name in APPS)
+    k8s = container(manifests, "StatefulSet", "postgres")["args"]
+    compose_command = compose["services"]["postgres"]["command"]
+    for args in (k8s, compose_command):
+        limit = int(next(a for a in args if a.startswith("max_connections=")).split("=")[1])
+        assert limit >= processes * per_process, (args, processes, per_process)
