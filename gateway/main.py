@@ -24,7 +24,7 @@ from gateway.policy import Rule
 from gateway.settings import GatewaySettings
 from gateway.state import Gateway
 from shared.errors import install_problem_handlers
-from shared.gc_tuning import freeze_startup_objects
+from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.logs import configure_logging
 
 DESCRIPTION = """The only door to the Chung Tay platform.
@@ -48,6 +48,7 @@ def create_app(settings: GatewaySettings | None = None, rules: list[Rule] | None
         try:
             yield
         finally:
+            unfreeze()
             await gateway.stop()
 
     app = FastAPI(title="Chung Tay API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
 from shared.errors import install_problem_handlers
-from shared.gc_tuning import freeze_startup_objects
+from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
 from shared.http import CurrentPrincipal, RequestIdMiddleware
 from shared.logs import configure_logging
@@ -91,6 +91,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         try:
             yield
         finally:
+            unfreeze()
             await housekeeping.stop()
             for runner in runners:
                 await runner.stop()

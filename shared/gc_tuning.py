@@ -14,3 +14,8 @@ import gc
 def freeze_startup_objects() -> None:
     gc.collect()  # what start-up left as garbage goes first, or it would be kept for good
     gc.freeze()
+
+
+def unfreeze() -> None:
+    """At shutdown: an app stopped in a process that goes on (tests start hundreds) is collected again."""
+    gc.unfreeze()
