@@ -192,7 +192,8 @@ class Database:
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
         """The pooled asyncpg connection itself, taken in turn like the others, for a hot statement that
         needs nothing of SQLAlchemy. No transaction is open on it: each statement commits on its own.
-        A connection that broke (a database restart) is dropped from the pool, not handed out again."""
+        A connection that broke (a database restart) raises ConnectionLost, and the pool is renewed so
+        that it and its siblings are not handed out again."""
         async with self.connect() as conn:
             generation = self._generation
             pooled = await conn.get_raw_connection()

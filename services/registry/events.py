@@ -18,7 +18,6 @@ HOUSEHOLD_REMOVED = "registry.household.removed"
 HOUSEHOLD_ASSESSED = "registry.household.assessed"
 HOUSEHOLD_ASSESSED_BATCH = "registry.household.assessed_batch"
 REVIEW_APPROVED = "registry.review.approved"
-ASSESSED_BATCH_SIZE = 1000
 
 HOUSEHOLD_FIELDS = ("household_code", "commune_code", "village", "member_count", "ethnic_minority",
                     "policy_family", "social_protection", "area")
@@ -79,8 +78,8 @@ def household_assessed(household: Any, assessment: Any, previous_status: str | N
 
 
 def assessed_batch(job_id: str, unit_path: str, unit_code: str, items: Any) -> Event:
-    """A `registry.household.assessed_batch` event (bulk imports): `items` holds up to
-    ASSESSED_BATCH_SIZE assessed payloads, each plus its own `version` and `unit_path` — a list, or
+    """A `registry.household.assessed_batch` event (bulk imports): `items` holds assessed payloads
+    (`REGISTRY_IMPORT_EVENT_ITEMS` at most), each plus its own `version` and `unit_path` — a list, or
     the same list already serialised (an orjson.Fragment)."""
     return Event(type=HOUSEHOLD_ASSESSED_BATCH, producer=PRODUCER, subject_id=job_id, payload={"items": items},
                  unit_code=unit_code, unit_path=unit_path)
