@@ -13,9 +13,11 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import nats
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from nats.aio.client import Client as NATS
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,10 +28,11 @@ from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
-from shared.http import CurrentPrincipal, RequestIdMiddleware
+from shared.http import RequestIdMiddleware, require
 from shared.logs import configure_logging
-from shared.principal import PrincipalVerifier, principal_claims
+from shared.principal import Principal, PrincipalVerifier, principal_claims
 from shared.relay import OutboxRelay
+from shared.route_rules import add_rules_to_openapi
 from shared.settings import ServiceSettings
 from shared.streams import ensure_streams
 
@@ -118,7 +121,22 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(_operations_router(spec.name))
     for router in spec.routers:
         app.include_router(router)
+    _publish_gateway_rules(app)
     return app
+
+
+def _publish_gateway_rules(app: FastAPI) -> None:
+    """The OpenAPI document carries each route's gateway rule (shared.route_rules): the gateway's
+    route table is built from it."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            app.openapi_schema = add_rules_to_openapi(app, document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operations_router(service: str) -> APIRouter:
@@ -144,7 +162,7 @@ def _operations_router(service: str) -> APIRouter:
                               status_code=200 if ok else 503)
 
     @router.get(f"/{service}/principal", summary="The principal this service sees (forwarded by the gateway)")
-    async def principal(p: CurrentPrincipal) -> dict[str, object]:
+    async def principal(p: Annotated[Principal, Depends(require(None))]) -> dict[str, object]:
         return principal_claims(p)
 
     @router.get("/metrics", summary="Prometheus metrics")

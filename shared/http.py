@@ -15,6 +15,7 @@ from shared.context import request_id_var
 from shared.errors import forbidden, unauthorized
 from shared.metrics import HTTP_LATENCY
 from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, Principal, PrincipalVerifier
+from shared.route_rules import GatewayRule
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -69,18 +70,28 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency: the principal must hold `permission` (deny by default)."""
+def require(permission: str | None, *, units: tuple[str, ...] = (), query_units: tuple[str, ...] = (),
+            ancestors_ok: bool = False, upload: bool = False,
+            timeout: float | None = None) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency: the principal must hold `permission` (None: any signed-in principal).
+
+    The same call declares what the gateway checks before forwarding (shared.route_rules): which path
+    parameters (`units`) and route-specific query parameters (`query_units`) hold unit codes — every
+    other path parameter is a row id the service filters by scope —, whether reads may name the
+    ancestors of the caller's units, whether the route takes a streamed upload, and a longer timeout.
+    """
+    rule = GatewayRule(permission, tuple(units), tuple(query_units), ancestors_ok, upload, timeout)
 
     async def check(request: Request) -> Principal:
         # The principal is read here rather than as a dependency of its own: one dependency less to
         # solve on every request (FastAPI's dependency solving was a sixth of the busiest read's CPU).
         principal = await current_principal(request)
-        if not principal.has(permission):
+        if permission is not None and not principal.has(permission):
             raise forbidden(f"Your role '{principal.role}' lacks the permission '{permission}'.",
                             permission=permission)
         return principal
 
+    check.gateway_rule = rule  # type: ignore[attr-defined]
     return check
 
 

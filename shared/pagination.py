@@ -1,11 +1,15 @@
-"""Paging parameters and the list envelope: {"items": [...], "total": N, "limit": L, "offset": O}."""
+"""Paging: the parameters, the list envelope {"items": [...], "total": N, "limit": L, "offset": O},
+and `paginate()`, the one count-then-page every list endpoint uses."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 MAX_OFFSET = 2**31 - 1  # beyond any table here; larger numbers would overflow the database's bigint
@@ -28,3 +32,19 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+async def paginate(session: AsyncSession, query: Select[Any], paging: PageParams,
+                   to_item: Callable[[Any], T]) -> Page[T]:
+    """One page of `query` (which carries its own ORDER BY) and the count of all its rows.
+
+    `to_item` turns each result into an answer item: it gets the entity itself when the query selects
+    one thing (`select(Household)`), the whole row otherwise. The count runs on the query without its
+    ORDER BY. Queries go through the caller's session, so the scope filter applies to both."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    paged = query.limit(paging.limit).offset(paging.offset)
+    if len(query.column_descriptions) == 1:
+        results: list[Any] = list((await session.scalars(paged)).all())
+    else:
+        results = list((await session.execute(paged)).all())
+    return Page[T](items=[to_item(r) for r in results], total=total, limit=paging.limit, offset=paging.offset)

@@ -38,6 +38,18 @@ def path_in_any(path: str, scope_paths: Iterable[str]) -> bool:
     return any(path_within(path, s) for s in scope_paths)
 
 
+def level_of(path: str) -> str:
+    """`national`, `province`, `district` (before the reform only) or `commune`, read off the path."""
+    hierarchy, codes = split_path(path)
+    if not codes:
+        return "national"
+    if len(codes) == 1:
+        return "province"
+    if hierarchy == HIERARCHY_BEFORE_REFORM and len(codes) == 2:
+        return "district"
+    return "commune"
+
+
 def ancestors(path: str) -> list[str]:
     """`v2008.24.213.07207` → [`v2008.24`, `v2008.24.213`, `v2008.24.213.07207`]."""
     hierarchy, codes = split_path(path)

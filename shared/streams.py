@@ -8,11 +8,13 @@ from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from shared.services import SERVICES
+
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_PREFIX = "deadletter"
-PRODUCERS = ("registry", "support", "emulation", "reporting")
+PRODUCERS = SERVICES
 DUPLICATE_WINDOW_SECONDS = 300.0
 
 

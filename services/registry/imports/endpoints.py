@@ -25,7 +25,7 @@ from shared.context import request_id_var
 from shared.db import asyncpg_dsn
 from shared.errors import Problem, forbidden, not_found
 from shared.events import uuid7
-from shared.http import CurrentPrincipal, DbSession, require
+from shared.http import DbSession, require
 from shared.pagination import MAX_OFFSET, Page, PageParams, page_params
 from shared.principal import Principal
 from shared.scope import HIERARCHIES
@@ -54,6 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(prefix="/registry/imports", tags=["imports"], lifespan=lifespan)
 Importer = Annotated[Principal, Depends(require(permissions.IMPORTS_WRITE))]
+Uploader = Annotated[Principal, Depends(require(permissions.IMPORTS_WRITE, upload=True, timeout=600))]
+SignedIn = Annotated[Principal, Depends(require(None))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -100,7 +102,7 @@ def _flag(value: str | None) -> bool:
 
 
 @router.get("/template", summary="The import template with the canonical columns (CSV or XLSX)")
-async def template(_: CurrentPrincipal, format: Literal["csv", "xlsx"] = "csv") -> Response:  # noqa: A002
+async def template(_: SignedIn, format: Literal["csv", "xlsx"] = "csv") -> Response:  # noqa: A002
     if format == "xlsx":
         return Response(template_xlsx(), headers={"content-disposition": 'attachment; filename="households.xlsx"'},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -121,7 +123,7 @@ async def template(_: CurrentPrincipal, format: Literal["csv", "xlsx"] = "csv") 
             "keep_valid": {"type": "boolean"},
             "hierarchy": {"type": "string", "enum": list(HIERARCHIES)}}}}}}},
 )
-async def start_import(request: Request, response: Response, principal: Importer, session: DbSession,
+async def start_import(request: Request, response: Response, principal: Uploader, session: DbSession,
                        keep_valid: bool | None = None, hierarchy: str | None = None) -> ImportJobOut:
     if not principal.scope_paths:
         raise forbidden("You have no scope unit to import households into.")

@@ -24,8 +24,11 @@ from shared.principal import Principal
 from shared.scope import HIERARCHY_BEFORE_REFORM
 
 router = APIRouter(prefix="/registry/units", tags=["units"])
-Reader = Annotated[Principal, Depends(require(permissions.UNITS_READ))]
-Flagger = Annotated[Principal, Depends(require(permissions.UNITS_FLAG))]
+# Reads of the unit tree may name the ancestors of the caller's units (a commune officer needs its
+# district's and province's names); writes stay inside the scope.
+Lister = Annotated[Principal, Depends(require(permissions.UNITS_READ, query_units=("code",), ancestors_ok=True))]
+Reader = Annotated[Principal, Depends(require(permissions.UNITS_READ, units=("code",), ancestors_ok=True))]
+Flagger = Annotated[Principal, Depends(require(permissions.UNITS_FLAG, units=("code",)))]
 Paging = Annotated[PageParams, Depends(page_params)]
 HierarchyQuery = Annotated[Hierarchy | None, Query(description="v2008 (before July 2025) or v2025; default: "
                                                                "the hierarchy of your scope")]
@@ -42,7 +45,7 @@ async def _page(session: AsyncSession, query: Select[Unit], paging: PageParams) 
 
 @router.get("", summary="Units you can see, filtered and paged", response_model=Page[UnitOut])
 async def list_units(
-    principal: Reader, session: DbSession, paging: Paging,
+    principal: Lister, session: DbSession, paging: Paging,
     parent: Annotated[str | None, Query(description="code of the parent unit")] = None,
     level: Level | None = None,
     hierarchy: HierarchyQuery = None,

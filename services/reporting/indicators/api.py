@@ -16,7 +16,7 @@ from shared.permissions import INDICATORS_READ
 from shared.principal import Principal
 
 router = APIRouter(prefix="/reporting/indicators", tags=["indicators"])
-Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
+Reader = Annotated[Principal, Depends(require(INDICATORS_READ, timeout=120))]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
