@@ -19,13 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from devstack import apps
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres, port_open
 from devstack.migrate import bootstrap, prepare_databases, wait_for_unit_directory
 from shared.principal import generate_keypair
-
-SERVICES = ("registry", "support", "emulation", "reporting")
-SERVICE_PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104}
-APPS = {name: f"services.{name}.main:create_app" for name in SERVICES} | {"gateway": "gateway.main:create_app"}
+from shared.services import SERVICES
 
 
 def env_int(name: str, default: int) -> int:
@@ -100,8 +98,8 @@ class Platform:
     def __init__(self) -> None:
         self.data_dir = Path(os.environ.get("CHUNGTAY_DATA_DIR", ".data")).resolve()
         self.host = os.environ.get("CHUNGTAY_HOST", "127.0.0.1")
-        self.gateway_port = env_int("GATEWAY_PORT", 8000)
-        self.port_base = env_int("CHUNGTAY_SERVICE_PORT_BASE", 8100)
+        self.gateway_port = env_int("GATEWAY_PORT", apps.DEFAULT_GATEWAY_PORT)
+        self.port_base = env_int("CHUNGTAY_SERVICE_PORT_BASE", apps.DEFAULT_SERVICE_PORT_BASE)
         self.pg: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -123,7 +121,7 @@ class Platform:
         return database_url, nats_url
 
     def service_port(self, name: str) -> int:
-        return self.port_base + SERVICE_PORTS[name] - 8100
+        return apps.service_port(name, self.port_base)
 
     def check_ports_free(self) -> None:
         """Refuse to start next to whatever holds our HTTP ports (another `make run`, say): a service
@@ -159,8 +157,9 @@ class Platform:
             wait_healthy(f"http://127.0.0.1:{port}/health", process)
 
     def spawn(self, name: str, port: int, env: dict[str, str], host: str = "127.0.0.1") -> None:
-        args = [sys.executable, "-m", "uvicorn", "--factory", APPS[name], "--host", host, "--port", str(port),
-                "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "10"]
+        args = [sys.executable, "-m", "uvicorn", "--factory", apps.factory_of(name), "--host", host,
+                "--port", str(port), "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+                "--timeout-graceful-shutdown", "10"]
         self.processes[name] = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
                                                 preexec_fn=die_with_parent if sys.platform == "linux" else None)
         log(f"{name} starting on {host}:{port} (pid {self.processes[name].pid})")

@@ -18,8 +18,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from devstack.migrate import upgrade_async
 from shared.db import asyncpg_dsn, sqlalchemy_url
-from shared.migrations import upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.scope import split_path
 

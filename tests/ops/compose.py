@@ -10,10 +10,13 @@ from typing import Any
 
 import yaml
 
+from devstack.apps import APPS, DEFAULT_GATEWAY_PORT, GATEWAY, service_port
+from shared.services import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "support", "emulation", "reporting")
-APPS = (*SERVICES, "gateway")
-PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104, "gateway": 8000}
+# Compose and Kubernetes give each app the port `make run` gives it by default.
+PORTS = {name: service_port(name) for name in SERVICES} | {GATEWAY: DEFAULT_GATEWAY_PORT}
+__all__ = ["APPS", "PORTS", "ROOT", "SERVICES", "compose_config", "docker_compose", "env_name", "resolved_compose"]
 
 
 def docker_compose() -> str:
