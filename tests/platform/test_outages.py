@@ -1,6 +1,7 @@
 """Outages of the backbone's parts: NATS killed and restarted, the consumer's database unreachable.
 
-DESIGN's promise: a crash or restart of any service or of NATS loses no event and applies none twice.
+The platform's promise (docs/architecture.md): a crash or restart of any service or of NATS loses no
+event and applies none twice.
 Each test runs the real relay and consumer runner against a NATS server of its own (so it can kill it)
 and counts, in the consumer's database, exactly which events were applied.
 """
