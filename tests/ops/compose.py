@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import yaml
 
 from devstack.apps import APPS, DEFAULT_GATEWAY_PORT, GATEWAY, service_port
 from shared.services import SERVICES
+from tests.kit import system_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 # Compose and Kubernetes give each app the port `make run` gives it by default.
@@ -20,10 +20,7 @@ __all__ = ["APPS", "PORTS", "ROOT", "SERVICES", "compose_config", "docker_compos
 
 
 def docker_compose() -> str:
-    found = shutil.which("docker-compose")
-    if found is None:
-        raise AssertionError("docker-compose is not installed: run `bash devstack/ensure_tools.sh` (make test does)")
-    return found
+    return system_tool("docker-compose")
 
 
 def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
