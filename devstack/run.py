@@ -181,8 +181,12 @@ class Platform:
             raise RuntimeError(f"two parts would listen on one port: {'; '.join(shared)}; set the variables "
                                "named to different ports")
         stale = self.stale_servers()
-        taken = [f"{port} for {labels[0]}, held by {holder(port)}" for port, labels in wanted.items()
-                 if (listeners(port) or port_open(port)) and not listeners(port) <= stale]
+        taken = []
+        for port, labels in wanted.items():
+            held_by = listeners(port)
+            ours = bool(held_by) and held_by <= stale  # a listener we cannot see is not ours
+            if (held_by or port_open(port)) and not ours:
+                taken.append(f"{port} for {labels[0]}, held by {holder(port)}")
         if taken:
             raise RuntimeError(f"port(s) already in use: {'; '.join(taken)}. Stop what holds them, or move "
                                "this run with the variables named")
