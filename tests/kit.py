@@ -26,7 +26,9 @@ from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, Scope
 from shared.scope import split_path
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
-SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=600)
+# Test modules sign their callers' headers once, at import: valid for the longest suite on a slow
+# machine (the gateway's own principals live 60 s; tests of expiry sign their own).
+SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=6 * 3600)
 
 
 @dataclass
