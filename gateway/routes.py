@@ -9,7 +9,7 @@ parameters that hold unit codes are declared per rule.
 
 from __future__ import annotations
 
-from gateway.policy import Rule
+from gateway.proxy.rules import Rule
 from shared import permissions as p
 
 GET, POST, PATCH, PUT, DELETE = "GET", "POST", "PATCH", "PUT", "DELETE"

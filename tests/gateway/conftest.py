@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devstack.embedded import free_port
-from gateway.front import GatewayFront
+from gateway.proxy.front import GatewayFront
 from tests.gateway.support import (
     DEMO_PASSWORD,
     EchoUpstream,
@@ -45,7 +45,7 @@ class GatewayUnderTest:
 
     @property
     def gateway(self) -> Any:
-        return self.front.gw
+        return self.front.app.state
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ async def gw(gateway_db: str, nats_url: str, echo: tuple[EchoUpstream, str],
 
 
 async def _has(front: GatewayFront, count: int) -> bool:
-    return len(front.gw.directory) >= count
+    return len(front.app.state.directory) >= count
 
 
 def pytest_configure(config: pytest.Config) -> None:

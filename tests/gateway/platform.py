@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats, free_port
-from gateway.front import GatewayFront
+from gateway.proxy.front import GatewayFront
 from services.registry.units.load import load_units
 from shared.crypto import generate_key
 from shared.db import Database, asyncpg_dsn
@@ -93,7 +93,7 @@ async def start_platform(stack: Stack, tmp: Path) -> AsyncIterator[Platform]:
         units = await _count_units(databases["registry"])
 
         async def directory_full() -> bool:
-            return len(front.gw.directory) >= units
+            return len(front.app.state.directory) >= units
 
         await eventually(directory_full, timeout=120, interval=0.5)
         platform = Platform(client, front, upstreams, databases)

@@ -17,11 +17,11 @@ from starlette.types import Receive, Scope, Send
 
 from devstack.embedded import free_port
 from gateway import bootstrap
-from gateway.directory import UNIT_CHANGED, DirUnit
-from gateway.front import GatewayFront
+from gateway.directory.reference import reference_directory
+from gateway.directory.service import UNIT_CHANGED, DirUnit
 from gateway.main import create_app
-from gateway.policy import Rule
-from gateway.reference import reference_directory
+from gateway.proxy.front import GatewayFront
+from gateway.proxy.rules import Rule
 from gateway.routes import RULES
 from gateway.settings import GatewaySettings
 from shared.crypto import generate_key

@@ -6,7 +6,7 @@ from __future__ import annotations
 import nats
 from sqlalchemy import text
 
-from gateway.directory import DirUnit, UnitDirectory
+from gateway.directory.service import DirUnit, UnitDirectory
 from shared.streams import ensure_streams
 from tests.gateway.conftest import GatewayUnderTest
 from tests.gateway.support import create_gateway, gateway_settings, running_gateway, unit_event
@@ -61,7 +61,7 @@ async def test_another_replica_and_a_restart_know_the_units_from_the_database(gw
     # A second gateway that does not consume (another replica's consumer got the events).
     second = create_gateway(gateway_settings(gw.database_url, gw.nats_url, run_background_workers=False))
     async with running_gateway(second) as client:
-        assert len(second.gw.directory) == len(gw.gateway.directory)
+        assert len(second.app.state.directory) == len(gw.gateway.directory)
         token = (await client.post("/auth/token", data={"grant_type": "password", "username": "commune.07207",
                                                         "password": "demo"})).json()["access_token"]
         refused = await client.get("/registry/households", params={"unit": "07222"},

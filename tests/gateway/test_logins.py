@@ -129,7 +129,7 @@ async def test_with_redis_replicas_share_the_principal_rate_limit(gw: GatewayUnd
             statuses.append((await (one if i % 2 == 0 else two).get("/registry/principal",
                                                                     headers=bearer)).status_code)
             for front in fronts:  # what each replica's background flush does every 100 ms
-                await front.gw.limiter.flush()
+                await front.app.state.limiter.flush()
     # Each replica alone would let all 10 through (5 each, under its limit of 6). Shared, at most
     # one flush's worth of the other replica's hits can slip past: 6, or 7 at worst.
     assert statuses.count(200) in (6, 7), statuses

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.policy import UNIT_FIELDS, Rule
+from gateway.proxy.rules import UNIT_FIELDS, Rule
 from gateway.routes import RULES
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform

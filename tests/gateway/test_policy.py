@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.directory import UnitDirectory
-from gateway.policy import (
+from gateway.directory.service import UnitDirectory
+from gateway.proxy.rules import (
     RouteTable,
     Rule,
     check_units,

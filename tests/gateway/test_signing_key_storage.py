@@ -19,8 +19,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.front import GatewayFront
-from gateway.keys import ENCRYPTED_PREFIX, KeyCipher, KeyRing, SigningKeyStoreError, associated_data
+from gateway.keys.cipher import ENCRYPTED_PREFIX, KeyCipher, SigningKeyStoreError, associated_data
+from gateway.keys.service import KeyRing
+from gateway.proxy.front import GatewayFront
 from shared.crypto import decode_key, generate_key
 from shared.db import asyncpg_dsn
 from tests.gateway.conftest import GatewayUnderTest
@@ -74,7 +75,7 @@ async def refused_start(database_url: str, nats_url: str, key: str) -> str:
             async with running_gateway(front):
                 pass
     finally:
-        await front.gw.db.dispose()
+        await front.app.state.db.dispose()
     return str(refused.value)
 
 
@@ -124,10 +125,10 @@ async def test_a_dump_of_the_stored_signing_keys_shows_nothing_usable(gw: Gatewa
 async def test_tokens_issued_before_a_restart_still_verify_after_it(gateway_db: str, nats_url: str) -> None:
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
         token = await login(client)
-        kid = front.gw.keyring.current.kid
+        kid = front.app.state.keyring.current.kid
         assert await accepted(client, token)
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
-        assert front.gw.keyring.current.kid == kid  # the same key, read back and decrypted
+        assert front.app.state.keyring.current.kid == kid  # the same key, read back and decrypted
         assert await accepted(client, token)
         assert jwt.get_unverified_header(await login(client))["kid"] == kid
     rows = await stored_rows(gateway_db)
@@ -153,8 +154,8 @@ async def test_a_plain_pem_row_of_an_older_database_is_encrypted_at_start_and_ke
     try:
         async with gateway(gateway_db, nats_url, "") as (front, client):
             old_token = await login(client)
-            kid = front.gw.keyring.current.kid
-            pem = pem_of(front.gw.keyring.current.private)
+            kid = front.app.state.keyring.current.kid
+            pem = pem_of(front.app.state.keyring.current.private)
     finally:
         logging.getLogger("gateway.keys").removeHandler(recorded)
     assert any(r.levelno == logging.WARNING and "unencrypted" in r.getMessage() and SETTING in r.getMessage()
@@ -163,7 +164,7 @@ async def test_a_plain_pem_row_of_an_older_database_is_encrypted_at_start_and_ke
 
     # With the key set, the start encrypts that row in place: same kid, same key, its tokens still good.
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
-        assert front.gw.keyring.current.kid == kid
+        assert front.app.state.keyring.current.kid == kid
         assert await accepted(client, old_token)
         new_token = await login(client)
         assert jwt.get_unverified_header(new_token)["kid"] == kid
@@ -249,14 +250,14 @@ async def test_the_encryption_key_itself_is_replaced_by_naming_the_old_one_previ
     old_key, new_key = SIGNING_KEY_ENCRYPTION_KEY, generate_key()
     async with gateway(gateway_db, nats_url, old_key) as (front, client):
         token = await login(client)
-        kid = front.gw.keyring.current.kid
+        kid = front.app.state.keyring.current.kid
     # The new key alone cannot read what the old one sealed: the gateway says which settings to give.
     refused = await refused_start(gateway_db, nats_url, new_key)
     assert SETTING in refused and "cannot be decrypted" in refused
 
     # New key, old key as previous: the start re-seals every stored key under the new one.
     async with gateway(gateway_db, nats_url, new_key, previous=old_key) as (front, client):
-        assert front.gw.keyring.current.kid == kid
+        assert front.app.state.keyring.current.kid == kid
         assert await accepted(client, token)
     rows = await stored_rows(gateway_db)
     assert list(rows) == [kid]

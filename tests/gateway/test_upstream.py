@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from gateway.upstream import UpstreamFailed, UpstreamPool, UpstreamTimeout
+from gateway.proxy.upstream import UpstreamFailed, UpstreamPool, UpstreamTimeout
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
