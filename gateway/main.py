@@ -26,7 +26,6 @@ from gateway.openapi import routes as openapi
 from gateway.operations import routes as operations
 from gateway.process import GatewayProcess
 from gateway.proxy.front import GatewayFront
-from gateway.proxy.rules import Rule
 from gateway.settings import GatewaySettings
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
@@ -46,10 +45,10 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: GatewaySettings | None = None, rules: list[Rule] | None = None) -> GatewayFront:
+def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    process = GatewayProcess(settings, rules)
+    process = GatewayProcess(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,4 +67,4 @@ def create_app(settings: GatewaySettings | None = None, rules: list[Rule] | None
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    return GatewayFront(app, process)
+    return GatewayFront(app, process.proxy, settings.cors_origin_set)

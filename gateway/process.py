@@ -21,9 +21,8 @@ from gateway.identity.service import Identities
 from gateway.keys.service import KeyRing
 from gateway.openapi.service import ServiceDocuments
 from gateway.proxy.forwarder import Forwarder
-from gateway.proxy.rules import RouteTable, Rule
+from gateway.proxy.pipeline import Proxy, ProxyLimits
 from gateway.ratelimit import make_limiter
-from gateway.routes import RULES
 from gateway.settings import GatewaySettings
 from gateway.tokens.revocation import Revocations
 from gateway.tokens.service import Tokens
@@ -51,7 +50,7 @@ class NatsLink:
 
 
 class GatewayProcess:
-    def __init__(self, settings: GatewaySettings, rules: list[Rule] | None = None) -> None:
+    def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url, settings.db_pool_size, settings.db_pool_pre_ping)
         self.keyring = KeyRing(self.db, settings)
@@ -60,11 +59,12 @@ class GatewayProcess:
         self.directory = UnitDirectory()
         self.passwords = Passwords(settings)
         self.limiter = make_limiter(settings.redis_url)
-        self.routes = RouteTable(rules if rules is not None else RULES)
         self.forwarder = Forwarder(settings.upstreams, settings.upstream_pool_size,
                                    settings.upstream_connect_timeout_seconds)
         self.identities = Identities(self.db, self.passwords, self.tokens, self.revocations, settings)
-        self.documents = ServiceDocuments(self.forwarder, self.routes, list(SERVICES), settings.openapi_cache_seconds)
+        self.documents = ServiceDocuments(self.forwarder.get, list(SERVICES), settings.openapi_refresh_seconds)
+        self.proxy = Proxy(self.tokens, self.documents, self.directory, self.limiter, self.forwarder,
+                           ProxyLimits.of(settings))
         self.nats = NatsLink()
         self.runner: ConsumerRunner | None = None
         self._refresher = DirectoryRefresher(self.directory, self.db, settings.directory_refresh_seconds)
@@ -84,6 +84,7 @@ class GatewayProcess:
         await self.revocations.start()
         await self.directory.load(self.db)
         await self.forwarder.start()
+        await self.documents.start()
         await self.limiter.start()
         self.nats.client = await connect_nats(s.nats_url, "gateway")
         js = self.nats.client.jetstream()
@@ -102,6 +103,7 @@ class GatewayProcess:
         for task in (self._maintenance, self._lag):
             await stop_task(task)
         await self._refresher.stop()
+        await self.documents.stop()
         if self.runner is not None:
             await self.runner.stop()
         await self.revocations.stop()

@@ -71,7 +71,10 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
     upstream_pool_size: int = 512
-    openapi_cache_seconds: float = 30.0
+    # How often the services' OpenAPI documents (their route tables, gateway/openapi/service.py) are
+    # read again; a request finding no route also has them read again, at most every 2 s.
+    openapi_refresh_seconds: float = Field(default=10.0, validation_alias=AliasChoices(
+        "GATEWAY_OPENAPI_REFRESH_SECONDS", "GATEWAY_OPENAPI_CACHE_SECONDS", "openapi_refresh_seconds"))
 
     # --- unit directory (from registry.unit.changed)
     directory_refresh_seconds: float = 5.0

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from gateway.dependencies import DatabaseDep, DirectoryDep, KeyRingDep, NatsDep, SettingsDep
+from gateway.dependencies import DatabaseDep, DirectoryDep, DocumentsDep, KeyRingDep, NatsDep, SettingsDep
 from gateway.operations.metrics_access import metrics_refusal
 
 router = APIRouter(tags=["operations"])
@@ -20,9 +20,9 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "service": "gateway"}
 
 
-@router.get("/ready", summary="Database, NATS, signing key and unit directory")
-async def ready(db: DatabaseDep, keyring: KeyRingDep, directory: DirectoryDep,
-                nats: NatsDep) -> JSONResponse:
+@router.get("/ready", summary="Database, NATS, signing key; the unit directory and the services' routes")
+async def ready(db: DatabaseDep, keyring: KeyRingDep, directory: DirectoryDep, nats: NatsDep,
+                documents: DocumentsDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
         async with db.engine.connect() as conn:
@@ -33,8 +33,10 @@ async def ready(db: DatabaseDep, keyring: KeyRingDep, directory: DirectoryDep,
     checks["nats"] = "ok" if nats.connected else "unreachable"
     checks["signing_key"] = "ok" if keyring.jwks()["keys"] else "missing"
     ok = all(v == "ok" for v in checks.values())
-    # An empty directory is reported, not fatal: requests naming units are refused until it fills.
+    # Reported, not fatal: requests naming units are refused until the directory fills, and a
+    # service whose routes are unknown is answered as down (the gateway serves the others).
     checks["unit_directory"] = len(directory)
+    checks["routes"] = documents.status()
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                         status_code=200 if ok else 503)
 

@@ -1,21 +1,16 @@
-"""Forwarding to the services over pooled keep-alive connections (gateway/upstream.py): request
+"""Forwarding to the services over pooled keep-alive connections (gateway/proxy/upstream.py): request
 bodies streamed or passed as read, response bodies streamed back, hop-by-hop headers dropped, an
 upstream that is down → 502, one too slow → 504.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from starlette.types import Send
 
-from starlette.types import Receive, Send
-
+from gateway.proxy.bodies import BodyTooLarge, ClientGone, StreamedBody
+from gateway.proxy.headers import HOP_BY_HOP
 from gateway.proxy.upstream import UpstreamFailed, UpstreamPool, UpstreamResponse, UpstreamTimeout
 
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"proxy-connection",
-    b"te", b"trailer", b"trailers", b"transfer-encoding", b"upgrade",
-})
 # Dropped from upstream responses: the gateway's own server sets these (and the request id).
 RESPONSE_DROP = HOP_BY_HOP | {b"server", b"date", b"x-request-id"}
 _READ_WHOLE = 256 * 1024  # responses up to this size are read whole and sent in one message
@@ -25,57 +20,6 @@ class UpstreamError(Exception):
     def __init__(self, status: int, code: str, detail: str) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class ClientGone(Exception):
-    pass
-
-
-@dataclass
-class StreamedBody:
-    """The client's request body, passed through as it arrives, within a size limit."""
-
-    receive: Receive
-    limit: int
-    too_large: bool = False
-    client_gone: bool = False
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        total = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                self.client_gone = True
-                raise ClientGone()
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.limit:
-                self.too_large = True
-                raise BodyTooLarge()
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone()
-        chunk = message.get("body", b"")
-        total += len(chunk)
-        if total > limit:
-            raise BodyTooLarge()
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(parts)
 
 
 class Forwarder:

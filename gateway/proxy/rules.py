@@ -1,9 +1,10 @@
-"""Deny-by-default route policy and the unit-scope check.
+"""Deny-by-default route policy and the unit-scope check: pure rules, no I/O.
 
-Every proxied request must match a `Rule` (method + path template) or it is refused. The rule names
-the permission, which path parameters are unit codes, and what else the route allows. Unit codes
-are then looked for everywhere a client can put them — path, query and JSON body, at any depth —
-and each one must resolve, through the unit directory, to a unit inside the principal's scope.
+Every proxied request must match a `Rule` (method + path template, built from the `x-gateway`
+declaration the service publishes for the route) or it is refused. The rule names the permission,
+which path parameters are unit codes, and what else the route allows. Unit codes are then looked for
+everywhere a client can put them — path, query and JSON body, at any depth — and each one must
+resolve, through the unit directory, to a unit inside the principal's scope.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from gateway.directory.service import UnitDirectory
 from shared.principal import Principal
+from shared.route_rules import GatewayRule
 from shared.scope import HIERARCHIES, path_in_any, path_within
 
 # Query and body fields that name a unit on every route (values: a code, a path, or a list of them).
@@ -27,13 +29,28 @@ UNIT_FIELDS = frozenset({
 HIERARCHY_FIELD = "hierarchy"
 
 
+class Refusal(Exception):
+    """Why a request is not forwarded: a problem+json answer (`extra` goes into its body)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str,
+                 headers: list[tuple[bytes, bytes]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.headers = headers or []
+        self.extra = extra
+
+
+def ambiguous(detail: str) -> Refusal:
+    """The gateway and the service could read this request differently: it is not forwarded."""
+    return Refusal(400, "ambiguous_request", "Ambiguous request", detail)
+
+
 @dataclass(frozen=True)
 class Rule:
     method: str
     template: str
     permission: str | None  # None: any signed-in principal
-    unit_params: tuple[str, ...] = ()  # path parameters holding a unit code
-    id_params: tuple[str, ...] = ()  # other path parameters: ids the service filters by scope
+    unit_params: tuple[str, ...] = ()  # path parameters holding a unit code; the others are row ids
     query_units: tuple[str, ...] = ()  # query parameters holding a unit code on this route only
     ancestors_ok: bool = False  # directory reads may name the ancestors of the scope units
     upload: bool = False  # accepts non-JSON bodies (multipart, CSV), streamed uninspected
@@ -46,49 +63,62 @@ class Rule:
         names = tuple(p[1:-1] if p.startswith("{") and p.endswith("}") else None for p in parts)
         object.__setattr__(self, "segments", tuple(None if n else p for p, n in zip(parts, names, strict=True)))
         object.__setattr__(self, "names", names)
-        declared = set(self.unit_params) | set(self.id_params)
-        missing = {n for n in names if n} - declared
-        if missing:
-            raise ValueError(f"{self.method} {self.template}: path parameters {sorted(missing)} must be "
-                             "declared as unit_params or id_params")
+        unknown = set(self.unit_params) - {n for n in names if n}
+        if unknown:
+            raise ValueError(f"{self.method} {self.template}: unit parameters {sorted(unknown)} are not in the path")
+
+    @classmethod
+    def declared(cls, method: str, template: str, rule: GatewayRule) -> Rule:
+        return cls(method, template, rule.permission, rule.unit_params, rule.query_units, rule.ancestors_ok,
+                   rule.upload, rule.timeout)
+
+    @property
+    def id_params(self) -> tuple[str, ...]:
+        """Path parameters that are row ids: the service filters them by scope."""
+        return tuple(n for n in self.names if n and n not in self.unit_params)
 
     @property
     def specificity(self) -> tuple[int, ...]:
         return tuple(0 if s is not None else 1 for s in self.segments)
 
+    def fits(self, parts: list[str]) -> bool:
+        return all(s is None or s == p for s, p in zip(self.segments, parts, strict=True))
+
 
 class RouteTable:
+    """The rules of one service, looked up in memory on every request."""
+
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
         self._index: dict[tuple[str, int], list[Rule]] = {}
+        self._by_length: dict[int, list[Rule]] = {}
         for rule in sorted(self.rules, key=lambda r: r.specificity):
             self._index.setdefault((rule.method, len(rule.segments)), []).append(rule)
             if rule.method == "GET":
                 self._index.setdefault(("HEAD", len(rule.segments)), []).append(rule)
+            self._by_length.setdefault(len(rule.segments), []).append(rule)
+
+    def __len__(self) -> int:
+        return len(self.rules)
 
     def match(self, method: str, path: str) -> tuple[Rule, dict[str, str]] | None:
         parts = path.strip("/").split("/")
         for rule in self._index.get((method, len(parts)), ()):
-            if all(s is None or s == p for s, p in zip(rule.segments, parts, strict=True)):
+            if rule.fits(parts):
                 return rule, {n: p for n, p in zip(rule.names, parts, strict=True) if n}
         return None
 
-    def allows_path(self, path: str) -> bool:
-        """Whether some method is routed at this path (to answer 405 rather than 404)."""
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods routed at this path (HEAD wherever GET is), for a 405's `Allow`; empty: no route."""
         parts = path.strip("/").split("/")
-        return any(
-            all(s is None or s == p for s, p in zip(rule.segments, parts, strict=True))
-            for rule in self.rules if len(rule.segments) == len(parts)
-        )
+        methods = {rule.method for rule in self._by_length.get(len(parts), ()) if rule.fits(parts)}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
 
-
-@dataclass(frozen=True)
-class Refusal:
-    status: int
-    code: str
-    title: str
-    detail: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    def rule(self, method: str, template: str) -> Rule | None:
+        """The rule declared for exactly this operation."""
+        return next((r for r in self.rules if r.method == method and r.template == template), None)
 
 
 class BodyError(ValueError):
@@ -151,10 +181,41 @@ def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
     return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
 
 
+_FORM_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$'()*,;:@/?+=&%")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """An urlencoded form's fields, as Starlette reads them; BodyError unless it is well formed
+    (printable ASCII, every `%` followed by two hex digits, UTF-8 underneath)."""
+    if not _FORM_BYTES.issuperset(body):
+        raise BodyError("The form body holds characters a urlencoded form cannot hold.")
+    at = body.find(b"%")
+    while at != -1:
+        if len(body) < at + 3 or body[at + 1] not in _HEX or body[at + 2] not in _HEX:
+            raise BodyError(f"The form body has a broken percent escape at byte {at}.")
+        at = body.find(b"%", at + 3)
+    try:
+        return parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BodyError("The form body's escaped text is not UTF-8.") from exc
+
+
+def _singular(name: str) -> bool:
+    """A field that holds one value (`unit`, `commune_code`): a list field's name ends in `s`."""
+    return not name.endswith("s")
+
+
 def units_in_query(pairs: list[tuple[str, str]], extra: tuple[str, ...]) -> tuple[list[str], str | None]:
+    """The unit names of a query (or form) and its hierarchy. A single-valued unit field or the
+    hierarchy given twice with different values is ambiguous (the service reads only one of them)."""
     hierarchy = None
     names: list[str] = []
+    seen: dict[str, str] = {}
     for key, value in pairs:
+        single = key == HIERARCHY_FIELD or ((key in UNIT_FIELDS or key in extra) and _singular(key))
+        if single and seen.setdefault(key, value) != value:
+            raise ambiguous(f"The parameter '{key}' is given more than once with different values.")
         if key == HIERARCHY_FIELD:
             hierarchy = value
         elif key in UNIT_FIELDS or key in extra:
@@ -175,7 +236,7 @@ def unit_refusal(directory: UnitDirectory, principal: Principal, name: str, hier
     if not units:
         return Refusal(403, "unknown_unit", "Unknown administrative unit",
                        f"The unit '{name}' is not in the unit directory{_in(hierarchy)}; "
-                       "requests naming unknown units are refused.", {"unit": name})
+                       "requests naming unknown units are refused.", unit=name)
     scope = principal.scope_paths
     for unit in units:
         if path_in_any(unit.path, scope):
@@ -184,7 +245,7 @@ def unit_refusal(directory: UnitDirectory, principal: Principal, name: str, hier
             return None
     return Refusal(403, "unit_out_of_scope", "Unit outside your scope",
                    f"The unit '{name}'{_in(hierarchy)} is outside your scope.",
-                   {"unit": name, "units": [u.path for u in units]})
+                   unit=name, units=[u.path for u in units])
 
 
 def _in(hierarchy: str | None) -> str:

@@ -37,10 +37,24 @@ class UpstreamFailed(Exception):
         self.sent = sent
 
 
+def _future(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    """A future the connection resolves. Its failure is marked seen: whoever awaits it still gets the
+    exception, and one nobody awaits any more (the client left mid-upload, the request was cancelled)
+    is an expected end, not "Future exception was never retrieved" in the log."""
+    future = loop.create_future()
+    future.add_done_callback(_seen)
+    return future
+
+
+def _seen(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.loop = asyncio.get_running_loop()
         self.alive = True
         self.idle_since = 0.0
@@ -68,6 +82,8 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received = True
+        if self.parser is None:  # data after the connection was lost: nothing to read it into
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -77,14 +93,17 @@ class _Connection(asyncio.Protocol):
         self.alive = False
         if self.eof_body and not self.complete and self.status:
             self.on_message_complete()
-            return
-        if not self.complete:
-            self._fail(UpstreamFailed("connection closed by the service", received=self.received))
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_exception(UpstreamFailed("connection closed while sending", self.received))
+        else:
+            if not self.complete:
+                self._fail(UpstreamFailed("connection closed by the service", received=self.received))
+            if self._drain is not None and not self._drain.done():
+                self._drain.set_exception(UpstreamFailed("connection closed while sending", self.received))
+        # The parser holds this protocol: cutting the cycle frees a closed connection at once, even
+        # one opened at start (reading the services' routes), which gc.freeze() leaves out of collections.
+        self.parser = None
 
     def pause_writing(self) -> None:
-        self._drain = self.loop.create_future()
+        self._drain = _future(self.loop)
 
     def resume_writing(self) -> None:
         if self._drain is not None and not self._drain.done():
@@ -96,6 +115,7 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None  # called by the parser itself
         self.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()  # read now: the parser resets after the message
         names = {n for n, _ in self.headers}
@@ -181,7 +201,7 @@ class UpstreamResponse:
                 break
             if conn.error is not None:
                 raise conn.error
-            conn._waiter = conn.loop.create_future()
+            conn._waiter = _future(conn.loop)
             conn._arm(self._timeout)
             try:
                 await conn._waiter
@@ -288,7 +308,7 @@ class UpstreamPool:
             lines.append(b"content-length: 0\r\n\r\n")
         else:
             lines.append(b"\r\n")
-        conn._head = conn.loop.create_future()
+        conn._head = _future(conn.loop)
         transport.write(b"".join(lines))
         if streamed:
             assert not isinstance(body, bytes) and body is not None

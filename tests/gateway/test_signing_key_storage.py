@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.keys.cipher import ENCRYPTED_PREFIX, KeyCipher, SigningKeyStoreError, associated_data
 from gateway.keys.service import KeyRing
+from gateway.main import create_app
 from gateway.proxy.front import GatewayFront
 from shared.crypto import decode_key, generate_key
 from shared.db import asyncpg_dsn
@@ -28,7 +29,6 @@ from tests.gateway.conftest import GatewayUnderTest
 from tests.gateway.support import (
     DEMO_PASSWORD,
     SIGNING_KEY_ENCRYPTION_KEY,
-    create_gateway,
     gateway_settings,
     running_gateway,
 )
@@ -61,7 +61,7 @@ def open_with(key: str, kid: str, stored: str) -> bytes:
 async def gateway(database_url: str, nats_url: str, key: str,
                   previous: str = "") -> AsyncIterator[tuple[GatewayFront, httpx.AsyncClient]]:
     """A gateway on this database whose signing keys are encrypted with `key` ("" for none)."""
-    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key,
+    front = create_app(gateway_settings(database_url, nats_url, signing_key_encryption_key=key,
                                             signing_key_encryption_key_previous=previous))
     async with running_gateway(front) as client:
         yield front, client
@@ -69,7 +69,7 @@ async def gateway(database_url: str, nats_url: str, key: str,
 
 async def refused_start(database_url: str, nats_url: str, key: str) -> str:
     """Starting a gateway with `key` fails: the message it fails with."""
-    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key))
+    front = create_app(gateway_settings(database_url, nats_url, signing_key_encryption_key=key))
     try:
         with pytest.raises(SigningKeyStoreError) as refused:
             async with running_gateway(front):
@@ -191,7 +191,7 @@ async def test_a_wrong_or_missing_key_refuses_to_start_naming_the_setting(gatewa
     # A key that is not 32 bytes in base64 or hex is refused before anything starts.
     for malformed in ("not-a-key", base64.b64encode(b"short").decode(), "ab" * 31):
         with pytest.raises(SigningKeyStoreError, match=SETTING):
-            create_gateway(gateway_settings(gateway_db, nats_url, signing_key_encryption_key=malformed))
+            create_app(gateway_settings(gateway_db, nats_url, signing_key_encryption_key=malformed))
 
     # Nothing was rewritten by the refused starts; the right key (in hex this time) still opens the door.
     assert await stored_rows(gateway_db) == rows
@@ -271,5 +271,5 @@ async def test_the_encryption_key_itself_is_replaced_by_naming_the_old_one_previ
     # The old key alone no longer does; a previous key without a current one is refused outright.
     assert "cannot be decrypted" in await refused_start(gateway_db, nats_url, old_key)
     with pytest.raises(SigningKeyStoreError, match=PREVIOUS):
-        create_gateway(gateway_settings(gateway_db, nats_url, signing_key_encryption_key="",
+        create_app(gateway_settings(gateway_db, nats_url, signing_key_encryption_key="",
                                         signing_key_encryption_key_previous=old_key))
