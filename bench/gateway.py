@@ -225,7 +225,8 @@ def main() -> int:
             direct_header = PrincipalSigner(private_pem, ttl_seconds=3600).sign(principal)
             via = {"Authorization": f"Bearer {token}"}
             direct = {PRINCIPAL_HEADER: direct_header}
-            assert httpx.get(gateway_url + PATH, headers=via).json()["sub"] == me["id"]
+            through = httpx.get(gateway_url + PATH, headers=via)
+            assert through.status_code == 200 and through.json()["sub"] == me["id"], through.text
             assert httpx.get(registry_url + PATH, headers=direct).json()["sub"] == me["id"]
 
             print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
