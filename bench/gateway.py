@@ -262,14 +262,16 @@ def main() -> int:
             print(f"latency at {args.rate} requests/s, {slices} alternating 2 s slices each (open loop):")
             # Alternating short slices: a burst of other work on the machine hits both sides alike;
             # the median over slice pairs of the p99 difference discounts a burst that hit one slice.
-            d_lat, g_lat, pairs = [], [], []
+            d_lat: list[float] = []
+            g_lat: list[float] = []
+            pairs: list[float] = []
             lag_before = loop_lag(gateway_url)
             for _ in range(slices):
-                d = asyncio.run(fixed_rate(registry_url + PATH, direct, args.rate, 2))
-                g = asyncio.run(fixed_rate(gateway_url + PATH, via, args.rate, 2))
-                d_lat += d
-                g_lat += g
-                pairs.append(percentile(g, .99) - percentile(d, .99))
+                d_slice = asyncio.run(fixed_rate(registry_url + PATH, direct, args.rate, 2))
+                g_slice = asyncio.run(fixed_rate(gateway_url + PATH, via, args.rate, 2))
+                d_lat += d_slice
+                g_lat += g_slice
+                pairs.append(percentile(g_slice, .99) - percentile(d_slice, .99))
             lag_after = loop_lag(gateway_url)
             lag = {le: lag_after[le] - lag_before.get(le, 0) for le in lag_after}
             total = lag.get("+Inf", 0)
