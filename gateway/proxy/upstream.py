@@ -37,17 +37,12 @@ class UpstreamFailed(Exception):
         self.sent = sent
 
 
-def _future(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-    """A future the connection resolves. Its failure is marked seen: whoever awaits it still gets the
-    exception, and one nobody awaits any more (the client left mid-upload, the request was cancelled)
-    is an expected end, not "Future exception was never retrieved" in the log."""
-    future = loop.create_future()
-    future.add_done_callback(_seen)
-    return future
-
-
-def _seen(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
+def _fail_future(future: asyncio.Future[None] | None, exc: Exception) -> None:
+    """Fails a future the connection was to resolve, and marks the failure seen: whoever awaits it still
+    gets the exception, and one nobody awaits any more (the client left mid-upload, the request was
+    cancelled) is an expected end, not "Future exception was never retrieved" in the log."""
+    if future is not None and not future.done():
+        future.set_exception(exc)
         future.exception()
 
 
@@ -96,14 +91,13 @@ class _Connection(asyncio.Protocol):
         else:
             if not self.complete:
                 self._fail(UpstreamFailed("connection closed by the service", received=self.received))
-            if self._drain is not None and not self._drain.done():
-                self._drain.set_exception(UpstreamFailed("connection closed while sending", self.received))
+            _fail_future(self._drain, UpstreamFailed("connection closed while sending", self.received))
         # The parser holds this protocol: cutting the cycle frees a closed connection at once, even
         # one opened at start (reading the services' routes), which gc.freeze() leaves out of collections.
         self.parser = None
 
     def pause_writing(self) -> None:
-        self._drain = _future(self.loop)
+        self._drain = self.loop.create_future()
 
     def resume_writing(self) -> None:
         if self._drain is not None and not self._drain.done():
@@ -145,8 +139,7 @@ class _Connection(asyncio.Protocol):
             self.error = exc
         self.alive = False
         for future in (self._head, self._waiter):
-            if future is not None and not future.done():
-                future.set_exception(exc)
+            _fail_future(future, exc)
         if self.transport is not None:
             self.transport.close()
 
@@ -201,7 +194,7 @@ class UpstreamResponse:
                 break
             if conn.error is not None:
                 raise conn.error
-            conn._waiter = _future(conn.loop)
+            conn._waiter = conn.loop.create_future()
             conn._arm(self._timeout)
             try:
                 await conn._waiter
@@ -308,7 +301,7 @@ class UpstreamPool:
             lines.append(b"content-length: 0\r\n\r\n")
         else:
             lines.append(b"\r\n")
-        conn._head = _future(conn.loop)
+        conn._head = conn.loop.create_future()
         transport.write(b"".join(lines))
         if streamed:
             assert not isinstance(body, bytes) and body is not None
