@@ -26,7 +26,9 @@ from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, Scope
 from shared.scope import split_path
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
-SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=600)
+# Long-lived: some modules sign their callers once at import, and a loaded machine runs the suite for
+# well over ten minutes.
+SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=12 * 3600)
 
 
 @dataclass
