@@ -26,9 +26,9 @@ from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, Scope
 from shared.scope import split_path
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
-# Test modules sign their callers' headers once, at import: valid for the longest suite on a slow
-# machine (the gateway's own principals live 60 s; tests of expiry sign their own).
-SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=6 * 3600)
+# Long-lived: some modules sign their callers once at import, and a loaded machine runs the suite for
+# well over ten minutes.
+SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=12 * 3600)
 
 
 @dataclass
