@@ -95,12 +95,13 @@ async def stored(js: JetStreamContext, stream: str) -> int:
     return (await js.stream_info(stream)).state.messages
 
 
-async def test_three_servers_keep_a_replicated_stream_through_the_loss_of_its_leader(cluster: list[Server]) -> None:
+async def test_three_servers_keep_a_replicated_stream_through_the_loss_of_its_leader(
+        cluster: list[Server], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NATS_STREAM_REPLICAS", "3")  # as the k8s config sets it
     nc = await nats.connect(servers=[s.url for s in cluster], max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     try:
         js = nc.jetstream()
         config = stream_config("registry")
-        config.num_replicas = 3  # what NATS_STREAM_REPLICAS asks of shared/streams.py
 
         async def created() -> bool:
             try:
