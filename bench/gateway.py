@@ -38,9 +38,10 @@ import psutil
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from gateway import bootstrap
 from shared.crypto import generate_key
-from shared.migrations import service_database_url, upgrade_async
+from shared.migrations import service_database_url
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
 PATH = "/registry/principal"
