@@ -5,8 +5,9 @@ documents in, tables and documents out.
 Only operations under the service's own prefix (`/registry/...` for the registry) that carry a valid
 declaration become rules: a route without one is neither forwarded nor published (deny by default).
 In the public document each operation is marked with the permission it needs and the bearer
-security scheme. Component schemas that two services name alike but define differently are renamed
-with the service's name, and that service's references follow.
+security scheme, and documents the problem+json answers the gateway itself may give on it.
+Component schemas that two services name alike but define differently are renamed with the
+service's name, and that service's references follow.
 """
 
 from __future__ import annotations
@@ -15,10 +16,24 @@ import copy
 from typing import Any
 
 from gateway.proxy.rules import RouteTable, Rule
+from shared.openapi import PROBLEM_SCHEMA, PROBLEM_SCHEMA_NAME, problem_response_doc
 from shared.route_rules import EXTENSION, GatewayRule
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+# What the gateway itself may answer on any forwarded operation (gateway/proxy/pipeline.py), and on
+# those that take a body.
+GATEWAY_PROBLEMS = {
+    400: "Malformed path, or an ambiguous request (several Content-Type or Content-Length headers, "
+         "unusual Transfer-Encoding, a single-valued unit parameter given twice differently)",
+    401: "No valid access token",
+    403: "Missing permission, or a unit outside your scope",
+    429: "Too many requests (Retry-After says when to try again)",
+    502: "The service cannot be reached",
+    503: "The service is unavailable, or its routes are not known yet (Retry-After)",
+    504: "The service did not answer in time",
+}
+BODY_PROBLEMS = {413: "Request body too large", 415: "Unsupported media type: this route takes JSON"}
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                "description": "An access token from POST /auth/token"},
@@ -73,6 +88,7 @@ def merge(gateway_spec: dict[str, Any], services: dict[str, dict[str, Any] | Non
     merged.setdefault("components", {}).setdefault("schemas", {})
     merged["components"]["securitySchemes"] = SECURITY_SCHEMES
     schemas: dict[str, Any] = merged["components"]["schemas"]
+    schemas.setdefault(PROBLEM_SCHEMA_NAME, PROBLEM_SCHEMA)  # the gateway's own answers refer to it
     unavailable = []
     for service, spec in services.items():
         table = tables.get(service)
@@ -96,8 +112,9 @@ def merge(gateway_spec: dict[str, Any], services: dict[str, dict[str, Any] | Non
                 operation["x-service"] = service
                 operation.setdefault("tags", [service])
                 responses = operation.setdefault("responses", {})
-                responses.setdefault("401", {"description": "No valid access token"})
-                responses.setdefault("403", {"description": "Missing permission, or a unit outside your scope"})
+                own = GATEWAY_PROBLEMS | (BODY_PROBLEMS if "requestBody" in operation else {})
+                for status, description in own.items():
+                    responses.setdefault(str(status), problem_response_doc(status, description))
                 merged.setdefault("paths", {}).setdefault(path, {})[method] = operation
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable

@@ -311,6 +311,12 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
     assert "/metrics" not in paths
     operation = paths["/registry/households"]["post"]
     assert operation["x-permission"] == "registry.households.write" and operation["security"] == [{"bearer": []}]
+    assert EXTENSION not in operation  # the gateway's input, not the public contract
+    # The answers the gateway itself may give are documented, as problem+json.
+    for status in ("400", "401", "403", "413", "415", "429", "502", "503", "504"):
+        assert "application/problem+json" in operation["responses"][status]["content"], status
+    assert "413" not in paths["/registry/households"]["get"]["responses"]  # no body, no 413
+    assert "Problem" in spec["components"]["schemas"] and "registry__Problem" not in spec["components"]["schemas"]
     assert "bearer" in spec["components"]["securitySchemes"]
     refs = [v for v in _walk(spec) if isinstance(v, str) and v.startswith("#/components/schemas/")]
     assert refs and all(r.rsplit("/", 1)[-1] in spec["components"]["schemas"] for r in refs)
