@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
-from services.reporting.indicators.query import figures_by_child
+from services.reporting.indicators.repository import figures_by_child
 from shared.db import Database, asyncpg_dsn, sqlalchemy_url
 from shared.events import Event
 from shared.migrations import upgrade_async

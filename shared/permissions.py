@@ -23,6 +23,9 @@ CLASSIFY = "registry.classify"
 # --- reporting
 INDICATORS_READ = "reporting.indicators.read"
 REPORTING_ADMIN = "reporting.admin"
+# Platform-wide counters (consumer lag, stream sequences, dead letters): operators only. No officer
+# role holds it; `admin` does through "*".
+OPERATIONS_READ = "reporting.operations.read"
 # --- support / emulation (their issues will refine these)
 SUPPORT_READ = "support.read"
 SUPPORT_WRITE = "support.write"

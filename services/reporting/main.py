@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import status
 from services.reporting.consumers import CONSUMERS
-from services.reporting.indicators import api as indicators
+from services.reporting.indicators import routes as indicators
+from services.reporting.operations import routes as operations
 from services.reporting.settings import ReportingSettings
 from shared.app import ServiceSpec, create_service_app
 
@@ -15,7 +15,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="reporting",
         settings=settings or ReportingSettings(),
-        routers=[indicators.router, status.router],
+        routers=[indicators.router, operations.router],
         consumers=CONSUMERS,
         title="Chung Tay — reporting",
         description="Poverty indicators by unit and year, projected from the registry's events.",

@@ -18,7 +18,7 @@ from services.registry.imports.columns import COLUMN_NAMES
 from services.registry.main import create_app as create_registry
 from services.registry.settings import RegistrySettings
 from services.registry.units.load import load
-from services.reporting.check import check
+from services.reporting.operations.check import check
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS

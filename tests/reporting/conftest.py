@@ -22,6 +22,8 @@ from tests.kit import Stack, auth_headers, eventually, fresh_database, make_prin
 from tests.reporting.registry_events import PROVINCE, publish
 
 PROVINCE_OFFICER = make_principal("province_officer", [PROVINCE], permissions=["reporting.indicators.read"])
+# An operator of the platform: the only kind of caller shown consumer lag, sequences and dead letters.
+OPERATOR = make_principal("admin", ["v2008", "v2025"], permissions=["*"])
 
 
 def reporting_app(db_url: str, nats_url: str, **extra: Any) -> FastAPI:
@@ -50,7 +52,7 @@ class Reporting:
     async def settled(self, last_seq: int, timeout: float = 30.0) -> None:
         """Wait until the projections have applied the stream up to `last_seq`."""
         async def check() -> bool:
-            body = (await self.get("/reporting/status")).json()
+            body = (await self.get("/reporting/status", OPERATOR)).json()
             registry = body["consumers"][0]
             return bool(registry["lag"] == 0 and (registry["applied"]["stream_seq"] or 0) >= last_seq)
 

@@ -9,8 +9,8 @@ from collections import Counter
 
 import asyncpg
 
-from services.reporting.check import check
-from services.reporting.rebuild import rebuild
+from services.reporting.operations.check import check
+from services.reporting.operations.rebuild import rebuild
 from shared.db import asyncpg_dsn
 from shared.events import Event
 from tests.reporting.conftest import Reporting
@@ -113,16 +113,16 @@ async def test_the_commands_run_from_the_shell(reporting: Reporting) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=120)
 
-    help_text = run("services.reporting.check", "--help").stdout
+    help_text = run("services.reporting.operations.check", "--help").stdout
     assert "--registry-url" in help_text and "READ-ONLY" in help_text
-    ok = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    ok = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert ok.returncode == 0 and "0 difference(s)" in ok.stdout
     await _sql(reporting.db_url, "UPDATE rp_commune_year SET m_poor = m_poor + 1")
-    bad = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    bad = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert bad.returncode == 1 and "projection" in bad.stdout
-    rebuilt = await asyncio.to_thread(run, "services.reporting.rebuild", "--database-url", reporting.db_url,
+    rebuilt = await asyncio.to_thread(run, "services.reporting.operations.rebuild", "--database-url", reporting.db_url,
                                       "--nats-url", reporting.nats_url)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "2024:" in rebuilt.stdout and "0 failed" in rebuilt.stdout
-    again = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    again = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert again.returncode == 0, again.stdout

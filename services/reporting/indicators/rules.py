@@ -1,4 +1,4 @@
-"""Poverty figures of one unit in one year, and how they are added up and shown.
+"""Poverty figures of one unit in one year, how they are added up and shown, and which years are asked.
 
 Counts add up; rates never do: every rate is a ratio of sums (poor / households of the same units),
 in percent with two decimals, and the change against the previous year is a difference of rates in
@@ -8,13 +8,16 @@ percentage points. A unit without households has no rate (null), not 0 %.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from services.reporting.projections.counters import STATUSES, TRANSITIONS
+from services.reporting.poverty.counters import STATUSES, TRANSITIONS
+from shared.errors import Problem
 
+MAX_YEARS = 30
 BREAKDOWNS = ("ethnic_minority", "policy_family", "social_protection", "urban", "rural")
 
-# The counters of one unit in one year (indicators/query.py fills them from the commune counters).
+# The counters of one unit in one year (repository.py fills them from the commune counters).
 COUNTERS: tuple[str, ...] = (
     "households", "members", *STATUSES, "poor_members", "near_poor_members",
     *(f"{b}{suffix}" for b in BREAKDOWNS for suffix in ("", "__poor", "__near_poor")),
@@ -75,3 +78,43 @@ def shown(f: Figures, previous: Figures | None) -> dict[str, Any]:
         },
         "transitions": {t: f[f"t__{t}"] for t in TRANSITIONS},
     }
+
+
+@dataclass(frozen=True)
+class Years:
+    first: int
+    last: int
+
+    @property
+    def is_range(self) -> bool:
+        return self.first != self.last
+
+    def each(self) -> range:
+        return range(self.first, self.last + 1)
+
+
+def _bad_years(detail: str, field: str) -> Problem:
+    return Problem(422, "validation_error", "Invalid request", detail, errors=[{"field": field, "reason": detail}])
+
+
+def needs_latest_year(year: int | None, year_to: int | None) -> bool:
+    """Whether choosing the years needs the latest year with figures (no `year` and no `year_to`)."""
+    return year is None and year_to is None
+
+
+def choose_years(year: int | None, year_from: int | None, year_to: int | None, latest: int | None,
+                 this_year: int) -> Years:
+    """`year`, or `year_from`..`year_to`; without either, the latest year with figures (`latest`), or
+    this year when the unit has none."""
+    if year is not None and (year_from is not None or year_to is not None):
+        raise _bad_years("Give either year or year_from/year_to, not both.", "year")
+    if year is not None:
+        return Years(year, year)
+    last = year_to if year_to is not None else (latest or this_year)
+    if year_from is None:
+        return Years(last, last)
+    if year_from > last:
+        raise _bad_years("year_from must not be after year_to.", "year_from")
+    if last - year_from + 1 > MAX_YEARS:
+        raise _bad_years(f"A range covers at most {MAX_YEARS} years.", "year_from")
+    return Years(year_from, last)

@@ -1,7 +1,7 @@
 """Compare the projections with the registry's own counts and print every difference.
 
-    python -m services.reporting.check --registry-url URL [--database-url URL] [--year YYYY]
-    python -m services.reporting.check --reviews [--database-url URL]
+    python -m services.reporting.operations.check --registry-url URL [--database-url URL] [--year YYYY]
+    python -m services.reporting.operations.check --reviews [--database-url URL]
 
 An operator tool. It compares, per commune, review year and status, households and members:
   * always: the commune counters (`rp_commune_year`) against the household rows they sum
@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from services.reporting.projections.counters import STATUSES
+from services.reporting.poverty.counters import STATUSES
 from services.reporting.settings import ReportingSettings
 from shared.db import asyncpg_dsn
 
@@ -122,7 +122,7 @@ def run_check(database_url: str, registry_url: str | None = None, reviews: bool 
 
 def main(argv: list[str] | None = None) -> int:
     settings = ReportingSettings()
-    parser = argparse.ArgumentParser(prog="python -m services.reporting.check", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m services.reporting.operations.check", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=settings.database_url, help="the reporting database")
     parser.add_argument("--registry-url", help="the registry's database, read-only (e.g. a read-only role)")

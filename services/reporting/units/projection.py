@@ -1,4 +1,4 @@
-"""Units read model from `registry.unit.changed`: name, level, parent, path, flags and the crosswalk.
+"""Projection of `registry.unit.changed` into the units read model: name, level, parent, path, flags, crosswalk.
 
 A unit event is applied when its version is at least the one held (re-publishing the same unit is
 harmless). Its successors replace the ones held, and the crosswalk row of the old commune is
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.projections.households import BadEvent
+from services.reporting.events import BadEvent
 from shared.events import Event
 
 _UPSERT = text("""

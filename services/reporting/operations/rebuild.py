@@ -1,6 +1,6 @@
 """Rebuild the registry projections from scratch by replaying the REGISTRY stream from its start.
 
-    python -m services.reporting.rebuild [--database-url URL] [--nats-url URL] [--registry-url URL]
+    python -m services.reporting.operations.rebuild [--database-url URL] [--nats-url URL] [--registry-url URL]
 
 In ONE transaction: lock the projection tables and the inbox against writes (the service's live
 consumer waits; readers keep seeing the old figures until the commit), empty the projections and
@@ -8,7 +8,7 @@ the consumer's inbox rows, replay every message up to the stream's last
 sequence through the same batch handlers the live consumer uses (recording each event id in the
 inbox, so the live consumer skips what the replay applied and applies what came after), commit.
 A failure rolls everything back: the old projections stay. With `--registry-url` the check
-(services.reporting.check) runs at the end against the registry's own counts.
+(services.reporting.operations.check) runs at the end against the registry's own counts.
 URLs default to REPORTING_DATABASE_URL / REPORTING_NATS_URL.
 """
 
@@ -178,7 +178,7 @@ async def rebuild(database_url: str, nats_url: str, batch: int = 50, log: Any = 
 
 def main(argv: list[str] | None = None) -> int:
     settings = ReportingSettings()
-    parser = argparse.ArgumentParser(prog="python -m services.reporting.rebuild", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m services.reporting.operations.rebuild", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=settings.database_url, help="the reporting database")
     parser.add_argument("--nats-url", default=settings.nats_url)
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     for t in stats["totals"]:
         print(f"  {t['year']}: {t['households']} households, {t['poor']} poor, {t['near_poor']} near-poor")
     if args.registry_url:
-        from services.reporting.check import run_check
+        from services.reporting.operations.check import run_check
 
         return run_check(args.database_url, args.registry_url)
     return 0

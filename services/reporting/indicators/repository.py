@@ -12,16 +12,16 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.driver import fetch, fetchval
-from services.reporting.indicators.figures import COUNTERS, Figures
-from services.reporting.projections.counters import COLUMNS, STATUSES, TRANSITIONS
+from services.reporting.indicators.rules import COUNTERS, Figures
+from services.reporting.poverty.counters import COLUMNS, STATUSES, TRANSITIONS
+from services.reporting.sql import fetch, fetchval
 from shared.scope import HIERARCHY_AFTER_REFORM, split_path
 
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COLUMNS)
 
 
 def as_figures(row: dict[str, int]) -> Figures:
-    """The API's counters from one row of the wide commune counters (projections/counters.py)."""
+    """The API's counters from one row of the wide commune counters (poverty/counters.py)."""
     f: Figures = dict.fromkeys(COUNTERS, 0)
     for s in STATUSES:
         households, members = row[f"h_{s}"], row[f"m_{s}"]

@@ -1,6 +1,6 @@
-"""Approved annual reviews (`registry.review.approved`): the registry's own counts per commune and year.
+"""Projection of approved annual reviews (`registry.review.approved`): the registry's own counts per commune/year.
 
-Kept as published; `services.reporting.check` compares the household projections against them.
+Kept as published; `services.reporting.operations.check` compares the household projections against them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.projections.households import BadEvent
+from services.reporting.events import BadEvent
 from shared.events import Event
 
 _UPSERT = text("""

@@ -1,7 +1,8 @@
-"""Assessments: one row per (household, review year) in `rp_household_years`, and the commune counters.
+"""Projection of the registry's household events into the poverty read model (models.py).
 
-`registry.household.assessed` and `.assessed_batch` upsert a row only where the event's version is
-newer than the row's, and in the SAME statement adjust `rp_commune_year` by the difference between
+Assessments (`registry.household.assessed`, `.assessed_batch`): one row per (household, review year)
+in `rp_household_years`, and the commune counters. A row is upserted only where the event's version
+is newer than the row's, and the SAME statement adjusts `rp_commune_year` by the difference between
 the old row and the new one (data-modifying CTEs all see the snapshot taken before the statement,
 so `old` is the row as it was). Applying an event twice, or a stale one, changes nothing.
 
@@ -11,6 +12,13 @@ staged with COPY into a temporary table (several times faster than binding a mil
 per column); small ones bind arrays. The projections have one writer at a time (the durable
 consumer; a rebuild locks the tables), so `old` is a plain snapshot read: FOR UPDATE would skip the
 rows the same statement's upsert changes.
+
+Registrations (`registry.household.registered`, `.updated`, `.removed`): a removal takes the
+household out of the figures of every year (the registry's own lists leave removed households out):
+its rows in `rp_household_years` are marked removed and the commune counters lose them, in one
+statement; a removal is remembered in `rp_households` so a late (older) assessment of the household
+stays out too. `.registered` / `.updated` keep the household's current registration (commune, size,
+latest status). Version-aware like everything here.
 """
 
 from __future__ import annotations
@@ -20,9 +28,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.driver import driver
-from services.reporting.projections.counters import STATUSES, add_delta_sql
-from services.reporting.projections.households import BadEvent
+from services.reporting.events import BadEvent
+from services.reporting.poverty.counters import STATUSES, add_delta_sql
+from services.reporting.sql import driver
 from shared.events import Event
 
 STAGE_FROM = 5_000  # rows from which a batch is staged with COPY rather than bound as arrays
@@ -205,6 +213,75 @@ async def upsert_columns(session: AsyncSession, columns: Columns) -> None:
         # Some rows were held already: replace those whose version is older (the ones just inserted
         # carry the same version, so the upsert leaves them alone).
         await session.execute(_UPSERT[way], params)
+
+
+# ---- registrations and removals ----------------------------------------------------------------
+_REMOVE = text(f"""
+WITH incoming AS (
+    SELECT * FROM unnest(CAST(:household_ids AS text[]), CAST(:paths AS text[]), CAST(:versions AS bigint[]))
+    AS t(household_id, unit_path, version)
+),
+registration AS (
+    INSERT INTO rp_households AS h (household_id, unit_path, removed, removed_version, version)
+    SELECT household_id, unit_path, true, version, version FROM incoming
+    ON CONFLICT (household_id) DO UPDATE SET
+        removed = true,
+        removed_version = GREATEST(h.removed_version, EXCLUDED.removed_version),
+        version = GREATEST(h.version, EXCLUDED.version)
+),
+old AS (
+    SELECT y.* FROM rp_household_years y JOIN incoming i USING (household_id)
+    WHERE y.version < i.version AND NOT y.removed
+),
+gone AS (
+    UPDATE rp_household_years y SET removed = true, version = i.version
+    FROM incoming i
+    WHERE y.household_id = i.household_id AND y.version < i.version AND NOT y.removed
+),
+delta AS ({_SIGNED.format(sign=-1, source="old")})
+{add_delta_sql("delta")}
+""")
+
+_UPSERT_REGISTRATIONS = text("""
+INSERT INTO rp_households AS h (household_id, unit_path, household_code, status, members, version)
+SELECT * FROM unnest(CAST(:household_ids AS text[]), CAST(:paths AS text[]), CAST(:codes AS text[]),
+                     CAST(:statuses AS text[]), CAST(:members AS int[]), CAST(:versions AS bigint[]))
+ON CONFLICT (household_id) DO UPDATE SET
+    unit_path = EXCLUDED.unit_path, household_code = EXCLUDED.household_code, status = EXCLUDED.status,
+    members = EXCLUDED.members, version = EXCLUDED.version
+WHERE h.version < EXCLUDED.version
+""")
+
+
+
+def _latest_per_household(events: list[Event]) -> list[Event]:
+    """The newest version of each household in the batch: older ones would be ignored anyway."""
+    latest: dict[str, Event] = {}
+    for event in events:
+        held = latest.get(event.subject_id)
+        if held is None or event.version >= held.version:
+            latest[event.subject_id] = event
+    return list(latest.values())
+
+
+async def on_removed(session: AsyncSession, events: list[Event]) -> None:
+    chosen = _latest_per_household(events)
+    await session.execute(_REMOVE, {
+        "household_ids": [e.subject_id for e in chosen], "paths": [e.unit_path or "" for e in chosen],
+        "versions": [e.version for e in chosen],
+    })
+
+
+async def on_registered(session: AsyncSession, events: list[Event]) -> None:
+    """`registered` and `updated`: the household's current registration (where it lives, its size)."""
+    chosen = _latest_per_household(events)
+    await session.execute(_UPSERT_REGISTRATIONS, {
+        "household_ids": [e.subject_id for e in chosen], "paths": [e.unit_path or "" for e in chosen],
+        "codes": [e.payload.get("household_code") for e in chosen],
+        "statuses": [e.payload.get("status") for e in chosen],
+        "members": [int(e.payload.get("member_count") or 0) for e in chosen],
+        "versions": [e.version for e in chosen],
+    })
 
 
 # ---- batch handlers ----------------------------------------------------------------------------

@@ -1,30 +1,26 @@
-"""`GET /reporting/status`: how far behind its streams each projection consumer is.
+"""How far behind its streams each projection consumer is, as operators and officers may see it.
 
-Per consumer: the stream's last sequence, what JetStream delivered and saw acknowledged, messages
-pending (not yet delivered) and awaiting acknowledgement, the last event applied (from the same
-transaction as the projections), and how many events were parked as dead letters. No unit figures.
+Operators (`reporting.operations.read`: `admin`) see the platform-wide counters per consumer: the
+stream's last sequence, what JetStream delivered and saw acknowledged, messages pending (not yet
+delivered) and awaiting acknowledgement, the last event applied (from the same transaction as the
+projections), and how many events were parked as dead letters. Everyone else sees only whether the
+figures they read are caught up and when the last event was applied: no counts, sequences or event
+ids, which describe the whole platform's activity, not the caller's units.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.projections.progress import read_progress
+from services.reporting.operations.repository import dead_letters
+from services.reporting.progress.repository import read_progress
 from shared.consumer import ConsumerRunner
-from shared.http import DbSession, require
-from shared.permissions import INDICATORS_READ
+from shared.permissions import OPERATIONS_READ
 from shared.principal import Principal
-
-router = APIRouter(prefix="/reporting", tags=["operations"])
-Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
-
-_DEAD = text("SELECT count(*) FROM dead_letters WHERE consumer = :consumer")
 
 
 async def _stream_state(js: JetStreamContext, runner: ConsumerRunner) -> dict[str, Any]:
@@ -67,13 +63,21 @@ async def _consumer_status(session: AsyncSession, js: JetStreamContext, runner: 
         # Stream messages after the last applied event (events of types reporting ignores count too).
         "behind_by_seq": (last - (applied["stream_seq"] or 0)) if last is not None else None,
         "applied": applied,
-        "dead_letters": int(await session.scalar(_DEAD, {"consumer": name}) or 0),
+        "dead_letters": await dead_letters(session, name),
     }
 
 
-@router.get("/status", summary="Consumer lag per stream and how far the projections are applied")
-async def status(_: Reader, session: DbSession, request: Request) -> dict[str, Any]:
-    runners: list[ConsumerRunner] = getattr(request.app.state, "runners", [])
-    js: JetStreamContext = request.app.state.js
+def _for_officers(status: dict[str, Any]) -> dict[str, Any]:
+    """What a consumer's status tells about the caller's own figures: fresh or not, and since when."""
+    applied = status["applied"]
+    return {"consumer": status["consumer"], "producer": status["producer"], "caught_up": status["caught_up"],
+            "applied": {"occurred_at": applied["occurred_at"], "applied_at": applied["applied_at"]}}
+
+
+async def consumers_status(session: AsyncSession, js: JetStreamContext, runners: list[ConsumerRunner],
+                           principal: Principal) -> dict[str, Any]:
     consumers = [await _consumer_status(session, js, r) for r in runners]
-    return {"consumers": consumers, "caught_up": all(c["caught_up"] for c in consumers)}
+    caught_up = all(c["caught_up"] for c in consumers)
+    if principal.has(OPERATIONS_READ):
+        return {"view": "operator", "consumers": consumers, "caught_up": caught_up}
+    return {"view": "officer", "consumers": [_for_officers(c) for c in consumers], "caught_up": caught_up}

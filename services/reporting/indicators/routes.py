@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from services.reporting.indicators.export import to_csv, to_xlsx, years_label
-from services.reporting.indicators.report import poverty_report
+from services.reporting.indicators.schemas import PovertyAnswer, PovertyQuery
+from services.reporting.indicators.service import poverty_report
 from shared.http import DbSession, require
 from shared.permissions import INDICATORS_READ
 from shared.principal import Principal
@@ -20,14 +20,6 @@ Reader = Annotated[Principal, Depends(require(INDICATORS_READ, timeout=120))]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
-
-
-class PovertyQuery(BaseModel):
-    unit: str | None = None
-    hierarchy: str | None = None
-    year: int | None = None
-    year_from: int | None = None
-    year_to: int | None = None
 
 
 def poverty_query(
@@ -42,36 +34,6 @@ def poverty_query(
 
 
 Params = Annotated[PovertyQuery, Depends(poverty_query)]
-
-
-class Figures(BaseModel):
-    code: str
-    name: str
-    level: str
-    path: str
-    year: int
-    households: int
-    poor: int
-    near_poor: int
-    poor_rate: float | None
-    near_poor_rate: float | None
-    poor_rate_change_pp: float | None
-    near_poor_rate_change_pp: float | None
-    members: int
-    breakdowns: dict[str, dict[str, Any]]
-    transitions: dict[str, int]
-    series: list[dict[str, Any]] | None = None
-
-
-class PovertyAnswer(BaseModel):
-    hierarchy: str
-    year: int
-    year_from: int
-    year_to: int
-    crosswalk_applied: bool
-    unit: Figures
-    children: list[Figures]
-    current_as_of: dict[str, Any]
 
 
 async def _report(principal: Principal, session: DbSession, q: PovertyQuery) -> dict[str, Any]:
