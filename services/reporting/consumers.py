@@ -8,8 +8,9 @@ One durable consumer per producing stream; each feeds the projections of its dom
 from __future__ import annotations
 
 from services.reporting.poverty import projection as poverty
-from services.reporting.progress.projection import REGISTRY_CONSUMER, tracked
+from services.reporting.progress.projection import REGISTRY_CONSUMER, SUPPORT_CONSUMER, tracked
 from services.reporting.reviews import projection as reviews
+from services.reporting.support import projection as support
 from services.reporting.units import projection as units
 from shared.consumer import Consumer, Handler
 
@@ -28,4 +29,15 @@ REGISTRY_HANDLERS: dict[str, Handler] = {
 
 REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers=REGISTRY_HANDLERS)
 
-CONSUMERS: list[Consumer] = [REGISTRY]
+SUPPORT = Consumer(name=SUPPORT_CONSUMER, producer="support", handlers={
+    event_type: tracked(SUPPORT_CONSUMER, apply) for event_type, apply in support.HANDLERS.items()})
+
+CONSUMERS: list[Consumer] = [REGISTRY, SUPPORT]
+
+# The read models each consumer alone writes: what a rebuild (operations/rebuild.py) empties and refills.
+PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
+    REGISTRY.name: ("rp_units", "rp_unit_successors", "rp_crosswalk", "rp_households", "rp_household_years",
+                    "rp_commune_year", "rp_reviews"),
+    SUPPORT.name: ("rp_support_deliveries", "rp_support_totals", "rp_support_funding", "rp_support_quantities",
+                   "rp_support_catalogue", "rp_fund_entries", "rp_sponsorships", "rp_support_activities"),
+}

@@ -11,6 +11,7 @@ from services.reporting.db import Base
 from services.reporting.poverty import models as _poverty  # noqa: F401
 from services.reporting.progress import models as _progress  # noqa: F401
 from services.reporting.reviews import models as _reviews  # noqa: F401
+from services.reporting.support import models as _support  # noqa: F401
 from services.reporting.units import models as _units  # noqa: F401
 
 __all__ = ["Base"]

@@ -80,6 +80,24 @@ async def test_rebuild_replays_the_stream_to_the_same_figures(reporting: Reporti
         COMMUNES_A[1]}, "the deleted unit is back"
 
 
+async def test_rebuild_refills_the_support_totals_too(reporting: Reporting) -> None:
+    from tests.reporting.support_events import catalogue_events, seed_003_deliveries
+
+    await reporting.settled(await reporting.publish(all_unit_events()))
+    await reporting.settled(await reporting.publish([*catalogue_events(), *seed_003_deliveries().events]),
+                            consumer="reporting-support")
+    before = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert before["total"]["amount_vnd"] > 0
+    await _sql(reporting.db_url, "UPDATE rp_support_totals SET amount_vnd = 0", "DELETE FROM rp_support_catalogue")
+    damaged = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert damaged["total"]["amount_vnd"] == 0
+
+    stats = await rebuild(reporting.db_url, reporting.nats_url, log=lambda _: None)
+    assert stats["failed"] == [] and set(stats["streams"]) == {"REGISTRY", "SUPPORT"}
+    after = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert after["programmes"] == before["programmes"] and after["total"] == before["total"]
+
+
 async def test_check_against_approved_reviews_names_the_commune_that_differs(reporting: Reporting) -> None:
     data = province_dataset(households=500, seed=5)
     await reporting.publish(all_unit_events())

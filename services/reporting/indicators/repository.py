@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.indicators.rules import COUNTERS, Figures
 from services.reporting.poverty.counters import COLUMNS, STATUSES, TRANSITIONS
 from services.reporting.sql import fetch, fetchval
-from shared.scope import HIERARCHY_AFTER_REFORM, split_path
+from services.reporting.units import subtree
+from services.reporting.units.subtree import uses_crosswalk
 
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COLUMNS)
 
@@ -39,41 +40,22 @@ def as_figures(row: dict[str, int]) -> Figures:
     return f
 
 
-# $1 path, $2 its lower bound, $3 its upper bound, $4 where the child's code starts, $5..$6 the years
-_IN_SUBTREE = "({col} = $1 OR ({col} > $2 AND {col} < $3))"
-_OWN_ROWS = (
-    "SELECT a.unit_path AS at_path, a.* FROM rp_commune_year a "
-    f"WHERE {_IN_SUBTREE.format(col='a.unit_path')} AND a.year BETWEEN $5 AND $6"
-)
-_CROSSWALKED_ROWS = (
-    "SELECT x.new_path AS at_path, a.* FROM rp_crosswalk x JOIN rp_commune_year a ON a.unit_path = x.old_path "
-    f"WHERE {_IN_SUBTREE.format(col='x.new_path')} AND a.year BETWEEN $5 AND $6"
-)
-
-
-def _rows(crosswalk: bool) -> str:
-    return f"{_OWN_ROWS} UNION ALL {_CROSSWALKED_ROWS}" if crosswalk else _OWN_ROWS
+# $1..$4 the subtree (units/subtree.py), $5..$6 the years
+_YEARS = "t.year BETWEEN $5 AND $6"
 
 
 def _statement(crosswalk: bool) -> str:
-    return (
-        f"WITH r AS ({_rows(crosswalk)}) "
-        f"SELECT split_part(substr(at_path, $4), '.', 1) AS child, year, {_SUMS} FROM r GROUP BY 1, 2"
-    )
+    return (f"WITH r AS ({subtree.rows('rp_commune_year', _YEARS, crosswalk)}) "
+            f"SELECT {subtree.CHILD} AS child, year, {_SUMS} FROM r GROUP BY 1, 2")
 
 
 _BY_CHILD = {flag: _statement(flag) for flag in (False, True)}
-# The same parameters ($4 unused but typed, so both statements take one argument list).
-_LATEST_YEAR = {flag: f"WITH r AS ({_rows(flag)}) SELECT max(year), $4::int FROM r" for flag in (False, True)}
+_LATEST_YEAR = {flag: f"WITH r AS ({subtree.rows('rp_commune_year', _YEARS, flag)}) SELECT max(year) FROM r"
+                for flag in (False, True)}
 
 
 def _params(path: str, year_from: int, year_to: int) -> tuple[object, ...]:
-    # '/' is the character after '.', so (path + '.', path + '/') holds exactly the units below path.
-    return path, path + ".", path + "/", len(path) + 2, year_from, year_to
-
-
-def uses_crosswalk(path: str) -> bool:
-    return split_path(path)[0] == HIERARCHY_AFTER_REFORM
+    return *subtree.params(path), year_from, year_to
 
 
 async def figures_by_child(session: AsyncSession, path: str, year_from: int,

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.indicators import rules as fg
-from services.reporting.indicators.repository import figures_by_child, latest_year, uses_crosswalk
+from services.reporting.indicators.repository import figures_by_child, latest_year
 from services.reporting.indicators.rules import Years, choose_years, needs_latest_year
 from services.reporting.units.rules import UnitRef, child_ref
 from services.reporting.units.service import locate
+from services.reporting.units.subtree import uses_crosswalk
 from shared.clock import today
 from shared.principal import Principal
 

@@ -1,12 +1,14 @@
-"""Rebuild the registry projections from scratch by replaying the REGISTRY stream from its start.
+"""Rebuild the projections from scratch by replaying each consumed stream (REGISTRY, SUPPORT, ...) from its start.
 
     python -m services.reporting.operations.rebuild [--database-url URL] [--nats-url URL] [--registry-url URL]
+                                                    [--only registry|support ...]
 
-In ONE transaction: lock the projection tables and the inbox against writes (the service's live
-consumer waits; readers keep seeing the old figures until the commit), empty the projections and
-the consumer's inbox rows, replay every message up to the stream's last
-sequence through the same batch handlers the live consumer uses (recording each event id in the
-inbox, so the live consumer skips what the replay applied and applies what came after), commit.
+An operator tool. In ONE transaction: lock the projection tables and the inbox against writes (the
+service's live consumers wait; readers keep seeing the old figures until the commit), empty the
+projections of each consumer rebuilt (consumers.PROJECTION_TABLES) and its inbox rows, replay every
+message up to the stream's last sequence through the same batch handlers the live consumer uses
+(recording each event id in the inbox, so the live consumer skips what the replay applied and applies
+what came after), commit.
 A failure rolls everything back: the old projections stay. With `--registry-url` the check
 (services.reporting.operations.check) runs at the end against the registry's own counts.
 URLs default to REPORTING_DATABASE_URL / REPORTING_NATS_URL.
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import nats
@@ -28,22 +31,17 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.consumers import REGISTRY
+from services.reporting.consumers import CONSUMERS, PROJECTION_TABLES
 from services.reporting.settings import ReportingSettings
 from shared.consumer import STREAM_SEQ_KEY, Consumer, PoisonMessage, decode
 from shared.db import Database
 from shared.events import Event, uuid7
-
-PROJECTION_TABLES = ("rp_units", "rp_unit_successors", "rp_crosswalk", "rp_households", "rp_household_years",
-                     "rp_commune_year", "rp_reviews")
 
 # EXCLUSIVE blocks the live consumer's writes but not readers: the service answers with the old
 # figures until the rebuild commits, then with the new ones (DELETE, not TRUNCATE, keeps it MVCC).
 APPLY_BYTES = 16 * 2**20  # events gathered per transaction step: at most this many bytes ...
 APPLY_EVENTS = 5_000  # ... or this many events
 
-_LOCK = text(f"LOCK TABLE inbox, rp_progress, {', '.join(PROJECTION_TABLES)} IN EXCLUSIVE MODE")
-_EMPTY = [text(f"DELETE FROM {table}") for table in PROJECTION_TABLES]
 _FORGET = text("DELETE FROM inbox WHERE consumer = :consumer")
 _FORGET_PROGRESS = text("DELETE FROM rp_progress WHERE consumer = :consumer")
 _RECORD_INBOX = text(
@@ -154,19 +152,29 @@ async def replay(session: AsyncSession, js: JetStreamContext, consumer: Consumer
     return stats
 
 
-async def rebuild(database_url: str, nats_url: str, batch: int = 50, log: Any = print) -> dict[str, Any]:
+async def rebuild(database_url: str, nats_url: str, batch: int = 50, log: Any = print,
+                  consumers: Sequence[Consumer] = CONSUMERS) -> dict[str, Any]:
+    """Replay `consumers`' streams into emptied projections, in one transaction; the figures of each
+    stream (`streams`: messages, last sequence) and in all (messages, applied, undecodable, failed)."""
     db = Database(database_url, pool_size=1)
     nc = await nats.connect(nats_url)
     started = time.monotonic()
+    tables = [table for c in consumers for table in PROJECTION_TABLES[c.name]]
+    stats: dict[str, Any] = {"messages": 0, "applied": 0, "poison": 0, "failed": [], "streams": {}}
     try:
         js = nc.jetstream()
         async with db.system_session() as session:
-            await session.execute(_LOCK)
-            for statement in _EMPTY:
-                await session.execute(statement)
-            await session.execute(_FORGET, {"consumer": REGISTRY.name})
-            await session.execute(_FORGET_PROGRESS, {"consumer": REGISTRY.name})
-            stats: dict[str, Any] = await replay(session, js, REGISTRY, batch, log)
+            await session.execute(text(f"LOCK TABLE inbox, rp_progress, {', '.join(tables)} IN EXCLUSIVE MODE"))
+            for table in tables:
+                await session.execute(text(f"DELETE FROM {table}"))
+            for consumer in consumers:
+                await session.execute(_FORGET, {"consumer": consumer.name})
+                await session.execute(_FORGET_PROGRESS, {"consumer": consumer.name})
+                replayed = await replay(session, js, consumer, batch, log)
+                stats["streams"][consumer.stream] = {"messages": replayed["messages"],
+                                                     "stream_last_seq": replayed["stream_last_seq"]}
+                for key in ("messages", "applied", "poison", "failed"):
+                    stats[key] += replayed[key]
             totals = [dict(r) for r in (await session.execute(_TOTALS)).mappings()]
         stats["seconds"] = round(time.monotonic() - started, 2)
         stats["totals"] = [{k: int(v) for k, v in t.items()} for t in totals]
@@ -184,10 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nats-url", default=settings.nats_url)
     parser.add_argument("--batch", type=int, default=50, help="messages fetched per batch")
     parser.add_argument("--registry-url", help="then compare with the registry's database (read-only)")
+    parser.add_argument("--only", action="append", choices=[c.producer for c in CONSUMERS],
+                        help="rebuild only the projections of this producer's events (repeatable; default: all)")
     args = parser.parse_args(argv)
-    print(f"rebuilding the registry projections from stream {REGISTRY.stream} ...")
-    stats = asyncio.run(rebuild(args.database_url, args.nats_url, args.batch))
-    print(f"replayed {stats['messages']} messages up to stream seq {stats['stream_last_seq']}, "
+    chosen = [c for c in CONSUMERS if not args.only or c.producer in args.only]
+    print(f"rebuilding the projections of streams {', '.join(c.stream for c in chosen)} ...")
+    stats = asyncio.run(rebuild(args.database_url, args.nats_url, args.batch, consumers=chosen))
+    streams = ", ".join(f"{name} up to seq {s['stream_last_seq']}" for name, s in stats["streams"].items())
+    print(f"replayed {stats['messages']} messages ({streams}), "
           f"{stats['applied']} applied, {stats['poison']} undecodable, {len(stats['failed'])} failed, "
           f"in {stats['seconds']}s")
     for failure in stats["failed"]:

@@ -15,6 +15,8 @@ from shared.consumer import STREAM_SEQ_KEY
 from shared.events import Event
 
 REGISTRY_CONSUMER = "reporting-registry"
+SUPPORT_CONSUMER = "reporting-support"
+EMULATION_CONSUMER = "reporting-emulation"
 
 _RECORD = text("""
 INSERT INTO rp_progress AS p (consumer, last_event_id, last_event_type, last_occurred_at, last_stream_seq,
