@@ -7,8 +7,9 @@ One durable consumer per producing stream; each feeds the projections of its dom
 
 from __future__ import annotations
 
+from services.reporting.emulation import projection as emulation
 from services.reporting.poverty import projection as poverty
-from services.reporting.progress.projection import REGISTRY_CONSUMER, SUPPORT_CONSUMER, tracked
+from services.reporting.progress.projection import EMULATION_CONSUMER, REGISTRY_CONSUMER, SUPPORT_CONSUMER, tracked
 from services.reporting.reviews import projection as reviews
 from services.reporting.support import projection as support
 from services.reporting.units import projection as units
@@ -32,7 +33,10 @@ REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers=REGIST
 SUPPORT = Consumer(name=SUPPORT_CONSUMER, producer="support", handlers={
     event_type: tracked(SUPPORT_CONSUMER, apply) for event_type, apply in support.HANDLERS.items()})
 
-CONSUMERS: list[Consumer] = [REGISTRY, SUPPORT]
+EMULATION = Consumer(name=EMULATION_CONSUMER, producer="emulation", handlers={
+    event_type: tracked(EMULATION_CONSUMER, apply) for event_type, apply in emulation.HANDLERS.items()})
+
+CONSUMERS: list[Consumer] = [REGISTRY, SUPPORT, EMULATION]
 
 # The read models each consumer alone writes: what a rebuild (operations/rebuild.py) empties and refills.
 PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
@@ -40,4 +44,6 @@ PROJECTION_TABLES: dict[str, tuple[str, ...]] = {
                     "rp_commune_year", "rp_reviews"),
     SUPPORT.name: ("rp_support_deliveries", "rp_support_totals", "rp_support_funding", "rp_support_quantities",
                    "rp_support_catalogue", "rp_fund_entries", "rp_sponsorships", "rp_support_activities"),
+    EMULATION.name: ("rp_movements", "rp_documents", "rp_emulation_activities", "rp_targets", "rp_scores",
+                     "rp_exemplars", "rp_awards", "rp_award_revocations"),
 }

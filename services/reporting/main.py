@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.reporting.consumers import CONSUMERS
 from services.reporting.indicators import routes as indicators
 from services.reporting.operations import routes as operations
+from services.reporting.reports import routes as reports
 from services.reporting.settings import ReportingSettings
 from services.reporting.support import routes as support
 from shared.app import ServiceSpec, create_service_app
@@ -16,7 +17,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="reporting",
         settings=settings or ReportingSettings(),
-        routers=[indicators.router, support.router, operations.router],
+        routers=[indicators.router, support.router, reports.router, operations.router],
         consumers=CONSUMERS,
         title="Chung Tay — reporting",
         description="Poverty indicators, support totals and periodic reports, projected from every service's events.",

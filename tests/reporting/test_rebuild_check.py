@@ -93,7 +93,7 @@ async def test_rebuild_refills_the_support_totals_too(reporting: Reporting) -> N
     assert damaged["total"]["amount_vnd"] == 0
 
     stats = await rebuild(reporting.db_url, reporting.nats_url, log=lambda _: None)
-    assert stats["failed"] == [] and set(stats["streams"]) == {"REGISTRY", "SUPPORT"}
+    assert stats["failed"] == [] and set(stats["streams"]) == {"REGISTRY", "SUPPORT", "EMULATION"}
     after = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
     assert after["programmes"] == before["programmes"] and after["total"] == before["total"]
 

@@ -28,9 +28,9 @@ _YEAR = "t.year = $5"
 _DATES = "t.status = 'recorded' AND t.delivered_on BETWEEN $5 AND $6"
 
 
-def _by_year(crosswalk: bool) -> dict[str, str]:
+def _by_year(crosswalk: bool, own: bool = False) -> dict[str, str]:
     def r(table: str) -> str:
-        return subtree.rows(table, _YEAR, crosswalk)
+        return subtree.rows(table, _YEAR, crosswalk, own=own)
 
     return {
         "lines": f"WITH r AS ({r('rp_support_totals')}) SELECT programme, body, {_COUNTS} FROM r GROUP BY 1, 2",
@@ -43,8 +43,8 @@ def _by_year(crosswalk: bool) -> dict[str, str]:
     }
 
 
-def _by_dates(crosswalk: bool) -> dict[str, str]:
-    rows = f"WITH r AS ({subtree.rows('rp_support_deliveries', _DATES, crosswalk)}) "
+def _by_dates(crosswalk: bool, own: bool = False) -> dict[str, str]:
+    rows = f"WITH r AS ({subtree.rows('rp_support_deliveries', _DATES, crosswalk, own=own)}) "
     return {
         "lines": f"{rows} SELECT programme, body, {_ROW_COUNTS} FROM r GROUP BY 1, 2",
         "funding": f"{rows} SELECT programme, body, part->>'source' AS source, "
@@ -73,14 +73,19 @@ def is_calendar_year(first: date, last: date) -> bool:
     return first == date(first.year, 1, 1) and last == date(first.year, 12, 31)
 
 
-async def support_rows(session: AsyncSession, path: str, first: date, last: date) -> SupportRows:
-    """The support figures of the unit's subtree for deliveries dated `first`..`last`."""
-    crosswalk = uses_crosswalk(path)
+_OWN_YEAR_STATEMENTS = _by_year(False, own=True)
+_OWN_DATE_STATEMENTS = _by_dates(False, own=True)
+
+
+async def support_rows(session: AsyncSession, path: str, first: date, last: date, own: bool = False) -> SupportRows:
+    """The support figures of the unit's subtree (or, with `own`, of the unit alone) for deliveries
+    dated `first`..`last`."""
+    crosswalk = uses_crosswalk(path) and not own
     args: tuple[object, ...]
     if is_calendar_year(first, last):
-        statements, args = _YEAR_STATEMENTS[crosswalk], (first.year,)
+        statements, args = (_OWN_YEAR_STATEMENTS if own else _YEAR_STATEMENTS[crosswalk]), (first.year,)
     else:
-        statements, args = _DATE_STATEMENTS[crosswalk], (first, last)
+        statements, args = (_OWN_DATE_STATEMENTS if own else _DATE_STATEMENTS[crosswalk]), (first, last)
     found = {name: await fetch(session, sql, *subtree.params(path), *args) for name, sql in statements.items()}
     return SupportRows(**found)
 

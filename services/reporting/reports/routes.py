@@ -1,0 +1,110 @@
+"""The periodic reports: types, drafts, versions, submission and approval (reports.service), the
+documents (document.py, annex.py, pdf.py) and the trace of a figure (trace.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from services.reporting.reports import repository, service
+from services.reporting.reports.rules import REPORT_TYPES, SUBSECTIONS
+from services.reporting.reports.schemas import Decision, ReportEdit, ReportOpen, ReportSummary, ReportView
+from services.reporting.reports.view import overview
+from services.reporting.units.service import locate
+from shared.etag import set_etag
+from shared.http import DbSession, require
+from shared.pagination import Page, PageParams, page_params, paginate
+from shared.permissions import REPORTS_APPROVE, REPORTS_READ, REPORTS_WRITE
+from shared.principal import Principal
+
+router = APIRouter(prefix="/reporting", tags=["reports"])
+Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
+Writer = Annotated[Principal, Depends(require(REPORTS_WRITE))]
+Approver = Annotated[Principal, Depends(require(REPORTS_APPROVE))]
+IfMatch = Annotated[str | None, Header(description="The ETag last read (required)")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=100_000, description="A past version (default: current)")]
+
+
+@router.get("/report-types", summary="The report types: sections, required narratives, periods and due dates")
+async def report_types(_: Reader) -> list[dict[str, Any]]:
+    return [{"code": t.code, "name": t.name, "period_kind": t.period_kind, "phase": t.phase,
+             "sections": [{"key": s, "heading": SUBSECTIONS[s], "required": s in t.required} for s in t.sections]}
+            for t in REPORT_TYPES.values()]
+
+
+@router.post("/reports", status_code=status.HTTP_201_CREATED, response_model=ReportView,
+             summary="Open the draft of a unit's report for a period (by the unit's own officers)")
+async def open_report(body: ReportOpen, principal: Writer, session: DbSession, response: Response) -> dict[str, Any]:
+    """Figures are filled from the read models for the unit and all its descendants; an upper level's
+    draft sums its children's accepted reports. 409 `report_exists` when the unit has it already;
+    422 `period_in_future` for a period that has not started."""
+    answer = await service.open_report(session, principal, body.unit, body.hierarchy, body.type, body.period)
+    response.headers["Location"] = f"/reporting/reports/{answer['id']}"
+    set_etag(response, answer["row_version"])
+    return answer
+
+
+@router.get("/reports", response_model=Page[ReportSummary], summary="Reports of your units and the units below")
+async def list_reports(
+    principal: Reader, session: DbSession, paging: Annotated[PageParams, Depends(page_params)],
+    unit: Annotated[str | None, Query(max_length=160, description="Only this unit and the units below")] = None,
+    hierarchy: Annotated[str | None, Query(description="v2008 or v2025")] = None,
+    type: Annotated[str | None, Query(max_length=16)] = None,
+    period: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+) -> Page[ReportSummary]:
+    path = (await locate(session, principal, unit, hierarchy)).unit.path if unit else None
+    return await paginate(session, repository.listing(path, type, period, state), paging,
+                          lambda r: ReportSummary(**overview(r)))
+
+
+@router.get("/reports/{report_id}", response_model=ReportView, summary="A report: figures, sections, history")
+async def read_report(report_id: UUID, principal: Reader, session: DbSession, response: Response,
+                      version: VersionQuery = None) -> dict[str, Any]:
+    """While a draft (or returned), figures are live from the read models; a submitted version shows
+    them as submitted. Each figure gives `data` (what the read models say), `consolidated` (an upper
+    level: its own rows plus its children's accepted reports), `override` and `reason`, and `value`."""
+    answer = await service.read_report(session, report_id, version)
+    set_etag(response, answer["row_version"])
+    return answer
+
+
+@router.patch("/reports/{report_id}", response_model=ReportView,
+              summary="Edit a draft: header, narratives, overridden figures (a new version each time)")
+async def edit_report(report_id: UUID, body: ReportEdit, principal: Writer, session: DbSession, response: Response,
+                      if_match: IfMatch = None) -> dict[str, Any]:
+    answer = await service.edit_report(session, principal, report_id, if_match, body.header_changes(),
+                                       body.narratives, body.override_changes())
+    set_etag(response, answer["row_version"])
+    return answer
+
+
+@router.post("/reports/{report_id}/submit", response_model=ReportView,
+             summary="Submit to the level above: the version and its figures are frozen")
+async def submit_report(report_id: UUID, principal: Writer, session: DbSession, response: Response,
+                        if_match: IfMatch = None) -> dict[str, Any]:
+    """422 `incomplete_report` naming each empty required section or header field."""
+    answer = await service.submit_report(session, principal, report_id, if_match)
+    set_etag(response, answer["row_version"])
+    return answer
+
+
+@router.post("/reports/{report_id}/accept", response_model=ReportView,
+             summary="Accept a submitted report (the unit it reports to only)")
+async def accept_report(report_id: UUID, principal: Approver, session: DbSession, response: Response,
+                        body: Decision | None = None, if_match: IfMatch = None) -> dict[str, Any]:
+    answer = await service.decide_report(session, principal, report_id, "accept", if_match,
+                                         body.comment if body else None)
+    set_etag(response, answer["row_version"])
+    return answer
+
+
+@router.post("/reports/{report_id}/return", response_model=ReportView,
+             summary="Return a report with comments (the unit it reports to only)")
+async def return_report(report_id: UUID, body: Decision, principal: Approver, session: DbSession,
+                        response: Response, if_match: IfMatch = None) -> dict[str, Any]:
+    answer = await service.decide_report(session, principal, report_id, "return", if_match, body.comment)
+    set_etag(response, answer["row_version"])
+    return answer
