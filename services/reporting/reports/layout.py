@@ -35,6 +35,21 @@ INDICATORS = {  # the emulation service's indicator codes (docs/events.md "emula
 }
 
 
+# Words for the codes the events carry (docs/events.md), as a report writes them.
+WORDS = {
+    "model": "Mô hình", "initiative": "Sáng kiến", "person": "Cá nhân", "household": "Hộ gia đình",
+    "collective": "Tập thể", "individual": "Cá nhân",
+    "ten_plus_one": "Mô hình \"10+1\"", "humanitarian_address": "Địa chỉ nhân đạo",
+    "monthly_rice": "Hỗ trợ gạo hàng tháng", "sponsorship": "Nhận đỡ đầu", "other": "Khác",
+    "broadcasts": "lượt phát", "news_items": "tin, bài", "articles": "tin, bài", "reports": "phóng sự",
+    "sessions": "buổi", "visits": "lượt", "participants": "lượt người",
+}
+
+
+def word(code_: str | None) -> str:
+    return WORDS.get(code_ or "", code_ or "")
+
+
 def code(text: str) -> str:
     """A row code safe inside a figure key (no dots)."""
     return (text or "-").replace(".", "_")
@@ -47,7 +62,7 @@ def figures_of(data: ReportData) -> dict[str, Figure]:
     def put(table: str, row: str, row_label: str, column: str, label: str, kind: str, value: Any) -> None:
         key = f"{table}.{code(row)}.{column}"
         out[key] = {"key": key, "table": table, "row": code(row), "row_label": row_label, "column": column,
-                    "label": label, "kind": kind, "data": value}
+                    "label": label, "kind": kind, "data": value, "order": len(out)}
 
     for row, label, f in (("start", f"Cuối năm {data.start_year} (đầu kỳ)", data.poverty_start),
                           ("end", f"Năm {data.end_year} (cuối kỳ)", data.poverty_end)):
@@ -70,7 +85,8 @@ def figures_of(data: ReportData) -> dict[str, Figure]:
             put("fund", row, label, "amount_vnd", "Số tiền", "vnd", data.fund.get(row, 0))
     for a in data.activities:
         row = f"{a['group_name']}:{a['kind']}:{a['measure']}"
-        label = f"{a['kind_name'] or a['kind']} ({a['measure']})" if a["measure"] else a["kind_name"] or a["kind"]
+        name = a["kind_name"] or a["kind"]
+        label = f"{name} ({word(a['measure'])})" if a["measure"] else name
         put("propaganda", row, label, "count", "Số lượng", "count", int(a["count"] or 0))
         if a["participants"] is not None:
             put("propaganda", row, label, "participants", "Lượt người tham gia", "count", int(a["participants"]))
@@ -88,9 +104,9 @@ def figures_of(data: ReportData) -> dict[str, Figure]:
     for s in data.sponsorships:
         body = s["body"]
         put("bodies", body, names.get(("body", body), body), f"sponsorships.{code(s['kind'])}",
-            f"Mô hình, địa chỉ đỡ đầu ({s['kind']})", "count", int(s["sponsorships"]))
+            word(s["kind"]), "count", int(s["sponsorships"]))
         put("bodies", body, names.get(("body", body), body), f"sponsored_households.{code(s['kind'])}",
-            f"Hộ được đỡ đầu ({s['kind']})", "count", int(s["households"] or 0))
+            f"{word(s['kind'])}, hộ được giúp", "count", int(s["households"] or 0))
     put("awards", "exemplars", "Điển hình tiên tiến, mô hình hay", "count", "Số lượng", "count", len(data.exemplars))
     put("awards", "awards", "Tập thể, cá nhân được khen thưởng", "count", "Số lượng", "count", len(data.awards))
     for t in data.targets:
@@ -119,6 +135,7 @@ def consolidate(figures: dict[str, Figure], own: dict[str, Figure], children: li
             if theirs.get("kind") not in ADDITIVE or key in figures:
                 continue
             figures[key] = {**{k: theirs[k] for k in ("key", "table", "row", "row_label", "column", "label", "kind")},
+                            "order": 100_000 + int(theirs.get("order", 0)),
                             "data": 0 if theirs["kind"] != "quantity" else "0",
                             "consolidated": own[key]["data"] if key in own else 0}
     for child in children:
@@ -211,10 +228,13 @@ def finalise(figures: dict[str, Figure], overrides: dict[str, dict[str, Any]], c
 
 
 # ---- the sections and their tables, as a document shows them ----------------------------------
-def _cell(figures: dict[str, Figure], key: str) -> dict[str, Any]:
+def _cell(figures: dict[str, Figure], key: str, zero: str | None = None) -> dict[str, Any]:
+    """A figure's cell; `zero` is what to write for 0 where 0 means "not counted" (persons, turns)."""
     figure = figures.get(key)
     if figure is None:
         return {"text": "-", "figure": None}
+    if zero is not None and figure["value"] in (0, "0"):
+        return {"text": zero, "figure": key}
     return {"text": vn_value(figure["value"], figure.get("measure") or figure["kind"]), "figure": key}
 
 
@@ -223,16 +243,18 @@ def _text(text: Any) -> dict[str, Any]:
 
 
 def _rows_of(figures: dict[str, Figure], table: str) -> list[tuple[str, str]]:
-    """(row code, row label) of a table's figures, in the order they were put."""
+    """(row code, row label) of a table's figures, in the order they were put (a frozen report's figures
+    come back from JSONB in another order, so the order is kept in each figure)."""
     seen: dict[str, str] = {}
-    for f in figures.values():
+    for f in sorted(figures.values(), key=lambda f: (f.get("order", 1_000_000), f["key"])):
         if f["table"] == table and not f.get("derived"):
             seen.setdefault(f["row"], f["row_label"])
     return list(seen.items())
 
 
 def _joined(figures: dict[str, Figure], table: str, row: str, prefix: str, with_label: bool) -> dict[str, Any]:
-    parts = [(f["label"], vn_value(f["value"], f["kind"])) for f in figures.values()
+    ordered = sorted(figures.values(), key=lambda f: (f.get("order", 1_000_000), f["key"]))
+    parts = [(f["label"], vn_value(f["value"], f["kind"])) for f in ordered
              if f["table"] == table and f["row"] == row and f["column"].startswith(prefix)
              and f["value"] not in (0, "0")]
     return _text("; ".join(f"{label}: {text}" if with_label else f"{text} {label}" for label, text in parts) or "-")
@@ -247,8 +269,9 @@ def tables(figures: dict[str, Figure], lists: dict[str, list[dict[str, Any]]]) -
     def f(key: str) -> dict[str, Any]:
         return _cell(figures, key)
 
-    support_rows = [[_text(i), _text(label), f(f"support.{row}.households"), f(f"support.{row}.persons"),
-                     f(f"support.{row}.turns"), _joined(figures, "support", row, "quantity.", False),
+    support_rows = [[_text(i), _text(label), f(f"support.{row}.households"),
+                     _cell(figures, f"support.{row}.persons", "-"), _cell(figures, f"support.{row}.turns", "-"),
+                     _joined(figures, "support", row, "quantity.", False),
                      f(f"support.{row}.amount_vnd"), _joined(figures, "support", row, "funding.", True)]
                     for i, (row, label) in enumerate(_rows_of(figures, "support"), start=1)]
     total = sum(int(x["value"] or 0) for x in figures.values()
@@ -292,7 +315,7 @@ def tables(figures: dict[str, Figure], lists: dict[str, list[dict[str, Any]]]) -
                         "Mô hình đỡ đầu", "Hộ được đỡ đầu"], bodies)],
         "II.5": [table("exemplars", "Điển hình tiên tiến, mô hình hay", ["STT", "Tên", "Loại", "Nội dung",
                                                                           "Công nhận", "Số quyết định"],
-                       [[_text(i), _text(e["name"]), _text(e["kind"]), _text(e["summary"]),
+                       [[_text(i), _text(e["name"]), _text(word(e["kind"])), _text(e["summary"]),
                          _text(e["recognised_by"]), _text(e["document_number"])]
                         for i, e in enumerate(lists["exemplars"], start=1)]),
                  table("awards", "Khen thưởng", ["STT", "Tập thể, cá nhân", "Hình thức", "Số quyết định",

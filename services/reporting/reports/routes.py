@@ -3,12 +3,16 @@ documents (document.py, annex.py, pdf.py) and the trace of a figure (trace.py)."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from services.reporting.reports import repository, service
+from services.reporting.reports.annex import render_xlsx
+from services.reporting.reports.document import render_docx, template_path
+from services.reporting.reports.pdf import docx_to_pdf
 from services.reporting.reports.rules import REPORT_TYPES, SUBSECTIONS
 from services.reporting.reports.schemas import Decision, ReportEdit, ReportOpen, ReportSummary, ReportView
 from services.reporting.reports.view import overview
@@ -20,6 +24,8 @@ from shared.permissions import REPORTS_APPROVE, REPORTS_READ, REPORTS_WRITE
 from shared.principal import Principal
 
 router = APIRouter(prefix="/reporting", tags=["reports"])
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
 Writer = Annotated[Principal, Depends(require(REPORTS_WRITE))]
 Approver = Annotated[Principal, Depends(require(REPORTS_APPROVE))]
@@ -108,3 +114,44 @@ async def return_report(report_id: UUID, body: Decision, principal: Approver, se
     answer = await service.decide_report(session, principal, report_id, "return", if_match, body.comment)
     set_etag(response, answer["row_version"])
     return answer
+
+
+def _file_name(report: dict[str, Any], extension: str) -> str:
+    code = report["unit_path"].rsplit(".", 1)[-1]
+    return f"bao-cao_{report['type']}_{report['period']}_{code}_v{report['shown_version']}.{extension}"
+
+
+async def _docx(request: Request, report: dict[str, Any]) -> bytes:
+    template = template_path(report["unit_path"], request.app.state.settings.report_templates)
+    return await asyncio.to_thread(render_docx, report, template)
+
+
+def _download(body: bytes, media_type: str, report: dict[str, Any], extension: str) -> Response:
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{_file_name(report, extension)}"',
+        "ETag": f'"{report["row_version"]}"'})
+
+
+@router.get("/reports/{report_id}/document.docx", response_class=Response, responses={200: {"content": {DOCX: {}}}},
+            summary="The report as a DOCX in the layout of Decree 30/2020/NĐ-CP (from the province's template)")
+async def document_docx(report_id: UUID, principal: Reader, session: DbSession, request: Request,
+                        version: VersionQuery = None) -> Response:
+    report = await service.read_report(session, report_id, version)
+    return _download(await _docx(request, report), DOCX, report, "docx")
+
+
+@router.get("/reports/{report_id}/document.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
+            summary="The report's annex: every table, and every figure with its data, override and reason")
+async def document_xlsx(report_id: UUID, principal: Reader, session: DbSession,
+                        version: VersionQuery = None) -> Response:
+    report = await service.read_report(session, report_id, version)
+    return _download(await asyncio.to_thread(render_xlsx, report), XLSX, report, "xlsx")
+
+
+@router.get("/reports/{report_id}/document.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}},
+            summary="The report as PDF (the DOCX converted by LibreOffice; 503 where it is not installed)")
+async def document_pdf(report_id: UUID, principal: Reader, session: DbSession, request: Request,
+                       version: VersionQuery = None) -> Response:
+    report = await service.read_report(session, report_id, version)
+    return _download(await docx_to_pdf(await _docx(request, report)), "application/pdf", report, "pdf")

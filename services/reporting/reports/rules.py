@@ -56,14 +56,14 @@ _ALL_SECTIONS = ("I.1", "I.2", "II.1", "II.2", "II.3", "II.4", "II.5", "III.1", 
 _REQUIRED = ("III.1", "III.2", "IV.1", "IV.2")
 
 REPORT_TYPES: dict[str, ReportType] = {t.code: t for t in (
-    ReportType("annual", "Kết quả thực hiện phong trào thi đua “Vì người nghèo - Không để ai bị bỏ lại phía sau” năm",
+    ReportType("annual", "Kết quả thực hiện phong trào thi đua “Vì người nghèo - Không để ai bị bỏ lại phía sau”",
                "year", _ALL_SECTIONS, _REQUIRED),
     ReportType("monthly",
-               "Kết quả rà soát thường xuyên hộ nghèo, hộ cận nghèo và thực hiện chính sách giảm nghèo tháng",
+               "Kết quả rà soát thường xuyên hộ nghèo, hộ cận nghèo và thực hiện chính sách giảm nghèo",
                "month", ("II.2", "II.3", "III.1", "III.2", "IV.1"), ("III.2", "IV.1")),
-    ReportType("midterm", "Sơ kết giữa kỳ thực hiện phong trào thi đua", "phase", _ALL_SECTIONS, _REQUIRED,
+    ReportType("midterm", "Sơ kết giữa kỳ phong trào thi đua", "phase", _ALL_SECTIONS, _REQUIRED,
                phase="midterm_review"),
-    ReportType("final", "Tổng kết thực hiện phong trào thi đua", "phase", _ALL_SECTIONS, _REQUIRED,
+    ReportType("final", "Tổng kết phong trào thi đua", "phase", _ALL_SECTIONS, _REQUIRED,
                phase="final_review"),
 )}
 ANNUAL_DUE = (11, 20)  # seed 004: "báo cáo định kỳ hàng năm trước ngày 20/11"
@@ -123,7 +123,7 @@ def period_of(kind: ReportType, key: str, movement: dict[str, Any] | None = None
                       f"Movement {movement.get('name')!r} plans no {kind.phase} with a date.",
                       errors=[{"field": "period", "reason": f"no {kind.phase} phase"}])
     start, due = date.fromisoformat(str(movement["starts_on"])), date.fromisoformat(str(held)[:10])
-    return Period(key, start, due, due, str(movement.get("name") or key), movement_id=key)
+    return Period(key, start, due, due, f"“{movement.get('name') or key}”", movement_id=key)
 
 
 def refuse_future(period: Period, today: date) -> None:
