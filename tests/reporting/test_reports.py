@@ -129,3 +129,43 @@ async def test_the_workflow_from_draft_to_acceptance_and_the_districts_consolida
     again = await ok(await call(reporting, "GET", f"/reporting/reports/{district['id']}", DISTRICT))
     assert again["consolidation"]["not_accepted"] == [COMMUNES_A[1]]
     assert again["consolidation"]["missing"] == [COMMUNES_A[2]]
+
+
+async def test_a_figure_traces_to_the_rows_it_sums(reporting: Reporting) -> None:
+    data, _ = await load_everything(reporting)
+    draft = await ok(await open_report(reporting, COMMUNE, COMMUNES_A[0]), 201)
+    base = f"/reporting/reports/{draft['id']}/figures"
+
+    poor = await ok(await call(reporting, "GET", f"{base}/poverty.end.poor/trace", COMMUNE, params={"limit": 1000}))
+    assert poor["total"] == value(draft, "poverty.end.poor") == len(poor["rows"])
+    assert {r["status"] for r in poor["rows"]} == {"poor"} and {r["year"] for r in poor["rows"]} == {2024}
+    wanted = {hid for (hid, year), a in data.final.items()
+              if year == 2024 and a.status == "poor" and a.unit_path == COMMUNES_A[0] and hid not in data.removed}
+    assert {r["household_id"] for r in poor["rows"]} == wanted
+
+    page = await ok(await call(reporting, "GET", f"{base}/poverty.end.households/trace", COMMUNE,
+                               params={"limit": 5, "offset": 5}))
+    assert page["total"] == value(draft, "poverty.end.households") and len(page["rows"]) == 5 and page["offset"] == 5
+
+    credit = await ok(await call(reporting, "GET", f"{base}/support.nhcsxh_credit.amount_vnd/trace", COMMUNE))
+    assert sum(r["amount_vnd"] for r in credit["rows"]) == value(draft, "support.nhcsxh_credit.amount_vnd")
+    talks = await ok(await call(reporting, "GET", f"{base}/propaganda.propaganda:broadcast:broadcasts.count/trace",
+                                COMMUNE))
+    assert [r["count"] for r in talks["rows"]] == [57]
+
+    missing = await call(reporting, "GET", f"{base}/support.nothing.amount_vnd/trace", COMMUNE)
+    assert missing.status_code == 404 and missing.json()["code"] == "figure_not_found"
+    derived = await call(reporting, "GET", f"{base}/poverty.end.poor_rate/trace", COMMUNE)
+    assert derived.status_code == 404
+
+    # An upper level's consolidated figure names the children's reports it sums.
+    await write_and_submit(reporting, COMMUNE, draft["id"], f'"{draft["row_version"]}"')
+    accepted = await call(reporting, "POST", f"/reporting/reports/{draft['id']}/accept", DISTRICT, "*")
+    assert accepted.status_code == 200, accepted.text
+    district = await ok(await open_report(reporting, DISTRICT, DISTRICT_A), 201)
+    traced = await ok(await call(reporting, "GET",
+                                 f"/reporting/reports/{district['id']}/figures/support.nhcsxh_credit.amount_vnd/trace",
+                                 DISTRICT))
+    assert traced["children"] == [{"path": COMMUNES_A[0], "name": "Phường Ngô Quyền", "report_id": draft["id"],
+                                   "version": 2, "value": 4_000_000_000}]
+    assert sum(r["amount_vnd"] for r in traced["rows"]) == 4_000_000_000 + 2_896_000_000

@@ -7,7 +7,7 @@ import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from services.reporting.reports import repository, service
 from services.reporting.reports.annex import render_xlsx
@@ -155,3 +155,12 @@ async def document_pdf(report_id: UUID, principal: Reader, session: DbSession, r
                        version: VersionQuery = None) -> Response:
     report = await service.read_report(session, report_id, version)
     return _download(await docx_to_pdf(await _docx(request, report)), "application/pdf", report, "pdf")
+
+
+@router.get("/reports/{report_id}/figures/{key}/trace",
+            summary="The rows a figure sums (read models), and the children's reports an upper level's figure sums")
+async def trace_figure(report_id: UUID, key: Annotated[str, Path(max_length=300)], principal: Reader,
+                       session: DbSession, paging: Annotated[PageParams, Depends(page_params)]) -> dict[str, Any]:
+    """`rows` are a page of today's rows (household-years, deliveries, ledger entries, activities, ...):
+    a submitted report's figure is frozen and may differ from what they add up to now."""
+    return await service.trace_figure(session, report_id, key, paging)

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.reports import figures as gathering
-from services.reporting.reports import repository
+from services.reporting.reports import repository, trace
+from services.reporting.reports.figures import years_of
 from services.reporting.reports.layout import check_overrides
 from services.reporting.reports.models import Report, ReportAction, ReportVersion
 from services.reporting.reports.rules import (
@@ -38,6 +39,7 @@ from shared.clock import VIETNAM, now, today
 from shared.errors import Problem, conflict, forbidden
 from shared.etag import check_if_match
 from shared.events import Event, record_event, uuid7
+from shared.pagination import PageParams, paginate
 from shared.principal import Principal
 
 
@@ -123,6 +125,29 @@ async def open_report(session: AsyncSession, principal: Principal, unit: str | N
 
 async def read_report(session: AsyncSession, report_id: UUID, number: int | None = None) -> dict[str, Any]:
     return await view(session, await repository.report(session, report_id), number)
+
+
+async def trace_figure(session: AsyncSession, report_id: UUID, key: str, paging: PageParams) -> dict[str, Any]:
+    """A figure of the report's current version, the children's reports it sums (an upper level), and a
+    page of the read-model rows its data sums."""
+    report = await repository.report(session, report_id)
+    shown = await view(session, report)
+    figure = shown["figures"].get(key)
+    if figure is None or figure.get("derived"):
+        raise Problem(404, "figure_not_found", "No such figure",
+                      f"The report has no figure {key!r} that sums rows (derived figures are computed from others).",
+                      figure=key)
+    query, to_item = trace.rows_of(key, report.unit_path, period_of_report(report), years_of(period_of_report(report)))
+    page = await paginate(session, query, paging, to_item)
+    children = []
+    for child in (shown["consolidation"] or {}).get("children", []):
+        if child["summed"]:
+            version = await repository.version(session, UUID(child["report_id"]), child["version"])
+            theirs = ((version.figures or {}).get("figures") or {}).get(key) if version else None
+            children.append({"path": child["path"], "name": child["name"], "report_id": child["report_id"],
+                             "version": child["version"], "value": theirs["value"] if theirs else 0})
+    return {"figure": figure, "frozen": shown["frozen"], "children": children,
+            "rows": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
 async def edit_report(session: AsyncSession, principal: Principal, report_id: UUID, if_match: str | None,
