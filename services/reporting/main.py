@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting.completeness import routes as completeness
 from services.reporting.consumers import CONSUMERS
 from services.reporting.indicators import routes as indicators
 from services.reporting.operations import routes as operations
@@ -17,7 +18,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="reporting",
         settings=settings or ReportingSettings(),
-        routers=[indicators.router, support.router, reports.router, operations.router],
+        routers=[indicators.router, support.router, reports.router, completeness.router, operations.router],
         consumers=CONSUMERS,
         title="Chung Tay — reporting",
         description="Poverty indicators, support totals and periodic reports, projected from every service's events.",
