@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.reporting.completeness import routes as completeness
 from services.reporting.consumers import CONSUMERS
+from services.reporting.dashboard import routes as dashboard
 from services.reporting.indicators import routes as indicators
 from services.reporting.operations import routes as operations
 from services.reporting.reports import routes as reports
@@ -18,7 +19,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="reporting",
         settings=settings or ReportingSettings(),
-        routers=[indicators.router, support.router, reports.router, completeness.router, operations.router],
+        routers=[indicators.router, support.router, reports.router, completeness.router, dashboard.router,
+                 operations.router],
         consumers=CONSUMERS,
         title="Chung Tay — reporting",
         description="Poverty indicators, support totals and periodic reports, projected from every service's events.",

@@ -98,3 +98,8 @@ def seed_003_emulation(commune: str) -> list[Event]:
         award(commune, "Trần Văn Nam", "2024-09-12", award_id=gone),
         revoked(commune, gone),
     ]
+
+
+def score(unit_path: str, total: str, year: int = 2024, movement_id: str = MOVEMENT) -> Event:
+    return _event("emulation.score.computed", f"{movement_id}:{year}:{unit_path}", unit_path, {
+        "movement_id": movement_id, "year": year, "level": "commune", "total": total, "criteria": []}, version=2)

@@ -111,3 +111,33 @@ def seed_003_deliveries() -> SupportData:
     data.record(delivery(DISTRICT_A, "monthly_rice", 81_150_000, body="hctd", households=45, persons=108,
                          quantities=[("kg", "5410")], funding=[("enterprise", 81_150_000)]))
     return data
+
+
+def fund_event(kind: str, unit_path: str, fund_id: str, amount_vnd: int, occurred_on: str, entry_id: str,
+               version: int, **extra: Any) -> Event:
+    hierarchy, *codes = unit_path.split(".")
+    payload = {"fund_id": fund_id, "entry_id": entry_id, "unit_code": codes[-1], "unit_path": unit_path,
+               "unit_level": "commune" if len(codes) == 3 else "district", "hierarchy": hierarchy,
+               "amount_vnd": amount_vnd, "occurred_on": occurred_on, "year": int(occurred_on[:4]),
+               "balance_after": 0, **extra}
+    return Event(type=f"support.fund.{kind}", producer="support", subject_id=entry_id, unit_code=codes[-1],
+                 unit_path=unit_path, version=version, payload=payload)
+
+
+def fund_events() -> list[Event]:
+    """The district's fund receives 100 M, transfers 20 M to commune A0's fund, which spends 30 M; A0's own
+    donors gave 15 M the year before."""
+    district, commune = DISTRICT_A, COMMUNES_A[0]
+    return [
+        fund_event("donation_received", commune, "fund-a0", 15_000_000, "2023-12-20", "e0", 1,
+                   donor_name="Công ty May Bắc Giang", donor_kind="enterprise", receipt_number="PT-01",
+                   campaign_year=2023),
+        fund_event("donation_received", district, "fund-213", 100_000_000, "2024-10-17", "e1", 1,
+                   donor_name="Ngân hàng Nông nghiệp", donor_kind="enterprise", receipt_number="PT-11",
+                   campaign_year=2024),
+        fund_event("transferred", district, "fund-213", 20_000_000, "2024-10-20", "e2", 2, to_fund_id="fund-a0",
+                   to_entry_id="e3", to_unit_code=commune.rsplit(".", 1)[-1], to_unit_path=commune,
+                   to_unit_level="commune", note="Hỗ trợ xây nhà", to_balance_after=35_000_000),
+        fund_event("spent", commune, "fund-a0", 30_000_000, "2024-11-02", "e4", 3, purpose="Sửa nhà hộ nghèo",
+                   delivery_id=None, programme="housing_repair"),
+    ]
