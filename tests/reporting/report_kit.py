@@ -84,7 +84,7 @@ async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 async def write_and_submit(reporting: Reporting, principal: Principal, report_id: str, etag: str) -> dict[str, Any]:
     edited = await call(reporting, "PATCH", f"/reporting/reports/{report_id}", principal, etag,
-                        json={"narratives": NARRATIVES, "header": HEADER})
+                        json={"narratives": NARRATIVES, "document": HEADER})
     assert edited.status_code == 200, edited.text
     return await ok(await call(reporting, "POST", f"/reporting/reports/{report_id}/submit", principal,
                                edited.headers["etag"]))

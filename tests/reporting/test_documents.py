@@ -68,7 +68,8 @@ async def submitted_commune_report(reporting: Reporting) -> tuple[dict[str, Any]
     edited = await call(reporting, "PATCH", path, COMMUNE, opened.headers["etag"], json={
         "narratives": {"intro": "Thực hiện Kế hoạch số 108/KH-UBND, UBND phường báo cáo như sau:",
                        "I.2": "UBND phường đã xây dựng kế hoạch và phát động phong trào."},
-        "header": {"recipients": ["UBND thành phố Bắc Giang (để b/c)", "Đảng ủy phường (để b/c)", "Lưu: VT, LĐTBXH."]}})
+        "document": {"recipients": ["UBND thành phố Bắc Giang (để b/c)", "Đảng ủy phường (để b/c)",
+                                    "Lưu: VT, LĐTBXH."]}})
     assert edited.status_code == 200, edited.text
     report = await write_and_submit(reporting, COMMUNE, draft["id"], edited.headers["etag"])
     return report, data

@@ -45,10 +45,10 @@ async def test_a_communes_annual_draft_is_filled_from_the_read_models(reporting:
     assert [r[1]["text"] for r in sections["I.1"]["tables"][0]["rows"]] == ["108/KH-UBND", "2222/QĐ-UBND"]
     assert sections["III.1"]["required"] and sections["III.1"]["narrative"] == ""
     assert {m["field"] for m in draft["missing_for_submission"]} == {
-        "narratives.III.1", "narratives.III.2", "narratives.IV.1", "narratives.IV.2", "header.number",
-        "header.signer_name"}
-    assert draft["header"]["issuing_body"] == "ỦY BAN NHÂN DÂN\nPHƯỜNG NGÔ QUYỀN"
-    assert draft["header"]["recipients"][0] == "UBND Thành phố Bắc Giang (để b/c)"
+        "narratives.III.1", "narratives.III.2", "narratives.IV.1", "narratives.IV.2", "document.number",
+        "document.signer_name"}
+    assert draft["document"]["issuing_body"] == "ỦY BAN NHÂN DÂN\nPHƯỜNG NGÔ QUYỀN"
+    assert draft["document"]["recipients"][0] == "UBND Thành phố Bắc Giang (để b/c)"
 
 
 async def test_the_workflow_from_draft_to_acceptance_and_the_districts_consolidation(reporting: Reporting) -> None:
@@ -70,12 +70,12 @@ async def test_the_workflow_from_draft_to_acceptance_and_the_districts_consolida
     # Submitting with empty required sections is refused and changes nothing.
     refused = await call(reporting, "POST", f"{path}/submit", COMMUNE, edited.headers["etag"])
     assert refused.status_code == 422 and refused.json()["code"] == "incomplete_report"
-    assert {e["field"] for e in refused.json()["errors"]} >= {"narratives.III.1", "header.number"}
+    assert {e["field"] for e in refused.json()["errors"]} >= {"narratives.III.1", "document.number"}
     assert (await ok(await call(reporting, "GET", path, COMMUNE)))["state"] == "draft"
 
     submitted = await write_and_submit(reporting, COMMUNE, rid, edited.headers["etag"])
     assert submitted["state"] == "submitted" and submitted["frozen"] and submitted["version"] == 3
-    assert submitted["narratives"] == NARRATIVES and submitted["header"]["signed_on"] == "2024-11-15"
+    assert submitted["narratives"] == NARRATIVES and submitted["document"]["signed_on"] == "2024-11-15"
 
     # A submitted version is locked.
     locked = await call(reporting, "PATCH", path, COMMUNE, "*", json={"narratives": {"III.1": "sửa"}})

@@ -123,13 +123,13 @@ def _body(template: DocxTemplate, report: dict[str, Any]) -> Any:
         for table in section["tables"]:
             _table(body, table)
     closing = report["narratives"].get("closing") or (
-        f"Trên đây là báo cáo {report['header'].get('title', '').strip()} của {report['unit_name']}./.")
+        f"Trên đây là báo cáo {report['document'].get('title', '').strip()} của {report['unit_name']}./.")
     _paragraphs(body, closing, "CT Body")
     return body
 
 
 def render_docx(report: dict[str, Any], template: Path) -> bytes:
-    header = report["header"]
+    header = report["document"]
     signed = header.get("signed_on")
     document = DocxTemplate(str(template))
     context = {

@@ -240,6 +240,6 @@ def missing_for_submission(kind: ReportType, content: Content) -> list[dict[str,
     """What a report lacks to be submitted: required narratives and header fields, as problem errors."""
     missing = [{"field": f"narratives.{key}", "reason": f"section {key} “{SUBSECTIONS[key]}” is empty"}
                for key in kind.required if not (content.narratives.get(key) or "").strip()]
-    missing += [{"field": f"header.{key}", "reason": f"{label} is empty"}
+    missing += [{"field": f"document.{key}", "reason": f"{label} is empty"}
                 for key, label in REQUIRED_HEADER.items() if not str(content.header.get(key) or "").strip()]
     return missing

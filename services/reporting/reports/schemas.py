@@ -60,18 +60,20 @@ class OverrideIn(BaseModel):
 
 
 class ReportEdit(BaseModel):
-    """Changes to a draft; `null` removes a narrative or an override. Each edit makes a new version."""
+    """Changes to a draft: `document` (number, place, date, issuing body, title, signer, recipients),
+    narratives per section, overridden figures; `null` removes a narrative or an override. Each edit makes
+    a new version."""
 
     model_config = ConfigDict(extra="forbid")
 
-    header: HeaderIn | None = None
+    document: HeaderIn | None = None
     narratives: dict[Annotated[str, Field(max_length=16)], Narrative | None] | None = None
     overrides: dict[Annotated[str, Field(max_length=300)], OverrideIn | None] | None = None
 
     def header_changes(self) -> dict[str, Any] | None:
-        if self.header is None:
+        if self.document is None:
             return None
-        changes = self.header.model_dump(exclude_unset=True)
+        changes = self.document.model_dump(exclude_unset=True)
         if "signed_on" in changes and changes["signed_on"] is not None:
             changes["signed_on"] = changes["signed_on"].isoformat()
         return changes
@@ -116,7 +118,7 @@ class ReportView(ReportSummary):
 
     shown_version: int
     frozen: bool
-    header: dict[str, Any]
+    document: dict[str, Any]
     narratives: dict[str, str]
     figures: dict[str, dict[str, Any]]
     overridden: list[str]

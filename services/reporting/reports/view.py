@@ -138,7 +138,7 @@ async def view(session: AsyncSession, report: Report, number: int | None = None)
     return {
         **overview(report),
         "shown_version": chosen.number, "frozen": chosen.figures is not None,
-        "header": content.header, "narratives": content.narratives,
+        "document": content.header, "narratives": content.narratives,
         "figures": shown.figures,
         "overridden": sorted(k for k, f in shown.figures.items() if f.get("overridden")),
         "sections": sections(kind, shown, content),
