@@ -138,3 +138,85 @@ async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nat
             assert commune["unit"]["transitions"].get(code, 0) == count, code
         assert await check(reporting_url, registry_url=registry_url, reviews=True) == []
     await nc.close()
+
+
+async def test_a_communes_annual_report_from_events_to_the_districts_consolidation(stack: Stack,
+                                                                                  nats_url: str) -> None:
+    """Events in (the registry's own import; support and emulation events as their contracts say) → the
+    commune's annual draft with figures → narrative → DOCX and XLSX → submitted → returned by the district →
+    resubmitted → accepted → the district's consolidated draft and its completeness."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from tests.reporting.emulation_events import seed_003_emulation
+    from tests.reporting.report_kit import HEADER, NARRATIVES, officer
+    from tests.reporting.support_events import catalogue_events, seed_003_deliveries
+
+    registry_url = await fresh_database(stack, "registry")
+    await load(registry_url)
+    reporting_url = await fresh_database(stack, "reporting")
+    nc, js = await connect(nats_url)
+    registry = create_registry(RegistrySettings(**service_env("registry", registry_url, nats_url),
+                                                personal_data_key=generate_key(),
+                                                personal_data_hash_key=generate_key()))
+    reporting_service = reporting_app(reporting_url, nats_url)
+    commune, district = officer(COMMUNE), officer(DISTRICT)
+    async with running_app(registry) as registry_client, running_app(reporting_service) as client:
+        reporting = Reporting(reporting_service, client, js, reporting_url, nats_url)
+        job = await import_households(registry_client, registry, import_file("07207", 180, 0))
+        await reporting.publish([*catalogue_events(), *seed_003_deliveries().events,
+                                 *seed_003_emulation(COMMUNE)])
+        await caught_up(registry_url, reporting)
+
+        async def send(method: str, path: str, who: Any, etag: str | None = None, **kw: Any) -> httpx.Response:
+            headers = auth_headers(who) | ({"If-Match": etag} if etag else {})
+            return await client.request(method, path, headers=headers, **kw)
+
+        async def settled_support() -> bool:
+            body = (await send("GET", "/reporting/support/totals", commune, params={"year": 2024})).json()
+            return body["total"]["deliveries"] == 4  # seed 003's lines recorded in this commune
+
+        await eventually(settled_support)
+        opened = await send("POST", "/reporting/reports", commune,
+                            json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+        assert opened.status_code == 201, opened.text
+        draft = opened.json()
+        figures = draft["figures"]
+        assert figures["poverty.end.households"]["value"] == sum(job["counts"].values())
+        assert figures["poverty.end.poor"]["value"] == job["counts"].get("poor", 0)
+        assert figures["support.education_costs.amount_vnd"]["value"] == 504_180_000
+        path = f"/reporting/reports/{draft['id']}"
+
+        written = await send("PATCH", path, commune, opened.headers["etag"],
+                             json={"narratives": NARRATIVES, "document": HEADER})
+        assert written.status_code == 200, written.text
+        docx = await send("GET", f"{path}/document.docx", commune)
+        text = "\n".join(c.text for t in Document(io.BytesIO(docx.content)).tables for r in t.rows for c in r.cells)
+        assert "504,18" in text and "Số: 12/BC-UBND" in text
+        book = load_workbook(io.BytesIO((await send("GET", f"{path}/document.xlsx", commune)).content))
+        assert "Số liệu" in book.sheetnames
+
+        submitted = await send("POST", f"{path}/submit", commune, written.headers["etag"])
+        assert submitted.status_code == 200 and submitted.json()["state"] == "submitted", submitted.text
+        returned = await send("POST", f"{path}/return", district, submitted.headers["etag"],
+                              json={"comment": "Bổ sung kết quả tuyên truyền"})
+        assert returned.json()["state"] == "returned"
+        fixed = await send("PATCH", path, commune, returned.headers["etag"],
+                           json={"narratives": {"II.1": "Đài truyền thanh phường phát 57 lượt tin."}})
+        resubmitted = await send("POST", f"{path}/submit", commune, fixed.headers["etag"])
+        assert resubmitted.json()["state"] == "submitted"
+        accepted = await send("POST", f"{path}/accept", district, resubmitted.headers["etag"])
+        assert accepted.json()["state"] == "accepted"
+
+        consolidated = await send("POST", "/reporting/reports", district,
+                                  json={"unit": "213", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+        body = consolidated.json()
+        assert body["consolidation"]["summed"] == 1 and COMMUNE not in body["consolidation"]["missing"]
+        assert body["figures"]["poverty.end.poor"]["consolidated"] == job["counts"].get("poor", 0)
+        completeness = (await send("GET", "/reporting/completeness", district,
+                                   params={"type": "annual", "period": "2024"})).json()
+        totals = completeness["totals"]
+        communes = await registry_sql(registry_url, "SELECT count(*) FROM units WHERE parent_path = $1", DISTRICT)
+        assert totals["expected"] == communes[0][0] > 1  # every commune of the city must report
+        assert (totals["submitted"], totals["accepted"], totals["missing"]) == (1, 1, totals["expected"] - 1)
+    await nc.close()
