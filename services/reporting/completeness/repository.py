@@ -1,5 +1,6 @@
-"""The units that must report under a unit for a period, each with its report's state: one statement
-on the units read model and the reports, on the request's asyncpg connection (services.reporting.sql)."""
+"""The units that must report under a unit for a period and the state of their reports, counted in the
+database per child unit and level (a country is ~12,000 units: the rows never travel), and the overdue
+units one page at a time; on the request's asyncpg connection (services.reporting.sql)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,36 @@ WHERE u.path > $2 AND u.path < $3 AND $1::text IS NOT NULL
   AND u.level IN ('province', 'district', 'commune')
   AND (u.valid_from IS NULL OR u.valid_from <= $7) AND (u.valid_to IS NULL OR u.valid_to >= $7)
 """
+# $9 today: a unit is overdue when its report was never submitted and the due date has passed
+_COUNTS = f"""
+WITH e AS ({_EXPECTED})
+SELECT child, level, count(*)::int AS expected, count(first_submitted_on)::int AS submitted,
+       count(*) FILTER (WHERE first_submitted_on <= $7)::int AS on_time,
+       count(*) FILTER (WHERE state = 'accepted')::int AS accepted,
+       count(*) FILTER (WHERE state = 'returned')::int AS returned,
+       count(*) FILTER (WHERE state = 'submitted')::int AS awaiting,
+       count(*) FILTER (WHERE state IS NOT NULL AND first_submitted_on IS NULL)::int AS drafts,
+       count(*) FILTER (WHERE first_submitted_on IS NULL AND $7 < $9)::int AS overdue
+FROM e GROUP BY child, level
+"""
+# $9 today, $10 limit, $11 offset
+_OVERDUE = f"""
+WITH e AS ({_EXPECTED})
+SELECT path, code, name, level, state, report_id FROM e
+WHERE first_submitted_on IS NULL AND $7 < $9 ORDER BY path LIMIT $10 OFFSET $11
+"""
 
 
-async def expected_units(session: AsyncSession, path: str, report_type: str, period: str,
-                         due_on: date) -> list[Any]:
-    return await fetch(session, _EXPECTED, *subtree.params(path), report_type, period, due_on, VIETNAM.key)
+def _params(path: str, report_type: str, period: str, due_on: date) -> tuple[object, ...]:
+    return *subtree.params(path), report_type, period, due_on, VIETNAM.key
+
+
+async def counts(session: AsyncSession, path: str, report_type: str, period: str, due_on: date,
+                 today: date) -> list[Any]:
+    """Per (child unit, level): expected, submitted, on time, accepted, returned, awaiting, drafts, overdue."""
+    return await fetch(session, _COUNTS, *_params(path, report_type, period, due_on), today)
+
+
+async def overdue(session: AsyncSession, path: str, report_type: str, period: str, due_on: date, today: date,
+                  limit: int, offset: int) -> list[Any]:
+    return await fetch(session, _OVERDUE, *_params(path, report_type, period, due_on), today, limit, offset)

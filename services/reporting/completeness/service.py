@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.completeness import repository
-from services.reporting.completeness.rules import overdue, roll_up
+from services.reporting.completeness.rules import roll_up
 from services.reporting.reports import figures as gathering
 from services.reporting.reports.rules import period_of, report_type
 from services.reporting.units.service import locate
@@ -23,12 +23,11 @@ async def completeness(session: AsyncSession, principal: Principal, unit: str | 
     located = await locate(session, principal, unit, hierarchy)
     movement = await gathering.movement(session, period_key) if kind.period_kind == "phase" else None
     period = period_of(kind, period_key, movement)
-    rows = await repository.expected_units(session, located.unit.path, kind.code, period.key, period.due_on) \
-        if period.expected else []
-    rollup = roll_up([(r["child"], r["level"], r["state"], r["first_submitted_on"]) for r in rows], period.due_on)
-    now = today()
-    late = sorted((r for r in rows if overdue(r["state"], r["first_submitted_on"], period.due_on, now)),
-                  key=lambda r: r["path"])
+    now, path = today(), located.unit.path
+    rows = await repository.counts(session, path, kind.code, period.key, period.due_on, now) if period.expected else []
+    rollup = roll_up(rows)
+    late = await repository.overdue(session, path, kind.code, period.key, period.due_on, now, paging.limit,
+                                    paging.offset) if rollup.total.overdue else []
     names = {c.code: c for c in located.children}
     return {
         "unit": located.unit.as_dict(), "type": kind.code, "period": period.key, "due_on": period.due_on.isoformat(),
@@ -40,6 +39,6 @@ async def completeness(session: AsyncSession, principal: Principal, unit: str | 
         "overdue": {"items": [{"path": r["path"], "code": r["code"], "name": r["name"], "level": r["level"],
                                "state": r["state"] or "missing", "report_id": str(r["report_id"]) if r["report_id"]
                                else None}
-                              for r in late[paging.offset:paging.offset + paging.limit]],
-                    "total": len(late), "limit": paging.limit, "offset": paging.offset},
+                              for r in late],
+                    "total": rollup.total.overdue, "limit": paging.limit, "offset": paging.offset},
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.reporting.dashboard.service import dashboard
 from shared.http import DbSession, require
@@ -17,11 +17,11 @@ Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
 
 @router.get("/dashboard", summary="Dashboard data: poverty against targets, support, funds, completeness, ranking")
 async def officer_dashboard(
-    principal: Reader, session: DbSession,
+    principal: Reader, session: DbSession, request: Request,
     unit: Annotated[str | None, Query(max_length=160, description="Unit code (with `hierarchy`) or path; "
                                                                   "default: your scope unit")] = None,
     hierarchy: Annotated[str | None, Query(description="v2008 or v2025")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
 ) -> dict[str, Any]:
     """docs/reporting.md "Dashboard data" describes every field."""
-    return await dashboard(session, principal, unit, hierarchy, year)
+    return await dashboard(session, request.app.state.db, principal, unit, hierarchy, year)

@@ -1,34 +1,43 @@
 """What an officer's dashboard shows for a unit (within the caller's scope) and a year: the poverty
 rate of the unit and its child units over five years against the targets handed to it, support by
 programme and funding source, the "Vì người nghèo" fund balances, the completeness of the year's
-annual report, and the emulation ranking of the units one level below."""
+annual report, and the emulation ranking of the units one level below.
+
+The unit is located and checked against the scope first; the independent reads then run side by side,
+each on a pooled connection of its own (a dashboard is many small queries; one after another they
+cost several times one of them).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.completeness.repository import expected_units
+from services.reporting.completeness import repository as completeness
 from services.reporting.completeness.rules import roll_up
 from services.reporting.dashboard import repository
 from services.reporting.indicators.service import poverty_report
 from services.reporting.progress.projection import EMULATION_CONSUMER, SUPPORT_CONSUMER
-from services.reporting.progress.repository import read_progress
+from services.reporting.progress.repository import read_progresses
 from services.reporting.reports.layout import INDICATORS
 from services.reporting.reports.rules import REPORT_TYPES, period_of
 from services.reporting.sql import fetch
 from services.reporting.support.repository import catalogue_names, support_rows
 from services.reporting.support.rules import million_vnd, support_figures
 from shared.clock import today
+from shared.db import Database
 from shared.principal import Principal
 
 SERIES_YEARS = 5
 _TARGETS = "SELECT indicator, value, upper, measure_unit FROM rp_targets WHERE unit_path = $1 AND year = $2 " \
            "ORDER BY indicator"
+T = TypeVar("T")
 
 
 def _poverty(report: dict[str, Any]) -> dict[str, Any]:
@@ -65,53 +74,76 @@ def _targets(rows: list[Any], poverty: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-async def dashboard(session: AsyncSession, principal: Principal, unit: str | None, hierarchy: str | None,
-                    year: int | None) -> dict[str, Any]:
-    year = year or today().year
-    report = await poverty_report(session, principal, unit, hierarchy, None, year - SERIES_YEARS + 1, year)
-    ref = report["unit"]
-    path = ref["path"]
-    poverty = _poverty(report)
-    poverty["targets"] = _targets(await fetch(session, _TARGETS, path, year), poverty)
-    names = await catalogue_names(session)
-    rows = await support_rows(session, path, date(year, 1, 1), date(year, 12, 31))
-    support = support_figures(rows.lines, rows.funding, [], names)
-    children = {c["code"]: c for c in poverty["children"]}
-
-    funds = await repository.fund_balances(session, path, year)
-    balance = sum(int(r["balance_vnd"]) for r in funds)
-    by_unit = [{"code": r["child"] or ref["code"], "name": children.get(r["child"], {}).get("name", ref["name"])
-                if r["child"] else ref["name"], "balance_vnd": int(r["balance_vnd"]),
-                "balance_million_vnd": million_vnd(int(r["balance_vnd"])), "donations_vnd": int(r["donations_vnd"]),
-                "spent_vnd": int(r["spent_vnd"])} for r in sorted(funds, key=lambda r: r["child"])]
-
-    annual = period_of(REPORT_TYPES["annual"], str(year))
-    expected = await expected_units(session, path, "annual", annual.key, annual.due_on)
-    rollup = roll_up([(r["child"], r["level"], r["state"], r["first_submitted_on"]) for r in expected],
-                     annual.due_on)
-
+def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
+    """Per movement, the units ranked by total (equal totals share a rank)."""
     ranking: dict[str, dict[str, Any]] = defaultdict(lambda: {"units": []})
-    for r in await repository.scores(session, path, year):
+    for r in rows:
         movement = ranking[r["movement_id"]]
         movement["movement_id"], movement["name"] = r["movement_id"], r["movement"]
         units = movement["units"]
-        total = Decimal(str(r["total"])) if r["total"] is not None else None
-        rank = len(units) + 1 if not units or units[-1]["total"] != str(total) else units[-1]["rank"]
-        units.append({"rank": rank, "path": r["unit_path"], "code": r["code"], "name": r["name"],
-                      "total": str(total) if total is not None else None})
+        total = str(Decimal(str(r["total"]))) if r["total"] is not None else None
+        rank = units[-1]["rank"] if units and units[-1]["total"] == total else len(units) + 1
+        units.append({"rank": rank, "path": r["unit_path"], "code": r["code"], "name": r["name"], "total": total})
+    return list(ranking.values())
+
+
+async def dashboard(session: AsyncSession, db: Database, principal: Principal, unit: str | None,
+                    hierarchy: str | None, year: int | None) -> dict[str, Any]:
+    year = year or today().year
+    # Located and checked against the scope before anything else is read.
+    report = await poverty_report(session, principal, unit, hierarchy, None, year - SERIES_YEARS + 1, year)
+    ref = report["unit"]
+    path = ref["path"]
+    annual = period_of(REPORT_TYPES["annual"], str(year))
+    first, last = date(year, 1, 1), date(year, 12, 31)
+
+    def alone(read: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Task[T]:
+        async def run() -> T:
+            async with db.session(principal) as own:
+                return await read(own)
+
+        return asyncio.create_task(run())
+
+    targets_read = alone(lambda s: fetch(s, _TARGETS, path, year))
+    support_read = alone(lambda s: support_rows(s, path, first, last, parts=("lines", "funding")))
+    names_read = alone(catalogue_names)
+    funds_read = alone(lambda s: repository.fund_balances(s, path, year))
+    counts_read = alone(lambda s: completeness.counts(s, path, "annual", annual.key, annual.due_on, today()))
+    scores_read = alone(lambda s: repository.scores(s, path, year))
+    fresh_read = alone(lambda s: read_progresses(s, [SUPPORT_CONSUMER, EMULATION_CONSUMER]))
+    reads: list[asyncio.Task[Any]] = [targets_read, support_read, names_read, funds_read, counts_read, scores_read,
+                                      fresh_read]
+    try:
+        await asyncio.gather(*reads)
+    finally:
+        for task in reads:
+            task.cancel()  # one failed read leaves none of the others running
+    targets, support, names, funds = targets_read.result(), support_read.result(), names_read.result(), \
+        funds_read.result()
+    counts, scores, fresh = counts_read.result(), scores_read.result(), fresh_read.result()
+    poverty = _poverty(report)
+    poverty["targets"] = _targets(targets, poverty)
+    money = support_figures(support.lines, support.funding, [], names)
+    children = {c["code"]: c for c in poverty["children"]}
+    balance = sum(int(r["balance_vnd"]) for r in funds)
+    by_unit = [{"code": r["child"] or ref["code"],
+                "name": children.get(r["child"], {}).get("name", r["child"]) if r["child"] else ref["name"],
+                "balance_vnd": int(r["balance_vnd"]), "balance_million_vnd": million_vnd(int(r["balance_vnd"])),
+                "donations_vnd": int(r["donations_vnd"]), "spent_vnd": int(r["spent_vnd"])}
+               for r in sorted(funds, key=lambda r: r["child"])]
+    rollup = roll_up(counts)
     return {
         "unit": {k: ref[k] for k in ("code", "name", "level", "type", "path", "hierarchy")}, "year": year,
         "poverty": poverty,
         "support": {"programmes": [{k: p[k] for k in ("programme", "name", "deliveries", "households", "amount_vnd",
-                                                      "amount_million_vnd")} for p in support["programmes"]],
-                    "sources": support["sources"], "total": support["total"]},
+                                                      "amount_million_vnd")} for p in money["programmes"]],
+                    "sources": money["sources"], "total": money["total"]},
         "funds": {"balance_vnd": balance, "balance_million_vnd": million_vnd(balance), "by_unit": by_unit},
         "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
                          "totals": rollup.total.as_dict(),
                          "children": [{"code": code, "name": children.get(code, {}).get("name", code), **t.as_dict()}
                                       for code, t in sorted(rollup.by_child.items())]},
-        "ranking": list(ranking.values()),
-        "current_as_of": {"registry": report["current_as_of"],
-                          "support": await read_progress(session, SUPPORT_CONSUMER),
-                          "emulation": await read_progress(session, EMULATION_CONSUMER)},
+        "ranking": _ranking(scores),
+        "current_as_of": {"registry": report["current_as_of"], "support": fresh[SUPPORT_CONSUMER],
+                          "emulation": fresh[EMULATION_CONSUMER]},
     }

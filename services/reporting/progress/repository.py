@@ -34,3 +34,11 @@ def progress_of(row: Any) -> dict[str, Any]:
         "applied_at": row["applied_at"].isoformat() if row["applied_at"] else None,
         "events_applied": row["events_applied"],
     }
+
+
+async def read_progresses(session: AsyncSession, consumers: list[str]) -> dict[str, dict[str, Any]]:
+    """The freshness of several consumers in one round trip."""
+    rows = await fetch(session, f"SELECT consumer, {PROGRESS_COLUMNS} FROM rp_progress "
+                                "WHERE consumer = ANY($1::text[])", consumers)
+    found = {r["consumer"]: r for r in rows}
+    return {name: progress_of(found.get(name)) for name in consumers}

@@ -77,16 +77,18 @@ _OWN_YEAR_STATEMENTS = _by_year(False, own=True)
 _OWN_DATE_STATEMENTS = _by_dates(False, own=True)
 
 
-async def support_rows(session: AsyncSession, path: str, first: date, last: date, own: bool = False) -> SupportRows:
+async def support_rows(session: AsyncSession, path: str, first: date, last: date, own: bool = False,
+                       parts: tuple[str, ...] = ("lines", "funding", "quantities", "children")) -> SupportRows:
     """The support figures of the unit's subtree (or, with `own`, of the unit alone) for deliveries
-    dated `first`..`last`."""
+    dated `first`..`last`; `parts` leaves out the groupings a caller does not show (they stay empty)."""
     crosswalk = uses_crosswalk(path) and not own
     args: tuple[object, ...]
     if is_calendar_year(first, last):
         statements, args = (_OWN_YEAR_STATEMENTS if own else _YEAR_STATEMENTS[crosswalk]), (first.year,)
     else:
         statements, args = (_OWN_DATE_STATEMENTS if own else _DATE_STATEMENTS[crosswalk]), (first, last)
-    found = {name: await fetch(session, sql, *subtree.params(path), *args) for name, sql in statements.items()}
+    found = {name: await fetch(session, sql, *subtree.params(path), *args) if name in parts else []
+             for name, sql in statements.items()}
     return SupportRows(**found)
 
 
