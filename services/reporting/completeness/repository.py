@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.sql import fetch
@@ -23,23 +24,27 @@ WHERE u.path > $2 AND u.path < $3 AND $1::text IS NOT NULL
   AND u.level IN ('province', 'district', 'commune')
   AND (u.valid_from IS NULL OR u.valid_from <= $7) AND (u.valid_to IS NULL OR u.valid_to >= $7)
 """
-# $9 today: a unit is overdue when its report was never submitted and the due date has passed
-_COUNTS = f"""
-WITH e AS ({_EXPECTED})
-SELECT child, level, count(*)::int AS expected, count(first_submitted_on)::int AS submitted,
-       count(*) FILTER (WHERE first_submitted_on <= $7)::int AS on_time,
-       count(*) FILTER (WHERE state = 'accepted')::int AS accepted,
-       count(*) FILTER (WHERE state = 'returned')::int AS returned,
-       count(*) FILTER (WHERE state = 'submitted')::int AS awaiting,
-       count(*) FILTER (WHERE state IS NOT NULL AND first_submitted_on IS NULL)::int AS drafts,
-       count(*) FILTER (WHERE first_submitted_on IS NULL AND $7 < $9)::int AS overdue
-FROM e GROUP BY child, level
-"""
-# $9 today, $10 limit, $11 offset
-_OVERDUE = f"""
-WITH e AS ({_EXPECTED})
-SELECT path, code, name, level, state, report_id FROM e
-WHERE first_submitted_on IS NULL AND $7 < $9 ORDER BY path LIMIT $10 OFFSET $11
+# $9 today (a unit is overdue when its report was never submitted and the due date has passed), $10 the
+# overdue page's size, $11 its offset. One scan of the expected units (a CTE used twice is computed once):
+# the counts per (child, level), and one page of the overdue units.
+_COUNTS_AND_OVERDUE = f"""
+WITH e AS MATERIALIZED ({_EXPECTED}),
+counts AS (
+    SELECT child, level, count(*)::int AS expected, count(first_submitted_on)::int AS submitted,
+           count(*) FILTER (WHERE first_submitted_on <= $7)::int AS on_time,
+           count(*) FILTER (WHERE state = 'accepted')::int AS accepted,
+           count(*) FILTER (WHERE state = 'returned')::int AS returned,
+           count(*) FILTER (WHERE state = 'submitted')::int AS awaiting,
+           count(*) FILTER (WHERE state IS NOT NULL AND first_submitted_on IS NULL)::int AS drafts,
+           count(*) FILTER (WHERE first_submitted_on IS NULL AND $7 < $9)::int AS overdue
+    FROM e GROUP BY child, level
+),
+late AS (
+    SELECT path, code, name, level, state, report_id FROM e
+    WHERE first_submitted_on IS NULL AND $7 < $9 ORDER BY path LIMIT $10 OFFSET $11
+)
+SELECT (SELECT COALESCE(json_agg(counts), '[]') FROM counts)::text AS counts,
+       (SELECT COALESCE(json_agg(late ORDER BY path), '[]') FROM late)::text AS overdue
 """
 
 
@@ -47,12 +52,15 @@ def _params(path: str, report_type: str, period: str, due_on: date) -> tuple[obj
     return *subtree.params(path), report_type, period, due_on, VIETNAM.key
 
 
+async def counts_and_overdue(session: AsyncSession, path: str, report_type: str, period: str, due_on: date,
+                             today: date, limit: int, offset: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per (child unit, level): expected, submitted, on time, accepted, returned, awaiting, drafts, overdue;
+    and a page of the overdue units."""
+    rows = await fetch(session, _COUNTS_AND_OVERDUE, *_params(path, report_type, period, due_on), today, limit,
+                       offset)
+    return orjson.loads(rows[0]["counts"]), orjson.loads(rows[0]["overdue"])
+
+
 async def counts(session: AsyncSession, path: str, report_type: str, period: str, due_on: date,
-                 today: date) -> list[Any]:
-    """Per (child unit, level): expected, submitted, on time, accepted, returned, awaiting, drafts, overdue."""
-    return await fetch(session, _COUNTS, *_params(path, report_type, period, due_on), today)
-
-
-async def overdue(session: AsyncSession, path: str, report_type: str, period: str, due_on: date, today: date,
-                  limit: int, offset: int) -> list[Any]:
-    return await fetch(session, _OVERDUE, *_params(path, report_type, period, due_on), today, limit, offset)
+                 today: date) -> list[dict[str, Any]]:
+    return (await counts_and_overdue(session, path, report_type, period, due_on, today, 0, 0))[0]

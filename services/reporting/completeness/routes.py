@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+import orjson
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.reporting.completeness.service import completeness
 from shared.http import DbSession, require
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/reporting", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
 
 
-@router.get("/completeness", summary="Completeness and timeliness of a report type and period under a unit")
+@router.get("/completeness", summary="Completeness and timeliness of a report type and period under a unit",
+            response_class=Response, responses={200: {"content": {"application/json": {}}}})
 async def reporting_completeness(
     principal: Reader, session: DbSession, paging: Annotated[PageParams, Depends(page_params)],
     type: Annotated[str, Query(max_length=16, description="annual, monthly, midterm or final")],
@@ -24,8 +26,9 @@ async def reporting_completeness(
     unit: Annotated[str | None, Query(max_length=160, description="Unit code (with `hierarchy`) or path; "
                                                                   "default: your scope unit")] = None,
     hierarchy: Annotated[str | None, Query(description="v2008 or v2025")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Expected reports (units below the unit that must report, valid on the due date) are the
     denominator; submitted, on time (first submitted by the due date), accepted, returned, missing;
     per level, per child unit rolled up, and the overdue units (paged with `limit`/`offset`)."""
-    return await completeness(session, principal, unit, hierarchy, type, period, paging)
+    body = await completeness(session, principal, unit, hierarchy, type, period, paging)
+    return Response(orjson.dumps(body), media_type="application/json")

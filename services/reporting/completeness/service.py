@@ -24,10 +24,9 @@ async def completeness(session: AsyncSession, principal: Principal, unit: str | 
     movement = await gathering.movement(session, period_key) if kind.period_kind == "phase" else None
     period = period_of(kind, period_key, movement)
     now, path = today(), located.unit.path
-    rows = await repository.counts(session, path, kind.code, period.key, period.due_on, now) if period.expected else []
+    rows, late = await repository.counts_and_overdue(session, path, kind.code, period.key, period.due_on, now,
+                                                     paging.limit, paging.offset) if period.expected else ([], [])
     rollup = roll_up(rows)
-    late = await repository.overdue(session, path, kind.code, period.key, period.due_on, now, paging.limit,
-                                    paging.offset) if rollup.total.overdue else []
     names = {c.code: c for c in located.children}
     return {
         "unit": located.unit.as_dict(), "type": kind.code, "period": period.key, "due_on": period.due_on.isoformat(),
@@ -37,8 +36,7 @@ async def completeness(session: AsyncSession, principal: Principal, unit: str | 
         "children": [{**(names[code].as_dict() if code in names else {"code": code}), **tally.as_dict()}
                      for code, tally in sorted(rollup.by_child.items())],
         "overdue": {"items": [{"path": r["path"], "code": r["code"], "name": r["name"], "level": r["level"],
-                               "state": r["state"] or "missing", "report_id": str(r["report_id"]) if r["report_id"]
-                               else None}
+                               "state": r["state"] or "missing", "report_id": r["report_id"]}
                               for r in late],
                     "total": rollup.total.overdue, "limit": paging.limit, "offset": paging.offset},
     }

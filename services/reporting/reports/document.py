@@ -45,10 +45,30 @@ def date_text(day: date) -> str:
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
-def _paragraphs(body: Any, text: str, style: str) -> None:
+STYLES = ("CT Body", "CT Chapter", "CT Section", "CT Table Title", "CT Table Head", "CT Table", "CT Table Text")
+
+
+class Styled:
+    """Adds paragraphs in the template's styles, naming each style by its id: python-docx resolves a style
+    name by scanning every style of the document, and a province report has a thousand cells."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.ids = {name: body.styles[name].style_id for name in STYLES}
+
+    def add(self, text: str, style: str) -> Any:
+        paragraph = self.body.add_paragraph(text)
+        self.set(paragraph, style)
+        return paragraph
+
+    def set(self, paragraph: Any, style: str) -> None:
+        paragraph._p.style = self.ids[style]
+
+
+def _paragraphs(out: Styled, text: str, style: str) -> None:
     for line in (text or "").splitlines():
         if line.strip():
-            body.add_paragraph(line.strip(), style=style)
+            out.add(line.strip(), style)
 
 
 TEXT_WIDTH_CM = 16.5  # A4 less the 30 mm and 15 mm margins
@@ -75,17 +95,17 @@ def _row_properties(row: Any, header: bool) -> None:
         properties.append(element)
 
 
-def _table(body: Any, table: dict[str, Any]) -> None:
-    title = body.add_paragraph(table["title"], style="CT Table Title")
+def _table(out: Styled, table: dict[str, Any]) -> None:
+    title = out.add(table["title"], "CT Table Title")
     title.paragraph_format.keep_with_next = True
-    grid = body.add_table(rows=1, cols=len(table["columns"]))
+    grid = out.body.add_table(rows=1, cols=len(table["columns"]))
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     grid.autofit = False
     widths = _widths(table["columns"])
     for cell, heading in zip(grid.rows[0].cells, table["columns"], strict=True):
         cell.paragraphs[0].text = heading
-        cell.paragraphs[0].style = "CT Table Head"
+        out.set(cell.paragraphs[0], "CT Table Head")
     _row_properties(grid.rows[0], header=True)
     for row in table["rows"]:
         added = grid.add_row()
@@ -94,7 +114,7 @@ def _table(body: Any, table: dict[str, Any]) -> None:
         for cell, value in zip(cells, row, strict=True):
             cell.paragraphs[0].text = value["text"]
             textual = value["figure"] is None and not value["text"].replace(".", "").replace(",", "").isdigit()
-            cell.paragraphs[0].style = "CT Table Text" if textual else "CT Table"
+            out.set(cell.paragraphs[0], "CT Table Text" if textual else "CT Table")
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = Cm(width)  # the grid LibreOffice lays out by ...
         for cell in column.cells:
@@ -103,28 +123,29 @@ def _table(body: Any, table: dict[str, Any]) -> None:
         cells = grid.add_row().cells
         merged = cells[0].merge(cells[-1])
         merged.paragraphs[0].text = "Không có"
-        merged.paragraphs[0].style = "CT Table"
-    spacer = body.add_paragraph("", style="CT Body")
+        out.set(merged.paragraphs[0], "CT Table")
+    spacer = out.add("", "CT Body")
     spacer.paragraph_format.space_after = Pt(6)
 
 
 def _body(template: DocxTemplate, report: dict[str, Any]) -> Any:
     body = template.new_subdoc()
-    _paragraphs(body, report["narratives"].get("intro", ""), "CT Body")
+    out = Styled(body)
+    _paragraphs(out, report["narratives"].get("intro", ""), "CT Body")
     chapter = ""
     numbers: dict[str, int] = {}
     for section in report["sections"]:
         if section["chapter"] != chapter:
             chapter = section["chapter"]
-            body.add_paragraph(f"{ROMAN[chapter]}. {CHAPTERS[chapter]}", style="CT Chapter")
+            out.add(f"{ROMAN[chapter]}. {CHAPTERS[chapter]}", "CT Chapter")
         numbers[chapter] = numbers.get(chapter, 0) + 1
-        body.add_paragraph(f"{numbers[chapter]}. {section['heading']}", style="CT Section")
-        _paragraphs(body, section["narrative"], "CT Body")
+        out.add(f"{numbers[chapter]}. {section['heading']}", "CT Section")
+        _paragraphs(out, section["narrative"], "CT Body")
         for table in section["tables"]:
-            _table(body, table)
+            _table(out, table)
     closing = report["narratives"].get("closing") or (
         f"Trên đây là báo cáo {report['document'].get('title', '').strip()} của {report['unit_name']}./.")
-    _paragraphs(body, closing, "CT Body")
+    _paragraphs(out, closing, "CT Body")
     return body
 
 
