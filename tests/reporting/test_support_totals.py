@@ -164,3 +164,24 @@ async def test_support_totals_stay_within_the_callers_scope(reporting: Reporting
             assert response.status_code == 403 and "amount" not in response.text, response.text
     no_permission = make_principal("surveyor", [PROVINCE], permissions=["registry.households.read"])
     assert (await reporting.get("/reporting/support/totals", no_permission, unit=PROVINCE)).status_code == 403
+
+
+async def test_a_v2025_unit_includes_what_its_old_communes_recorded(reporting: Reporting) -> None:
+    from tests.reporting.registry_events import NEW_COMMUNES, NEW_PROVINCE
+
+    old = delivery(COMMUNES_A[0], "electricity", 300_000, funding=[("state_central", 300_000)])
+    new = delivery(NEW_COMMUNES[0], "electricity", 200_000, funding=[("state_central", 200_000)],
+                   delivered_on="2025-09-01")
+    old_2025 = delivery(COMMUNES_A[1], "electricity", 50_000, funding=[("state_central", 50_000)],
+                        delivered_on="2025-03-01")
+    await load(reporting, [delivery_event(old), delivery_event(new), delivery_event(old_2025)])
+    officer = make_principal("province_officer", [NEW_PROVINCE], permissions=READ)
+    before = await totals(reporting, officer, unit=NEW_PROVINCE, year=2024)
+    assert before["total"]["amount_vnd"] == 300_000 and before["crosswalk_applied"]
+    assert {c["path"]: c["amount_vnd"] for c in before["children"]}["v2025.24.07210"] == 300_000
+    after = await totals(reporting, officer, unit=NEW_PROVINCE, year=2025)
+    assert after["total"]["amount_vnd"] == 250_000  # the new commune's 200,000 and 07210's old 50,000
+    assert {c["path"]: c["amount_vnd"] for c in after["children"]}["v2025.24.07210"] == 250_000
+    old_view = await totals(reporting, make_principal("province_officer", [PROVINCE], permissions=READ),
+                            unit=PROVINCE, year=2025)
+    assert old_view["total"]["amount_vnd"] == 50_000  # the old hierarchy shows only what it recorded

@@ -41,6 +41,8 @@ deliveries = Table(
 )
 
 
+# The totals are kept per unit for its whole subtree: a delivery counts at the unit where it happened and
+# at every unit above it (migration reporting_0006).
 def _totals_key() -> list[Column[object]]:
     return [Column("unit_path", PATH, primary_key=True), Column("year", SmallInteger, primary_key=True),
             Column("programme", KEY, primary_key=True), Column("body", KEY, primary_key=True)]

@@ -3,7 +3,8 @@
 Deliveries (`support.delivery.recorded`, `.corrected`, `.voided`, `.recorded_batch`): one row per
 delivery in `rp_support_deliveries`, its newest version, and the totals per unit, year, programme and
 body (`rp_support_totals`: deliveries, households, persons, turns, amount), per funding source
-(`rp_support_funding`) and per measure (`rp_support_quantities`). As for the poverty counters, the
+(`rp_support_funding`) and per measure (`rp_support_quantities`) — kept for the unit where the delivery
+happened and for every unit above it, so each unit's row holds its whole subtree. As for the poverty counters, the
 SAME statement that upserts a batch of deliveries moves the totals by the difference between each
 delivery's old row and its new one (data-modifying CTEs see the snapshot taken before the
 statement): a correction that moves a delivery to another programme, unit or year takes it out of
@@ -40,7 +41,12 @@ DELIVERY_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _NAMES = [name for name, _ in DELIVERY_COLUMNS]
 _KEY = "unit_path, year, programme, body"
-_DELTA_COLUMNS = f"{_KEY}, households, persons, turns, amount_vnd, funding, quantities"
+_DELTA_COLUMNS = "unit_path, year, programme, body, households, persons, turns, amount_vnd, funding, quantities"
+# Each delivery counts at the unit where it happened and at every unit above it (the hierarchy included):
+# the totals of a province or of the country are then a few rows, not one set per commune.
+_ANCESTORS = """CROSS JOIN LATERAL (
+    SELECT array_to_string((string_to_array(s.unit_path, '.'))[1:n], '.') AS at
+    FROM generate_series(1, cardinality(string_to_array(s.unit_path, '.'))) n) a"""
 
 _UPSERT_DELIVERIES = text(f"""
 WITH incoming AS (
@@ -58,10 +64,15 @@ new AS (
     WHERE d.version < EXCLUDED.version
     RETURNING d.*
 ),
-delta AS (
+signed AS (
     SELECT {_DELTA_COLUMNS}, 1 AS sign FROM new WHERE status = 'recorded'
     UNION ALL
     SELECT {_DELTA_COLUMNS}, -1 FROM old WHERE status = 'recorded'
+),
+delta AS (
+    SELECT a.at AS unit_path, s.year, s.programme, s.body, s.households, s.persons, s.turns, s.amount_vnd,
+           s.funding, s.quantities, s.sign
+    FROM signed s {_ANCESTORS}
 ),
 totals AS (
     INSERT INTO rp_support_totals AS s ({_KEY}, deliveries, households, persons, turns, amount_vnd)
