@@ -19,6 +19,7 @@ from services.reporting.reports.rules import (
     next_state,
     parent_of,
     period_of,
+    place_of,
     refuse_future,
     valid_for,
 )
@@ -81,6 +82,8 @@ def test_numbers_and_dates_as_documents_write_them() -> None:
     assert vn_value(5.75, "rate") == "5,75"
     assert date_text(date(2018, 6, 5)) == "ngày 05 tháng 6 năm 2018"
     assert date_text(date(2024, 2, 14)) == "ngày 14 tháng 02 năm 2024"
+    assert place_of("Phường Ngô Quyền") == "Ngô Quyền" and place_of("Thành phố Bắc Giang") == "Bắc Giang"
+    assert place_of("Thị trấn Cầu Gồ") == "Cầu Gồ" and place_of("Bắc Giang") == "Bắc Giang"
 
 
 def test_completeness_rates_roll_up() -> None:

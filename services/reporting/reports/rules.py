@@ -201,8 +201,26 @@ class Content:
                    dict(data.get("overrides") or {}))
 
 
-HEADER_FIELDS = ("number", "place", "signed_on", "issuing_body", "parent_body", "title", "signer_authority",
-                 "signer_title", "signer_name", "recipients")
+UNIT_TYPES = ("Thành phố ", "Thị xã ", "Thị trấn ", "Đặc khu ", "Xã ", "Phường ", "Huyện ", "Quận ", "Tỉnh ")
+
+
+def place_of(unit_name: str) -> str:
+    """The place a document is dated at: the unit's name without its type ("Phường Ngô Quyền" → "Ngô Quyền")."""
+    for prefix in UNIT_TYPES:
+        if unit_name.startswith(prefix):
+            return unit_name[len(prefix):]
+    return unit_name
+
+
+def default_document(unit_name: str, type_name: str, period_label: str, parent_name: str | None) -> dict[str, Any]:
+    """The document fields a new draft starts with (Decree 30/2020/NĐ-CP); the officers edit any of them."""
+    return {"issuing_body": f"ỦY BAN NHÂN DÂN\n{unit_name.upper()}", "parent_body": "", "number": "",
+            "place": place_of(unit_name), "signed_on": None, "title": f"{type_name} {period_label}".strip(),
+            "signer_authority": "TM. ỦY BAN NHÂN DÂN", "signer_title": "CHỦ TỊCH", "signer_name": "",
+            "recipients": [f"UBND {parent_name} (để b/c)" if parent_name else "Cấp trên (để b/c)", "Lưu: VT."]}
+
+
+
 REQUIRED_HEADER = {"number": "Số văn bản", "signer_name": "Người ký", "signer_title": "Chức vụ người ký"}
 
 

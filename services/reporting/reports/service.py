@@ -24,6 +24,7 @@ from services.reporting.reports.rules import (
     DRAFT,
     RETURNED,
     Content,
+    default_document,
     merge,
     missing_for_submission,
     next_state,
@@ -56,19 +57,6 @@ def _level_above(principal: Principal, report: Report) -> str:
                       f"Only the unit {report.unit_path} reports to ({above}) accepts or returns its report.",
                       unit=report.unit_path, reports_to=above)
     return above
-
-
-def default_header(report: Report, kind_name: str, label: str, parent_name: str | None) -> dict[str, Any]:
-    """The header a new draft starts with (Decree 30/2020/NĐ-CP): the officers edit any of it."""
-    words = report.unit_name.split(" ", 1)
-    place = words[1] if len(words) == 2 and words[0] in ("Xã", "Phường", "Thị", "Huyện", "Quận", "Tỉnh", "Thành") \
-        else report.unit_name
-    if place.startswith(("trấn ", "xã ", "phố ")):
-        place = place.split(" ", 1)[1]
-    return {"issuing_body": f"ỦY BAN NHÂN DÂN\n{report.unit_name.upper()}", "parent_body": "",
-            "number": "", "place": place, "signed_on": None, "title": f"{kind_name} {label}".strip(),
-            "signer_authority": "TM. ỦY BAN NHÂN DÂN", "signer_title": "CHỦ TỊCH", "signer_name": "",
-            "recipients": [f"UBND {parent_name} (để b/c)" if parent_name else "Cấp trên (để b/c)", "Lưu: VT."]}
 
 
 def _event(report: Report, action: str, principal: Principal, comment: str | None = None) -> Event:
@@ -110,7 +98,7 @@ async def open_report(session: AsyncSession, principal: Principal, unit: str | N
                     row_version=1, created_at=moment, created_by=principal.id, updated_at=moment)
     parents = await repository.unit_names(session, [parent_of(ref.path)])
     parent = parents.get(parent_of(ref.path))
-    content = Content(header=default_header(report, kind.name, period.label, parent["name"] if parent else None))
+    content = Content(header=default_document(ref.name, kind.name, period.label, parent["name"] if parent else None))
     session.add(report)
     session.add(ReportVersion(report_id=report.id, number=1, unit_path=ref.path, content=content.as_dict(),
                               figures=None, consolidated_from=None, created_at=moment, created_by=principal.id,
