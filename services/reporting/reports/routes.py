@@ -28,6 +28,8 @@ router = APIRouter(prefix="/reporting", tags=["reports"])
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
+# Rendering a province's documents, and a PDF through LibreOffice, may take longer than a read.
+DocumentReader = Annotated[Principal, Depends(require(REPORTS_READ, timeout=120))]
 Writer = Annotated[Principal, Depends(require(REPORTS_WRITE))]
 Approver = Annotated[Principal, Depends(require(REPORTS_APPROVE))]
 IfMatch = Annotated[str | None, Header(description="The ETag last read (required)")]
@@ -136,7 +138,7 @@ def _download(body: bytes, media_type: str, report: dict[str, Any], extension: s
 
 @router.get("/reports/{report_id}/document.docx", response_class=Response, responses={200: {"content": {DOCX: {}}}},
             summary="The report as a DOCX in the layout of Decree 30/2020/NĐ-CP (from the province's template)")
-async def document_docx(report_id: UUID, principal: Reader, session: DbSession, request: Request,
+async def document_docx(report_id: UUID, principal: DocumentReader, session: DbSession, request: Request,
                         version: VersionQuery = None) -> Response:
     report = await service.read_report(session, report_id, version)
     return _download(await _docx(request, report), DOCX, report, "docx")
@@ -144,7 +146,7 @@ async def document_docx(report_id: UUID, principal: Reader, session: DbSession, 
 
 @router.get("/reports/{report_id}/document.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
             summary="The report's annex: every table, and every figure with its data, override and reason")
-async def document_xlsx(report_id: UUID, principal: Reader, session: DbSession,
+async def document_xlsx(report_id: UUID, principal: DocumentReader, session: DbSession,
                         version: VersionQuery = None) -> Response:
     report = await service.read_report(session, report_id, version)
     return _download(await asyncio.to_thread(render_xlsx, report), XLSX, report, "xlsx")
@@ -153,7 +155,7 @@ async def document_xlsx(report_id: UUID, principal: Reader, session: DbSession,
 @router.get("/reports/{report_id}/document.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}},
             summary="The report as PDF (the DOCX converted by LibreOffice; 503 where it is not installed)")
-async def document_pdf(report_id: UUID, principal: Reader, session: DbSession, request: Request,
+async def document_pdf(report_id: UUID, principal: DocumentReader, session: DbSession, request: Request,
                        version: VersionQuery = None) -> Response:
     report = await service.read_report(session, report_id, version)
     return _download(await docx_to_pdf(await _docx(request, report)), "application/pdf", report, "pdf")
