@@ -20,10 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.stack import bench_stack
+from devstack.migrate import upgrade_async
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
 from shared.events import Event, record_events
-from shared.migrations import service_database_url, upgrade_async
+from shared.migrations import service_database_url
 from shared.relay import OutboxRelay
 from shared.streams import ensure_streams
 

@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from services.registry.imports import storage
 from services.registry.imports.build import HOUSEHOLD_COLUMNS, Records
 from services.registry.imports.columns import COLUMN_NAMES
@@ -56,7 +57,6 @@ from services.registry.personal_data import PersonalDataCipher
 from services.registry.units.load import load
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn, sqlalchemy_url
-from shared.migrations import upgrade_async
 from shared.permissions import IMPORTS_WRITE
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 

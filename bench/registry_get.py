@@ -50,9 +50,10 @@ from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
-from shared.migrations import service_database_url, upgrade_async
+from shared.migrations import service_database_url
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.scope import split_path
 

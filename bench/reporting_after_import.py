@@ -38,11 +38,11 @@ from bench.import_households import start_service as start_registry
 from bench.reporting_indicators import percentile, start_service, wait_for
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from services.registry.units.load import load
 from services.reporting.operations.check import check
 from services.reporting.operations.rebuild import rebuild
 from shared.db import asyncpg_dsn, sqlalchemy_url
-from shared.migrations import upgrade_async
 from shared.permissions import IMPORTS_WRITE, INDICATORS_READ
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 

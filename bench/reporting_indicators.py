@@ -37,10 +37,10 @@ from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from services.reporting.indicators.repository import figures_by_child
 from shared.db import Database, asyncpg_dsn, sqlalchemy_url
 from shared.events import Event
-from shared.migrations import upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
 

@@ -44,10 +44,10 @@ from bench.reporting_indicators import (
 )
 from bench.stack import bench_stack
 from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
 from services.reporting.completeness.repository import counts
 from shared.db import Database, asyncpg_dsn, sqlalchemy_url
 from shared.events import Event
-from shared.migrations import upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
 

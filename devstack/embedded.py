@@ -14,10 +14,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devstack.ports import NotOwnListener, holder, listens, port_open, wait_listening
 
 POSTGRES_SYSTEM_USER = "pgserver"  # postgres refuses to run as root
 
@@ -26,12 +27,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex((host, port)) == 0
 
 
 def _pg_bin() -> Path:
@@ -72,6 +67,9 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir / "pgdata"
         as_user = self._run_as()
+        self.stop_stale(pgdata, as_user)
+        if port_open(self.port):
+            raise RuntimeError(f"port {self.port} is held by {holder(self.port)}: PostgreSQL cannot listen there")
         if not (pgdata / "PG_VERSION").exists():
             pgdata.mkdir(exist_ok=True)
             as_user = self._run_as()
@@ -80,7 +78,6 @@ class EmbeddedPostgres:
                  "--locale=C.UTF-8", "-U", "postgres"],
                 check=True, capture_output=True, **as_user,
             )
-        self.stop_stale(pgdata, as_user)
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=400"
         # Bulk imports write GBs of WAL in one transaction: fewer checkpoints (each one then writes
         # full-page images again) and compressed full-page images. Durable settings all of them.
@@ -97,6 +94,10 @@ class EmbeddedPostgres:
             log = (self.data_dir / "postgres.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
         self.postmaster_pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        if not listens(self.postmaster_pid, self.port):  # pg_ctl -w returns once it accepts connections
+            self.stop()
+            raise RuntimeError(f"PostgreSQL started but does not listen on port {self.port} "
+                               f"(held by {holder(self.port)})")
 
     def stop_stale(self, pgdata: Path, as_user: dict[str, Any]) -> None:
         """A postmaster left running by a killed run would block the port: stop it first."""
@@ -161,13 +162,13 @@ class EmbeddedNats:
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not port_open(self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self.process.returncode}; see {self.data_dir}/nats.log")
-            if time.monotonic() > deadline:
-                raise RuntimeError("nats-server did not open its port in 30 s")
-            time.sleep(0.05)
+        # Its own listening socket, not merely an open port: another server there (another stack's
+        # JetStream) must not pass for this one.
+        try:
+            wait_listening(self.process.pid, self.port, self.process.poll, "nats-server", timeout=30)
+        except NotOwnListener as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}; see {self.data_dir}/nats.log") from exc
 
     @property
     def pid_file(self) -> Path:

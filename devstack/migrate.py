@@ -1,7 +1,8 @@
 """Migrate and bootstrap every service's database: the one-shot step before the services start.
 
-    python -m devstack.migrate            # migrate every database to head, then run the bootstraps
-    python -m devstack.migrate wait NAME  # block until NAME's database is at head (k8s init containers)
+    python -m devstack.migrate                  # migrate every database to head, then run the bootstraps
+    python -m devstack.migrate wait NAME        # block until NAME's database is at head (k8s init containers)
+    python -m devstack.migrate upgrade NAME URL # migrate one database to head (created if missing)
 
 Each service's URL is `<SERVICE>_DATABASE_URL` when set (the same variable the service reads), else
 the database `chungtay_<service>` on the server that `DATABASE_URL` points at. `make run`
@@ -22,11 +23,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from devstack.apps import APPS, migrations_dir, package_of
+from shared import migrations
 from shared.db import sqlalchemy_url
-from shared.migrations import SERVICE_PACKAGES, alembic_config, service_database_url, upgrade_async
+from shared.migrations import service_database_url
 
-# Migration order: the services first, the gateway last (as `make run` always did).
-NAMES = ("registry", "support", "emulation", "reporting", "gateway")
+NAMES = APPS  # migration order: the services first, the gateway last
 
 
 def log(message: str) -> None:
@@ -49,6 +51,11 @@ def database_urls(names: Sequence[str] = NAMES, env: Mapping[str, str] | None = 
     return urls
 
 
+async def upgrade_async(name: str, database_url: str) -> None:
+    """Create the database of `name` (a service or the gateway) if needed and migrate it to head."""
+    await migrations.upgrade_async(migrations_dir(name), database_url)
+
+
 async def migrate(urls: Mapping[str, str]) -> None:
     for name, url in urls.items():
         await upgrade_async(name, url)
@@ -65,7 +72,7 @@ async def prepare_databases(server_url: str) -> dict[str, str]:
 async def bootstrap(urls: Mapping[str, str]) -> None:
     """Each package may have a `bootstrap.run(database_url)` for reference or demo data; it is idempotent."""
     for name, url in urls.items():
-        package = SERVICE_PACKAGES[name]
+        package = package_of(name)
         try:
             module = importlib.import_module(f"{package}.bootstrap")
         except ModuleNotFoundError as exc:
@@ -79,7 +86,7 @@ async def bootstrap(urls: Mapping[str, str]) -> None:
 
 async def current_and_head(name: str, url: str) -> tuple[str | None, str | None]:
     """(revision the database is at, head revision of the code); (None, head) if unreachable."""
-    head = ScriptDirectory.from_config(alembic_config(name, url)).get_current_head()
+    head = ScriptDirectory.from_config(migrations.alembic_config(migrations_dir(name), url)).get_current_head()
     engine = create_async_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
@@ -139,6 +146,9 @@ def main(argv: list[str]) -> int:
     if argv[0] == "wait" and len(argv) > 1 and all(name in NAMES for name in argv[1:]):
         timeout = float(os.environ.get("CHUNGTAY_MIGRATE_WAIT_SECONDS", "600"))
         return 0 if asyncio.run(wait_migrated(database_urls(argv[1:]), timeout)) else 1
+    if argv[0] == "upgrade" and len(argv) == 3 and argv[1] in NAMES:
+        asyncio.run(upgrade_async(argv[1], argv[2]))
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 

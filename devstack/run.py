@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -18,14 +19,14 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
-from devstack.embedded import EmbeddedNats, EmbeddedPostgres, port_open
+from devstack import apps
+from devstack.embedded import EmbeddedNats, EmbeddedPostgres
 from devstack.migrate import bootstrap, prepare_databases, wait_for_unit_directory
+from devstack.ports import holder, listeners, port_open, wait_listening
 from shared.principal import generate_keypair
-
-SERVICES = ("registry", "support", "emulation", "reporting")
-SERVICE_PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104}
-APPS = {name: f"services.{name}.main:create_app" for name in SERVICES} | {"gateway": "gateway.main:create_app"}
+from shared.services import SERVICES
 
 
 def env_int(name: str, default: int) -> int:
@@ -82,8 +83,12 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_healthy(name: str, port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until the process itself listens on its port (so no other program answers for it), then until
+    its /health answers 200."""
     deadline = time.monotonic() + timeout
+    wait_listening(process.pid, port, process.poll, name, timeout)  # NotOwnListener, a RuntimeError
+    url = f"http://127.0.0.1:{port}/health"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited with code {process.returncode} while starting")
@@ -100,8 +105,11 @@ class Platform:
     def __init__(self) -> None:
         self.data_dir = Path(os.environ.get("CHUNGTAY_DATA_DIR", ".data")).resolve()
         self.host = os.environ.get("CHUNGTAY_HOST", "127.0.0.1")
-        self.gateway_port = env_int("GATEWAY_PORT", 8000)
-        self.port_base = env_int("CHUNGTAY_SERVICE_PORT_BASE", 8100)
+        self.gateway_port = env_int("GATEWAY_PORT", apps.DEFAULT_GATEWAY_PORT)
+        self.port_base = env_int("CHUNGTAY_SERVICE_PORT_BASE", apps.DEFAULT_SERVICE_PORT_BASE)
+        self.pg_port = env_int("CHUNGTAY_PG_PORT", 55432)
+        self.nats_port = env_int("CHUNGTAY_NATS_PORT", 14222)
+        self.lock_file: int | None = None
         self.pg: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -111,30 +119,77 @@ class Platform:
         database_url = os.environ.get("DATABASE_URL")
         nats_url = os.environ.get("NATS_URL")
         if not database_url:
-            self.pg = EmbeddedPostgres(self.data_dir / "postgres", env_int("CHUNGTAY_PG_PORT", 55432))
+            self.pg = EmbeddedPostgres(self.data_dir / "postgres", self.pg_port)
             self.pg.start()
             database_url = self.pg.url
             log(f"embedded PostgreSQL on {database_url} (data in {self.pg.data_dir})")
         if not nats_url:
-            self.nats = EmbeddedNats(self.data_dir / "nats", env_int("CHUNGTAY_NATS_PORT", 14222))
+            self.nats = EmbeddedNats(self.data_dir / "nats", self.nats_port)
             self.nats.start()
             nats_url = self.nats.url
             log(f"embedded NATS with JetStream on {nats_url} (data in {self.nats.data_dir})")
         return database_url, nats_url
 
     def service_port(self, name: str) -> int:
-        return self.port_base + SERVICE_PORTS[name] - 8100
+        return apps.service_port(name, self.port_base)
+
+    def lock_data_dir(self) -> None:
+        """One `make run` per data folder: a second one would stop the first one's servers as stale.
+        The lock goes with the process, so a killed run leaves none behind."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "make-run.lock"
+        self.lock_file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(self.lock_file, 32, 0).decode(errors="replace").strip() or "?"
+            raise RuntimeError(f"another `make run` (pid {owner}) uses the data folder {self.data_dir}; stop it "
+                               "or choose another folder with CHUNGTAY_DATA_DIR") from None
+        os.ftruncate(self.lock_file, 0)
+        os.pwrite(self.lock_file, str(os.getpid()).encode(), 0)
+
+    def ports(self) -> dict[int, list[str]]:
+        """Every port this run will listen on, with what listens there and the variable that moves it."""
+        wanted: dict[int, list[str]] = {}
+        wanted.setdefault(self.gateway_port, []).append("the gateway (GATEWAY_PORT)")
+        for name in SERVICES:
+            wanted.setdefault(self.service_port(name), []).append(f"{name} (CHUNGTAY_SERVICE_PORT_BASE)")
+        if not os.environ.get("DATABASE_URL"):
+            wanted.setdefault(self.pg_port, []).append("the embedded PostgreSQL (CHUNGTAY_PG_PORT)")
+        if not os.environ.get("NATS_URL"):
+            wanted.setdefault(self.nats_port, []).append("the embedded NATS (CHUNGTAY_NATS_PORT)")
+        return wanted
+
+    def stale_servers(self) -> set[int]:
+        """The PostgreSQL and NATS a killed run of this data folder left running: starting stops them,
+        so the ports they hold count as this run's."""
+        found = set()
+        for pid_file, name in ((self.data_dir / "postgres" / "pgdata" / "postmaster.pid", "postgres"),
+                               (self.data_dir / "nats" / "nats-server.pid", "nats-server")):
+            with contextlib.suppress(OSError, ValueError, IndexError, psutil.Error):
+                pid = int(pid_file.read_text().split()[0])
+                if psutil.Process(pid).name() == name:
+                    found.add(pid)
+        return found
 
     def check_ports_free(self) -> None:
-        """Refuse to start next to whatever holds our HTTP ports (another `make run`, say): a service
-        that cannot bind would otherwise look healthy through the other program's answers."""
-        wanted = {f"gateway {self.gateway_port} (GATEWAY_PORT)": self.gateway_port}
-        wanted |= {f"{name} {self.service_port(name)} (CHUNGTAY_SERVICE_PORT_BASE)": self.service_port(name)
-                   for name in SERVICES}
-        taken = [label for label, port in wanted.items() if port_open(port)]
+        """Before anything starts: refuse ports another program holds (another `make run`, another
+        PostgreSQL or NATS), naming each port and the variable that moves it."""
+        wanted = self.ports()
+        shared = [f"{port} ({' and '.join(labels)})" for port, labels in wanted.items() if len(labels) > 1]
+        if shared:
+            raise RuntimeError(f"two parts would listen on one port: {'; '.join(shared)}; set the variables "
+                               "named to different ports")
+        stale = self.stale_servers()
+        taken = []
+        for port, labels in wanted.items():
+            held_by = listeners(port)
+            ours = bool(held_by) and held_by <= stale  # a listener we cannot see is not ours
+            if (held_by or port_open(port)) and not ours:
+                taken.append(f"{port} for {labels[0]}, held by {holder(port)}")
         if taken:
-            raise RuntimeError(f"port(s) already in use: {', '.join(taken)}; stop what uses them or choose "
-                               "other ports with the variables named")
+            raise RuntimeError(f"port(s) already in use: {'; '.join(taken)}. Stop what holds them, or move "
+                               "this run with the variables named")
 
     def start_processes(self, urls: dict[str, str], nats_url: str) -> None:
         private_pem, public_pem = principal_keys(self.data_dir)
@@ -156,11 +211,12 @@ class Platform:
         self.spawn("gateway", self.gateway_port, gateway_env, host=self.host)
         for name, process in self.processes.items():
             port = self.gateway_port if name == "gateway" else self.service_port(name)
-            wait_healthy(f"http://127.0.0.1:{port}/health", process)
+            wait_healthy(name, port, process)
 
     def spawn(self, name: str, port: int, env: dict[str, str], host: str = "127.0.0.1") -> None:
-        args = [sys.executable, "-m", "uvicorn", "--factory", APPS[name], "--host", host, "--port", str(port),
-                "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "10"]
+        args = [sys.executable, "-m", "uvicorn", "--factory", apps.factory_of(name), "--host", host,
+                "--port", str(port), "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+                "--timeout-graceful-shutdown", "10"]
         self.processes[name] = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
                                                 preexec_fn=die_with_parent if sys.platform == "linux" else None)
         log(f"{name} starting on {host}:{port} (pid {self.processes[name].pid})")
@@ -206,6 +262,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     code = 0
     try:
+        platform.lock_data_dir()
         platform.check_ports_free()
         database_url, nats_url = platform.start_infrastructure()
         urls = asyncio.run(prepare_databases(database_url))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import ClientScope, Role, SystemClient, User, UserScope
-from gateway.passwords import Passwords, client_secret_matches, hash_client_secret
-from gateway.reference import reference_unit
+from gateway.directory.reference import reference_unit
+from gateway.identity.models import ClientScope, Role, SystemClient, User, UserScope
+from gateway.identity.passwords import Passwords, client_secret_matches, hash_client_secret
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.permissions import ROLE_PERMISSIONS

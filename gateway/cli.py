@@ -13,7 +13,7 @@ import os
 import sys
 
 from gateway.bootstrap import NATIONAL, ensure_user, seed_roles
-from gateway.passwords import Passwords
+from gateway.identity.passwords import Passwords
 from gateway.settings import GatewaySettings
 from shared.db import Database
 

@@ -1,28 +1,32 @@
 """The gateway app: `uvicorn --factory gateway.main:create_app`.
 
-`create_app` returns the raw ASGI front (gateway/front.py) wrapping a FastAPI app that serves
-/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready and /metrics.
+`create_app` builds the process's parts (gateway/process.py), the FastAPI app that serves the
+gateway's own routes (/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready, /metrics),
+and returns the raw ASGI front (gateway/proxy/front.py) that forwards the services' prefixes itself
+and hands everything else to that app. A new group of the gateway's own routes (static pages, say) is
+one more router in ROUTERS.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from fastapi import APIRouter, FastAPI
 
-from gateway import admin_clients, admin_system, admin_users, auth_api
-from gateway.front import GatewayFront
-from gateway.metrics_access import metrics_refusal
-from gateway.policy import Rule
+from gateway.admin.audit import routes as admin_audit
+from gateway.admin.clients import routes as admin_clients
+from gateway.admin.directory import routes as admin_directory
+from gateway.admin.keys import routes as admin_keys
+from gateway.admin.roles import routes as admin_roles
+from gateway.admin.users import routes as admin_users
+from gateway.identity import routes as identity
+from gateway.keys import routes as keys
+from gateway.openapi import routes as openapi
+from gateway.operations import routes as operations
+from gateway.process import GatewayProcess
+from gateway.proxy.front import GatewayFront
 from gateway.settings import GatewaySettings
-from gateway.state import Gateway
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.logs import configure_logging
@@ -35,68 +39,32 @@ against your role's permissions and your scope units: a request naming a unit ou
 is refused with 403. Errors are RFC 9457 `application/problem+json`.
 """
 
+ROUTERS: tuple[APIRouter, ...] = (
+    identity.router, keys.router, admin_users.router, admin_clients.router, admin_roles.router, admin_keys.router,
+    admin_directory.router, admin_audit.router, operations.router, openapi.router,
+)
 
-def create_app(settings: GatewaySettings | None = None, rules: list[Rule] | None = None) -> GatewayFront:
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    gateway = Gateway(settings, rules)
+    process = GatewayProcess(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await gateway.start()
+        await process.start()
         freeze_startup_objects()
         try:
             yield
         finally:
             unfreeze()
-            await gateway.stop()
+            await process.stop()
 
     app = FastAPI(title="Chung Tay API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.gateway = gateway
+    for name, part in process.parts().items():
+        setattr(app.state, name, part)
     install_problem_handlers(app)
-    for router in (auth_api.router, admin_users.router, admin_clients.router, admin_system.router):
+    for router in ROUTERS:
         app.include_router(router)
-    _operations(app, gateway)
-    return GatewayFront(app, gateway)
-
-
-def _operations(app: FastAPI, gateway: Gateway) -> None:
-    @app.get("/health", tags=["operations"], summary="The process is alive")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "service": "gateway"}
-
-    @app.get("/ready", tags=["operations"], summary="Database, NATS, signing key and unit directory")
-    async def ready() -> JSONResponse:
-        checks: dict[str, Any] = {}
-        try:
-            async with gateway.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["nats"] = "ok" if gateway.nc is not None and gateway.nc.is_connected else "unreachable"
-        checks["signing_key"] = "ok" if gateway.keyring.jwks()["keys"] else "missing"
-        ok = all(v == "ok" for v in checks.values())
-        # An empty directory is reported, not fatal: requests naming units are refused until it fills.
-        checks["unit_directory"] = len(gateway.directory)
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
-                            status_code=200 if ok else 503)
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        refusal = metrics_refusal(gateway.settings, request)
-        if refusal is not None:
-            return refusal
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi() -> JSONResponse:
-        own = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        return JSONResponse(await gateway.openapi.document(own))
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Chung Tay API",
-                                   swagger_ui_parameters={"persistAuthorization": True})
+    return GatewayFront(app, process.proxy, settings.cors_origin_set)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from shared.tasks import stop_task
@@ -19,7 +20,12 @@ from shared.tasks import stop_task
 log = logging.getLogger(__name__)
 
 
+Clock = Callable[[], float]  # seconds since the epoch: windows are clock minutes, shared by replicas
+
+
 class Limiter(Protocol):
+    clock: Clock
+
     async def hit(self, key: str, limit: int, window: int) -> float:
         """Count one hit; 0 when allowed, else the seconds until the window resets."""
 
@@ -32,12 +38,13 @@ class Limiter(Protocol):
 
 
 class MemoryLimiter:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = time.time) -> None:
+        self.clock = clock
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window end, hits)
         self._calls = 0
 
     def hit_fast(self, key: str, limit: int, window: int) -> float:
-        now = time.time()
+        now = self.clock()
         end, hits = self._counts.get(key, (0.0, 0))
         if end <= now:
             end, hits = (int(now // window) + 1) * window, 0
@@ -62,9 +69,10 @@ class MemoryLimiter:
 class RedisLimiter:
     FLUSH_SECONDS = 0.1
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Clock = time.time) -> None:
         import redis.asyncio as redis
 
+        self.clock = clock
         self._redis = redis.from_url(url)
         self._pending: dict[str, int] = defaultdict(int)  # redis key -> hits not yet in Redis
         self._totals: dict[str, tuple[int, float]] = {}  # redis key -> (last total Redis answered, window end)
@@ -77,7 +85,7 @@ class RedisLimiter:
         return f"chungtay:rl:{key}:{window}:{number}", (number + 1) * window - now
 
     async def hit(self, key: str, limit: int, window: int) -> float:
-        rkey, reset = self._key(key, window, time.time())
+        rkey, reset = self._key(key, window, self.clock())
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(rkey)
             pipe.expire(rkey, window + 5)
@@ -85,7 +93,7 @@ class RedisLimiter:
         return 0.0 if int(hits) <= limit else reset
 
     def hit_fast(self, key: str, limit: int, window: int) -> float:
-        now = time.time()
+        now = self.clock()
         rkey, reset = self._key(key, window, now)
         self._pending[rkey] += 1
         self._ends[rkey] = now + reset
@@ -95,7 +103,7 @@ class RedisLimiter:
     async def flush(self) -> None:
         """Add this replica's hits to Redis and read back the totals of every live window, so each
         replica also learns the others' hits within one flush."""
-        now = time.time()
+        now = self.clock()
         self._ends = {k: v for k, v in self._ends.items() if v > now or k in self._pending}
         if not self._ends:
             return

@@ -1,25 +1,29 @@
-"""Gateway settings: every variable starts with GATEWAY_ (Redis also answers to plain REDIS_URL)."""
+"""Gateway settings: every variable starts with GATEWAY_ (Redis also answers to plain REDIS_URL).
+
+What every service has (database, NATS, log level, pool, the principal's public key, consumers) comes
+from `shared.settings.ServiceSettings`; what follows is the gateway's own.
+"""
 
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-SERVICES = ("registry", "support", "emulation", "reporting")
+from shared.services import SERVICES
+from shared.settings import ServiceSettings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
+    service_name: str = "gateway"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_gateway"
-    nats_url: str = "nats://127.0.0.1:4222"
-    log_level: str = "INFO"
-    db_pool_size: int = 20
+    consumer_batch_size: int = 1000  # unit events come in bursts of thousands (a load of every unit)
     # Ed25519 key pair the gateway signs forwarded principals with (services hold the public half).
     principal_private_key: str = ""
-    principal_public_key: str = ""
     principal_ttl_seconds: int = 60
     keys_dir: str = ".data/keys"
+    # One base URL per service of shared.services.SERVICES: GATEWAY_UPSTREAM_<SERVICE>.
     upstream_registry: str = "http://127.0.0.1:8101"
     upstream_support: str = "http://127.0.0.1:8102"
     upstream_emulation: str = "http://127.0.0.1:8103"
@@ -67,14 +71,21 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
     upstream_pool_size: int = 512
-    openapi_cache_seconds: float = 30.0
+    # How often the services' OpenAPI documents (their route tables, gateway/openapi/service.py) are
+    # read again; a request finding no route also has them read again, at most every 2 s.
+    openapi_refresh_seconds: float = Field(default=10.0, validation_alias=AliasChoices(
+        "GATEWAY_OPENAPI_REFRESH_SECONDS", "GATEWAY_OPENAPI_CACHE_SECONDS", "openapi_refresh_seconds"))
 
     # --- unit directory (from registry.unit.changed)
     directory_refresh_seconds: float = 5.0
-    run_background_workers: bool = True
 
     def upstream(self, service: str) -> str:
         return str(getattr(self, f"upstream_{service}")).rstrip("/")
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        """The base URL of every service the gateway forwards to."""
+        return {service: self.upstream(service) for service in SERVICES}
 
     @property
     def cors_origin_set(self) -> frozenset[str]:

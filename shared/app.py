@@ -13,11 +13,10 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 import nats
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from nats.aio.client import Client as NATS
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -30,9 +29,9 @@ from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
 from shared.http import RequestIdMiddleware, require
 from shared.logs import configure_logging
+from shared.openapi import publish_openapi
 from shared.principal import Principal, PrincipalVerifier, principal_claims
 from shared.relay import OutboxRelay
-from shared.route_rules import add_rules_to_openapi
 from shared.settings import ServiceSettings
 from shared.streams import ensure_streams
 
@@ -121,22 +120,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(_operations_router(spec.name))
     for router in spec.routers:
         app.include_router(router)
-    _publish_gateway_rules(app)
+    publish_openapi(app)
     return app
-
-
-def _publish_gateway_rules(app: FastAPI) -> None:
-    """The OpenAPI document carries each route's gateway rule (shared.route_rules): the gateway's
-    route table is built from it."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(title=app.title, version=app.version, description=app.description,
-                                   routes=app.routes)
-            app.openapi_schema = add_rules_to_openapi(app, document)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operations_router(service: str) -> APIRouter:

@@ -165,16 +165,20 @@ class Database:
         # The pool's own queue lets a newcomer take a connection already handed to a waiter, which
         # sends the waiter to the back: under load some requests starved for seconds (p99 6x p50).
         self._slots = asyncio.Semaphore(pool_size)
+        self.waiting = 0  # callers queued for a connection right now
         self._pool_timeout = pool_timeout
         self._generation = 0  # pools renewed after a connection loss (driver_connection)
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         if self._slots.locked():  # only then pay for a timeout
+            self.waiting += 1
             try:
                 await asyncio.wait_for(self._slots.acquire(), self._pool_timeout)
             except TimeoutError as exc:
                 raise sa_exc.TimeoutError("no database connection came free in time") from exc
+            finally:
+                self.waiting -= 1
         else:
             await self._slots.acquire()
         try:

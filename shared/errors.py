@@ -9,8 +9,10 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import get_route_path
 
 from shared.context import request_id_var
 from shared.outages import RETRY_AFTER_SECONDS, causes, database_unavailable
@@ -88,9 +90,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(422, "validation_error", "Invalid request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return problem_response(exc.status_code, code, str(exc.detail), None)
+        response = problem_response(exc.status_code, code, str(exc.detail), None)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         if (invalid := _data_error(exc)) is not None:
@@ -116,6 +122,20 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _internal_error()
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app routes on the request's path (RFC 9110: a 405 lists them in Allow).
+
+    Starlette names only the methods of the first route matching the path, where a path often has
+    one route per method."""
+    path = get_route_path(request.scope)
+    allowed: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):  # through included routers
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            allowed |= route.methods
+    return sorted(allowed)
 
 
 # The server's data exceptions (SQLSTATE class 22) and asyncpg's own refusal to encode an argument

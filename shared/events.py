@@ -1,8 +1,8 @@
 """The one event envelope, and writing events into the outbox inside the caller's transaction.
 
-Envelope (DESIGN.md): id (UUIDv7, also the JetStream Nats-Msg-Id), type, version, occurred_at,
-producer, unit_code, unit_path, subject_id, payload — plus correlation_id, the HTTP request id that
-caused the change.
+Envelope (docs/architecture.md, "The event backbone"): id (UUIDv7, also the JetStream Nats-Msg-Id),
+type, version, occurred_at, producer, unit_code, unit_path, subject_id, payload — plus correlation_id,
+the HTTP request id that caused the change.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
-"""Alembic per service, run programmatically: `python -m shared.migrations upgrade registry URL`.
+"""Alembic per service, run programmatically on a migrations folder the caller names.
 
 Each service keeps its migrations in `<package>/migrations`; its env.py is two lines calling
-`run_env(metadata)`. Databases are created on demand from a server-level URL.
+`run_env(metadata)`. Databases are created on demand from a server-level URL. Which folder belongs
+to which service is the tooling's knowledge (`devstack.apps`): `shared/` names no service package.
+By hand: `python -m devstack.migrate upgrade <service> <database URL>`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -19,14 +19,6 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import asyncpg_dsn, sqlalchemy_url
-
-SERVICE_PACKAGES = {
-    "registry": "services.registry",
-    "support": "services.support",
-    "emulation": "services.emulation",
-    "reporting": "services.reporting",
-    "gateway": "gateway",
-}
 
 
 def database_name(service: str) -> str:
@@ -52,24 +44,21 @@ async def ensure_database(database_url: str) -> None:
         await admin.close()
 
 
-def alembic_config(service: str, database_url: str) -> Config:
-    package = importlib.import_module(SERVICE_PACKAGES[service])
-    assert package.__file__ is not None
+def alembic_config(migrations: Path, database_url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(package.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(migrations))
     cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
-    cfg.attributes["service"] = service
     return cfg
 
 
-def upgrade(service: str, database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(service, database_url), revision)
+def upgrade(migrations: Path, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(migrations, database_url), revision)
 
 
-async def upgrade_async(service: str, database_url: str) -> None:
+async def upgrade_async(migrations: Path, database_url: str) -> None:
     """Create the database if needed and migrate it to head (Alembic runs in a worker thread)."""
     await ensure_database(database_url)
-    await asyncio.to_thread(upgrade, service, database_url)
+    await asyncio.to_thread(upgrade, migrations, database_url)
 
 
 def run_env(target_metadata: MetaData | None) -> None:
@@ -95,14 +84,3 @@ def run_env(target_metadata: MetaData | None) -> None:
 
     asyncio.run(run_async())
 
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] != "upgrade" or argv[1] not in SERVICE_PACKAGES:
-        print("usage: python -m shared.migrations upgrade <service> <database-url>", file=sys.stderr)
-        return 2
-    asyncio.run(upgrade_async(argv[1], argv[2]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

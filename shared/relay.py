@@ -87,11 +87,13 @@ class OutboxRelay:
             try:
                 if not self._connected():
                     await self._connect()
+                # Cleared before looking, not after: a commit notified while relay_once runs (after its
+                # query, before its end) must still wake the wait below, or it waits a whole poll.
+                self._wake.clear()
                 sent = await self.relay_once()
                 backoff = 0.2
                 if sent < self.batch_size and not self._cut:
                     OUTBOX_PENDING.labels(self.service).set(0)
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
                     since_purge += self.idle_seconds

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_open
-from tests.kit import Stack, env_urls
+from tests.kit import Stack, env_urls, system_tool
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +68,7 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run `bash devstack/ensure_tools.sh` (make test does)")
+    binary = system_tool("redis-server")
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="chungtay-redis-"))
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -15,16 +16,19 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from devstack.migrate import upgrade_async
 from shared.db import asyncpg_dsn, sqlalchemy_url
-from shared.migrations import upgrade_async
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.scope import split_path
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
-SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=600)
+# Long-lived: some modules sign their callers once at import, and a loaded machine runs the suite for
+# well over ten minutes.
+SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=12 * 3600)
 
 
 @dataclass
@@ -146,3 +150,23 @@ async def unreachable(stack: Stack, database_url: str) -> AsyncIterator[None]:
     finally:
         await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         await admin.close()
+
+
+# The Debian package that brings each system tool `devstack/ensure_tools.sh` installs.
+TOOL_PACKAGES = {"docker-compose": "docker-compose", "redis-server": "redis-server", "wrk": "wrk",
+                 "soffice": "libreoffice-writer-nogui", "pdftoppm": "poppler-utils"}
+
+
+def system_tool(name: str) -> str:
+    """The path of a system tool a few tests need. `make test` installs it as root
+    (devstack/ensure_tools.sh): missing for root, that is a failure; missing for another user, who
+    cannot install it, the test is skipped with the reason."""
+    found = shutil.which(name)
+    if found:
+        return found
+    package = TOOL_PACKAGES.get(name, name)
+    if os.geteuid() == 0:
+        pytest.fail(f"{name} is not installed: `bash devstack/ensure_tools.sh` (run by make test) installs the "
+                    f"Debian package {package}")
+    pytest.skip(f"needs {name} (Debian package {package}), which only root can install: "
+                "`sudo bash devstack/ensure_tools.sh`")

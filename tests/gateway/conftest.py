@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from devstack.embedded import free_port
-from gateway.front import GatewayFront
+from gateway.main import create_app
+from gateway.proxy.front import GatewayFront
 from tests.gateway.support import (
     DEMO_PASSWORD,
     EchoUpstream,
-    create_gateway,
     gateway_settings,
     publish_units,
     running_gateway,
@@ -45,7 +45,7 @@ class GatewayUnderTest:
 
     @property
     def gateway(self) -> Any:
-        return self.front.gw
+        return self.front.app.state
 
 
 @pytest.fixture
@@ -75,14 +75,14 @@ async def gw(gateway_db: str, nats_url: str, echo: tuple[EchoUpstream, str],
     }, **overrides)
     units = units_for_tests()
     await publish_units(nats_url, units)
-    front = create_gateway(settings)
+    front = create_app(settings)
     async with running_gateway(front) as client:
         await eventually(lambda: _has(front, len(units)), timeout=20)
         yield GatewayUnderTest(client, front, upstream, gateway_db, nats_url)
 
 
 async def _has(front: GatewayFront, count: int) -> bool:
-    return len(front.gw.directory) >= count
+    return len(front.app.state.directory) >= count
 
 
 def pytest_configure(config: pytest.Config) -> None:

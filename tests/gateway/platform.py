@@ -17,14 +17,15 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats, free_port
-from gateway.front import GatewayFront
+from gateway.main import create_app
+from gateway.proxy.front import GatewayFront
 from services.registry.units.load import load_units
 from shared.crypto import generate_key
 from shared.db import Database, asyncpg_dsn
-from tests.gateway.support import create_gateway, gateway_settings, running_gateway, seed, serve
+from shared.services import SERVICES
+from tests.gateway.support import gateway_settings, running_gateway, seed, serve
 from tests.kit import Stack, eventually, fresh_database, service_env
 
-SERVICES = ("registry", "support", "emulation", "reporting")
 PASSWORD = "a-long-password"
 # Accounts made through the admin API, besides the demo ones: every role, and officers of other
 # units to try other units' rows.
@@ -86,14 +87,14 @@ async def start_platform(stack: Stack, tmp: Path) -> AsyncIterator[Platform]:
             main = importlib.import_module(f"services.{service}.main")
             app = main.create_app(_settings(service, databases[service], nats_server.url))
             upstreams[service] = await exits.enter_async_context(serve(app))
-        front = create_gateway(gateway_settings(databases["gateway"], nats_server.url, upstreams,
+        front = create_app(gateway_settings(databases["gateway"], nats_server.url, upstreams,
                                                 requests_per_principal_per_minute=0,
-                                                token_requests_per_ip_per_minute=10_000), extra_rules=[])
+                                                token_requests_per_ip_per_minute=10_000))
         client = await exits.enter_async_context(running_gateway(front))
         units = await _count_units(databases["registry"])
 
         async def directory_full() -> bool:
-            return len(front.gw.directory) >= units
+            return len(front.app.state.directory) >= units
 
         await eventually(directory_full, timeout=120, interval=0.5)
         platform = Platform(client, front, upstreams, databases)

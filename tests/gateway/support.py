@@ -7,26 +7,28 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
 
 import httpx
 import nats
 import orjson
 import uvicorn
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import Receive, Scope, Send
 
 from devstack.embedded import free_port
 from gateway import bootstrap
-from gateway.directory import UNIT_CHANGED, DirUnit
-from gateway.front import GatewayFront
-from gateway.main import create_app
-from gateway.policy import Rule
-from gateway.reference import reference_directory
-from gateway.routes import RULES
+from gateway.directory.reference import reference_directory
+from gateway.directory.service import UNIT_CHANGED, DirUnit
+from gateway.proxy.front import GatewayFront
 from gateway.settings import GatewaySettings
 from shared.crypto import generate_key
 from shared.events import Event
-from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, PrincipalVerifier
+from shared.http import require
+from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, Principal, PrincipalVerifier
+from shared.route_rules import add_rules_to_openapi
+from shared.services import SERVICES
 from shared.streams import ensure_streams
 from tests.kit import PRIVATE_KEY, PUBLIC_KEY
 
@@ -94,8 +96,8 @@ def gateway_settings(database_url: str, nats_url: str, upstreams: dict[str, str]
         "directory_refresh_seconds": 0.5, "key_reload_seconds": 1.0, "redis_url": "",
         "signing_key_encryption_key": SIGNING_KEY_ENCRYPTION_KEY,
     }
-    for service, url in (upstreams or {}).items():
-        values[f"upstream_{service}"] = url
+    for service in SERVICES:  # a service not given is down: nothing listens on its port
+        values[f"upstream_{service}"] = (upstreams or {}).get(service) or f"http://127.0.0.1:{free_port()}"
     values.update(overrides)
     return GatewaySettings(**values)
 
@@ -129,18 +131,51 @@ async def serve(app: Any, port: int | None = None, lifespan: str = "on") -> Asyn
             await task
 
 
-# Test-only routes on the echo upstream (mounted as "support"): slow answers, big answers, uploads.
-TEST_RULES = [
-    Rule("GET", "/support/test/echo", None),
-    Rule("GET", "/support/test/slow/{n}", None, id_params=("n",), timeout=0.5),
-    Rule("GET", "/support/test/big/{size}", None, id_params=("size",)),
-    Rule("POST", "/support/test/json", None),
-    Rule("POST", "/support/test/upload", None, upload=True),
-]
+# ---- the echo upstream's OpenAPI: the routes it stands in for, declared as the services declare them
+Anyone = Annotated[Principal, Depends(require(None))]
 
 
-def create_gateway(settings: GatewaySettings, extra_rules: list[Rule] | None = None) -> GatewayFront:
-    return create_app(settings, rules=[*RULES, *(extra_rules if extra_rules is not None else TEST_RULES)])
+def _test_routes() -> APIRouter:
+    """Test-only routes of the echo upstream (mounted as "support"): slow answers, big answers, uploads."""
+    router = APIRouter()
+
+    @router.get("/support/test/echo")
+    async def echo(_: Anyone) -> None: ...
+
+    @router.get("/support/test/slow/{n}")
+    async def slow(n: int, _: Annotated[Principal, Depends(require(None, timeout=0.5))]) -> None: ...
+
+    @router.get("/support/test/big/{size}")
+    async def big(size: int, _: Anyone) -> None: ...
+
+    @router.post("/support/test/json")
+    async def json_body(_: Anyone) -> None: ...
+
+    @router.post("/support/test/upload")
+    async def upload(_: Annotated[Principal, Depends(require(None, upload=True))]) -> None: ...
+
+    for service in ("support", "emulation"):
+        @router.get(f"/{service}/principal")
+        async def principal(_: Anyone) -> None: ...
+
+    return router
+
+
+@lru_cache(maxsize=1)
+def echo_openapi() -> bytes:
+    """The registry's real routes (with their real declarations) and the test routes, in one document:
+    the gateway takes from it, for each service sent to the echo upstream, the routes under its prefix."""
+    from services.registry.main import create_app as registry_app
+    from services.registry.settings import RegistrySettings
+
+    registry = registry_app(RegistrySettings(principal_public_key=PUBLIC_KEY)).openapi()
+    tests = FastAPI()
+    tests.include_router(_test_routes())
+    extra = add_rules_to_openapi(tests, tests.openapi())
+    document = {**registry, "paths": {**registry["paths"], **extra["paths"]}}
+    document["components"] = {"schemas": {**registry.get("components", {}).get("schemas", {}),
+                                          **extra.get("components", {}).get("schemas", {})}}
+    return orjson.dumps(document)
 
 
 class EchoUpstream:
@@ -153,6 +188,7 @@ class EchoUpstream:
         self.verifier = PrincipalVerifier(PUBLIC_KEY)
         self.seen: list[dict[str, Any]] = []
         self.delay = 5.0
+        self.openapi = echo_openapi()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -163,6 +199,11 @@ class EchoUpstream:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["path"] == "/openapi.json":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": self.openapi})
+            return
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         body = b""
         while True:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway import bootstrap
-from gateway.models import Role, SystemClient, User
-from gateway.passwords import Passwords
+from gateway.identity.models import Role, SystemClient, User
+from gateway.identity.passwords import Passwords
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.permissions import ROLE_PERMISSIONS

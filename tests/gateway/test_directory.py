@@ -6,10 +6,11 @@ from __future__ import annotations
 import nats
 from sqlalchemy import text
 
-from gateway.directory import DirUnit, UnitDirectory
+from gateway.directory.service import DirUnit, UnitDirectory
+from gateway.main import create_app
 from shared.streams import ensure_streams
 from tests.gateway.conftest import GatewayUnderTest
-from tests.gateway.support import create_gateway, gateway_settings, running_gateway, unit_event
+from tests.gateway.support import gateway_settings, running_gateway, unit_event
 from tests.kit import eventually
 
 
@@ -59,9 +60,10 @@ async def _named(gw: GatewayUnderTest, path: str, name: str) -> bool:
 
 async def test_another_replica_and_a_restart_know_the_units_from_the_database(gw: GatewayUnderTest) -> None:
     # A second gateway that does not consume (another replica's consumer got the events).
-    second = create_gateway(gateway_settings(gw.database_url, gw.nats_url, run_background_workers=False))
+    second = create_app(gateway_settings(gw.database_url, gw.nats_url, run_background_workers=False,
+                                         upstream_registry=gw.gateway.settings.upstream_registry))
     async with running_gateway(second) as client:
-        assert len(second.gw.directory) == len(gw.gateway.directory)
+        assert len(second.app.state.directory) == len(gw.gateway.directory)
         token = (await client.post("/auth/token", data={"grant_type": "password", "username": "commune.07207",
                                                         "password": "demo"})).json()["access_token"]
         refused = await client.get("/registry/households", params={"unit": "07222"},

@@ -3,24 +3,25 @@ process or shared through Redis between gateway replicas."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
 import pytest
 import redis.asyncio as redis
 
+from gateway.main import create_app
+from gateway.proxy.front import GatewayFront
 from tests.gateway.conftest import GatewayUnderTest
-from tests.gateway.support import create_gateway, gateway_settings, running_gateway
+from tests.gateway.support import gateway_settings, running_gateway
 
 
-async def fresh_window() -> None:
-    """Rate limits count per clock minute: start a counting test well inside one."""
-    import asyncio
-    import time
-
-    left = 60 - time.time() % 60
-    if left < 8:
-        await asyncio.sleep(left + 0.1)
+def fresh_window(*fronts: GatewayFront) -> None:
+    """Rate limits count per clock minute: the gateways' limiters see the clock stand still one second
+    into the current minute, so a counting test never straddles two windows."""
+    now = (time.time() // 60) * 60 + 1
+    for front in fronts:
+        front.app.state.limiter.clock = lambda: now
 
 
 async def _login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
@@ -75,7 +76,7 @@ async def test_unknown_usernames_and_wrong_passwords_answer_alike(gw: GatewayUnd
 
 @pytest.mark.gateway_settings(token_requests_per_ip_per_minute=4)
 async def test_token_requests_are_limited_per_address(gw: GatewayUnderTest) -> None:
-    await fresh_window()
+    fresh_window(gw.front)
     statuses = [(await _login(gw.client, "nobody", "x")).status_code for _ in range(6)]
     assert statuses[:4] == [400] * 4 and statuses[4:] == [429, 429]
     limited = await _login(gw.client, "province.24", "demo")
@@ -87,7 +88,7 @@ async def test_token_requests_are_limited_per_address(gw: GatewayUnderTest) -> N
 async def test_api_calls_are_limited_per_principal(gw: GatewayUnderTest) -> None:
     officer = await gw.headers("commune.07207")
     other = await gw.headers("commune.07222")
-    await fresh_window()
+    fresh_window(gw.front)
     statuses = [(await gw.client.get("/registry/principal", headers=officer)).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     assert (await gw.client.get("/registry/principal", headers=other)).status_code == 200
@@ -97,12 +98,12 @@ async def test_api_calls_are_limited_per_principal(gw: GatewayUnderTest) -> None
 async def test_with_redis_replicas_share_the_token_rate_limit(gw: GatewayUnderTest, redis_url: str) -> None:
     """Two gateway replicas with the same Redis count one address's token requests together."""
     assert await redis.from_url(redis_url).ping()
-    await fresh_window()
     address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"  # a fresh address: no counts from earlier runs
-    fronts = [create_gateway(gateway_settings(gw.database_url, gw.nats_url, redis_url=redis_url,
+    fronts = [create_app(gateway_settings(gw.database_url, gw.nats_url, redis_url=redis_url,
                                               token_requests_per_ip_per_minute=5, trust_forwarded_for=True))
               for _ in range(2)]
     async with running_gateway(fronts[0]) as one, running_gateway(fronts[1]) as two:
+        fresh_window(*fronts)
         headers = {"X-Forwarded-For": address}
         statuses = []
         for i in range(8):
@@ -115,7 +116,7 @@ async def test_with_redis_replicas_share_the_token_rate_limit(gw: GatewayUnderTe
 
 
 async def test_with_redis_replicas_share_the_principal_rate_limit(gw: GatewayUnderTest, redis_url: str) -> None:
-    fronts = [create_gateway(gateway_settings(gw.database_url, gw.nats_url, redis_url=redis_url,
+    fronts = [create_app(gateway_settings(gw.database_url, gw.nats_url, redis_url=redis_url,
                                               requests_per_principal_per_minute=6,
                                               upstream_registry=gw.gateway.settings.upstream_registry))
               for _ in range(2)]
@@ -123,13 +124,13 @@ async def test_with_redis_replicas_share_the_principal_rate_limit(gw: GatewayUnd
         token = (await one.post("/auth/token", data={"grant_type": "password", "username": "commune.07207",
                                                      "password": "demo"})).json()["access_token"]
         bearer = {"Authorization": f"Bearer {token}"}
-        await fresh_window()
+        fresh_window(*fronts)
         statuses = []
         for i in range(10):
             statuses.append((await (one if i % 2 == 0 else two).get("/registry/principal",
                                                                     headers=bearer)).status_code)
             for front in fronts:  # what each replica's background flush does every 100 ms
-                await front.gw.limiter.flush()
+                await front.app.state.limiter.flush()
     # Each replica alone would let all 10 through (5 each, under its limit of 6). Shared, at most
     # one flush's worth of the other replica's hits can slip past: 6, or 7 at worst.
     assert statuses.count(200) in (6, 7), statuses

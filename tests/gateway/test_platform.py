@@ -1,8 +1,8 @@
 """End to end through the gateway, with the real services behind it.
 
-- Every route a service exposes has a gateway rule, and every parameter that names a unit is one
-  the gateway checks (a new route or parameter fails here until the table in gateway/routes.py
-  covers it).
+- Every route a service exposes declares its gateway rule (`require(...)`, published as `x-gateway`),
+  the gateway's table holds exactly those rules, and every parameter that names a unit is one the
+  declaration makes the gateway check (a new route or parameter fails here until it is declared).
 - The scope-escape matrix: for every route naming a unit, every role, and units of another
   commune, another district and another province: every attempt is refused and nothing changes.
 - Rows reached by id: officers of other communes, districts and provinces get nothing and change
@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.policy import UNIT_FIELDS, Rule
-from gateway.routes import RULES
+from gateway.proxy.rules import UNIT_FIELDS, Rule
+from shared.route_rules import EXTENSION
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform
 from tests.kit import Stack, auth_headers, make_principal
@@ -95,32 +95,41 @@ def _looks_like_unit(name: str) -> bool:
 
 
 def _rule(platform: Platform, method: str, path: str) -> Rule | None:
-    matched = platform.front.gw.routes.match(method, path)
-    return matched[0] if matched is not None and matched[0].template == path else None
+    """The gateway's rule for exactly this operation, from the table it built."""
+    table = platform.front.app.state.documents.table(path.split("/")[1])
+    return table.rule(method, path) if table is not None else None
 
 
-async def test_every_service_route_has_a_gateway_rule_that_sees_its_units(platform: Platform) -> None:
+def _rules(platform: Platform) -> list[Rule]:
+    documents = platform.front.app.state.documents
+    return [rule for service in platform.upstreams for rule in documents.table(service).rules]
+
+
+async def test_every_service_route_declares_a_gateway_rule_that_sees_its_units(platform: Platform) -> None:
     operations = await _operations(platform)
     assert len(operations) > 40  # the registry's and reporting's routes are there
     problems = []
     for _, method, path, operation, spec in operations:
+        declared = operation.get(EXTENSION)
+        if declared is None:
+            problems.append(f"{method} {path}: no require(...) on the route (the gateway refuses it)")
+            continue
         rule = _rule(platform, method, path)
-        if rule is None:
-            problems.append(f"{method} {path}: no rule in gateway/routes.py (the gateway refuses it)")
+        if rule is None or (rule.permission, list(rule.unit_params), list(rule.query_units)) != (
+                declared["permission"], declared["unit_params"], declared["query_units"]):
+            problems.append(f"{method} {path}: the gateway's rule {rule} is not the declared {declared}")
             continue
         path_params, query, body, _ = _params(operation, spec)
-        unclassified = path_params - set(rule.unit_params) - set(rule.id_params)
-        if unclassified:
-            problems.append(f"{method} {path}: path parameters {sorted(unclassified)} not classified")
-        unchecked = {q for q in query if _looks_like_unit(q)} - UNIT_FIELDS - set(rule.query_units)
+        assert set(declared["unit_params"]) | set(declared["id_params"]) == path_params, (method, path)
+        unchecked = {q for q in query if _looks_like_unit(q)} - UNIT_FIELDS - set(declared["query_units"])
         unchecked |= {b for b in body if _looks_like_unit(b)} - UNIT_FIELDS
-        unchecked |= {p for p in path_params if _looks_like_unit(p)} - set(rule.unit_params)
+        unchecked |= {p for p in path_params if _looks_like_unit(p)} - set(declared["unit_params"])
         if unchecked:
             problems.append(f"{method} {path}: unit-like parameters the gateway does not check: {sorted(unchecked)}")
     published = {(m, p) for _, m, p, _, _ in operations}
-    stale = [f"{r.method} {r.template}" for r in RULES if (r.method, r.template) not in published]
+    unknown = [f"{r.method} {r.template}" for r in _rules(platform) if (r.method, r.template) not in published]
     assert not problems, "\n".join(problems)
-    assert not stale, f"rules for routes no service has: {stale}"
+    assert not unknown, f"rules for routes no service has: {unknown}"
 
 
 # ---- the scope-escape matrix ---------------------------------------------------------------------
@@ -232,7 +241,7 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
     client = platform.client
     before = await settled_fingerprints(platform.databases)
     tried = 0
-    for rule in RULES:
+    for rule in _rules(platform):
         if not rule.id_params:
             continue
         url = rule.template

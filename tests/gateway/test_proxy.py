@@ -128,7 +128,10 @@ async def test_deny_by_default(gw: GatewayUnderTest) -> None:
     unknown = await gw.client.get("/registry/internal/dump", headers=bearer)
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
     wrong_method = await gw.client.delete("/registry/units/07207", headers=bearer)
-    assert wrong_method.status_code == 405
+    assert wrong_method.status_code == 405  # RFC 9110: a 405 says which methods the path has
+    assert wrong_method.headers["allow"] == "GET, HEAD" and wrong_method.json()["allowed"] == ["GET", "HEAD"]
+    other = await gw.client.put("/registry/households/0190e1f2-0000-7000-8000-000000000000", headers=bearer)
+    assert other.status_code == 405 and other.headers["allow"] == "DELETE, GET, HEAD, PATCH"
     for path in ("/registry/units/..%2F..%2Fhealth", "/registry//units", "/registry/units/%2e%2e/x"):
         tricky = await gw.client.get(path, headers=bearer)
         assert tricky.status_code in (400, 404), path

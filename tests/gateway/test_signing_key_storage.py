@@ -19,15 +19,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.front import GatewayFront
-from gateway.keys import ENCRYPTED_PREFIX, KeyCipher, KeyRing, SigningKeyStoreError, associated_data
+from gateway.keys.cipher import ENCRYPTED_PREFIX, KeyCipher, SigningKeyStoreError, associated_data
+from gateway.keys.service import KeyRing
+from gateway.main import create_app
+from gateway.proxy.front import GatewayFront
 from shared.crypto import decode_key, generate_key
 from shared.db import asyncpg_dsn
 from tests.gateway.conftest import GatewayUnderTest
 from tests.gateway.support import (
     DEMO_PASSWORD,
     SIGNING_KEY_ENCRYPTION_KEY,
-    create_gateway,
     gateway_settings,
     running_gateway,
 )
@@ -60,7 +61,7 @@ def open_with(key: str, kid: str, stored: str) -> bytes:
 async def gateway(database_url: str, nats_url: str, key: str,
                   previous: str = "") -> AsyncIterator[tuple[GatewayFront, httpx.AsyncClient]]:
     """A gateway on this database whose signing keys are encrypted with `key` ("" for none)."""
-    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key,
+    front = create_app(gateway_settings(database_url, nats_url, signing_key_encryption_key=key,
                                             signing_key_encryption_key_previous=previous))
     async with running_gateway(front) as client:
         yield front, client
@@ -68,13 +69,13 @@ async def gateway(database_url: str, nats_url: str, key: str,
 
 async def refused_start(database_url: str, nats_url: str, key: str) -> str:
     """Starting a gateway with `key` fails: the message it fails with."""
-    front = create_gateway(gateway_settings(database_url, nats_url, signing_key_encryption_key=key))
+    front = create_app(gateway_settings(database_url, nats_url, signing_key_encryption_key=key))
     try:
         with pytest.raises(SigningKeyStoreError) as refused:
             async with running_gateway(front):
                 pass
     finally:
-        await front.gw.db.dispose()
+        await front.app.state.db.dispose()
     return str(refused.value)
 
 
@@ -124,10 +125,10 @@ async def test_a_dump_of_the_stored_signing_keys_shows_nothing_usable(gw: Gatewa
 async def test_tokens_issued_before_a_restart_still_verify_after_it(gateway_db: str, nats_url: str) -> None:
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
         token = await login(client)
-        kid = front.gw.keyring.current.kid
+        kid = front.app.state.keyring.current.kid
         assert await accepted(client, token)
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
-        assert front.gw.keyring.current.kid == kid  # the same key, read back and decrypted
+        assert front.app.state.keyring.current.kid == kid  # the same key, read back and decrypted
         assert await accepted(client, token)
         assert jwt.get_unverified_header(await login(client))["kid"] == kid
     rows = await stored_rows(gateway_db)
@@ -153,8 +154,8 @@ async def test_a_plain_pem_row_of_an_older_database_is_encrypted_at_start_and_ke
     try:
         async with gateway(gateway_db, nats_url, "") as (front, client):
             old_token = await login(client)
-            kid = front.gw.keyring.current.kid
-            pem = pem_of(front.gw.keyring.current.private)
+            kid = front.app.state.keyring.current.kid
+            pem = pem_of(front.app.state.keyring.current.private)
     finally:
         logging.getLogger("gateway.keys").removeHandler(recorded)
     assert any(r.levelno == logging.WARNING and "unencrypted" in r.getMessage() and SETTING in r.getMessage()
@@ -163,7 +164,7 @@ async def test_a_plain_pem_row_of_an_older_database_is_encrypted_at_start_and_ke
 
     # With the key set, the start encrypts that row in place: same kid, same key, its tokens still good.
     async with gateway(gateway_db, nats_url, SIGNING_KEY_ENCRYPTION_KEY) as (front, client):
-        assert front.gw.keyring.current.kid == kid
+        assert front.app.state.keyring.current.kid == kid
         assert await accepted(client, old_token)
         new_token = await login(client)
         assert jwt.get_unverified_header(new_token)["kid"] == kid
@@ -190,7 +191,7 @@ async def test_a_wrong_or_missing_key_refuses_to_start_naming_the_setting(gatewa
     # A key that is not 32 bytes in base64 or hex is refused before anything starts.
     for malformed in ("not-a-key", base64.b64encode(b"short").decode(), "ab" * 31):
         with pytest.raises(SigningKeyStoreError, match=SETTING):
-            create_gateway(gateway_settings(gateway_db, nats_url, signing_key_encryption_key=malformed))
+            create_app(gateway_settings(gateway_db, nats_url, signing_key_encryption_key=malformed))
 
     # Nothing was rewritten by the refused starts; the right key (in hex this time) still opens the door.
     assert await stored_rows(gateway_db) == rows
@@ -249,14 +250,14 @@ async def test_the_encryption_key_itself_is_replaced_by_naming_the_old_one_previ
     old_key, new_key = SIGNING_KEY_ENCRYPTION_KEY, generate_key()
     async with gateway(gateway_db, nats_url, old_key) as (front, client):
         token = await login(client)
-        kid = front.gw.keyring.current.kid
+        kid = front.app.state.keyring.current.kid
     # The new key alone cannot read what the old one sealed: the gateway says which settings to give.
     refused = await refused_start(gateway_db, nats_url, new_key)
     assert SETTING in refused and "cannot be decrypted" in refused
 
     # New key, old key as previous: the start re-seals every stored key under the new one.
     async with gateway(gateway_db, nats_url, new_key, previous=old_key) as (front, client):
-        assert front.gw.keyring.current.kid == kid
+        assert front.app.state.keyring.current.kid == kid
         assert await accepted(client, token)
     rows = await stored_rows(gateway_db)
     assert list(rows) == [kid]
@@ -270,5 +271,5 @@ async def test_the_encryption_key_itself_is_replaced_by_naming_the_old_one_previ
     # The old key alone no longer does; a previous key without a current one is refused outright.
     assert "cannot be decrypted" in await refused_start(gateway_db, nats_url, old_key)
     with pytest.raises(SigningKeyStoreError, match=PREVIOUS):
-        create_gateway(gateway_settings(gateway_db, nats_url, signing_key_encryption_key="",
+        create_app(gateway_settings(gateway_db, nats_url, signing_key_encryption_key="",
                                         signing_key_encryption_key_previous=old_key))

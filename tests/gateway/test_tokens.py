@@ -225,7 +225,7 @@ async def test_key_rotation_keeps_earlier_tokens_valid_and_publishes_both_keys(g
 
 async def test_a_key_unknown_to_this_replica_is_loaded_from_the_database(gw: GatewayUnderTest) -> None:
     """Another replica rotated: its tokens carry a kid this process has not seen yet."""
-    from gateway.keys import KeyRing
+    from gateway.keys.service import KeyRing
 
     other = KeyRing(gw.gateway.db, gw.gateway.settings)
     await other.reload()

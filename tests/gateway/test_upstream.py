@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from gateway.upstream import UpstreamFailed, UpstreamPool, UpstreamTimeout
+from gateway.proxy.upstream import UpstreamFailed, UpstreamPool, UpstreamTimeout
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -76,16 +76,22 @@ async def test_connections_are_kept_alive_and_reused() -> None:
 
 
 async def test_a_connection_the_service_closed_while_idle_is_retried_on_a_new_one() -> None:
+    closed = asyncio.Event()
+
     async def one_answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         writer.write(ok(b"first"))
         await writer.drain()
         # keep-alive was announced, but the server closes without telling anyone
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     async with raw_server(one_answer_then_close) as (url, connections):
         pool = UpstreamPool(url, 8, 1.0)
         assert await (await pool.request("GET", b"/", [], None, 2.0)).read() == b"first"
-        await asyncio.sleep(0.05)
+        await closed.wait()
+        # Whether the pool has noticed the close yet or finds out by sending: a new connection answers.
         assert await (await pool.request("GET", b"/", [], None, 2.0)).read() == b"first"
         assert len(connections) == 2
 
@@ -116,7 +122,6 @@ async def test_chunked_and_close_delimited_bodies_arrive_whole() -> None:
         for part in (b"alpha", b"beta", b"x" * 70000):
             writer.write(b"%x\r\n%b\r\n" % (len(part), part))
             await writer.drain()
-            await asyncio.sleep(0.01)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         await reader.read()
@@ -153,7 +158,7 @@ async def test_slow_heads_and_stalled_bodies_time_out_and_free_their_slot() -> N
         if b"/body" in head:
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly-part")
             await writer.drain()
-        await asyncio.sleep(5)
+        await reader.read()  # says nothing more until the client gives up and closes
 
     async with raw_server(stalls) as (url, _):
         pool = UpstreamPool(url, 1, 1.0)  # one slot: a leak would block the next request forever
@@ -193,19 +198,23 @@ async def test_a_service_that_is_down_or_breaks_off_fails_cleanly() -> None:
 
 
 async def test_an_answer_before_the_upload_ends_stops_the_upload() -> None:
+    answered = asyncio.Event()
+
     async def refuses_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         await writer.drain()
-        await asyncio.sleep(0.5)
+        answered.set()
+        await reader.read()  # takes what still comes, until the client closes
 
     sent = []
 
     async def endless() -> AsyncIterator[bytes]:
         for _ in range(1000):
             sent.append(1)
-            await asyncio.sleep(0.005)
             yield b"z" * 1000
+            await answered.wait()  # the answer is on its way before the rest of the upload
+            await asyncio.sleep(0)  # one turn of the loop per chunk: the answer can be read in between
 
     async with raw_server(refuses_early) as (url, _):
         pool = UpstreamPool(url, 1, 1.0)

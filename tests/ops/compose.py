@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from devstack.apps import APPS, DEFAULT_GATEWAY_PORT, GATEWAY, service_port
+from shared.services import SERVICES
+from tests.kit import system_tool
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "support", "emulation", "reporting")
-APPS = (*SERVICES, "gateway")
-PORTS = {"registry": 8101, "support": 8102, "emulation": 8103, "reporting": 8104, "gateway": 8000}
+# Compose and Kubernetes give each app the port `make run` gives it by default.
+PORTS = {name: service_port(name) for name in SERVICES} | {GATEWAY: DEFAULT_GATEWAY_PORT}
+__all__ = ["APPS", "PORTS", "ROOT", "SERVICES", "compose_config", "docker_compose", "env_name", "resolved_compose"]
 
 
 def docker_compose() -> str:
-    found = shutil.which("docker-compose")
-    if found is None:
-        raise AssertionError("docker-compose is not installed: run `bash devstack/ensure_tools.sh` (make test does)")
-    return found
+    return system_tool("docker-compose")
 
 
 def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:

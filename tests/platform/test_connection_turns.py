@@ -8,11 +8,12 @@ went straight through.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from sqlalchemy import event, text
 
 from shared.db import Database
-from tests.kit import Stack, fresh_database
+from tests.kit import Stack, eventually, fresh_database
 
 
 async def test_callers_waiting_for_a_connection_get_one_in_the_order_they_asked(stack: Stack) -> None:
@@ -37,12 +38,18 @@ async def test_callers_waiting_for_a_connection_get_one_in_the_order_they_asked(
     try:
         holders = [asyncio.create_task(holder(i)) for i in range(2)]
         await asyncio.gather(*(h.wait() for h in holding))
+        async def queued(n: int) -> bool:
+            return db.waiting == n
+
+        async def served_all() -> bool:
+            return len(served) == 4
+
         waiters = []
-        for name in ("first", "second", "third"):
+        for number, name in enumerate(("first", "second", "third"), start=1):
             started = asyncio.Event()
             waiters.append(asyncio.create_task(caller(name, started)))
             await started.wait()
-            await asyncio.sleep(0.05)  # it now waits for a connection
+            await eventually(partial(queued, number))  # it now waits for a connection
         # A newcomer arrives at the very moment a connection goes back to the pool (its first step runs
         # before the first waiter wakes up): it must queue behind the waiters all the same.
         newcomers: list[asyncio.Task[None]] = []
@@ -53,7 +60,8 @@ async def test_callers_waiting_for_a_connection_get_one_in_the_order_they_asked(
 
         event.listen(db.engine.sync_engine, "checkin", arrive)
         release[0].set()
-        await asyncio.sleep(0.2)
+        # One connection serves them all, one after the other, while the other holder keeps its own.
+        await eventually(served_all)
         release[1].set()
         await asyncio.gather(*holders, *waiters)
         await asyncio.gather(*newcomers)

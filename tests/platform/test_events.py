@@ -6,7 +6,6 @@ rows in probe tables so each test can count exactly what was applied.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,6 +101,12 @@ async def applied_count(b: Backbone) -> int:
     return int(await scalar(b.consumer, "SELECT count(*) FROM probe_applied"))  # type: ignore[arg-type]
 
 
+async def _listening_for_commits(b: Backbone) -> bool:
+    """A connection to the producer's database LISTENs on the outbox channel: the relay's."""
+    return bool(await scalar(b.producer, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND state = 'idle' AND query ILIKE 'LISTEN%outbox%'"))
+
+
 async def stream_messages(b: Backbone, stream: str = "REGISTRY") -> int:
     return int((await b.js.stream_info(stream)).state.messages)
 
@@ -159,7 +164,7 @@ async def test_relay_wakes_on_commit_without_waiting_for_its_poll(backbone: Back
     relay = OutboxRelay(b.producer.url, b.js, "registry", idle_seconds=3600)  # would never poll in this test
     await relay.start()
     try:
-        await asyncio.sleep(0.3)  # the relay is now waiting for a notification
+        await eventually(lambda: _listening_for_commits(b))  # from here on, a commit wakes it
         await write_change(b.producer, 2)
         await eventually(lambda: _equals(stream_messages(b), 2), timeout=30)
     finally:

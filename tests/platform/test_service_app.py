@@ -6,9 +6,8 @@ import importlib
 
 import pytest
 
+from shared.services import SERVICES
 from tests.kit import Stack, auth_headers, fresh_database, make_principal, running_app, service_env
-
-SERVICES = ["registry", "support", "emulation", "reporting"]
 
 
 def build(service: str, db_url: str, nats_url: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,106 @@
+"""What the gateway reads in the services' OpenAPI documents: its route table (each operation's
+`x-gateway` declaration, shared/route_rules.py) and the one public document of the platform. Pure:
+documents in, tables and documents out.
+
+Only operations under the service's own prefix (`/registry/...` for the registry) that carry a valid
+declaration become rules: a route without one is neither forwarded nor published (deny by default).
+In the public document each operation is marked with the permission it needs and the bearer
+security scheme. Component schemas that two services name alike but define differently are renamed
+with the service's name, and that service's references follow.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gateway.proxy.rules import RouteTable, Rule
+from shared.route_rules import EXTENSION, GatewayRule
+
+METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "An access token from POST /auth/token"},
+    "oauth2": {"type": "oauth2", "flows": {
+        "password": {"tokenUrl": "/auth/token", "scopes": {}},
+        "clientCredentials": {"tokenUrl": "/auth/token", "scopes": {}}}},
+}
+
+
+def route_table(service: str, document: dict[str, Any]) -> tuple[RouteTable, list[str]]:
+    """The rules a service's document declares, and what was left out and why (outside the
+    service's prefix, or a declaration that does not read)."""
+    rules: list[Rule] = []
+    skipped: list[str] = []
+    prefix = f"/{service}/"
+    for path, operations in (document.get("paths") or {}).items():
+        if not isinstance(operations, dict):
+            continue
+        for method, operation in operations.items():
+            if method not in METHODS or not isinstance(operation, dict) or EXTENSION not in operation:
+                continue
+            if not path.startswith(prefix):
+                skipped.append(f"{method.upper()} {path}: outside {prefix}")
+                continue
+            try:
+                rules.append(Rule.declared(method.upper(), path, GatewayRule.from_openapi(operation[EXTENSION])))
+            except (TypeError, ValueError, AttributeError) as exc:
+                skipped.append(f"{method.upper()} {path}: {exc}")
+    return RouteTable(rules), skipped
+
+
+def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                name = value.rsplit("/", 1)[-1]
+                out[key] = "#/components/schemas/" + renames.get(name, name)
+            else:
+                out[key] = _rename_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(v, renames) for v in node]
+    return node
+
+
+def merge(gateway_spec: dict[str, Any], services: dict[str, dict[str, Any] | None],
+          tables: dict[str, RouteTable]) -> dict[str, Any]:
+    """The gateway's own document plus every operation the gateway forwards. `services` maps each
+    service to its document (None: not read yet, listed as unavailable)."""
+    merged = copy.deepcopy(gateway_spec)
+    merged.setdefault("components", {}).setdefault("schemas", {})
+    merged["components"]["securitySchemes"] = SECURITY_SCHEMES
+    schemas: dict[str, Any] = merged["components"]["schemas"]
+    unavailable = []
+    for service, spec in services.items():
+        table = tables.get(service)
+        if spec is None or table is None:
+            unavailable.append(service)
+            continue
+        theirs: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+        renames = {name: f"{service}__{name}" for name, schema in theirs.items()
+                   if name in schemas and schemas[name] != schema}
+        for name, schema in theirs.items():
+            schemas[renames.get(name, name)] = _rename_refs(schema, renames)
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                rule = table.rule(method.upper(), path) if method in METHODS else None
+                if rule is None:
+                    continue  # no rule: the gateway does not forward it, so it is not published
+                operation = _rename_refs(copy.deepcopy(operation), renames)
+                operation.pop(EXTENSION, None)
+                operation["security"] = SECURITY
+                operation["x-permission"] = rule.permission or "any signed-in principal"
+                operation["x-service"] = service
+                operation.setdefault("tags", [service])
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", {"description": "No valid access token"})
+                responses.setdefault("403", {"description": "Missing permission, or a unit outside your scope"})
+                merged.setdefault("paths", {}).setdefault(path, {})[method] = operation
+    if unavailable:
+        merged["info"]["x-unavailable-services"] = unavailable
+        merged["info"]["description"] = (merged["info"].get("description", "") +
+                                         f"\n\nNot reachable when this document was built: {', '.join(unavailable)}.")
+    return merged
