@@ -220,3 +220,80 @@ async def test_a_communes_annual_report_from_events_to_the_districts_consolidati
         assert totals["expected"] == communes[0][0] > 1  # every commune of the city must report
         assert (totals["submitted"], totals["accepted"], totals["missing"]) == (1, 1, totals["expected"] - 1)
     await nc.close()
+
+
+async def test_the_report_workflow_through_the_gateway(stack: Stack, tmp_path: Any) -> None:
+    """The whole platform behind the gateway, with its accounts: the ward's households assessed through
+    the registry → the ward's annual report opened, written, downloaded, submitted → returned and then
+    accepted by the city → the city's consolidated draft and completeness; a sister ward refused."""
+    from tests.gateway.platform import start_platform
+
+    async for platform in start_platform(stack, tmp_path):
+        await _workflow_through_the_gateway(platform)
+
+
+async def _workflow_through_the_gateway(platform: Any) -> None:
+    from tests.reporting.report_kit import HEADER, NARRATIVES
+
+    client = platform.client
+    ward, city, sister = (platform.bearer(a) for a in ("commune.07207", "district.213", "commune.07243"))
+    uploaded = await client.post("/registry/imports", headers=ward,
+                                 files={"file": ("households.csv", import_file("07207", 60, 0))})
+    assert uploaded.status_code == 202, uploaded.text
+
+    async def imported() -> dict[str, Any] | None:
+        job = (await client.get(f"/registry/imports/{uploaded.json()['id']}", headers=ward)).json()
+        return job if job["status"] == "completed" else None
+
+    job = await eventually(imported, timeout=120)
+    poor = job["counts"].get("poor", 0)
+
+    async def projected() -> bool:
+        answer = await client.get("/reporting/indicators/poverty", headers=ward, params={"year": 2024})
+        return answer.status_code == 200 and answer.json()["unit"]["households"] == 60
+
+    await eventually(projected, timeout=120)
+    opened = await client.post("/reporting/reports", headers=ward,
+                               json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+    assert opened.status_code == 201, opened.text
+    report = opened.json()
+    assert report["figures"]["poverty.end.households"]["value"] == 60
+    assert report["figures"]["poverty.end.poor"]["value"] == poor
+    path = f"/reporting/reports/{report['id']}"
+    refused = await client.get(path, headers=sister)
+    assert refused.status_code == 404
+    foreign = await client.post("/reporting/reports", headers=sister,
+                                json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2023"})
+    assert foreign.status_code == 403  # the gateway refuses a unit outside the caller's scope
+
+    written = await client.patch(path, headers=ward | {"If-Match": opened.headers["etag"]},
+                                 json={"narratives": NARRATIVES, "document": HEADER})
+    assert written.status_code == 200, written.text
+    docx = await client.get(f"{path}/document.docx", headers=ward)
+    xlsx = await client.get(f"{path}/document.xlsx", headers=city)
+    assert docx.status_code == xlsx.status_code == 200
+    assert docx.content[:2] == b"PK" and xlsx.content[:2] == b"PK"
+    submitted = await client.post(f"{path}/submit", headers=ward | {"If-Match": written.headers["etag"]})
+    assert submitted.json()["state"] == "submitted", submitted.text
+    by_ward = await client.post(f"{path}/accept", headers=ward | {"If-Match": "*"})
+    assert by_ward.status_code == 403
+    returned = await client.post(f"{path}/return", headers=city | {"If-Match": submitted.headers["etag"]},
+                                 json={"comment": "Bổ sung nguyên nhân hạn chế"})
+    assert returned.json()["state"] == "returned", returned.text
+    fixed = await client.patch(path, headers=ward | {"If-Match": returned.headers["etag"]},
+                               json={"narratives": {"III.2": NARRATIVES["III.2"] + "\n- Thiếu cán bộ."}})
+    again = await client.post(f"{path}/submit", headers=ward | {"If-Match": fixed.headers["etag"]})
+    accepted = await client.post(f"{path}/accept", headers=city | {"If-Match": again.headers["etag"]})
+    assert accepted.json()["state"] == "accepted", accepted.text
+
+    consolidated = await client.post("/reporting/reports", headers=city,
+                                     json={"unit": "213", "hierarchy": "v2008", "type": "annual",
+                                           "period": "2024"})
+    assert consolidated.status_code == 201, consolidated.text
+    assert consolidated.json()["figures"]["poverty.end.poor"]["consolidated"] == poor
+    assert consolidated.json()["consolidation"]["summed"] == 1
+    completeness = await client.get("/reporting/completeness", headers=city,
+                                    params={"type": "annual", "period": "2024"})
+    assert completeness.json()["totals"]["accepted"] == 1
+    dashboard = await client.get("/reporting/dashboard", headers=city, params={"year": 2024})
+    assert dashboard.status_code == 200 and dashboard.json()["completeness"]["totals"]["accepted"] == 1
