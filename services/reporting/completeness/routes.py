@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.reporting.completeness.service import completeness
 from shared.http import DbSession, require
+from shared.openapi import problems
 from shared.pagination import PageParams, page_params
 from shared.permissions import REPORTS_READ
 from shared.principal import Principal
@@ -18,7 +19,7 @@ Reader = Annotated[Principal, Depends(require(REPORTS_READ))]
 
 
 @router.get("/completeness", summary="Completeness and timeliness of a report type and period under a unit",
-            response_class=Response, responses={200: {"content": {"application/json": {}}}})
+            response_class=Response, responses={200: {"content": {"application/json": {}}}, **problems(404)})
 async def reporting_completeness(
     principal: Reader, session: DbSession, paging: Annotated[PageParams, Depends(page_params)],
     type: Annotated[str, Query(max_length=16, description="annual, monthly, midterm or final")],

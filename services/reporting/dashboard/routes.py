@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.reporting.dashboard.service import dashboard
 from shared.http import DbSession, require
+from shared.openapi import problems
 from shared.permissions import INDICATORS_READ
 from shared.principal import Principal
 
@@ -17,7 +18,7 @@ Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
 
 
 @router.get("/dashboard", summary="Dashboard data: poverty against targets, support, funds, completeness, ranking",
-            response_class=Response, responses={200: {"content": {"application/json": {}}}})
+            response_class=Response, responses={200: {"content": {"application/json": {}}}, **problems(404)})
 async def officer_dashboard(
     principal: Reader, session: DbSession, request: Request,
     unit: Annotated[str | None, Query(max_length=160, description="Unit code (with `hierarchy`) or path; "

@@ -12,6 +12,7 @@ from services.reporting.indicators.export import to_csv, to_xlsx, years_label
 from services.reporting.indicators.schemas import PovertyAnswer, PovertyQuery
 from services.reporting.indicators.service import poverty_report
 from shared.http import DbSession, require
+from shared.openapi import problems
 from shared.permissions import INDICATORS_READ
 from shared.principal import Principal
 
@@ -57,7 +58,7 @@ def _render(report: dict[str, Any], fmt: Format) -> Response:
 
 
 @router.get("/poverty", summary="Poverty indicators of a unit and its child units",
-            responses={200: {"model": PovertyAnswer, "content": {"text/csv": {}, XLSX: {}}}})
+            responses={200: {"model": PovertyAnswer, "content": {"text/csv": {}, XLSX: {}}}, **problems(404)})
 async def poverty(principal: Reader, session: DbSession, q: Params, format: Format = "json") -> Response:
     """Households, poor and near-poor counts and rates (ratios of sums, percent), change against the
     previous year in percentage points, breakdowns and transitions, for the unit and each child unit.
@@ -66,12 +67,12 @@ async def poverty(principal: Reader, session: DbSession, q: Params, format: Form
 
 
 @router.get("/poverty.csv", summary="The poverty indicator table as CSV (Vietnamese headers)",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+            response_class=Response, responses={200: {"content": {"text/csv": {}}}, **problems(404)})
 async def poverty_csv(principal: Reader, session: DbSession, q: Params) -> Response:
     return _render(await _report(principal, session, q), "csv")
 
 
 @router.get("/poverty.xlsx", summary="The poverty indicator table as XLSX (Vietnamese headers)",
-            response_class=Response, responses={200: {"content": {XLSX: {}}}})
+            response_class=Response, responses={200: {"content": {XLSX: {}}}, **problems(404)})
 async def poverty_xlsx(principal: Reader, session: DbSession, q: Params) -> Response:
     return _render(await _report(principal, session, q), "xlsx")

@@ -20,6 +20,7 @@ from services.reporting.reports.view import overview
 from services.reporting.units.service import locate
 from shared.etag import set_etag
 from shared.http import DbSession, require
+from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.permissions import REPORTS_APPROVE, REPORTS_READ, REPORTS_WRITE
 from shared.principal import Principal
@@ -43,7 +44,7 @@ async def report_types(_: Reader) -> list[dict[str, Any]]:
             for t in REPORT_TYPES.values()]
 
 
-@router.post("/reports", status_code=status.HTTP_201_CREATED, response_model=ReportView,
+@router.post("/reports", status_code=status.HTTP_201_CREATED, response_model=ReportView, responses=problems(404, 409),
              summary="Open the draft of a unit's report for a period (by the unit's own officers)")
 async def open_report(body: ReportOpen, principal: Writer, session: DbSession, response: Response) -> dict[str, Any]:
     """Figures are filled from the read models for the unit and all its descendants; an upper level's
@@ -55,7 +56,8 @@ async def open_report(body: ReportOpen, principal: Writer, session: DbSession, r
     return answer
 
 
-@router.get("/reports", response_model=Page[ReportSummary], summary="Reports of your units and the units below")
+@router.get("/reports", response_model=Page[ReportSummary], responses=problems(404),
+            summary="Reports of your units and the units below")
 async def list_reports(
     principal: Reader, session: DbSession, paging: Annotated[PageParams, Depends(page_params)],
     unit: Annotated[str | None, Query(max_length=160, description="Only this unit and the units below")] = None,
@@ -69,7 +71,7 @@ async def list_reports(
                           lambda r: ReportSummary(**overview(r)))
 
 
-@router.get("/reports/{report_id}", response_class=Response, responses={200: {"model": ReportView}},
+@router.get("/reports/{report_id}", response_class=Response, responses={200: {"model": ReportView}, **problems(404)},
             summary="A report: figures, sections, history")
 async def read_report(report_id: UUID, principal: Reader, session: DbSession,
                       version: VersionQuery = None) -> Response:
@@ -81,7 +83,7 @@ async def read_report(report_id: UUID, principal: Reader, session: DbSession,
                     headers={"ETag": f'"{answer["row_version"]}"'})
 
 
-@router.patch("/reports/{report_id}", response_model=ReportView,
+@router.patch("/reports/{report_id}", response_model=ReportView, responses=problems(404, 409, 412, 428),
               summary="Edit a draft: header, narratives, overridden figures (a new version each time)")
 async def edit_report(report_id: UUID, body: ReportEdit, principal: Writer, session: DbSession, response: Response,
                       if_match: IfMatch = None) -> dict[str, Any]:
@@ -91,7 +93,7 @@ async def edit_report(report_id: UUID, body: ReportEdit, principal: Writer, sess
     return answer
 
 
-@router.post("/reports/{report_id}/submit", response_model=ReportView,
+@router.post("/reports/{report_id}/submit", response_model=ReportView, responses=problems(404, 409, 412, 428),
              summary="Submit to the level above: the version and its figures are frozen")
 async def submit_report(report_id: UUID, principal: Writer, session: DbSession, response: Response,
                         if_match: IfMatch = None) -> dict[str, Any]:
@@ -101,7 +103,7 @@ async def submit_report(report_id: UUID, principal: Writer, session: DbSession, 
     return answer
 
 
-@router.post("/reports/{report_id}/accept", response_model=ReportView,
+@router.post("/reports/{report_id}/accept", response_model=ReportView, responses=problems(404, 409, 412, 428),
              summary="Accept a submitted report (the unit it reports to only)")
 async def accept_report(report_id: UUID, principal: Approver, session: DbSession, response: Response,
                         body: Decision | None = None, if_match: IfMatch = None) -> dict[str, Any]:
@@ -111,7 +113,7 @@ async def accept_report(report_id: UUID, principal: Approver, session: DbSession
     return answer
 
 
-@router.post("/reports/{report_id}/return", response_model=ReportView,
+@router.post("/reports/{report_id}/return", response_model=ReportView, responses=problems(404, 409, 412, 428),
              summary="Return a report with comments (the unit it reports to only)")
 async def return_report(report_id: UUID, body: Decision, principal: Approver, session: DbSession,
                         response: Response, if_match: IfMatch = None) -> dict[str, Any]:
@@ -136,7 +138,8 @@ def _download(body: bytes, media_type: str, report: dict[str, Any], extension: s
         "ETag": f'"{report["row_version"]}"'})
 
 
-@router.get("/reports/{report_id}/document.docx", response_class=Response, responses={200: {"content": {DOCX: {}}}},
+@router.get("/reports/{report_id}/document.docx", response_class=Response,
+            responses={200: {"content": {DOCX: {}}}, **problems(404)},
             summary="The report as a DOCX in the layout of Decree 30/2020/NĐ-CP (from the province's template)")
 async def document_docx(report_id: UUID, principal: DocumentReader, session: DbSession, request: Request,
                         version: VersionQuery = None) -> Response:
@@ -144,7 +147,8 @@ async def document_docx(report_id: UUID, principal: DocumentReader, session: DbS
     return _download(await _docx(request, report), DOCX, report, "docx")
 
 
-@router.get("/reports/{report_id}/document.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
+@router.get("/reports/{report_id}/document.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}}, **problems(404)},
             summary="The report's annex: every table, and every figure with its data, override and reason")
 async def document_xlsx(report_id: UUID, principal: DocumentReader, session: DbSession,
                         version: VersionQuery = None) -> Response:
@@ -153,7 +157,7 @@ async def document_xlsx(report_id: UUID, principal: DocumentReader, session: DbS
 
 
 @router.get("/reports/{report_id}/document.pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}},
+            responses={200: {"content": {"application/pdf": {}}}, **problems(404)},
             summary="The report as PDF (the DOCX converted by LibreOffice; 503 where it is not installed)")
 async def document_pdf(report_id: UUID, principal: DocumentReader, session: DbSession, request: Request,
                        version: VersionQuery = None) -> Response:
@@ -161,7 +165,7 @@ async def document_pdf(report_id: UUID, principal: DocumentReader, session: DbSe
     return _download(await docx_to_pdf(await _docx(request, report)), "application/pdf", report, "pdf")
 
 
-@router.get("/reports/{report_id}/figures/{key}/trace",
+@router.get("/reports/{report_id}/figures/{key}/trace", responses=problems(404),
             summary="The rows a figure sums (read models), and the children's reports an upper level's figure sums")
 async def trace_figure(report_id: UUID, key: Annotated[str, Path(max_length=300)], principal: Reader,
                        session: DbSession, paging: Annotated[PageParams, Depends(page_params)]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from services.reporting.support.schemas import SupportTotals
 from services.reporting.support.service import support_totals
 from shared.http import DbSession, require
+from shared.openapi import problems
 from shared.permissions import INDICATORS_READ
 from shared.principal import Principal
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/reporting/support", tags=["support totals"])
 Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
 
 
-@router.get("/totals", response_model=SupportTotals,
+@router.get("/totals", response_model=SupportTotals, responses=problems(404),
             summary="Support delivered in a unit and its descendants: per programme, body and funding source")
 async def totals(
     principal: Reader, session: DbSession,
