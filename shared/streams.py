@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -18,6 +19,20 @@ PRODUCERS = SERVICES
 DUPLICATE_WINDOW_SECONDS = 300.0
 
 
+def stream_replicas() -> int:
+    """NATS_STREAM_REPLICAS: copies of every stream in a JetStream cluster (1 on one server, the
+    default; 3 on Kubernetes). Every process that creates streams must agree — else they would set
+    the count back and forth at each start — hence one unprefixed variable for all."""
+    value = os.environ.get("NATS_STREAM_REPLICAS", "1")
+    try:
+        replicas = int(value)
+    except ValueError:
+        replicas = 0
+    if not 1 <= replicas <= 5:
+        raise ValueError(f"NATS_STREAM_REPLICAS must be a whole number from 1 to 5, not {value!r}")
+    return replicas
+
+
 def stream_name(producer: str) -> str:
     return producer.upper()
 
@@ -29,13 +44,14 @@ def stream_config(producer: str) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,  # kept so read models can be rebuilt by replay
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=stream_replicas(),
     )
 
 
 def dead_letter_config() -> StreamConfig:
     return StreamConfig(
         name=DEAD_LETTER_STREAM, subjects=[f"{DEAD_LETTER_PREFIX}.>"],
-        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE, num_replicas=stream_replicas(),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import nats
 import psutil
 import pytest
 
-from devstack.embedded import free_port, port_open
+from devstack.embedded import port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "[chungtay] ready: gateway"
@@ -166,12 +167,18 @@ def stop_leftovers(folder: Path) -> None:
 
 
 def pick_ports() -> dict[str, int]:
-    """Free ports, all different: the gateway, PostgreSQL, NATS, and base+1..base+4 for the services."""
+    """Free ports, all different: the gateway, PostgreSQL, NATS, and base+1..base+4 for the services.
+
+    Taken below the kernel's ephemeral range (free_port() hands out ports of that range to every other
+    test on the machine, and these stay unbound for minutes between the runs), and kept for the three
+    runs: the third must find the second's leftover PostgreSQL and NATS on their own ports."""
+    low, _ = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     while True:
-        base = free_port()
-        ports = {"gateway": free_port(), "base": base, "pg": free_port(), "nats": free_port()}
+        base = random.randrange(10_000, low - 8)
+        ports = {"gateway": random.randrange(10_000, low), "base": base, "pg": random.randrange(10_000, low),
+                 "nats": random.randrange(10_000, low)}
         used = [ports["gateway"], ports["pg"], ports["nats"], *(base + i for i in range(1, 5))]
-        if len(set(used)) == len(used) and base + 4 <= 65535 and not any(port_open(base + i) for i in range(1, 5)):
+        if len(set(used)) == len(used) and not any(port_open(port) for port in used):
             return ports
 
 

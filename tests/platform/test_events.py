@@ -311,3 +311,16 @@ async def _redelivered_and_acked(r: ConsumerRunner) -> bool:
     info = await r.js.consumer_info(r.consumer.stream, r.consumer.name)
     # consumer_seq counts every delivery: 10 first deliveries + 10 redeliveries.
     return info.delivered.consumer_seq >= 20 and info.num_ack_pending == 0 and info.num_pending == 0
+
+
+def test_stream_replicas_follow_the_one_setting_and_refuse_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.streams import dead_letter_config, stream_config
+
+    monkeypatch.delenv("NATS_STREAM_REPLICAS", raising=False)
+    assert stream_config("support").num_replicas == 1  # a single server refuses more
+    monkeypatch.setenv("NATS_STREAM_REPLICAS", "3")
+    assert stream_config("support").num_replicas == dead_letter_config().num_replicas == 3
+    for wrong in ("0", "7", "three"):
+        monkeypatch.setenv("NATS_STREAM_REPLICAS", wrong)
+        with pytest.raises(ValueError, match="NATS_STREAM_REPLICAS"):
+            stream_config("support")
