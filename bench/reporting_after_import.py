@@ -11,8 +11,8 @@ over HTTP (bench/import_households.py's file). Measured:
 2. the province query (Hà Nội, its 30 districts over 579 communes) p50/p95 over HTTP, next to a raw
    GROUP BY (commune, status) over the registry's `household_assessments` table, in the same run.
    Target p95 ≤ 20 ms.
-3. a rebuild of the projections from the stream (services.reporting.rebuild) while the service runs,
-   then the check against the registry's database (services.reporting.check).
+3. a rebuild of the projections from the stream (services.reporting.operations.rebuild) while the service runs,
+   then the check against the registry's database (services.reporting.operations.check).
 
 Usage: .venv/bin/python -m bench.reporting_after_import [--rows 1000000] [--seed 11]
 """
@@ -40,8 +40,8 @@ from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
 from services.registry.units.load import load
-from services.reporting.check import check
-from services.reporting.rebuild import rebuild
+from services.reporting.operations.check import check
+from services.reporting.operations.rebuild import rebuild
 from shared.db import asyncpg_dsn, sqlalchemy_url
 from shared.permissions import IMPORTS_WRITE, INDICATORS_READ
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair

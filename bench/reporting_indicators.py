@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
-from services.reporting.indicators.query import figures_by_child
+from services.reporting.indicators.repository import figures_by_child
 from shared.db import Database, asyncpg_dsn, sqlalchemy_url
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair

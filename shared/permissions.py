@@ -23,6 +23,14 @@ CLASSIFY = "registry.classify"
 # --- reporting
 INDICATORS_READ = "reporting.indicators.read"
 REPORTING_ADMIN = "reporting.admin"
+# Platform-wide counters (consumer lag, stream sequences, dead letters): operators only. No officer
+# role holds it; `admin` does through "*".
+OPERATIONS_READ = "reporting.operations.read"
+# Periodic reports: read those of one's units and the units below; write (draft, edit, submit) those of
+# one's own unit; approve (accept, return) those of the units that report to one's own unit.
+REPORTS_READ = "reporting.reports.read"
+REPORTS_WRITE = "reporting.reports.write"
+REPORTS_APPROVE = "reporting.reports.approve"
 # --- support / emulation (their issues will refine these)
 SUPPORT_READ = "support.read"
 SUPPORT_WRITE = "support.write"
@@ -46,3 +54,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset(_READ_ALL),
     "system_client": frozenset(_READ_ALL),
 }
+
+# --- reporting: who holds the periodic-report permissions. Officers of every level write their own
+# unit's reports and approve those of the units below; everyone who reads indicators reads reports.
+_REPORTING_GRANTS: dict[str, frozenset[str]] = {
+    "province_officer": frozenset({REPORTS_READ, REPORTS_WRITE, REPORTS_APPROVE}),
+    "district_officer": frozenset({REPORTS_READ, REPORTS_WRITE, REPORTS_APPROVE}),
+    "commune_officer": frozenset({REPORTS_READ, REPORTS_WRITE, REPORTS_APPROVE}),
+    "emulation_board": frozenset({REPORTS_READ}),
+    "viewer": frozenset({REPORTS_READ}),
+    "system_client": frozenset({REPORTS_READ}),
+}
+for _role, _granted in _REPORTING_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import status
+from services.reporting.completeness import routes as completeness
 from services.reporting.consumers import CONSUMERS
-from services.reporting.indicators import api as indicators
+from services.reporting.dashboard import routes as dashboard
+from services.reporting.indicators import routes as indicators
+from services.reporting.operations import routes as operations
+from services.reporting.reports import routes as reports
 from services.reporting.settings import ReportingSettings
+from services.reporting.support import routes as support
 from shared.app import ServiceSpec, create_service_app
 
 
@@ -15,8 +19,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="reporting",
         settings=settings or ReportingSettings(),
-        routers=[indicators.router, status.router],
+        routers=[indicators.router, support.router, reports.router, completeness.router, dashboard.router,
+                 operations.router],
         consumers=CONSUMERS,
         title="Chung Tay — reporting",
-        description="Poverty indicators by unit and year, projected from the registry's events.",
+        description="Poverty indicators, support totals and periodic reports, projected from every service's events.",
     ))

@@ -15,3 +15,6 @@ class ReportingSettings(ServiceSettings):
     # Messages per consumer transaction. A bulk import's message carries 1,000 households (~400 KB),
     # so 50 messages = 50,000 rows per statement: the bench's fastest setting, ~200 MB peak memory.
     consumer_batch_size: int = 50
+    # A folder of report templates provinces replace: <folder>/<province path>/bao-cao.docx, then
+    # <folder>/bao-cao.docx; without one, the default of services/reporting/reports/templates.
+    report_templates: str | None = None

@@ -18,7 +18,7 @@ from services.registry.imports.columns import COLUMN_NAMES
 from services.registry.main import create_app as create_registry
 from services.registry.settings import RegistrySettings
 from services.registry.units.load import load
-from services.reporting.check import check
+from services.reporting.operations.check import check
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS
@@ -138,3 +138,162 @@ async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nat
             assert commune["unit"]["transitions"].get(code, 0) == count, code
         assert await check(reporting_url, registry_url=registry_url, reviews=True) == []
     await nc.close()
+
+
+async def test_a_communes_annual_report_from_events_to_the_districts_consolidation(stack: Stack,
+                                                                                  nats_url: str) -> None:
+    """Events in (the registry's own import; support and emulation events as their contracts say) → the
+    commune's annual draft with figures → narrative → DOCX and XLSX → submitted → returned by the district →
+    resubmitted → accepted → the district's consolidated draft and its completeness."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from tests.reporting.emulation_events import seed_003_emulation
+    from tests.reporting.report_kit import HEADER, NARRATIVES, officer
+    from tests.reporting.support_events import catalogue_events, seed_003_deliveries
+
+    registry_url = await fresh_database(stack, "registry")
+    await load(registry_url)
+    reporting_url = await fresh_database(stack, "reporting")
+    nc, js = await connect(nats_url)
+    registry = create_registry(RegistrySettings(**service_env("registry", registry_url, nats_url),
+                                                personal_data_key=generate_key(),
+                                                personal_data_hash_key=generate_key()))
+    reporting_service = reporting_app(reporting_url, nats_url)
+    commune, district = officer(COMMUNE), officer(DISTRICT)
+    async with running_app(registry) as registry_client, running_app(reporting_service) as client:
+        reporting = Reporting(reporting_service, client, js, reporting_url, nats_url)
+        job = await import_households(registry_client, registry, import_file("07207", 180, 0))
+        await reporting.publish([*catalogue_events(), *seed_003_deliveries().events,
+                                 *seed_003_emulation(COMMUNE)])
+        await caught_up(registry_url, reporting)
+
+        async def send(method: str, path: str, who: Any, etag: str | None = None, **kw: Any) -> httpx.Response:
+            headers = auth_headers(who) | ({"If-Match": etag} if etag else {})
+            return await client.request(method, path, headers=headers, **kw)
+
+        async def settled_support() -> bool:
+            body = (await send("GET", "/reporting/support/totals", commune, params={"year": 2024})).json()
+            return body["total"]["deliveries"] == 4  # seed 003's lines recorded in this commune
+
+        await eventually(settled_support)
+        opened = await send("POST", "/reporting/reports", commune,
+                            json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+        assert opened.status_code == 201, opened.text
+        draft = opened.json()
+        figures = draft["figures"]
+        assert figures["poverty.end.households"]["value"] == sum(job["counts"].values())
+        assert figures["poverty.end.poor"]["value"] == job["counts"].get("poor", 0)
+        assert figures["support.education_costs.amount_vnd"]["value"] == 504_180_000
+        path = f"/reporting/reports/{draft['id']}"
+
+        written = await send("PATCH", path, commune, opened.headers["etag"],
+                             json={"narratives": NARRATIVES, "document": HEADER})
+        assert written.status_code == 200, written.text
+        docx = await send("GET", f"{path}/document.docx", commune)
+        text = "\n".join(c.text for t in Document(io.BytesIO(docx.content)).tables for r in t.rows for c in r.cells)
+        assert "504,18" in text and "Số: 12/BC-UBND" in text
+        book = load_workbook(io.BytesIO((await send("GET", f"{path}/document.xlsx", commune)).content))
+        assert "Số liệu" in book.sheetnames
+
+        submitted = await send("POST", f"{path}/submit", commune, written.headers["etag"])
+        assert submitted.status_code == 200 and submitted.json()["state"] == "submitted", submitted.text
+        returned = await send("POST", f"{path}/return", district, submitted.headers["etag"],
+                              json={"comment": "Bổ sung kết quả tuyên truyền"})
+        assert returned.json()["state"] == "returned"
+        fixed = await send("PATCH", path, commune, returned.headers["etag"],
+                           json={"narratives": {"II.1": "Đài truyền thanh phường phát 57 lượt tin."}})
+        resubmitted = await send("POST", f"{path}/submit", commune, fixed.headers["etag"])
+        assert resubmitted.json()["state"] == "submitted"
+        accepted = await send("POST", f"{path}/accept", district, resubmitted.headers["etag"])
+        assert accepted.json()["state"] == "accepted"
+
+        consolidated = await send("POST", "/reporting/reports", district,
+                                  json={"unit": "213", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+        body = consolidated.json()
+        assert body["consolidation"]["summed"] == 1 and COMMUNE not in body["consolidation"]["missing"]
+        assert body["figures"]["poverty.end.poor"]["consolidated"] == job["counts"].get("poor", 0)
+        completeness = (await send("GET", "/reporting/completeness", district,
+                                   params={"type": "annual", "period": "2024"})).json()
+        totals = completeness["totals"]
+        communes = await registry_sql(registry_url, "SELECT count(*) FROM units WHERE parent_path = $1", DISTRICT)
+        assert totals["expected"] == communes[0][0] > 1  # every commune of the city must report
+        assert (totals["submitted"], totals["accepted"], totals["missing"]) == (1, 1, totals["expected"] - 1)
+    await nc.close()
+
+
+async def test_the_report_workflow_through_the_gateway(stack: Stack, tmp_path: Any) -> None:
+    """The whole platform behind the gateway, with its accounts: the ward's households assessed through
+    the registry → the ward's annual report opened, written, downloaded, submitted → returned and then
+    accepted by the city → the city's consolidated draft and completeness; a sister ward refused."""
+    from tests.gateway.platform import start_platform
+
+    async for platform in start_platform(stack, tmp_path):
+        await _workflow_through_the_gateway(platform)
+
+
+async def _workflow_through_the_gateway(platform: Any) -> None:
+    from tests.reporting.report_kit import HEADER, NARRATIVES
+
+    client = platform.client
+    ward, city, sister = (platform.bearer(a) for a in ("commune.07207", "district.213", "commune.07243"))
+    uploaded = await client.post("/registry/imports", headers=ward,
+                                 files={"file": ("households.csv", import_file("07207", 60, 0))})
+    assert uploaded.status_code == 202, uploaded.text
+
+    async def imported() -> dict[str, Any] | None:
+        job = (await client.get(f"/registry/imports/{uploaded.json()['id']}", headers=ward)).json()
+        return job if job["status"] == "completed" else None
+
+    job = await eventually(imported, timeout=120)
+    poor = job["counts"].get("poor", 0)
+
+    async def projected() -> bool:
+        answer = await client.get("/reporting/indicators/poverty", headers=ward, params={"year": 2024})
+        return answer.status_code == 200 and answer.json()["unit"]["households"] == 60
+
+    await eventually(projected, timeout=120)
+    opened = await client.post("/reporting/reports", headers=ward,
+                               json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+    assert opened.status_code == 201, opened.text
+    report = opened.json()
+    assert report["figures"]["poverty.end.households"]["value"] == 60
+    assert report["figures"]["poverty.end.poor"]["value"] == poor
+    path = f"/reporting/reports/{report['id']}"
+    refused = await client.get(path, headers=sister)
+    assert refused.status_code == 404
+    foreign = await client.post("/reporting/reports", headers=sister,
+                                json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2023"})
+    assert foreign.status_code == 403  # the gateway refuses a unit outside the caller's scope
+
+    written = await client.patch(path, headers=ward | {"If-Match": opened.headers["etag"]},
+                                 json={"narratives": NARRATIVES, "document": HEADER})
+    assert written.status_code == 200, written.text
+    docx = await client.get(f"{path}/document.docx", headers=ward)
+    xlsx = await client.get(f"{path}/document.xlsx", headers=city)
+    assert docx.status_code == xlsx.status_code == 200
+    assert docx.content[:2] == b"PK" and xlsx.content[:2] == b"PK"
+    submitted = await client.post(f"{path}/submit", headers=ward | {"If-Match": written.headers["etag"]})
+    assert submitted.json()["state"] == "submitted", submitted.text
+    by_ward = await client.post(f"{path}/accept", headers=ward | {"If-Match": "*"})
+    assert by_ward.status_code == 403
+    returned = await client.post(f"{path}/return", headers=city | {"If-Match": submitted.headers["etag"]},
+                                 json={"comment": "Bổ sung nguyên nhân hạn chế"})
+    assert returned.json()["state"] == "returned", returned.text
+    fixed = await client.patch(path, headers=ward | {"If-Match": returned.headers["etag"]},
+                               json={"narratives": {"III.2": NARRATIVES["III.2"] + "\n- Thiếu cán bộ."}})
+    again = await client.post(f"{path}/submit", headers=ward | {"If-Match": fixed.headers["etag"]})
+    accepted = await client.post(f"{path}/accept", headers=city | {"If-Match": again.headers["etag"]})
+    assert accepted.json()["state"] == "accepted", accepted.text
+
+    consolidated = await client.post("/reporting/reports", headers=city,
+                                     json={"unit": "213", "hierarchy": "v2008", "type": "annual",
+                                           "period": "2024"})
+    assert consolidated.status_code == 201, consolidated.text
+    assert consolidated.json()["figures"]["poverty.end.poor"]["consolidated"] == poor
+    assert consolidated.json()["consolidation"]["summed"] == 1
+    completeness = await client.get("/reporting/completeness", headers=city,
+                                    params={"type": "annual", "period": "2024"})
+    assert completeness.json()["totals"]["accepted"] == 1
+    dashboard = await client.get("/reporting/dashboard", headers=city, params={"year": 2024})
+    assert dashboard.status_code == 200 and dashboard.json()["completeness"]["totals"]["accepted"] == 1

@@ -23,7 +23,7 @@ from gateway.proxy.rules import UNIT_FIELDS, Rule
 from shared.route_rules import EXTENSION
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform
-from tests.kit import Stack, auth_headers, make_principal
+from tests.kit import Stack, auth_headers, eventually, make_principal
 
 # Who tries, with their scope path.
 PRINCIPALS = {
@@ -190,8 +190,8 @@ async def test_no_role_can_name_a_unit_outside_its_scope_on_any_route(platform: 
 
 # ---- rows reached by id ------------------------------------------------------------------------------
 async def _owned_rows(platform: Platform) -> dict[str, str]:
-    """A household (with a member and an assessment), an annual review and a regular-review request
-    of Ngô Quyền ward, made by its own officer through the gateway."""
+    """A household (with a member and an assessment), an annual review, a regular-review request and an
+    annual report of Ngô Quyền ward, made by its own officer through the gateway."""
     owner = platform.bearer("commune.07207")
     client = platform.client
     household = await client.post("/registry/households", headers=owner, json={
@@ -214,6 +214,14 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
     assert regular.status_code == 201, regular.text
     ids["request_id"] = regular.json()["id"]
     ids["job_id"] = str(uuid.uuid4())
+
+    async def opened() -> httpx.Response | None:  # once reporting has projected the ward's unit
+        report = await client.post("/reporting/reports", headers=owner,
+                                   json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
+        return report if report.status_code == 201 else None
+
+    report = await eventually(opened, timeout=60)
+    ids["report_id"], ids["key"] = report.json()["id"], "poverty.end.poor"
     return ids
 
 

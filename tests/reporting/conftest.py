@@ -22,6 +22,8 @@ from tests.kit import Stack, auth_headers, eventually, fresh_database, make_prin
 from tests.reporting.registry_events import PROVINCE, publish
 
 PROVINCE_OFFICER = make_principal("province_officer", [PROVINCE], permissions=["reporting.indicators.read"])
+# An operator of the platform: the only kind of caller shown consumer lag, sequences and dead letters.
+OPERATOR = make_principal("admin", ["v2008", "v2025"], permissions=["*"])
 
 
 def reporting_app(db_url: str, nats_url: str, **extra: Any) -> FastAPI:
@@ -47,12 +49,12 @@ class Reporting:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def settled(self, last_seq: int, timeout: float = 30.0) -> None:
-        """Wait until the projections have applied the stream up to `last_seq`."""
+    async def settled(self, last_seq: int, timeout: float = 30.0, consumer: str = "reporting-registry") -> None:
+        """Wait until the projections of `consumer` have applied its stream up to `last_seq`."""
         async def check() -> bool:
-            body = (await self.get("/reporting/status")).json()
-            registry = body["consumers"][0]
-            return bool(registry["lag"] == 0 and (registry["applied"]["stream_seq"] or 0) >= last_seq)
+            body = (await self.get("/reporting/status", OPERATOR)).json()
+            state = next(c for c in body["consumers"] if c["consumer"] == consumer)
+            return bool(state["lag"] == 0 and (state["applied"]["stream_seq"] or 0) >= last_seq)
 
         await eventually(check, timeout=timeout)
 

@@ -122,7 +122,7 @@ async def test_a_country_scope_sees_the_provinces(reporting: Reporting) -> None:
     await reporting.settled(await reporting.publish(data.events))
     ministry = make_principal("viewer", ["v2008"], permissions=["reporting.indicators.read"])
     body = await reporting.indicators(ministry, year=2024)
-    assert body["unit"]["level"] == "country" and body["unit"]["path"] == "v2008"
+    assert body["unit"]["level"] == "national" and body["unit"]["path"] == "v2008"
     assert [c["path"] for c in body["children"]] == [PROVINCE, "v2008.27"]
     assert body["unit"]["households"] == body["children"][0]["households"] == expected(data, 2024, PROVINCE)[""][
         "households"]

@@ -9,8 +9,8 @@ from collections import Counter
 
 import asyncpg
 
-from services.reporting.check import check
-from services.reporting.rebuild import rebuild
+from services.reporting.operations.check import check
+from services.reporting.operations.rebuild import rebuild
 from shared.db import asyncpg_dsn
 from shared.events import Event
 from tests.reporting.conftest import Reporting
@@ -80,6 +80,24 @@ async def test_rebuild_replays_the_stream_to_the_same_figures(reporting: Reporti
         COMMUNES_A[1]}, "the deleted unit is back"
 
 
+async def test_rebuild_refills_the_support_totals_too(reporting: Reporting) -> None:
+    from tests.reporting.support_events import catalogue_events, seed_003_deliveries
+
+    await reporting.settled(await reporting.publish(all_unit_events()))
+    await reporting.settled(await reporting.publish([*catalogue_events(), *seed_003_deliveries().events]),
+                            consumer="reporting-support")
+    before = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert before["total"]["amount_vnd"] > 0
+    await _sql(reporting.db_url, "UPDATE rp_support_totals SET amount_vnd = 0", "DELETE FROM rp_support_catalogue")
+    damaged = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert damaged["total"]["amount_vnd"] == 0
+
+    stats = await rebuild(reporting.db_url, reporting.nats_url, log=lambda _: None)
+    assert stats["failed"] == [] and set(stats["streams"]) == {"REGISTRY", "SUPPORT", "EMULATION"}
+    after = (await reporting.get("/reporting/support/totals", unit=PROVINCE, year=2024)).json()
+    assert after["programmes"] == before["programmes"] and after["total"] == before["total"]
+
+
 async def test_check_against_approved_reviews_names_the_commune_that_differs(reporting: Reporting) -> None:
     data = province_dataset(households=500, seed=5)
     await reporting.publish(all_unit_events())
@@ -113,16 +131,16 @@ async def test_the_commands_run_from_the_shell(reporting: Reporting) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=120)
 
-    help_text = run("services.reporting.check", "--help").stdout
+    help_text = run("services.reporting.operations.check", "--help").stdout
     assert "--registry-url" in help_text and "READ-ONLY" in help_text
-    ok = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    ok = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert ok.returncode == 0 and "0 difference(s)" in ok.stdout
     await _sql(reporting.db_url, "UPDATE rp_commune_year SET m_poor = m_poor + 1")
-    bad = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    bad = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert bad.returncode == 1 and "projection" in bad.stdout
-    rebuilt = await asyncio.to_thread(run, "services.reporting.rebuild", "--database-url", reporting.db_url,
+    rebuilt = await asyncio.to_thread(run, "services.reporting.operations.rebuild", "--database-url", reporting.db_url,
                                       "--nats-url", reporting.nats_url)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "2024:" in rebuilt.stdout and "0 failed" in rebuilt.stdout
-    again = await asyncio.to_thread(run, "services.reporting.check", "--database-url", reporting.db_url)
+    again = await asyncio.to_thread(run, "services.reporting.operations.check", "--database-url", reporting.db_url)
     assert again.returncode == 0, again.stdout

@@ -1,7 +1,7 @@
 """The indicator table as CSV or XLSX, with Vietnamese headers: one row per unit and year.
 
 CSV is UTF-8 with a byte-order mark so spreadsheet programs show Vietnamese correctly. Text cells
-that a spreadsheet would run as a formula (=, +, -, @) are written as text.
+that a spreadsheet would run as a formula are written as text (shared.text.neutralise_formula).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-LEVELS = {"country": "Toàn quốc", "province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
+from shared.text import neutralise_formula
+
+LEVELS = {"national": "Toàn quốc", "province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -58,12 +60,6 @@ COLUMNS: list[tuple[str, Getter]] = [
 ]
 
 
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def table_rows(report: dict[str, Any]) -> Iterator[tuple[bool, list[Any]]]:
     """(is the asked unit, cells) for each year: the unit first, then its children."""
     def per_year(entry: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -73,9 +69,9 @@ def table_rows(report: dict[str, Any]) -> Iterator[tuple[bool, list[Any]]]:
     unit = per_year(report["unit"])
     children = [per_year(c) for c in report["children"]]
     for year in sorted(unit):
-        yield True, [_safe(get(unit[year])) for _, get in COLUMNS]
+        yield True, [neutralise_formula(get(unit[year])) for _, get in COLUMNS]
         for child in children:
-            yield False, [_safe(get(child[year])) for _, get in COLUMNS]
+            yield False, [neutralise_formula(get(child[year])) for _, get in COLUMNS]
 
 
 def years_label(report: dict[str, Any], dash: str = "-") -> str:
@@ -105,7 +101,8 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     sheet.title = "Chỉ tiêu hộ nghèo"
     unit = report["unit"]
     years = years_label(report, "–")
-    sheet.append([f"Chỉ tiêu hộ nghèo, hộ cận nghèo — {_safe(unit['name']) or unit['code']} — năm {years}"])
+    name = neutralise_formula(unit["name"]) or unit["code"]
+    sheet.append([f"Chỉ tiêu hộ nghèo, hộ cận nghèo — {name} — năm {years}"])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([freshness_note(report)])
     sheet.append([])

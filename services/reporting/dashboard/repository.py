@@ -1,0 +1,37 @@
+"""The dashboard's own queries over a unit's subtree (units/subtree.py `$1`..`$4`): fund balances per
+child unit, scores of the units one level below, movement names; on the request's asyncpg connection."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting.sql import fetch
+from services.reporting.units import subtree
+from services.reporting.units.subtree import uses_crosswalk
+
+# $5 the first day of the year, $6 its last day
+_FUNDS = """WITH r AS ({rows}) SELECT {child} AS child,
+    COALESCE(sum(amount_vnd), 0)::bigint AS balance_vnd,
+    COALESCE(sum(amount_vnd) FILTER (WHERE kind = 'donation' AND occurred_on >= $5), 0)::bigint AS donations_vnd,
+    COALESCE(-sum(amount_vnd) FILTER (WHERE kind = 'spend' AND occurred_on >= $5), 0)::bigint AS spent_vnd
+FROM r WHERE occurred_on <= $6 GROUP BY 1"""
+_FUND_STATEMENTS = {flag: _FUNDS.format(rows=subtree.rows("rp_fund_entries", "", flag), child=subtree.CHILD)
+                    for flag in (False, True)}
+# $5 the year; the scores of the units one level below the unit (or of the unit itself, for a commune)
+_SCORES = """SELECT s.movement_id, m.name AS movement, s.unit_path, u.code, u.name, s.total
+FROM rp_scores s LEFT JOIN rp_movements m USING (movement_id) LEFT JOIN rp_units u ON u.path = s.unit_path
+WHERE s.year = $5 AND $4::int IS NOT NULL AND (
+    (s.unit_path > $2 AND s.unit_path < $3 AND position('.' IN substr(s.unit_path, $4)) = 0) OR s.unit_path = $1)
+ORDER BY s.movement_id, s.total DESC NULLS LAST, s.unit_path"""
+
+
+async def fund_balances(session: AsyncSession, path: str, year: int) -> list[Any]:
+    return await fetch(session, _FUND_STATEMENTS[uses_crosswalk(path)], *subtree.params(path),
+                       date(year, 1, 1), date(year, 12, 31))
+
+
+async def scores(session: AsyncSession, path: str, year: int) -> list[Any]:
+    return await fetch(session, _SCORES, *subtree.params(path), year)

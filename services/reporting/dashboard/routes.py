@@ -1,0 +1,31 @@
+"""`GET /reporting/dashboard`: the data of an officer's dashboard for a unit and a year (dashboard.service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from services.reporting.dashboard.service import dashboard
+from shared.http import DbSession, require
+from shared.openapi import problems
+from shared.permissions import INDICATORS_READ
+from shared.principal import Principal
+
+router = APIRouter(prefix="/reporting", tags=["dashboard"])
+Reader = Annotated[Principal, Depends(require(INDICATORS_READ))]
+
+
+@router.get("/dashboard", summary="Dashboard data: poverty against targets, support, funds, completeness, ranking",
+            response_class=Response, responses={200: {"content": {"application/json": {}}}, **problems(404)})
+async def officer_dashboard(
+    principal: Reader, session: DbSession, request: Request,
+    unit: Annotated[str | None, Query(max_length=160, description="Unit code (with `hierarchy`) or path; "
+                                                                  "default: your scope unit")] = None,
+    hierarchy: Annotated[str | None, Query(description="v2008 or v2025")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
+) -> Response:
+    """docs/reporting.md "Dashboard data" describes every field."""
+    body = await dashboard(session, request.app.state.db, principal, unit, hierarchy, year)
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -1,0 +1,89 @@
+"""The dashboard data of a unit and year: poverty over five years against targets, support by programme
+and source, fund balances, the annual report's completeness, the emulation ranking; the caller's scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reporting.conftest import Reporting
+from tests.reporting.emulation_events import score
+from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, PROVINCE
+from tests.reporting.report_kit import (
+    COMMUNE,
+    DISTRICT,
+    OTHER_DISTRICT,
+    OTHER_PROVINCE,
+    PROVINCE_OFFICER,
+    call,
+    load_everything,
+    ok,
+    open_report,
+    write_and_submit,
+)
+from tests.reporting.support_events import fund_events
+
+
+async def loaded(reporting: Reporting) -> None:
+    await load_everything(reporting, households=300)
+    await reporting.settled(await reporting.publish(fund_events()), consumer="reporting-support")
+    scores = [score(COMMUNES_A[0], "90.5"), score(COMMUNES_A[1], "75"), score(COMMUNES_A[2], "90.5")]
+    await reporting.settled(await reporting.publish(scores), consumer="reporting-emulation")
+
+
+async def test_the_dashboard_of_a_district(reporting: Reporting) -> None:
+    await loaded(reporting)
+    commune = await ok(await open_report(reporting, COMMUNE, COMMUNES_A[0]), 201)
+    await write_and_submit(reporting, COMMUNE, commune["id"], f'"{commune["row_version"]}"')
+
+    answer = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    assert answer["unit"]["path"] == DISTRICT_A and answer["year"] == 2024
+    indicators = await reporting.indicators(DISTRICT, year_from=2020, year_to=2024)
+    poverty = answer["poverty"]
+    assert poverty["unit"]["poor_rate"] == indicators["unit"]["poor_rate"]
+    assert [s["year"] for s in poverty["series"]] == [2020, 2021, 2022, 2023, 2024]
+    assert [s["poor_rate"] for s in poverty["series"]] == [s["poor_rate"] for s in indicators["unit"]["series"]]
+    assert {c["path"]: c["poor"] for c in poverty["children"]} == {
+        c["path"]: c["poor"] for c in indicators["children"]}
+
+    credit = next(p for p in answer["support"]["programmes"] if p["programme"] == "nhcsxh_credit")
+    assert credit["amount_vnd"] == 6_896_000_000 and credit["amount_million_vnd"] == "6896.00"
+    assert answer["support"]["total"]["amount_vnd"] == sum(s["amount_vnd"] for s in answer["support"]["sources"])
+
+    funds = answer["funds"]
+    assert funds["balance_vnd"] == 15_000_000 + 100_000_000 - 30_000_000  # a transfer stays inside the district
+    by_unit = {f["code"]: f for f in funds["by_unit"]}
+    assert by_unit["213"]["balance_vnd"] == 80_000_000 and by_unit["213"]["donations_vnd"] == 100_000_000
+    assert by_unit["07207"]["balance_vnd"] == 5_000_000 and by_unit["07207"]["spent_vnd"] == 30_000_000
+
+    completeness = answer["completeness"]
+    assert completeness["totals"]["expected"] == 3 and completeness["totals"]["submitted"] == 1
+
+    ranking = answer["ranking"][0]
+    assert ranking["name"].startswith("Bắc Giang chung tay")
+    assert [(u["rank"], u["code"], u["total"]) for u in ranking["units"]] == [
+        (1, "07207", "90.5"), (1, "07213", "90.5"), (3, "07210", "75")]
+
+
+async def test_a_communes_dashboard_shows_its_target_against_the_actual(reporting: Reporting) -> None:
+    await loaded(reporting)
+    answer = await ok(await call(reporting, "GET", "/reporting/dashboard", COMMUNE, params={"year": 2024}))
+    assert answer["unit"]["path"] == COMMUNES_A[0] and answer["poverty"]["children"] == []
+    target = answer["poverty"]["targets"][0]
+    assert target["indicator"] == "poor_rate_reduction" and target["target"] == "1.5"
+    change = answer["poverty"]["unit"]["poor_rate_change_pp"]
+    assert target["actual"] == -change and target["met"] == (-change >= 1.5)
+    assert [u["code"] for u in answer["ranking"][0]["units"]] == ["07207"]
+
+
+@pytest.mark.parametrize(("principal", "unit"), [
+    (COMMUNE, DISTRICT_A), (COMMUNE, COMMUNES_A[1]), (OTHER_DISTRICT, DISTRICT_A), (OTHER_PROVINCE, PROVINCE),
+    (DISTRICT, PROVINCE),
+])
+async def test_the_dashboard_of_a_unit_outside_the_scope_is_refused(reporting: Reporting, principal: object,
+                                                                     unit: str) -> None:
+    await loaded(reporting)
+    response = await call(reporting, "GET", "/reporting/dashboard", principal,  # type: ignore[arg-type]
+                          params={"unit": unit, "year": 2024})
+    assert response.status_code == 403 and "poor_rate" not in response.text
+    own = await call(reporting, "GET", "/reporting/dashboard", PROVINCE_OFFICER, params={"unit": unit, "year": 2024})
+    assert own.status_code == (200 if unit.startswith(PROVINCE) else 403)
