@@ -13,8 +13,8 @@ import orjson
 
 from services.registry import events
 from services.registry.classification.classifier import indicator_codes
-from services.registry.households.history import household_snapshot, member_snapshot
 from services.registry.households.models import Household, Member
+from services.registry.households.rules import household_snapshot, member_snapshot
 from services.registry.imports.batch_events import EventBatcher
 from services.registry.imports.build import (
     ASSESSMENT_COLUMNS,
