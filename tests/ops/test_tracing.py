@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from shared.context import request_id_var  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.logs import JsonFormatter  # noqa: E402
 from tests.gateway.platform import Platform, start_platform  # noqa: E402
-from tests.kit import Stack, eventually  # noqa: E402
+from tests.kit import Stack, eventually, fresh_database  # noqa: E402
 from tests.ops.processes import service_env, spawn, started  # noqa: E402
 from tests.platform.test_events import TYPE, Backbone, probe_backbone, runner, write_change  # noqa: E402
 from tests.registry.households_helpers import household_body  # noqa: E402
@@ -87,7 +88,8 @@ async def test_a_request_is_one_trace_from_gateway_through_the_service_to_the_co
     assert gateway.name == "POST /registry/households" and gateway.parent is None
     assert gateway.attributes["chungtay.request_id"] == request_id
     assert gateway.attributes["http.response.status_code"] == 201
-    service = next(s for s in in_trace if s.attributes.get("chungtay.service") == "registry" and s.kind.name == "SERVER")
+    service = next(s for s in in_trace
+                   if s.attributes.get("chungtay.service") == "registry" and s.kind.name == "SERVER")
     assert _parent(service) == gateway.context.span_id, "the registry's span is the gateway's child"
     assert service.attributes["http.route"] == "/registry/households"
     assert service.attributes["chungtay.request_id"] == request_id
@@ -177,18 +179,15 @@ async def test_with_an_otlp_endpoint_a_service_process_exports_its_spans(stack: 
     port = free_port()
     await web.TCPSite(runner_, "127.0.0.1", port).start()
     try:
-        from tests.kit import fresh_database
-
         db = await fresh_database(stack, "support")
         env = service_env("support", db, nats_url) | {
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "OTEL_BSP_SCHEDULE_DELAY": "200"}
         process = await started(spawn("support", env))
         try:
             request_id = f"otlp-{uuid.uuid4().hex[:8]}"
-            import httpx
-
             async with httpx.AsyncClient() as client:
-                assert (await client.get(f"{process.url}/ready", headers={"X-Request-ID": request_id})).status_code == 200
+                ready = await client.get(f"{process.url}/ready", headers={"X-Request-ID": request_id})
+                assert ready.status_code == 200
 
             async def exported() -> bool:
                 return any(request_id.encode() in body for body in received)
