@@ -1,7 +1,8 @@
 """The gateway app: `uvicorn --factory gateway.main:create_app`.
 
 `create_app` builds the process's parts (gateway/process.py), the FastAPI app that serves the
-gateway's own routes (/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready, /metrics),
+gateway's own routes (/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready, /metrics) and
+the officers' dashboard page (/dashboard/, gateway/web),
 and returns the raw ASGI front (gateway/proxy/front.py) that forwards the services' prefixes itself
 and hands everything else to that app. A new group of the gateway's own routes (static pages, say) is
 one more router in ROUTERS.
@@ -27,6 +28,7 @@ from gateway.operations import routes as operations
 from gateway.process import GatewayProcess
 from gateway.proxy.front import GatewayFront
 from gateway.settings import GatewaySettings
+from gateway.web import routes as web
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.logs import configure_logging
@@ -41,7 +43,7 @@ is refused with 403. Errors are RFC 9457 `application/problem+json`.
 
 ROUTERS: tuple[APIRouter, ...] = (
     identity.router, keys.router, admin_users.router, admin_clients.router, admin_roles.router, admin_keys.router,
-    admin_directory.router, admin_audit.router, operations.router, openapi.router,
+    admin_directory.router, admin_audit.router, operations.router, openapi.router, web.router,
 )
 
 
