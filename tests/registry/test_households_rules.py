@@ -12,7 +12,7 @@ from tests.kit import make_principal
 
 def test_the_status_words_are_the_classifiers_and_the_listed_ones_are_poor_and_near_poor() -> None:
     assert rules.STATUSES == ("poor", "near_poor", "middle_income", "not_poor")
-    assert rules.RECOGNISED_STATUSES == {"poor", "near_poor"}
+    assert {"poor", "near_poor"} == rules.RECOGNISED_STATUSES
     assert rules.STATUS_PATTERN == "^(poor|near_poor|middle_income|not_poor)$"
 
 
