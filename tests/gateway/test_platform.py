@@ -231,7 +231,30 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
         return delivery if delivery.status_code == 201 else None
 
     ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    ids.update(await _emulation_rows(platform))
     return ids
+
+
+async def _emulation_rows(platform: Platform) -> dict[str, str]:
+    """The ward's own movement, an activity and a registration under it."""
+    owner, client = platform.bearer("commune.07207"), platform.client
+
+    async def launched() -> httpx.Response | None:  # once emulation has projected the ward's unit
+        movement = await client.post("/emulation/movements", headers=owner, json={
+            "unit": "07207", "hierarchy": "v2008", "name": "Ngô Quyền chung tay vì người nghèo",
+            "issuing_body": "UBND phường Ngô Quyền", "starts_on": "2025-01-01", "ends_on": "2026-12-31"})
+        return movement if movement.status_code == 201 else None
+
+    movement_id = (await eventually(launched, timeout=60)).json()["id"]
+    activity = await client.post(f"/emulation/movements/{movement_id}/activities", headers=owner, json={
+        "unit": "07207", "kind": "news", "held_on": "2025-03-01", "count": 12})
+    assert activity.status_code == 201, activity.text
+    registration = await client.post(f"/emulation/movements/{movement_id}/registrations", headers=owner, json={
+        "unit": "07207", "year": 2025, "registrant_kind": "unit", "registrant_name": "Tổ dân phố số 3",
+        "title_sought": "giay_khen", "commitment": "Không còn hộ nghèo"})
+    assert registration.status_code == 201, registration.text
+    return {"movement_id": movement_id, "activity_id": activity.json()["id"],
+            "registration_id": registration.json()["id"]}
 
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -252,6 +275,20 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
 }
+_EMULATION_UNIT = {"unit": "07207", "hierarchy": "v2008"}
+VALID_BODIES.update({
+    ("PATCH", "/emulation/movements/{movement_id}"): {"name": "Đổi tên"},
+    ("POST", "/emulation/movements/{movement_id}/documents"): _EMULATION_UNIT | {
+        "doc_type": "plan", "number": "1/KH-UBND", "issued_on": "2025-01-02", "issuing_body": "UBND", "summary": "x"},
+    ("POST", "/emulation/movements/{movement_id}/activities"): _EMULATION_UNIT | {
+        "kind": "news", "held_on": "2025-03-01", "count": 1},
+    ("POST", "/emulation/movements/{movement_id}/targets"): _EMULATION_UNIT | {
+        "year": 2025, "indicator": "fund_raised", "value": "5"},
+    ("POST", "/emulation/movements/{movement_id}/registrations"): _EMULATION_UNIT | {
+        "year": 2025, "registrant_kind": "unit", "registrant_name": "X", "title_sought": "giay_khen",
+        "commitment": "y"},
+    ("POST", "/emulation/registrations/{registration_id}/status"): {"status": "withdrawn"},
+})
 FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
 
 
