@@ -4,7 +4,9 @@
 # - redis-server, which the tests start on a port of their own (the gateway's shared rate limits);
 # - wrk, the HTTP load generator of bench/gateway.py and bench/registry_get.py;
 # - LibreOffice Writer (headless) and Liberation fonts, which turn report DOCX into PDF with the metrics
-#   of Times New Roman (services/reporting/reports/pdf.py); poppler-utils' pdftoppm renders pages to PNG.
+#   of Times New Roman (services/reporting/reports/pdf.py); poppler-utils' pdftoppm renders pages to PNG;
+# - Chromium, the headless browser tests/gateway/test_dashboard_page.py drives with Playwright (the Python
+#   package only: `playwright install` would download a browser of its own, which this network refuses).
 # A no-op when all are present; needs root (or passwordless sudo) and apt-get otherwise. A user who
 # cannot install them still runs the suite: the few tests that need a missing tool are skipped, with
 # the reason (tests/kit.py `system_tool`); for root, which make test expects to install them, they fail.
@@ -16,6 +18,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui fonts-liberation2)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

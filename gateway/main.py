@@ -1,7 +1,8 @@
 """The gateway app: `uvicorn --factory gateway.main:create_app`.
 
 `create_app` builds the process's parts (gateway/process.py), the FastAPI app that serves the
-gateway's own routes (/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready, /metrics),
+gateway's own routes (/auth, /admin, /.well-known, /openapi.json, /docs, /health, /ready, /metrics) and
+the officers' dashboard page (/dashboard/, gateway/web),
 and returns the raw ASGI front (gateway/proxy/front.py) that forwards the services' prefixes itself
 and hands everything else to that app. A new group of the gateway's own routes (static pages, say) is
 one more router in ROUTERS.
@@ -27,9 +28,12 @@ from gateway.operations import routes as operations
 from gateway.process import GatewayProcess
 from gateway.proxy.front import GatewayFront
 from gateway.settings import GatewaySettings
+from gateway.web import routes as web
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.logs import configure_logging
+from shared.tracing import configure_tracing
+from shared.tracing import shutdown as shutdown_tracing
 
 DESCRIPTION = """The only door to the Chung Tay platform.
 
@@ -41,13 +45,14 @@ is refused with 403. Errors are RFC 9457 `application/problem+json`.
 
 ROUTERS: tuple[APIRouter, ...] = (
     identity.router, keys.router, admin_users.router, admin_clients.router, admin_roles.router, admin_keys.router,
-    admin_directory.router, admin_audit.router, operations.router, openapi.router,
+    admin_directory.router, admin_audit.router, operations.router, openapi.router, web.router,
 )
 
 
 def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     process = GatewayProcess(settings)
 
     @asynccontextmanager
@@ -59,6 +64,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         finally:
             unfreeze()
             await process.stop()
+            shutdown_tracing()
 
     app = FastAPI(title="Chung Tay API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)

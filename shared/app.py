@@ -34,6 +34,8 @@ from shared.principal import Principal, PrincipalVerifier, principal_claims
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.streams import ensure_streams
+from shared.tracing import configure_tracing
+from shared.tracing import shutdown as shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ async def connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
     configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name)  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +104,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             with contextlib.suppress(Exception):
                 await nc.drain()
             await db.dispose()
+            shutdown_tracing()
             log.info("service stopped")
 
     app = FastAPI(

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.context import request_id_var
 from shared.errors import forbidden, problem_response, unauthorized
 from shared.metrics import HTTP_LATENCY
@@ -80,7 +81,11 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with tracing.server_span(scope, self.service, request_id) as span:  # no-op unless tracing is on
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    tracing.set_status(span, status)
         finally:
             HTTP_LATENCY.labels(self.service, scope["method"], str(status)).observe(time.perf_counter() - started)
             request_id_var.reset(token)

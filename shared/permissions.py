@@ -67,3 +67,15 @@ _REPORTING_GRANTS: dict[str, frozenset[str]] = {
 }
 for _role, _granted in _REPORTING_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+# --- support: the catalogue is national reference data, changed by province officers (and admin);
+# recording a delivery to a household whose status the programme does not serve needs the override,
+# which district and province officers hold (the delivery is then flagged as an exception).
+SUPPORT_CATALOGUE_WRITE = "support.catalogue.write"
+SUPPORT_OVERRIDE = "support.eligibility.override"
+_SUPPORT_GRANTS: dict[str, frozenset[str]] = {
+    "province_officer": frozenset({SUPPORT_CATALOGUE_WRITE, SUPPORT_OVERRIDE}),
+    "district_officer": frozenset({SUPPORT_OVERRIDE}),
+}
+for _role, _granted in _SUPPORT_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted

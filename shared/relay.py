@@ -5,6 +5,8 @@
   re-publish inside its duplicate window, and marks rows sent only after every ack of the batch.
 - A crash anywhere loses nothing: unmarked rows are published again (consumers dedupe by event id).
 - Several replicas may run: rows are claimed with FOR UPDATE SKIP LOCKED.
+- With tracing on (shared.tracing), each publication is a span, child of the span that wrote the event,
+  and its context goes in the message's `traceparent` header for the consumers.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 
+from shared import tracing
 from shared.db import asyncpg_dsn
+from shared.events import envelope_field
 from shared.metrics import OUTBOX_ERRORS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.tasks import stop_task
 
@@ -128,12 +133,27 @@ class OutboxRelay:
                 size += r["size"]
             self._cut = len(seqs) < len(claimed)
             rows = await self._conn.fetch(_BODIES, seqs)
-            futures = [
-                await self.js.publish_async(r["subject"], r["body"], headers={"Nats-Msg-Id": str(r["id"])})
-                for r in rows
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            spans: list[Any] = []
+            futures = []
+            for r in rows:
+                headers = {"Nats-Msg-Id": str(r["id"])}
+                if tracing.enabled():
+                    span = tracing.start_span(
+                        f"publish {r['subject']}", envelope_field(r["body"], "traceparent"), "PRODUCER",
+                        **{"messaging.system": "nats", "messaging.destination.name": r["subject"],
+                           "messaging.message.id": str(r["id"]), "chungtay.service": self.service})
+                    spans.append(span)
+                    headers["traceparent"] = tracing.span_traceparent(span) or ""
+                futures.append(await self.js.publish_async(r["subject"], r["body"], headers=headers))
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            except BaseException as exc:
+                for span in spans:
+                    tracing.end(span, exc)
+                raise
             await self._conn.execute(_MARK_SENT, [r["seq"] for r in rows])
+            for span in spans:
+                tracing.end(span)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 

@@ -154,7 +154,8 @@ async def unreachable(stack: Stack, database_url: str) -> AsyncIterator[None]:
 
 # The Debian package that brings each system tool `devstack/ensure_tools.sh` installs.
 TOOL_PACKAGES = {"docker-compose": "docker-compose", "redis-server": "redis-server", "wrk": "wrk",
-                 "soffice": "libreoffice-writer-nogui", "pdftoppm": "poppler-utils"}
+                 "soffice": "libreoffice-writer-nogui", "pdftoppm": "poppler-utils",
+                 "chromium": "chromium"}
 
 
 def system_tool(name: str) -> str:

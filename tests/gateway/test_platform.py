@@ -41,7 +41,7 @@ TARGETS = {
     "07888": "v2008.25.227.07888",
 }
 NON_UNIT_CODES = frozenset({"household_code"})
-ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id")
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id")
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +222,39 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
 
     report = await eventually(opened, timeout=60)
     ids["report_id"], ids["key"] = report.json()["id"], "poverty.end.poor"
+
+    async def delivered() -> httpx.Response | None:  # once support's read model holds the household
+        delivery = await client.post("/support/deliveries", headers=owner, json={
+            "household_id": ids["household_id"], "programme": "tet_gifts", "delivered_on": "2024-02-01",
+            "quantities": [{"measure": "portion", "quantity": 1}], "amount_vnd": 500_000,
+            "funding": [{"source": "community", "amount_vnd": 500_000}], "body": "mttq"})
+        return delivery if delivery.status_code == 201 else None
+
+    ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    ids.update(await _emulation_rows(platform))
     return ids
+
+
+async def _emulation_rows(platform: Platform) -> dict[str, str]:
+    """The ward's own movement, an activity and a registration under it."""
+    owner, client = platform.bearer("commune.07207"), platform.client
+
+    async def launched() -> httpx.Response | None:  # once emulation has projected the ward's unit
+        movement = await client.post("/emulation/movements", headers=owner, json={
+            "unit": "07207", "hierarchy": "v2008", "name": "Ngô Quyền chung tay vì người nghèo",
+            "issuing_body": "UBND phường Ngô Quyền", "starts_on": "2025-01-01", "ends_on": "2026-12-31"})
+        return movement if movement.status_code == 201 else None
+
+    movement_id = (await eventually(launched, timeout=60)).json()["id"]
+    activity = await client.post(f"/emulation/movements/{movement_id}/activities", headers=owner, json={
+        "unit": "07207", "kind": "news", "held_on": "2025-03-01", "count": 12})
+    assert activity.status_code == 201, activity.text
+    registration = await client.post(f"/emulation/movements/{movement_id}/registrations", headers=owner, json={
+        "unit": "07207", "year": 2025, "registrant_kind": "unit", "registrant_name": "Tổ dân phố số 3",
+        "title_sought": "giay_khen", "commitment": "Không còn hộ nghèo"})
+    assert registration.status_code == 201, registration.text
+    return {"movement_id": movement_id, "activity_id": activity.json()["id"],
+            "registration_id": registration.json()["id"]}
 
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -237,10 +269,26 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                        "places": "Nhà văn hoá tổ 3"},
     ("POST", "/registry/reviews/{review_id}/decision"): {"decision_number": "12/QĐ-UBND",
                                                         "decision_date": "2025-10-20", "signer": "X"},
+    ("PATCH", "/support/deliveries/{delivery_id}"): {"note": "Đã sửa"},
+    ("POST", "/support/deliveries/{delivery_id}/void"): {"reason": "Ghi nhầm"},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
 }
+_EMULATION_UNIT = {"unit": "07207", "hierarchy": "v2008"}
+VALID_BODIES.update({
+    ("PATCH", "/emulation/movements/{movement_id}"): {"name": "Đổi tên"},
+    ("POST", "/emulation/movements/{movement_id}/documents"): _EMULATION_UNIT | {
+        "doc_type": "plan", "number": "1/KH-UBND", "issued_on": "2025-01-02", "issuing_body": "UBND", "summary": "x"},
+    ("POST", "/emulation/movements/{movement_id}/activities"): _EMULATION_UNIT | {
+        "kind": "news", "held_on": "2025-03-01", "count": 1},
+    ("POST", "/emulation/movements/{movement_id}/targets"): _EMULATION_UNIT | {
+        "year": 2025, "indicator": "fund_raised", "value": "5"},
+    ("POST", "/emulation/movements/{movement_id}/registrations"): _EMULATION_UNIT | {
+        "year": 2025, "registrant_kind": "unit", "registrant_name": "X", "title_sought": "giay_khen",
+        "commitment": "y"},
+    ("POST", "/emulation/registrations/{registration_id}/status"): {"status": "withdrawn"},
+})
 FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
 
 
@@ -271,10 +319,12 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
     for principal in FOREIGN:
         for path, params in (("/registry/households", {}), ("/registry/reviews", {}),
                              ("/registry/regular-reviews", {"household_id": ids["household_id"]}),
-                             ("/registry/certificates", {"household_id": ids["household_id"]})):
+                             ("/registry/certificates", {"household_id": ids["household_id"]}),
+                             ("/support/deliveries", {"household_id": ids["household_id"]})):
             response = await client.get(path, params=params, headers=platform.bearer(principal))
             assert response.status_code == 200, response.text
             assert ids["household_id"] not in response.text and ids["review_id"] not in response.text
+            assert ids["delivery_id"] not in response.text
         foreign_request = await client.post("/registry/regular-reviews", headers=platform.bearer(principal),
                                             json={"household_id": ids["household_id"], "request": "enter"})
         assert foreign_request.status_code in (403, 404), foreign_request.text
@@ -283,6 +333,8 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
     # The owner's own officers, up the hierarchy, still reach the household.
     for principal in ("commune.07207", "district.213", "province.24"):
         response = await client.get(f"/registry/households/{ids['household_id']}", headers=platform.bearer(principal))
+        assert response.status_code == 200, (principal, response.text)
+        response = await client.get(f"/support/deliveries/{ids['delivery_id']}", headers=platform.bearer(principal))
         assert response.status_code == 200, (principal, response.text)
 
 
