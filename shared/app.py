@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import nats
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -40,6 +40,18 @@ from shared.tracing import shutdown as shutdown_tracing
 log = logging.getLogger(__name__)
 
 
+class Worker(Protocol):
+    """A background task of a service (a poller, a delivery loop): started and stopped with the app."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+# Builds a worker once the app's database and NATS are up (it reads them from `app.state`).
+WorkerFactory = Callable[[FastAPI], Worker]
+
+
 @dataclass
 class ServiceSpec:
     name: str
@@ -50,6 +62,7 @@ class ServiceSpec:
     description: str = ""
     version: str = "0.1.0"
     extra_state: dict[str, object] = field(default_factory=dict)
+    workers: Sequence[WorkerFactory] = ()  # run like the consumers: only with run_background_workers
 
 
 async def connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
@@ -86,17 +99,23 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         runners = [ConsumerRunner(c, db, js, options) for c in spec.consumers]
         housekeeping = Housekeeping(db)
         app.state.relay, app.state.runners, app.state.housekeeping = relay, runners, housekeeping
+        workers = [make(app) for make in spec.workers]
+        app.state.workers = workers
         if settings.run_background_workers:
             await relay.start()
             for runner in runners:
                 await runner.start()
             await housekeeping.start()
+            for worker in workers:
+                await worker.start()
         freeze_startup_objects()
         log.info("service started")
         try:
             yield
         finally:
             unfreeze()
+            for worker in workers:
+                await worker.stop()
             await housekeeping.stop()
             for runner in runners:
                 await runner.stop()
