@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import get_route_path
 
 from shared.context import request_id_var
+from shared.metrics import DATABASE_UNAVAILABLE
 from shared.outages import RETRY_AFTER_SECONDS, causes, database_unavailable
 
 PROBLEM_TYPE_BASE = "https://chungtay.gov.vn/problems/"
@@ -100,7 +101,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
-    async def _database(_: Request, exc: Exception) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         if (invalid := _data_error(exc)) is not None:
             # A value the endpoint let through but the database cannot hold (a number out of range):
             # the request's fault, so a 400 naming the problem rather than a 500.
@@ -113,6 +114,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.error("unhandled error", exc_info=exc)
             return _internal_error()
         log.warning("database unavailable", extra={"error": repr(exc)})
+        DATABASE_UNAVAILABLE.labels(getattr(request.app.state, "service_name", "gateway")).inc()
         response = problem_response(503, "database_unavailable", "Service temporarily unavailable",
                                     ("The database could not be reached or dropped the connection. Try again shortly: "
                                      "a write is safe to repeat with its Idempotency-Key or If-Match."))
