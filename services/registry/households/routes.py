@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from services.registry.classification.service import CurrentStandards
 from services.registry.households import repository, rules, schemas, service
 from services.registry.households.models import Household
 from services.registry.households.schemas import (
@@ -26,8 +27,8 @@ from services.registry.households.schemas import (
     MemberWritten,
 )
 from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, normalize_citizen_id, request_cipher
-from services.registry.units.access import find_visible
 from services.registry.units.names import search_key
+from services.registry.units.repository import find_visible
 from shared import permissions
 from shared.errors import Problem, forbidden, not_found
 from shared.etag import check_if_match, etag_of, set_etag
@@ -215,9 +216,9 @@ async def remove_member(household_id: UUID, member_id: UUID, reason: Reason, pri
                   summary="Record the household's assessment for a review year (201 new, 200 re-recorded)",
                   description="Classifies by the year's standard and the commune's area. Accepts `Idempotency-Key`.")
 async def post_assessment(household_id: UUID, body: AssessmentIn, request: Request, principal: Assessor,
-                          session: DbSession) -> Response:
+                          session: DbSession, standards: CurrentStandards) -> Response:
     async def run() -> Response:
-        assessment, created = await service.record_assessment(session, principal, household_id, body)
+        assessment, created = await service.record_assessment(session, principal, household_id, body, standards)
         out = AssessmentOut.model_validate(assessment)
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200,
                             headers={"Location": f"/registry/households/{household_id}/assessments/{assessment.id}"})

@@ -13,7 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events
-from services.registry.classification.classifier import Classification, NoStandardForYear, UnknownIndicator, classify
+from services.registry.classification.classifier import Classification, NoStandardForYear, Standards, UnknownIndicator
 from services.registry.households import repository, rules
 from services.registry.households.models import Assessment, Household, Member
 from services.registry.households.schemas import (
@@ -26,9 +26,9 @@ from services.registry.households.schemas import (
 )
 from services.registry.personal_data import PersonalDataCipher
 from services.registry.reviews import rules as review_rules
-from services.registry.units.access import find_writable
 from services.registry.units.models import Unit
 from services.registry.units.names import search_key
+from services.registry.units.repository import find_writable
 from shared import clock
 from shared.errors import Problem, conflict
 from shared.events import record_event
@@ -229,10 +229,11 @@ async def log_lookups(session: AsyncSession, principal: Principal, households: l
 
 
 # ---- assessments -------------------------------------------------------------------------------------------------
-def classify_or_problem(review_year: int, area: str, income: int, indicators: list[str]) -> Classification:
+def classify_or_problem(standards: Standards, review_year: int, area: str, income: int,
+                        indicators: list[str]) -> Classification:
     """The classifier's verdict, or a 422 naming the field that is wrong."""
     try:
-        return classify(review_year, area, income, indicators)
+        return standards.classify(review_year, area, income, indicators)
     except NoStandardForYear as exc:
         raise Problem(422, "no_standard_for_year", "No poverty standard for this year", str(exc),
                       field="review_year") from exc
@@ -257,7 +258,7 @@ def apply_classification(assessment: Assessment, result: Classification, income:
 
 
 async def record_assessment(session: AsyncSession, principal: Principal, household_id: UUID,
-                            body: AssessmentIn) -> tuple[Assessment, bool]:
+                            body: AssessmentIn, standards: Standards) -> tuple[Assessment, bool]:
     """Record (or re-record) the household's annual assessment of `body.review_year`; True when new.
 
     An assessment is `recorded` when the reviewers score the household; it is recognised (and the
@@ -265,7 +266,8 @@ async def record_assessment(session: AsyncSession, principal: Principal, househo
     decision. Once the year's review has passed the assessment step, its annual assessments are frozen.
     """
     household = await repository.load(session, household_id, lock=True)
-    result = classify_or_problem(body.review_year, household.area, body.income_per_capita, body.deprived_indicators)
+    result = classify_or_problem(standards, body.review_year, household.area, body.income_per_capita,
+                                 body.deprived_indicators)
     review = await repository.review_of(session, household.unit_path, body.review_year)
     review_rules.may_record_assessments(review.state if review else None, body.review_year,
                                         str(review.id) if review else None)

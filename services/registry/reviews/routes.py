@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from services.registry.classification.service import CurrentStandards
 from services.registry.reviews import repository, rules, schemas, service
 from services.registry.reviews.models import Review
 from services.registry.reviews.schemas import (
@@ -29,7 +30,7 @@ from services.registry.reviews.schemas import (
     ReviewOpen,
     ReviewOut,
 )
-from services.registry.units.access import find_visible
+from services.registry.units.repository import find_visible
 from shared import clock, permissions
 from shared.etag import check_if_match, etag_of, set_etag
 from shared.http import DbSession, require
@@ -70,9 +71,11 @@ async def _step(session: DbSession, review_id: UUID, if_match: str | None) -> Re
 # ---- the annual review -------------------------------------------------------------------------------------
 @annual.post("/reviews", status_code=201, response_model=ReviewDetail, summary="Open a commune's annual review",
              description="One review per commune and year. Accepts `Idempotency-Key`.")
-async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession) -> Response:
+async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession,
+                      standards: CurrentStandards) -> Response:
     async def run() -> Response:
-        review = await service.open_review(session, principal, body.commune_code, body.hierarchy, body.year)
+        review = await service.open_review(session, principal, body.commune_code, body.hierarchy, body.year,
+                                           standards)
         detail = await service.detail(session, review)
         return JSONResponse(detail.model_dump(mode="json"), status_code=201,
                             headers={"ETag": etag_of(review.version), "Location": f"/registry/reviews/{review.id}"})
@@ -194,8 +197,8 @@ async def get_request(request_id: UUID, principal: Reader, session: DbSession) -
 @regular.post("/{request_id}/decision", response_model=RegularReviewOut,
               summary="The chairman's decision: classify, recognise, certificate")
 async def decide_request(request_id: UUID, body: RegularDecisionIn, principal: Approver,
-                         session: DbSession) -> RegularReviewOut:
-    item = await service.decide_request(session, principal, request_id, body)
+                         session: DbSession, standards: CurrentStandards) -> RegularReviewOut:
+    item = await service.decide_request(session, principal, request_id, body, standards)
     return schemas.regular_out(item, clock.today())
 
 

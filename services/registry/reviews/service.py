@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events
-from services.registry.classification.classifier import NoStandardForYear, standard_for
+from services.registry.classification.classifier import NoStandardForYear, Standards
 from services.registry.households import repository as households
 from services.registry.households import rules as household_rules
 from services.registry.households.models import Assessment, Household
@@ -32,7 +32,7 @@ from services.registry.reviews.schemas import (
     ReviewDetail,
     ReviewOut,
 )
-from services.registry.units.access import find_writable
+from services.registry.units.repository import find_writable
 from shared import clock
 from shared.errors import Problem, conflict
 from shared.events import Event, record_event, record_events
@@ -53,13 +53,13 @@ async def detail(session: AsyncSession, review: Review) -> ReviewDetail:
 
 # ---- the annual review ----------------------------------------------------------------------------------
 async def open_review(session: AsyncSession, principal: Principal, commune_code: str, hierarchy: str | None,
-                      year: int) -> Review:
+                      year: int, standards: Standards) -> Review:
     commune = await find_writable(session, principal, commune_code, hierarchy)
     if commune.level != "commune":
         raise Problem(422, "not_a_commune", "Not a commune", "An annual review belongs to a commune.",
                       field="commune_code")
     try:
-        standard_for(year)
+        standards.standard_for(year)
     except NoStandardForYear as exc:
         raise Problem(422, "no_standard_for_year", "No poverty standard for this year", str(exc),
                       field="year") from exc
@@ -195,7 +195,7 @@ async def create_request(session: AsyncSession, principal: Principal, body: Regu
 
 
 async def decide_request(session: AsyncSession, principal: Principal, request_id: UUID,
-                         body: RegularDecisionIn) -> RegularReview:
+                         body: RegularDecisionIn, standards: Standards) -> RegularReview:
     """The chairman's decision: classify the household on the data gathered (the standard of the
     decision's year), recognise the result, issue a certificate when poor or near-poor."""
     item = await repository.load_request(session, request_id, lock=True)
@@ -203,7 +203,7 @@ async def decide_request(session: AsyncSession, principal: Principal, request_id
     rules.check_decision_date(body.decided_on, item.requested_on, clock.today())
     household = await households.load(session, item.household_id, lock=True)
     year = body.decided_on.year
-    result = classify_or_problem(year, household.area, body.income_per_capita, body.deprived_indicators)
+    result = classify_or_problem(standards, year, household.area, body.income_per_capita, body.deprived_indicators)
     assessment = Assessment(household_id=household.id, unit_path=household.unit_path, review_year=year,
                             kind=household_rules.REGULAR, state=household_rules.RECORDED, source="api",
                             created_by=principal.id, member_count=household.member_count)
