@@ -27,8 +27,9 @@ from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
-from shared.http import RequestIdMiddleware, require
+from shared.http import NulGuardMiddleware, RequestIdMiddleware, require
 from shared.logs import configure_logging
+from shared.metrics import DATABASE_UP
 from shared.openapi import publish_openapi
 from shared.principal import Principal, PrincipalVerifier, principal_claims
 from shared.relay import OutboxRelay
@@ -139,6 +140,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     for key, value in spec.extra_state.items():
         setattr(app.state, key, value)
     install_problem_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware, service=spec.name)
     app.include_router(_operations_router(spec.name))
     for router in spec.routers:
@@ -163,6 +165,7 @@ def _operations_router(service: str) -> APIRouter:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
+        DATABASE_UP.labels(service).set(1 if checks["database"] == "ok" else 0)
         nc: NATS | None = getattr(request.app.state, "nc", None)
         checks["nats"] = "ok" if nc is not None and nc.is_connected else "unreachable"
         ok = all(v == "ok" for v in checks.values())

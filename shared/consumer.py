@@ -37,6 +37,7 @@ from shared.events import Event, envelope_field
 from shared.metrics import (
     CONSUMER_ACK_PENDING,
     CONSUMER_LAG,
+    DATABASE_UNAVAILABLE,
     EVENTS_APPLIED,
     EVENTS_DEAD,
     EVENTS_DUPLICATE,
@@ -189,6 +190,7 @@ class ConsumerRunner:
         except Exception as exc:
             EVENTS_FAILED.labels(self.consumer.name).inc()
             if database_unavailable(exc):
+                DATABASE_UNAVAILABLE.labels(self.consumer.name.split("-", 1)[0]).inc()
                 await self._wait_for_database(msgs, exc)
                 return
             if len(msgs) == 1:

@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from shared import tracing
 from shared.db import asyncpg_dsn
 from shared.events import envelope_field
-from shared.metrics import OUTBOX_ERRORS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_ERRORS, OUTBOX_OLDEST, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ _BODIES = "SELECT seq, id, subject, body FROM outbox WHERE seq = ANY($1::bigint[
 _MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])"
 _PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => $1)"
 _PENDING = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+# The backlog while the relay is busy: rows waiting and the age of the oldest (the relay's lag).
+_BACKLOG = ("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+            "FROM outbox WHERE sent_at IS NULL")
 
 
 class OutboxRelay:
@@ -88,6 +91,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.2
         purge_every, since_purge = 600.0, 0.0
+        loop = asyncio.get_running_loop()
+        backlog_measured = 0.0
         while True:
             try:
                 if not self._connected():
@@ -97,8 +102,12 @@ class OutboxRelay:
                 self._wake.clear()
                 sent = await self.relay_once()
                 backoff = 0.2
+                if (sent == self.batch_size or self._cut) and loop.time() - backlog_measured > 5.0:
+                    backlog_measured = loop.time()
+                    await self.measure_backlog()
                 if sent < self.batch_size and not self._cut:
                     OUTBOX_PENDING.labels(self.service).set(0)
+                    OUTBOX_OLDEST.labels(self.service).set(0)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
                     since_purge += self.idle_seconds
@@ -160,6 +169,12 @@ class OutboxRelay:
     async def pending(self) -> int:
         assert self._conn is not None
         return int(await self._conn.fetchval(_PENDING))
+
+    async def measure_backlog(self) -> None:
+        assert self._conn is not None
+        count, oldest = await self._conn.fetchrow(_BACKLOG)
+        OUTBOX_PENDING.labels(self.service).set(count)
+        OUTBOX_OLDEST.labels(self.service).set(float(oldest))
 
     async def purge(self) -> None:
         assert self._conn is not None
