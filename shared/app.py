@@ -27,7 +27,7 @@ from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
-from shared.http import RequestIdMiddleware, require
+from shared.http import NulGuardMiddleware, RequestIdMiddleware, require
 from shared.logs import configure_logging
 from shared.metrics import DATABASE_UP
 from shared.openapi import publish_openapi
@@ -140,6 +140,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     for key, value in spec.extra_state.items():
         setattr(app.state, key, value)
     install_problem_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware, service=spec.name)
     app.include_router(_operations_router(spec.name))
     for router in spec.routers:

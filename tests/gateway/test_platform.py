@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from gateway.proxy.rules import UNIT_FIELDS, Rule
+from shared import clock
 from shared.route_rules import EXTENSION
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform
@@ -253,8 +254,30 @@ async def _emulation_rows(platform: Platform) -> dict[str, str]:
         "unit": "07207", "year": 2025, "registrant_kind": "unit", "registrant_name": "Tổ dân phố số 3",
         "title_sought": "giay_khen", "commitment": "Không còn hộ nghèo"})
     assert registration.status_code == 201, registration.text
+    nomination = await client.post("/emulation/nominations", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "year": 2025, "form": "giay_khen",
+        "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa"}, "achievements": "Vận động quỹ",
+        "dossier": [{"kind": k, "title": k} for k in ("submission", "achievement_report", "meeting_minutes")]})
+    assert nomination.status_code == 201, nomination.text
+    nomination_id = nomination.json()["id"]
+    # The ward's nomination decided (by the national administrator, who acts at any level), so an award exists.
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/submit", headers=owner)).status_code == 200
+    admin = platform.bearer("admin")
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/appraise", headers=admin)).status_code == 200
+    award = await client.post(f"/emulation/nominations/{nomination_id}/decision", headers=admin,
+                              json=_EMULATION_DECISION)
+    assert award.status_code == 201, award.text
+    second = await client.post("/emulation/nominations", headers=owner, json=nomination_body(nomination.json()))
     return {"movement_id": movement_id, "activity_id": activity.json()["id"],
-            "registration_id": registration.json()["id"]}
+            "registration_id": registration.json()["id"], "nomination_id": second.json()["id"],
+            "award_id": award.json()["id"]}
+
+
+def nomination_body(read: dict[str, Any]) -> dict[str, Any]:
+    """A second draft like the first (the one foreign callers try to move)."""
+    return {"unit": "07207", "hierarchy": "v2008", "year": read["year"], "form": read["form"],
+            "nominee": {"kind": read["nominee_kind"], "name": read["nominee_name"]},
+            "achievements": read["achievements"], "dossier": read["dossier"]}
 
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -276,6 +299,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "deprived_indicators": []},
 }
 _EMULATION_UNIT = {"unit": "07207", "hierarchy": "v2008"}
+_EMULATION_DECISION = {"decision_number": "120/QĐ-UBND", "decision_date": clock.today().isoformat(), "signer": "X"}
 VALID_BODIES.update({
     ("PATCH", "/emulation/movements/{movement_id}"): {"name": "Đổi tên"},
     ("POST", "/emulation/movements/{movement_id}/documents"): _EMULATION_UNIT | {
@@ -288,6 +312,14 @@ VALID_BODIES.update({
         "year": 2025, "registrant_kind": "unit", "registrant_name": "X", "title_sought": "giay_khen",
         "commitment": "y"},
     ("POST", "/emulation/registrations/{registration_id}/status"): {"status": "withdrawn"},
+    ("PATCH", "/emulation/nominations/{nomination_id}"): {"achievements": "Sửa"},
+    ("POST", "/emulation/nominations/{nomination_id}/return"): {"comment": "Bổ sung"},
+    ("POST", "/emulation/nominations/{nomination_id}/rejection"): {"comment": "Không đạt"},
+    ("POST", "/emulation/nominations/{nomination_id}/vote"): {"votes_for": 5, "votes_against": 0,
+                                                             "voted_on": "2026-01-05"},
+    ("POST", "/emulation/nominations/{nomination_id}/decision"): _EMULATION_DECISION,
+    ("POST", "/emulation/awards/{award_id}/revocation"): {"reason": "Khai man", "decision_number": "9/QĐ-UBND",
+                                                         "decision_date": "2026-01-05"},
 })
 FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
 

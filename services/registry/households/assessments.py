@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.classification.classifier import Classification, NoStandardForYear, UnknownIndicator, classify
+from services.registry.classification.classifier import Classification, NoStandardForYear, UnknownIndicator
+from services.registry.classification.service import CurrentStandards, Standards
 from services.registry.households import history, service
 from services.registry.households.models import Assessment, Household
 from services.registry.reviews.models import Review
@@ -69,10 +70,11 @@ class AssessmentOut(BaseModel):
     created_by: str | None
 
 
-def classify_or_problem(review_year: int, area: str, income: int, indicators: list[str]) -> Classification:
+def classify_or_problem(standards: Standards, review_year: int, area: str, income: int,
+                        indicators: list[str]) -> Classification:
     """The classifier's verdict, or a 422 naming the field that is wrong."""
     try:
-        return classify(review_year, area, income, indicators)
+        return standards.classify(review_year, area, income, indicators)
     except NoStandardForYear as exc:
         raise Problem(422, "no_standard_for_year", "No poverty standard for this year", str(exc),
                       field="review_year") from exc
@@ -108,9 +110,10 @@ async def _check_review_open(session: AsyncSession, household: Household, year: 
 
 
 async def record(session: AsyncSession, principal: Principal, household: Household,
-                 body: AssessmentIn) -> tuple[Assessment, bool]:
+                 body: AssessmentIn, standards: Standards) -> tuple[Assessment, bool]:
     """Record (or re-record) the household's annual assessment of `body.review_year`; True when new."""
-    result = classify_or_problem(body.review_year, household.area, body.income_per_capita, body.deprived_indicators)
+    result = classify_or_problem(standards, body.review_year, household.area, body.income_per_capita,
+                                 body.deprived_indicators)
     await _check_review_open(session, household, body.review_year)
     assessment = await session.scalar(select(Assessment).where(
         Assessment.household_id == household.id, Assessment.kind == "annual",
@@ -143,10 +146,10 @@ def _brief(a: Assessment) -> dict[str, object]:
              summary="Record the household's assessment for a review year (201 new, 200 re-recorded)",
              description="Classifies by the year's standard and the commune's area. Accepts `Idempotency-Key`.")
 async def post_assessment(household_id: UUID, body: AssessmentIn, request: Request, principal: Assessor,
-                          session: DbSession) -> Response:
+                          session: DbSession, standards: CurrentStandards) -> Response:
     async def run() -> Response:
         household = await service.load(session, household_id, lock=True)
-        assessment, created = await record(session, principal, household, body)
+        assessment, created = await record(session, principal, household, body, standards)
         out = AssessmentOut.model_validate(assessment)
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200,
                             headers={"Location": f"/registry/households/{household.id}/assessments/{assessment.id}"})

@@ -22,8 +22,8 @@ from services.registry.households.schemas import (
     MemberWritten,
 )
 from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, normalize_citizen_id, request_cipher
-from services.registry.units.access import find_visible, find_writable
 from services.registry.units.names import search_key
+from services.registry.units.repository import find_visible, find_writable
 from shared import permissions
 from shared.errors import Problem, forbidden, not_found
 from shared.etag import check_if_match, etag_of, set_etag

@@ -18,7 +18,7 @@ from uuid import UUID
 import orjson
 import uuid_utils
 
-from services.registry.classification.classifier import classify
+from services.registry.classification.classifier import Standards
 from services.registry.households.transitions import transition
 from services.registry.imports import copy_text as c
 from services.registry.imports.lines import Lines
@@ -86,8 +86,9 @@ class Records:
 
 class RecordBuilder:
     def __init__(self, job_id: UUID, actor_id: str, actor_role: str | None, cipher: PersonalDataCipher,
-                 correlation_id: str | None, with_keys: bool = False) -> None:
+                 correlation_id: str | None, standards: Standards, with_keys: bool = False) -> None:
         self.cipher = cipher
+        self.standards = standards
         self.with_keys = with_keys
         self.actor = c.text(actor_id)
         # The same for every history line of the job: action, actor, role, reason.
@@ -105,6 +106,7 @@ class RecordBuilder:
         history: list[bytes] = []
         items: list[bytes] = []
         actor, history_tail, correlation = self.actor, self._history_tail, self._correlation
+        classify = self.standards.classify
         uuid7 = uuid_utils.uuid7
         # One system call for the batch's nonces: a per-row os.urandom costs a million system calls.
         sealed = self.cipher.encrypt_many([p[0].head_citizen_id for p in placed])

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
+from services.registry.classification.service import CurrentStandards
 from services.registry.households.models import Assessment, Household
 from services.registry.reviews import service
 from services.registry.reviews.models import Certificate, Meeting, Review
@@ -27,7 +28,7 @@ from services.registry.reviews.schemas import (
     ReviewOpen,
     ReviewOut,
 )
-from services.registry.units.access import find_visible, find_writable
+from services.registry.units.repository import find_visible, find_writable
 from shared import permissions
 from shared.etag import check_if_match, etag_of, set_etag
 from shared.http import DbSession, require
@@ -66,10 +67,11 @@ async def _within(session: DbSession, principal: Principal, unit: str | None, hi
 
 @router.post("/reviews", status_code=201, response_model=ReviewDetail, summary="Open a commune's annual review",
              description="One review per commune and year. Accepts `Idempotency-Key`.")
-async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession) -> Response:
+async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession,
+                      standards: CurrentStandards) -> Response:
     async def run() -> Response:
         commune = await find_writable(session, principal, body.commune_code, body.hierarchy)
-        review = await service.open_review(session, principal, commune, body.year)
+        review = await service.open_review(session, principal, commune, body.year, standards)
         detail = await _detail(session, review)
         return JSONResponse(detail.model_dump(mode="json"), status_code=201,
                             headers={"ETag": etag_of(review.version), "Location": f"/registry/reviews/{review.id}"})

@@ -17,13 +17,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, func, select
 
+from services.registry.classification.service import CurrentStandards
 from services.registry.households import service as households
 from services.registry.households.assessments import apply_classification, classify_or_problem
 from services.registry.households.models import Assessment
 from services.registry.reviews.models import RegularReview
 from services.registry.reviews.recognition import recognise
 from services.registry.reviews.schemas import RegularDecisionIn, RegularRequestIn, RegularReviewOut
-from services.registry.units.access import find_visible
+from services.registry.units.repository import find_visible
 from shared import permissions
 from shared.db import load_by_id
 from shared.errors import Problem, conflict
@@ -138,7 +139,7 @@ async def get_request(request_id: UUID, principal: Reader, session: DbSession) -
 @router.post("/{request_id}/decision", response_model=RegularReviewOut,
              summary="The chairman's decision: classify, recognise, certificate")
 async def decide(request_id: UUID, body: RegularDecisionIn, principal: Approver,
-                 session: DbSession) -> RegularReviewOut:
+                 session: DbSession, standards: CurrentStandards) -> RegularReviewOut:
     item = await _load(session, request_id, lock=True)
     if item.state != "pending":
         raise conflict("request_decided", "This request is already decided.")
@@ -147,7 +148,7 @@ async def decide(request_id: UUID, body: RegularDecisionIn, principal: Approver,
                       "decided_on must be between the request date and today", field="decided_on")
     household = await households.load(session, item.household_id, lock=True)
     year = body.decided_on.year
-    result = classify_or_problem(year, household.area, body.income_per_capita, body.deprived_indicators)
+    result = classify_or_problem(standards, year, household.area, body.income_per_capita, body.deprived_indicators)
     assessment = Assessment(household_id=household.id, unit_path=household.unit_path, review_year=year,
                             kind="regular", state="recorded", source="api", created_by=principal.id,
                             member_count=household.member_count)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events
-from services.registry.classification.classifier import NoStandardForYear, standard_for
+from services.registry.classification.classifier import NoStandardForYear, Standards
 from services.registry.households.models import Assessment, Household
 from services.registry.households.transitions import TRANSITIONS
 from services.registry.reviews.models import Meeting, Review
@@ -48,12 +48,13 @@ async def load(session: AsyncSession, review_id: UUID, *, lock: bool = False) ->
     return await load_by_id(session, Review, review_id, "review", lock=lock)
 
 
-async def open_review(session: AsyncSession, principal: Principal, commune: Unit, year: int) -> Review:
+async def open_review(session: AsyncSession, principal: Principal, commune: Unit, year: int,
+                      standards: Standards) -> Review:
     if commune.level != "commune":
         raise Problem(422, "not_a_commune", "Not a commune", "An annual review belongs to a commune.",
                       field="commune_code")
     try:
-        standard_for(year)
+        standards.standard_for(year)
     except NoStandardForYear as exc:
         raise Problem(422, "no_standard_for_year", "No poverty standard for this year", str(exc),
                       field="year") from exc
