@@ -42,7 +42,8 @@ TARGETS = {
     "07888": "v2008.25.227.07888",
 }
 NON_UNIT_CODES = frozenset({"household_code"})
-ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id")
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id",
+             "fund_id")
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +233,12 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
         return delivery if delivery.status_code == 201 else None
 
     ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    fund = await client.post("/support/funds", headers=owner, json={"unit": "07207", "hierarchy": "v2008"})
+    assert fund.status_code == 201, fund.text
+    ids["fund_id"] = fund.json()["id"]
+    donation = await client.post(f"/support/funds/{ids['fund_id']}/donations", headers=owner, json={
+        "amount_vnd": 1_000_000, "occurred_on": "2024-10-17", "donor_name": "Công ty May Bắc Giang"})
+    assert donation.status_code == 201, donation.text
     ids.update(await _emulation_rows(platform))
     return ids
 
@@ -294,6 +301,12 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                         "decision_date": "2025-10-20", "signer": "X"},
     ("PATCH", "/support/deliveries/{delivery_id}"): {"note": "Đã sửa"},
     ("POST", "/support/deliveries/{delivery_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/donations"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "donor_name": "Người lạ"},
+    ("POST", "/support/funds/{fund_id}/spends"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                  "purpose": "Chi thử"},
+    ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "to_fund_id": str(uuid.uuid4())},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
