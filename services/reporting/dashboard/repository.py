@@ -30,7 +30,9 @@ _FUNDS = """WITH r AS ({rows}) SELECT {child} AS child,
     COALESCE(sum(amount_vnd) FILTER (WHERE kind = 'donation' AND occurred_on >= $5), 0)::bigint AS donations_vnd,
     COALESCE(-sum(amount_vnd) FILTER (WHERE kind = 'spend' AND occurred_on >= $5), 0)::bigint AS spent_vnd
 FROM r WHERE occurred_on <= $6 GROUP BY 1"""
-_FUND_STATEMENTS = {flag: _FUNDS.format(rows=subtree.rows("rp_fund_entries", "", flag), child=subtree.CHILD)
+_FUND_STATEMENTS = {flag: _FUNDS.format(rows=subtree.rows("rp_fund_entries", "", flag,
+                                                         columns="t.amount_vnd, t.kind, t.occurred_on"),
+                                        child=subtree.CHILD)
                     for flag in (False, True)}
 # $5 the year; the scores of the units one level below the unit (or of the unit itself, for a commune)
 _SCORES = """SELECT s.movement_id, m.name AS movement, s.unit_path, u.code, u.name, s.total

@@ -7,11 +7,18 @@ The unit is located and checked against the scope first; the reads then run one 
 request's own connection. (They once ran side by side, each on a pooled connection of its own: taking
 seven connections from the pool, each with its ping, BEGIN and COMMIT, cost more than the queries.) The
 poverty counts are the three the page draws, not the indicators' every column.
+
+What the projections feed (poverty, targets, support, funds, ranking) is kept for the next request of
+the same unit and year in `DashboardCache`, keyed by how far each consumer had applied its stream
+(`rp_progress`: stream sequence and time of the last apply, which a rebuild changes too) when it was read:
+any event applied since, or a rebuild, makes a new key. The progress is read before the figures, so a kept
+answer is never older than its key. The completeness of the annual report is counted on every request:
+reports are written by requests, not events, and their state is not in the key.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -41,6 +48,34 @@ _TARGETS = "SELECT indicator, value, upper, measure_unit FROM rp_targets WHERE u
 
 Counts = tuple[int, int, int]  # households, poor, near-poor
 _NONE: Counts = (0, 0, 0)
+Version = tuple[object, ...]
+
+
+class DashboardCache:
+    """The projection-fed parts of the latest dashboards, least recently used first out."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._kept: OrderedDict[tuple[str, int], tuple[Version, dict[str, Any]]] = OrderedDict()
+
+    def get(self, path: str, year: int, version: Version) -> dict[str, Any] | None:
+        found = self._kept.get((path, year))
+        if found is None or found[0] != version:
+            return None
+        self._kept.move_to_end((path, year))
+        return found[1]
+
+    def put(self, path: str, year: int, version: Version, parts: dict[str, Any]) -> None:
+        if self.entries <= 0:
+            return
+        self._kept[(path, year)] = (version, parts)
+        self._kept.move_to_end((path, year))
+        while len(self._kept) > self.entries:
+            self._kept.popitem(last=False)
+
+
+def _version(*progresses: dict[str, Any]) -> Version:
+    return tuple((p["stream_seq"], p["applied_at"]) for p in progresses)
 
 
 def _shown(now: Counts, before: Counts | None) -> dict[str, Any]:
@@ -108,23 +143,45 @@ def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
     return list(ranking.values())
 
 
-async def dashboard(session: AsyncSession, principal: Principal, unit: str | None, hierarchy: str | None,
-                    year: int | None) -> dict[str, Any]:
+async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Principal, unit: str | None,
+                    hierarchy: str | None, year: int | None) -> dict[str, Any]:
     year = year or today().year
     located = await locate(session, principal, unit, hierarchy)  # checked against the scope before any read
     ref = located.unit
-    path = ref.path
+    fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])  # before the figures
+    version = _version(located.progress, fresh[SUPPORT_CONSUMER], fresh[EMULATION_CONSUMER])
+    parts = cache.get(ref.path, year, version)
+    if parts is None:
+        parts = await _projected(session, ref, located.children, year)
+        parts["current_as_of"] = {"registry": located.progress, "support": fresh[SUPPORT_CONSUMER],
+                                  "emulation": fresh[EMULATION_CONSUMER]}
+        cache.put(ref.path, year, version, parts)
     annual = period_of(REPORT_TYPES["annual"], str(year))
+    reports = roll_up(await completeness.counts(session, ref.path, "annual", annual.key, annual.due_on, today()))
+    names = {c["code"]: c["name"] for c in parts["poverty"]["children"]}
+    return {
+        "unit": ref.as_dict(), "year": year,
+        "poverty": parts["poverty"], "support": parts["support"], "funds": parts["funds"],
+        "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
+                         "totals": reports.total.as_dict(),
+                         "children": [{"code": code, "name": names.get(code, code), **t.as_dict()}
+                                      for code, t in sorted(reports.by_child.items())]},
+        "ranking": parts["ranking"],
+        "current_as_of": parts["current_as_of"],
+    }
+
+
+async def _projected(session: AsyncSession, ref: UnitRef, known: list[UnitRef], year: int) -> dict[str, Any]:
+    """What the projections say: poverty against targets, support, funds, ranking (kept in the cache)."""
+    path = ref.path
     first, last = date(year, 1, 1), date(year, 12, 31)
     counts = await repository.poverty_counts(session, path, year - SERIES_YEARS, year)
     targets = await fetch(session, _TARGETS, path, year)
     support = await support_rows(session, path, first, last, parts=("lines", "funding"))
     names = await catalogue_names(session)
     funds = await repository.fund_balances(session, path, year)
-    reports = await completeness.counts(session, path, "annual", annual.key, annual.due_on, today())
     scores = await repository.scores(session, path, year)
-    fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])
-    poverty = _poverty(ref, located.children, counts, year)
+    poverty = _poverty(ref, known, counts, year)
     poverty["targets"] = _targets(targets, poverty)
     money = support_figures(support.lines, support.funding, [], names)
     children = {c["code"]: c for c in poverty["children"]}
@@ -134,19 +191,11 @@ async def dashboard(session: AsyncSession, principal: Principal, unit: str | Non
                 "balance_vnd": int(r["balance_vnd"]), "balance_million_vnd": million_vnd(int(r["balance_vnd"])),
                 "donations_vnd": int(r["donations_vnd"]), "spent_vnd": int(r["spent_vnd"])}
                for r in sorted(funds, key=lambda r: r["child"])]
-    rollup = roll_up(reports)
     return {
-        "unit": ref.as_dict(), "year": year,
         "poverty": poverty,
         "support": {"programmes": [{k: p[k] for k in ("programme", "name", "deliveries", "households", "amount_vnd",
                                                       "amount_million_vnd")} for p in money["programmes"]],
                     "sources": money["sources"], "total": money["total"]},
         "funds": {"balance_vnd": balance, "balance_million_vnd": million_vnd(balance), "by_unit": by_unit},
-        "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
-                         "totals": rollup.total.as_dict(),
-                         "children": [{"code": code, "name": children.get(code, {}).get("name", code), **t.as_dict()}
-                                      for code, t in sorted(rollup.by_child.items())]},
         "ranking": _ranking(scores),
-        "current_as_of": {"registry": located.progress, "support": fresh[SUPPORT_CONSUMER],
-                          "emulation": fresh[EMULATION_CONSUMER]},
     }
