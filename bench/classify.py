@@ -18,7 +18,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from services.registry.classification.classifier import classify, classify_many, classify_status, standard_for
+from services.registry.classification.classifier import Standards
+from services.registry.classification.standards import STANDARDS_DATA, parse_standards
+
+STANDARDS = Standards(parse_standards(STANDARDS_DATA))
+classify, classify_many, classify_status = STANDARDS.classify, STANDARDS.classify_many, STANDARDS.classify_status
+standard_for = STANDARDS.standard_for
 
 Row = tuple[int, str, int, frozenset[str]]
 

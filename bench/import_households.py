@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
+from services.registry.classification.standards import STANDARDS_DATA, parse_standards
 from services.registry.imports import storage
 from services.registry.imports.build import HOUSEHOLD_COLUMNS, Records
 from services.registry.imports.columns import COLUMN_NAMES
@@ -219,7 +220,7 @@ def built_batches(csv_path: Path, communes: dict[str, list[Commune]],
         job_id=uuid.uuid4(), file=csv_path, actor_id="bench", actor_role="province_officer",
         scope_paths=tuple(s.path for s in scopes), hierarchy=None, communes=communes,
         cipher=PersonalDataCipher(os.urandom(32), os.urandom(32)), batch_rows=ImportSettings().batch_rows,
-        max_rows=10**9, correlation_id=None, checking=False))
+        max_rows=10**9, correlation_id=None, checking=False, standards=parse_standards(STANDARDS_DATA)))
     try:
         assert not preparer.open().problems
         while True:

@@ -32,6 +32,8 @@ from gateway.web import routes as web
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.logs import configure_logging
+from shared.tracing import configure_tracing
+from shared.tracing import shutdown as shutdown_tracing
 
 DESCRIPTION = """The only door to the Chung Tay platform.
 
@@ -50,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway")  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     process = GatewayProcess(settings)
 
     @asynccontextmanager
@@ -61,6 +64,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         finally:
             unfreeze()
             await process.stop()
+            shutdown_tracing()
 
     app = FastAPI(title="Chung Tay API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)

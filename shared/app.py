@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import nats
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -27,15 +27,30 @@ from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
 from shared.housekeeping import Housekeeping
-from shared.http import RequestIdMiddleware, require
+from shared.http import NulGuardMiddleware, RequestIdMiddleware, require
 from shared.logs import configure_logging
+from shared.metrics import DATABASE_UP
 from shared.openapi import publish_openapi
 from shared.principal import Principal, PrincipalVerifier, principal_claims
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.streams import ensure_streams
+from shared.tracing import configure_tracing
+from shared.tracing import shutdown as shutdown_tracing
 
 log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A background task of a service (a poller, a delivery loop): started and stopped with the app."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+# Builds a worker once the app's database and NATS are up (it reads them from `app.state`).
+WorkerFactory = Callable[[FastAPI], Worker]
 
 
 @dataclass
@@ -48,6 +63,7 @@ class ServiceSpec:
     description: str = ""
     version: str = "0.1.0"
     extra_state: dict[str, object] = field(default_factory=dict)
+    workers: Sequence[WorkerFactory] = ()  # run like the consumers: only with run_background_workers
 
 
 async def connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
@@ -65,6 +81,7 @@ async def connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
     configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name)  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,17 +100,23 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         runners = [ConsumerRunner(c, db, js, options) for c in spec.consumers]
         housekeeping = Housekeeping(db)
         app.state.relay, app.state.runners, app.state.housekeeping = relay, runners, housekeeping
+        workers = [make(app) for make in spec.workers]
+        app.state.workers = workers
         if settings.run_background_workers:
             await relay.start()
             for runner in runners:
                 await runner.start()
             await housekeeping.start()
+            for worker in workers:
+                await worker.start()
         freeze_startup_objects()
         log.info("service started")
         try:
             yield
         finally:
             unfreeze()
+            for worker in workers:
+                await worker.stop()
             await housekeeping.stop()
             for runner in runners:
                 await runner.stop()
@@ -101,6 +124,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             with contextlib.suppress(Exception):
                 await nc.drain()
             await db.dispose()
+            shutdown_tracing()
             log.info("service stopped")
 
     app = FastAPI(
@@ -116,6 +140,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     for key, value in spec.extra_state.items():
         setattr(app.state, key, value)
     install_problem_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware, service=spec.name)
     app.include_router(_operations_router(spec.name))
     for router in spec.routers:
@@ -140,6 +165,7 @@ def _operations_router(service: str) -> APIRouter:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
+        DATABASE_UP.labels(service).set(1 if checks["database"] == "ok" else 0)
         nc: NATS | None = getattr(request.app.state, "nc", None)
         checks["nats"] = "ok" if nc is not None and nc.is_connected else "unreachable"
         ok = all(v == "ok" for v in checks.values())

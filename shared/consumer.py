@@ -6,6 +6,10 @@ loses nothing (the batch is redelivered after ack_wait); a crash after it applie
 inbox skips the ids). If the batch fails, its messages are retried one by one so one poison message
 cannot hold the others; a message failing `max_attempts` times is parked in the dead-letter stream
 and the `dead_letters` table with its error, and acked so the stream flows on.
+
+Log lines written while a batch is handled carry the request id of the request that caused its events
+(their correlation_id; a new id when the batch mixes several), and with tracing on each message is a
+span, child of the relay's publication span named in its `traceparent` header.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import uuid_utils
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -25,11 +30,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import tracing
+from shared.context import request_id_var
 from shared.db import Database
-from shared.events import Event
+from shared.events import Event, envelope_field
 from shared.metrics import (
     CONSUMER_ACK_PENDING,
     CONSUMER_LAG,
+    DATABASE_UNAVAILABLE,
     EVENTS_APPLIED,
     EVENTS_DEAD,
     EVENTS_DUPLICATE,
@@ -155,12 +163,34 @@ class ConsumerRunner:
         return len(msgs)
 
     async def process(self, msgs: list[Msg]) -> None:
+        token = request_id_var.set(_batch_request_id(msgs))
+        spans = [self._span(m) for m in msgs] if tracing.enabled() else []
+        error: BaseException | None = None
+        try:
+            with tracing.current(spans[0] if len(spans) == 1 else None):  # one event: its lines name its trace
+                await self._process(msgs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            for span in spans:
+                tracing.end(span, error)
+            request_id_var.reset(token)
+
+    def _span(self, msg: Msg) -> Any:
+        parent = msg.headers.get("traceparent") if msg.headers else None
+        return tracing.start_span(f"{self.consumer.name} process {msg.subject}", parent, "CONSUMER",
+                                  **{"messaging.system": "nats", "messaging.destination.name": msg.subject,
+                                     "messaging.consumer.group.name": self.consumer.name})
+
+    async def _process(self, msgs: list[Msg]) -> None:
         try:
             decoded = [(m, decode(m)) for m in msgs]
             await self._apply(decoded)
         except Exception as exc:
             EVENTS_FAILED.labels(self.consumer.name).inc()
             if database_unavailable(exc):
+                DATABASE_UNAVAILABLE.labels(self.consumer.name.split("-", 1)[0]).inc()
                 await self._wait_for_database(msgs, exc)
                 return
             if len(msgs) == 1:
@@ -247,6 +277,14 @@ class ConsumerRunner:
         CONSUMER_ACK_PENDING.labels(self.consumer.name).set(ack_pending)
         delivered = info.delivered.stream_seq if info.delivered else 0
         return {"pending": lag, "ack_pending": ack_pending, "delivered_stream_seq": int(delivered or 0)}
+
+
+def _batch_request_id(msgs: list[Msg]) -> str:
+    """The request that caused the batch's events (their correlation_id), or a new id for the batch."""
+    found = {envelope_field(m.data, "correlation_id") for m in msgs[:1000]}
+    if len(found) == 1 and (only := found.pop()):
+        return only
+    return str(uuid_utils.uuid7())
 
 
 def _delivery_count(msg: Msg) -> int:

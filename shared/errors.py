@@ -12,9 +12,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.routing import get_route_path
 
 from shared.context import request_id_var
+from shared.metrics import DATABASE_UNAVAILABLE
 from shared.outages import RETRY_AFTER_SECONDS, causes, database_unavailable
 
 PROBLEM_TYPE_BASE = "https://chungtay.gov.vn/problems/"
@@ -98,17 +101,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
-    async def _database(_: Request, exc: Exception) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         if (invalid := _data_error(exc)) is not None:
             # A value the endpoint let through but the database cannot hold (a number out of range):
             # the request's fault, so a 400 naming the problem rather than a 500.
+            # The database's own words stay in the log: they name tables and internals.
             log.warning("request value refused by the database", extra={"error": str(invalid)})
             return problem_response(400, "invalid_value", "Invalid value",
-                                    f"A value in the request cannot be used: {invalid}.")
+                                    "A value in the request cannot be stored (for example a number out of "
+                                    "range or a NUL character).")
         if not database_unavailable(exc):
             log.error("unhandled error", exc_info=exc)
             return _internal_error()
         log.warning("database unavailable", extra={"error": repr(exc)})
+        DATABASE_UNAVAILABLE.labels(getattr(request.app.state, "service_name", "gateway")).inc()
         response = problem_response(503, "database_unavailable", "Service temporarily unavailable",
                                     ("The database could not be reached or dropped the connection. Try again shortly: "
                                      "a write is safe to repeat with its Idempotency-Key or If-Match."))
@@ -117,6 +123,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     for error in (sa_exc.DBAPIError, sa_exc.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         app.add_exception_handler(error, _database)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> Response:
+        # A client that leaves mid-request (an upload cut off) is a normal event: nobody reads the answer.
+        log.info("client disconnected before the request was read", extra={"path": request.url.path})
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,8 @@ The ETag of a versioned record is its row version as a strong tag (`"7"`). Rules
 - PATCH / DELETE / state changes of a versioned record need `If-Match` (`required=True`): without it
   the answer is 428 Precondition Required, so a client that never read the record cannot blindly
   overwrite it; with a tag that is not the current version the answer is 412 Precondition Failed
-  and carries `current_etag`. `If-Match: *` matches any existing version.
+  and carries `current_etag`. `If-Match: *` matches any existing version. The comparison is strong
+  (RFC 9110 13.1.1): a weak tag (`W/"7"`) never matches, even of the current version.
 - Writes answer the new `ETag`.
 """
 
@@ -21,8 +22,8 @@ def etag_of(version: int) -> str:
 
 
 def _tags(header: str) -> list[str]:
-    # Weak tags compare equal to strong ones here: the version is the whole validator.
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+    # Kept as sent: a weak tag `W/"7"` is not equal to the strong `"7"`, so it matches nothing.
+    return [t.strip() for t in header.split(",") if t.strip()]
 
 
 def check_if_match(if_match: str | None, version: int, *, required: bool = True) -> None:

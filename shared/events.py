@@ -2,11 +2,13 @@
 
 Envelope (docs/architecture.md, "The event backbone"): id (UUIDv7, also the JetStream Nats-Msg-Id),
 type, version, occurred_at, producer, unit_code, unit_path, subject_id, payload — plus correlation_id,
-the HTTP request id that caused the change.
+the HTTP request id that caused the change, and, when tracing is on (shared.tracing), traceparent: the
+span that caused it, so the relay and the consumers continue its trace.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ import uuid_utils
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import tracing
 from shared.context import request_id_var
 
 
@@ -37,6 +40,7 @@ class Event:
     id: UUID = field(default_factory=uuid7)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     correlation_id: str | None = field(default_factory=request_id_var.get)
+    traceparent: str | None = field(default_factory=tracing.current_traceparent)
 
     @property
     def subject(self) -> str:
@@ -44,7 +48,8 @@ class Event:
         return self.type
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        # The payload stays last: envelope_field() reads the small fields from the head of the body.
+        head = {
             "id": str(self.id),
             "type": self.type,
             "version": self.version,
@@ -54,8 +59,11 @@ class Event:
             "unit_path": self.unit_path,
             "subject_id": self.subject_id,
             "correlation_id": self.correlation_id,
-            "payload": self.payload,
         }
+        if self.traceparent:
+            head["traceparent"] = self.traceparent
+        head["payload"] = self.payload
+        return head
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.to_dict())
@@ -73,8 +81,28 @@ class Event:
             unit_path=raw.get("unit_path"),
             subject_id=str(raw["subject_id"]),
             correlation_id=raw.get("correlation_id"),
+            traceparent=raw.get("traceparent"),
             payload=raw.get("payload") or {},
         )
+
+
+_HEAD_BYTES = 2048
+_FIELD_PATTERNS: dict[str, re.Pattern[bytes]] = {}
+
+
+def envelope_field(body: bytes, name: str) -> str | None:
+    """A string field of the envelope's head (correlation_id, traceparent) without parsing the body: an
+    import's event is ~400 KB and the relay and consumers need only these few bytes of it."""
+    pattern = _FIELD_PATTERNS.get(name)
+    if pattern is None:
+        pattern = _FIELD_PATTERNS[name] = re.compile(b'"' + name.encode() + rb'":"([^"\\]{1,256})"')
+    found = pattern.search(body, 0, _HEAD_BYTES)
+    if found is None:
+        return None
+    head = body[:found.start()]
+    if b'"payload":' in head:  # the match lies inside the payload, not the envelope
+        return None
+    return found.group(1).decode()
 
 
 _INSERT_OUTBOX = text(

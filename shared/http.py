@@ -5,19 +5,51 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import uuid_utils
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.context import request_id_var
-from shared.errors import forbidden, unauthorized
+from shared.errors import forbidden, problem_response, unauthorized
 from shared.metrics import HTTP_LATENCY
 from shared.principal import PRINCIPAL_HEADER, InvalidPrincipal, Principal, PrincipalVerifier
 from shared.route_rules import GatewayRule
 
 REQUEST_ID_HEADER = "x-request-id"
+
+
+class NulGuardMiddleware:
+    """Refuses a NUL character in the path or a query parameter (`?status=%00`) as a validation error
+    naming the parameter, before any route or query runs: PostgreSQL cannot hold NUL in text, and its
+    own error must not reach the client. Costs one byte search per request without `%00`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            fields = _nul_fields(scope)
+            if fields:
+                errors = [{"field": f, "reason": "must not contain NUL characters"} for f in fields]
+                detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+                await problem_response(422, "validation_error", "Invalid request", detail, errors=errors)(
+                    scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_fields(scope: Scope) -> list[str]:
+    query: bytes = scope.get("query_string", b"")
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    fields = ["path"] if b"%00" in raw_path or "\x00" in scope["path"] else []
+    if b"%00" in query or b"\x00" in query:
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+        fields += sorted({name for name, value in pairs if "\x00" in name or "\x00" in value})
+    return fields
 
 
 class RequestIdMiddleware:
@@ -49,7 +81,11 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with tracing.server_span(scope, self.service, request_id) as span:  # no-op unless tracing is on
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    tracing.set_status(span, status)
         finally:
             HTTP_LATENCY.labels(self.service, scope["method"], str(status)).observe(time.perf_counter() - started)
             request_id_var.reset(token)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from shared import tracing
 from shared.context import request_id_var
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -29,6 +30,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        ids = tracing.current_ids()  # None unless tracing is on and a span is current
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

@@ -41,7 +41,9 @@ async def paginate(session: AsyncSession, query: Select[Any], paging: PageParams
     `to_item` turns each result into an answer item: it gets the entity itself when the query selects
     one thing (`select(Household)`), the whole row otherwise. The count runs on the query without its
     ORDER BY. Queries go through the caller's session, so the scope filter applies to both."""
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    # The count keeps the query's execution options (a query that applies the scope itself says so).
+    counting = select(func.count()).select_from(query.order_by(None).subquery())
+    total = await session.scalar(counting.execution_options(**query.get_execution_options())) or 0
     paged = query.limit(paging.limit).offset(paging.offset)
     if len(query.column_descriptions) == 1:
         results: list[Any] = list((await session.scalars(paged)).all())

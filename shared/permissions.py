@@ -20,6 +20,10 @@ REVIEWS_APPROVE = "registry.reviews.approve"
 IMPORTS_WRITE = "registry.imports.write"
 AUDIT_READ = "registry.audit.read"
 CLASSIFY = "registry.classify"
+# DCI Social Registry API (services/registry/dci): other government systems exchange messages; an
+# administrator registers those systems (callback URLs, signing keys, which fields they receive).
+DCI_EXCHANGE = "registry.dci.exchange"
+DCI_ADMIN = "registry.dci.admin"
 # --- reporting
 INDICATORS_READ = "reporting.indicators.read"
 REPORTING_ADMIN = "reporting.admin"
@@ -52,7 +56,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "surveyor": frozenset({UNITS_READ, HOUSEHOLDS_READ, HOUSEHOLDS_WRITE, ASSESSMENTS_WRITE, CLASSIFY}),
     "emulation_board": frozenset(_READ_ALL | {EMULATION_WRITE, EMULATION_APPRAISE}),
     "viewer": frozenset(_READ_ALL),
-    "system_client": frozenset(_READ_ALL),
+    "system_client": frozenset(_READ_ALL | {DCI_EXCHANGE}),
 }
 
 # --- reporting: who holds the periodic-report permissions. Officers of every level write their own
@@ -66,4 +70,16 @@ _REPORTING_GRANTS: dict[str, frozenset[str]] = {
     "system_client": frozenset({REPORTS_READ}),
 }
 for _role, _granted in _REPORTING_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+# --- support: the catalogue is national reference data, changed by province officers (and admin);
+# recording a delivery to a household whose status the programme does not serve needs the override,
+# which district and province officers hold (the delivery is then flagged as an exception).
+SUPPORT_CATALOGUE_WRITE = "support.catalogue.write"
+SUPPORT_OVERRIDE = "support.eligibility.override"
+_SUPPORT_GRANTS: dict[str, frozenset[str]] = {
+    "province_officer": frozenset({SUPPORT_CATALOGUE_WRITE, SUPPORT_OVERRIDE}),
+    "district_officer": frozenset({SUPPORT_OVERRIDE}),
+}
+for _role, _granted in _SUPPORT_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted

@@ -5,6 +5,8 @@
   re-publish inside its duplicate window, and marks rows sent only after every ack of the batch.
 - A crash anywhere loses nothing: unmarked rows are published again (consumers dedupe by event id).
 - Several replicas may run: rows are claimed with FOR UPDATE SKIP LOCKED.
+- With tracing on (shared.tracing), each publication is a span, child of the span that wrote the event,
+  and its context goes in the message's `traceparent` header for the consumers.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 
+from shared import tracing
 from shared.db import asyncpg_dsn
-from shared.metrics import OUTBOX_ERRORS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.events import envelope_field
+from shared.metrics import OUTBOX_ERRORS, OUTBOX_OLDEST, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,9 @@ _BODIES = "SELECT seq, id, subject, body FROM outbox WHERE seq = ANY($1::bigint[
 _MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])"
 _PURGE = "DELETE FROM outbox WHERE sent_at < now() - make_interval(hours => $1)"
 _PENDING = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+# The backlog while the relay is busy: rows waiting and the age of the oldest (the relay's lag).
+_BACKLOG = ("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+            "FROM outbox WHERE sent_at IS NULL")
 
 
 class OutboxRelay:
@@ -83,6 +91,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.2
         purge_every, since_purge = 600.0, 0.0
+        loop = asyncio.get_running_loop()
+        backlog_measured = 0.0
         while True:
             try:
                 if not self._connected():
@@ -92,8 +102,12 @@ class OutboxRelay:
                 self._wake.clear()
                 sent = await self.relay_once()
                 backoff = 0.2
+                if (sent == self.batch_size or self._cut) and loop.time() - backlog_measured > 5.0:
+                    backlog_measured = loop.time()
+                    await self.measure_backlog()
                 if sent < self.batch_size and not self._cut:
                     OUTBOX_PENDING.labels(self.service).set(0)
+                    OUTBOX_OLDEST.labels(self.service).set(0)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
                     since_purge += self.idle_seconds
@@ -128,18 +142,39 @@ class OutboxRelay:
                 size += r["size"]
             self._cut = len(seqs) < len(claimed)
             rows = await self._conn.fetch(_BODIES, seqs)
-            futures = [
-                await self.js.publish_async(r["subject"], r["body"], headers={"Nats-Msg-Id": str(r["id"])})
-                for r in rows
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            spans: list[Any] = []
+            futures = []
+            for r in rows:
+                headers = {"Nats-Msg-Id": str(r["id"])}
+                if tracing.enabled():
+                    span = tracing.start_span(
+                        f"publish {r['subject']}", envelope_field(r["body"], "traceparent"), "PRODUCER",
+                        **{"messaging.system": "nats", "messaging.destination.name": r["subject"],
+                           "messaging.message.id": str(r["id"]), "chungtay.service": self.service})
+                    spans.append(span)
+                    headers["traceparent"] = tracing.span_traceparent(span) or ""
+                futures.append(await self.js.publish_async(r["subject"], r["body"], headers=headers))
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            except BaseException as exc:
+                for span in spans:
+                    tracing.end(span, exc)
+                raise
             await self._conn.execute(_MARK_SENT, [r["seq"] for r in rows])
+            for span in spans:
+                tracing.end(span)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
     async def pending(self) -> int:
         assert self._conn is not None
         return int(await self._conn.fetchval(_PENDING))
+
+    async def measure_backlog(self) -> None:
+        assert self._conn is not None
+        count, oldest = await self._conn.fetchrow(_BACKLOG)
+        OUTBOX_PENDING.labels(self.service).set(count)
+        OUTBOX_OLDEST.labels(self.service).set(float(oldest))
 
     async def purge(self) -> None:
         assert self._conn is not None

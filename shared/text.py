@@ -20,6 +20,9 @@ FORMULA_LEADS = ("=", "+", "-", "@")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidirectional embeddings, overrides, isolates and marks; zero-width characters; the BOM.
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Any character `clean_text` refuses wherever it stands (a fast pre-check for bulk input; NUL aside,
+# which bulk readers use as a separator).
+REFUSED_ANYWHERE = re.compile("[\x01-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 class UnsafeText(ValueError):

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from gateway.dependencies import DatabaseDep, DirectoryDep, DocumentsDep, KeyRingDep, NatsDep, SettingsDep
 from gateway.operations.metrics_access import metrics_refusal
+from shared.metrics import DATABASE_UP
 
 router = APIRouter(tags=["operations"])
 
@@ -30,6 +31,7 @@ async def ready(db: DatabaseDep, keyring: KeyRingDep, directory: DirectoryDep, n
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    DATABASE_UP.labels("gateway").set(1 if checks["database"] == "ok" else 0)
     checks["nats"] = "ok" if nats.connected else "unreachable"
     checks["signing_key"] = "ok" if keyring.jwks()["keys"] else "missing"
     ok = all(v == "ok" for v in checks.values())

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.proxy.pipeline import Proxy, send_problem
 from gateway.proxy.rules import Refusal
+from shared import tracing
 from shared.context import request_id_var
 from shared.metrics import HTTP_LATENCY
 from shared.services import SERVICES
@@ -62,12 +63,36 @@ class GatewayFront:
             return
         token = request_id_var.set(request_id)
         try:
-            if service in PROXIED:
+            if tracing.enabled():
+                await self._traced(scope, receive, send, service, request_id, extra)
+            elif service in PROXIED:
                 await self._proxy(scope, receive, send, service, request_id, extra)
             else:
                 await self.app(scope, receive, _adding(send, extra))
         finally:
             request_id_var.reset(token)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, service: str, request_id: str,
+                      extra: list[tuple[bytes, bytes]]) -> None:
+        """The request as a span (the root of its trace, or a child of the client's traceparent); the
+        proxy forwards this span's context to the service (gateway/proxy/pipeline.py)."""
+        status = 500
+
+        async def seen(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with tracing.server_span(scope, "gateway", request_id) as span:
+            try:
+                if service in PROXIED:
+                    span.set_attribute("chungtay.upstream", service)  # type: ignore[union-attr]
+                    await self._proxy(scope, receive, seen, service, request_id, extra)
+                else:
+                    await self.app(scope, receive, _adding(seen, extra))
+            finally:
+                tracing.set_status(span, status)
 
     async def _preflight(self, send: Send, origin: bytes | None, extra: list[tuple[bytes, bytes]],
                          request_id: str) -> None:

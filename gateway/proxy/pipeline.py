@@ -34,10 +34,12 @@ from gateway.proxy.rules import (
 from gateway.ratelimit import Limiter
 from gateway.settings import GatewaySettings
 from gateway.tokens.service import TokenRejected, Tokens, VerifiedToken
+from shared import tracing
 from shared.errors import PROBLEM_TYPE_BASE
 from shared.principal import PRINCIPAL_HEADER, Principal
 
 log = logging.getLogger("gateway.proxy")
+_TRACE_HEADERS = (b"traceparent", b"tracestate")
 _PRINCIPAL = PRINCIPAL_HEADER.encode()
 
 
@@ -196,6 +198,10 @@ class Proxy:
                     (b"x-forwarded-proto", scope.get("scheme", "http").encode())]
         if head.host is not None:
             headers.append((b"x-forwarded-host", head.host))
+        traceparent = tracing.current_traceparent()  # tracing on: the gateway's span is the service's parent
+        if traceparent is not None:
+            headers = [h for h in headers if h[0] not in _TRACE_HEADERS]
+            headers.append((b"traceparent", traceparent.encode()))
         query = scope["query_string"]
         target = raw_path + b"?" + query if query else raw_path
         timeout = rule.timeout or self.limits.upstream_timeout_seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.registry.db import Base
+from services.registry.dci import models as _dci  # noqa: F401
 from services.registry.households import models as _households  # noqa: F401
 from services.registry.imports import models as _imports  # noqa: F401
 from services.registry.reviews import models as _reviews  # noqa: F401

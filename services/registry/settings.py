@@ -18,3 +18,6 @@ class RegistrySettings(ServiceSettings):
     # Personal data (citizen IDs): 32-byte keys in base64. `make run` generates them into .data/keys.
     personal_data_key: str = ""
     personal_data_hash_key: str = ""
+    # A JSON file replacing the built-in poverty standards (classification/standards.py STANDARDS_DATA's
+    # shape); read once at start-up. Empty: the built-in table.
+    poverty_standards_file: str = ""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.support.catalogue.routes import router as catalogue_router
 from services.support.consumers import CONSUMERS
+from services.support.deliveries.routes import router as deliveries_router
+from services.support.funds.routes import router as funds_router
 from services.support.settings import SupportSettings
 from shared.app import ServiceSpec, create_service_app
 
@@ -13,8 +16,7 @@ def create_app(settings: SupportSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="support",
         settings=settings or SupportSettings(),
-        routers=[],
+        routers=[catalogue_router, deliveries_router, funds_router],
         consumers=CONSUMERS,
         title="Chung Tay — support",
     ))
-

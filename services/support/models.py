@@ -1,9 +1,11 @@
-"""Tables owned by the support service."""
+"""Every support table, imported so Alembic sees one metadata."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from services.support.catalogue import models as _catalogue  # noqa: F401
+from services.support.db import Base
+from services.support.deliveries import models as _deliveries  # noqa: F401
+from services.support.funds import models as _funds  # noqa: F401
+from services.support.households import models as _households  # noqa: F401
 
-
-class Base(DeclarativeBase):
-    pass
+__all__ = ["Base"]

@@ -196,7 +196,7 @@ def start_stop_and_restart(data_dir: Path) -> None:
             assert unit.status_code == 200, unit.text
             assert unit.json()["mountainous"] is False
             flagged = gateway.patch(f"/registry/units/{UNIT}/flags", params={"hierarchy": "v2008"},
-                                    json={"mountainous": True})
+                                    json={"mountainous": True}, headers={"If-Match": unit.headers["etag"]})
             assert flagged.status_code == 200, flagged.text
             version = flagged.json()["version"]
             token = str(gateway.headers["Authorization"]).removeprefix("Bearer ")

@@ -20,6 +20,7 @@ from devstack.embedded import EmbeddedNats, free_port
 from gateway.main import create_app
 from gateway.proxy.front import GatewayFront
 from services.registry.units.load import load_units
+from services.support import bootstrap as support_bootstrap
 from shared.crypto import generate_key
 from shared.db import Database, asyncpg_dsn
 from shared.services import SERVICES
@@ -80,6 +81,7 @@ async def start_platform(stack: Stack, tmp: Path) -> AsyncIterator[Platform]:
         databases = {"registry": await _registry_with_units(stack)}
         for service in SERVICES[1:]:
             databases[service] = await fresh_database(stack, service)
+        await support_bootstrap.run(databases["support"])  # the catalogue, as `make run` loads it
         databases["gateway"] = await fresh_database(stack, "gateway")
         await seed(databases["gateway"])
         upstreams = {}

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from gateway.proxy.rules import UNIT_FIELDS, Rule
+from shared import clock
 from shared.route_rules import EXTENSION
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform
@@ -41,7 +42,8 @@ TARGETS = {
     "07888": "v2008.25.227.07888",
 }
 NON_UNIT_CODES = frozenset({"household_code"})
-ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id")
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id",
+             "fund_id")
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +224,67 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
 
     report = await eventually(opened, timeout=60)
     ids["report_id"], ids["key"] = report.json()["id"], "poverty.end.poor"
+
+    async def delivered() -> httpx.Response | None:  # once support's read model holds the household
+        delivery = await client.post("/support/deliveries", headers=owner, json={
+            "household_id": ids["household_id"], "programme": "tet_gifts", "delivered_on": "2024-02-01",
+            "quantities": [{"measure": "portion", "quantity": 1}], "amount_vnd": 500_000,
+            "funding": [{"source": "community", "amount_vnd": 500_000}], "body": "mttq"})
+        return delivery if delivery.status_code == 201 else None
+
+    ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    fund = await client.post("/support/funds", headers=owner, json={"unit": "07207", "hierarchy": "v2008"})
+    assert fund.status_code == 201, fund.text
+    ids["fund_id"] = fund.json()["id"]
+    donation = await client.post(f"/support/funds/{ids['fund_id']}/donations", headers=owner, json={
+        "amount_vnd": 1_000_000, "occurred_on": "2024-10-17", "donor_name": "Công ty May Bắc Giang"})
+    assert donation.status_code == 201, donation.text
+    ids.update(await _emulation_rows(platform))
     return ids
+
+
+async def _emulation_rows(platform: Platform) -> dict[str, str]:
+    """The ward's own movement, an activity and a registration under it."""
+    owner, client = platform.bearer("commune.07207"), platform.client
+
+    async def launched() -> httpx.Response | None:  # once emulation has projected the ward's unit
+        movement = await client.post("/emulation/movements", headers=owner, json={
+            "unit": "07207", "hierarchy": "v2008", "name": "Ngô Quyền chung tay vì người nghèo",
+            "issuing_body": "UBND phường Ngô Quyền", "starts_on": "2025-01-01", "ends_on": "2026-12-31"})
+        return movement if movement.status_code == 201 else None
+
+    movement_id = (await eventually(launched, timeout=60)).json()["id"]
+    activity = await client.post(f"/emulation/movements/{movement_id}/activities", headers=owner, json={
+        "unit": "07207", "kind": "news", "held_on": "2025-03-01", "count": 12})
+    assert activity.status_code == 201, activity.text
+    registration = await client.post(f"/emulation/movements/{movement_id}/registrations", headers=owner, json={
+        "unit": "07207", "year": 2025, "registrant_kind": "unit", "registrant_name": "Tổ dân phố số 3",
+        "title_sought": "giay_khen", "commitment": "Không còn hộ nghèo"})
+    assert registration.status_code == 201, registration.text
+    nomination = await client.post("/emulation/nominations", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "year": 2025, "form": "giay_khen",
+        "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa"}, "achievements": "Vận động quỹ",
+        "dossier": [{"kind": k, "title": k} for k in ("submission", "achievement_report", "meeting_minutes")]})
+    assert nomination.status_code == 201, nomination.text
+    nomination_id = nomination.json()["id"]
+    # The ward's nomination decided (by the national administrator, who acts at any level), so an award exists.
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/submit", headers=owner)).status_code == 200
+    admin = platform.bearer("admin")
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/appraise", headers=admin)).status_code == 200
+    award = await client.post(f"/emulation/nominations/{nomination_id}/decision", headers=admin,
+                              json=_EMULATION_DECISION)
+    assert award.status_code == 201, award.text
+    second = await client.post("/emulation/nominations", headers=owner, json=nomination_body(nomination.json()))
+    return {"movement_id": movement_id, "activity_id": activity.json()["id"],
+            "registration_id": registration.json()["id"], "nomination_id": second.json()["id"],
+            "award_id": award.json()["id"]}
+
+
+def nomination_body(read: dict[str, Any]) -> dict[str, Any]:
+    """A second draft like the first (the one foreign callers try to move)."""
+    return {"unit": "07207", "hierarchy": "v2008", "year": read["year"], "form": read["form"],
+            "nominee": {"kind": read["nominee_kind"], "name": read["nominee_name"]},
+            "achievements": read["achievements"], "dossier": read["dossier"]}
 
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -237,10 +299,41 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                        "places": "Nhà văn hoá tổ 3"},
     ("POST", "/registry/reviews/{review_id}/decision"): {"decision_number": "12/QĐ-UBND",
                                                         "decision_date": "2025-10-20", "signer": "X"},
+    ("PATCH", "/support/deliveries/{delivery_id}"): {"note": "Đã sửa"},
+    ("POST", "/support/deliveries/{delivery_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/donations"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "donor_name": "Người lạ"},
+    ("POST", "/support/funds/{fund_id}/spends"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                  "purpose": "Chi thử"},
+    ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "to_fund_id": str(uuid.uuid4())},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
 }
+_EMULATION_UNIT = {"unit": "07207", "hierarchy": "v2008"}
+_EMULATION_DECISION = {"decision_number": "120/QĐ-UBND", "decision_date": clock.today().isoformat(), "signer": "X"}
+VALID_BODIES.update({
+    ("PATCH", "/emulation/movements/{movement_id}"): {"name": "Đổi tên"},
+    ("POST", "/emulation/movements/{movement_id}/documents"): _EMULATION_UNIT | {
+        "doc_type": "plan", "number": "1/KH-UBND", "issued_on": "2025-01-02", "issuing_body": "UBND", "summary": "x"},
+    ("POST", "/emulation/movements/{movement_id}/activities"): _EMULATION_UNIT | {
+        "kind": "news", "held_on": "2025-03-01", "count": 1},
+    ("POST", "/emulation/movements/{movement_id}/targets"): _EMULATION_UNIT | {
+        "year": 2025, "indicator": "fund_raised", "value": "5"},
+    ("POST", "/emulation/movements/{movement_id}/registrations"): _EMULATION_UNIT | {
+        "year": 2025, "registrant_kind": "unit", "registrant_name": "X", "title_sought": "giay_khen",
+        "commitment": "y"},
+    ("POST", "/emulation/registrations/{registration_id}/status"): {"status": "withdrawn"},
+    ("PATCH", "/emulation/nominations/{nomination_id}"): {"achievements": "Sửa"},
+    ("POST", "/emulation/nominations/{nomination_id}/return"): {"comment": "Bổ sung"},
+    ("POST", "/emulation/nominations/{nomination_id}/rejection"): {"comment": "Không đạt"},
+    ("POST", "/emulation/nominations/{nomination_id}/vote"): {"votes_for": 5, "votes_against": 0,
+                                                             "voted_on": "2026-01-05"},
+    ("POST", "/emulation/nominations/{nomination_id}/decision"): _EMULATION_DECISION,
+    ("POST", "/emulation/awards/{award_id}/revocation"): {"reason": "Khai man", "decision_number": "9/QĐ-UBND",
+                                                         "decision_date": "2026-01-05"},
+})
 FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
 
 
@@ -271,10 +364,12 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
     for principal in FOREIGN:
         for path, params in (("/registry/households", {}), ("/registry/reviews", {}),
                              ("/registry/regular-reviews", {"household_id": ids["household_id"]}),
-                             ("/registry/certificates", {"household_id": ids["household_id"]})):
+                             ("/registry/certificates", {"household_id": ids["household_id"]}),
+                             ("/support/deliveries", {"household_id": ids["household_id"]})):
             response = await client.get(path, params=params, headers=platform.bearer(principal))
             assert response.status_code == 200, response.text
             assert ids["household_id"] not in response.text and ids["review_id"] not in response.text
+            assert ids["delivery_id"] not in response.text
         foreign_request = await client.post("/registry/regular-reviews", headers=platform.bearer(principal),
                                             json={"household_id": ids["household_id"], "request": "enter"})
         assert foreign_request.status_code in (403, 404), foreign_request.text
@@ -283,6 +378,8 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
     # The owner's own officers, up the hierarchy, still reach the household.
     for principal in ("commune.07207", "district.213", "province.24"):
         response = await client.get(f"/registry/households/{ids['household_id']}", headers=platform.bearer(principal))
+        assert response.status_code == 200, (principal, response.text)
+        response = await client.get(f"/support/deliveries/{ids['delivery_id']}", headers=platform.bearer(principal))
         assert response.status_code == 200, (principal, response.text)
 
 

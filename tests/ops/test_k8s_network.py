@@ -35,6 +35,8 @@ def outside_namespace(name: str, namespace: str, pod_labels: dict[str, str], **n
 OTHERS = [
     outside_namespace("ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"},
                       **{"chungtay.io/ingress": "true"}),
+    outside_namespace("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"},
+                      **{"chungtay.io/monitoring": "true"}),
     outside_namespace("cnpg-operator", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}),
     outside_namespace("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
     # Same labels as our gateway, another namespace: must not reach anything of ours.
@@ -130,7 +132,8 @@ def expected(external_postgres: str | None) -> set[tuple[str, str, str, int]]:
     ours = [*apps, "migrate", "nats", "redis", "stranger", *([] if external_postgres else ["postgres"])]
     database = external_postgres or "postgres"
     allowed = {(pod, "kube-dns", protocol, 53) for pod in ours for protocol in ("UDP", "TCP")}
-    allowed |= {("ingress-controller", "gateway", "TCP", 8000)}
+    allowed |= {("ingress-controller", "gateway", "TCP", 8000), ("prometheus", "gateway", "TCP", 8000)}
+    allowed |= {("prometheus", s, "TCP", PORTS[s]) for s in SERVICES}
     allowed |= {("gateway", s, "TCP", PORTS[s]) for s in SERVICES} | {("gateway", "redis", "TCP", 6379)}
     allowed |= {(a, "nats", "TCP", 4222) for a in apps} | {("nats", "nats", "TCP", 6222)}
     allowed |= {(a, database, "TCP", 5432) for a in [*apps, "migrate"]}

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from services.registry.classification.classifier import (
-    NoStandardForYear,
-    UnknownIndicator,
-    classify,
-    classify_many,
-    classify_status,
-    indicator_codes,
-    standard_for,
-)
+from services.registry.classification.classifier import NoStandardForYear, Standards, UnknownIndicator
+from services.registry.classification.service import load_standards
+from services.registry.classification.standards import STANDARDS_DATA, parse_standards
+from services.registry.settings import RegistrySettings
+
+# The classifier is pure: it classifies with the standards it is given.
+STANDARDS = Standards(parse_standards(STANDARDS_DATA))
+classify, classify_many, classify_status = STANDARDS.classify, STANDARDS.classify_many, STANDARDS.classify_status
+indicator_codes, standard_for = STANDARDS.indicator_codes, STANDARDS.standard_for
 
 D59 = ["health_access", "health_insurance", "adult_education", "school_attendance", "housing_quality",
        "housing_area", "clean_water", "latrine", "telecom", "information_assets"]
@@ -169,3 +173,24 @@ def test_households_of_the_same_case_are_explained_with_their_own_income() -> No
     assert first.explanation.replace("1,200,000", "1,300,000") == second.explanation
     with pytest.raises(UnknownIndicator):
         classify(2024, "rural", 1_200_000, ("employment", "nutrition", "latrine", "waste"))
+
+
+def test_the_standards_are_read_once_from_the_operators_file_named_in_the_settings(tmp_path: Path) -> None:
+    changed = json.loads(json.dumps(STANDARDS_DATA))
+    changed[1]["lines"]["rural"]["poverty_line"] = 1_600_000
+    path = tmp_path / "standards.json"
+    path.write_text(json.dumps(changed), encoding="utf-8")
+    standards = load_standards(RegistrySettings(poverty_standards_file=str(path)))
+    assert standards.classify(2024, "rural", 1_550_000, D07[:3]).status == "poor"
+    assert STANDARDS.classify(2024, "rural", 1_550_000, D07[:3]).status == "middle_income"
+    assert load_standards(RegistrySettings()).standard_for(2024).lines["rural"].poverty_line == 1_500_000
+
+
+def test_importing_the_classifier_reads_neither_environment_nor_file(tmp_path: Path) -> None:
+    """A broken operator file does not break an import of the module: only load_standards reads it."""
+    env = {"REGISTRY_POVERTY_STANDARDS_FILE": str(tmp_path / "missing.json"), "PATH": "/usr/bin:/bin"}
+    code = ("import services.registry.classification.classifier, services.registry.imports.build, "
+            "services.registry.imports.preparer")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

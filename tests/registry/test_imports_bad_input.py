@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 import zipfile
 
 import pytest
@@ -21,6 +22,7 @@ from tests.registry.test_imports_support import (
     registry,  # noqa: F401 (fixture)
     xlsx_file,
 )
+from tests.registry.test_imports_validation import _validator
 
 NOTHING = {"households": 0, "household_members": 0, "household_assessments": 0, "household_history": 0,
            "outbox": 0}
@@ -104,6 +106,13 @@ CASES: list[tuple[str, bytes, str, tuple[int | None, str | None, str]]] = [
     ("binary junk", b"\x00\x01\x02garbage\x00" * 50, "h.csv", (1, None, "contains NUL bytes")),
     ("xlsx header missing a column", xlsx_file([list(VALID.values())[:-1]], COLUMN_NAMES[:-1]), "h.xlsx",
      (1, "review_year", "Missing column")),
+    # The one rule of personal text (shared/text.py), as the API applies it.
+    ("right-to-left override in a name", csv_file([household(1, head_name="Nguyễn\u202eVăn An")]), "h.csv",
+     (2, "head_name", "invisible direction")),
+    ("zero-width mark in a village", csv_file([household(1, village="Thôn\u200bĐông")]), "h.csv",
+     (2, "village", "invisible direction")),
+    ("C1 control character in a village", csv_file([household(1, village="Thôn\x85Đông")]), "h.csv",
+     (2, "village", "control characters")),
 ]
 
 
@@ -188,3 +197,31 @@ async def test_uploads_that_are_not_a_file_in_the_file_field(registry: Registry)
     assert bad_hierarchy.status_code == 422 and bad_hierarchy.json()["field"] == "hierarchy"
     assert (await registry.sql("SELECT count(*) AS n FROM import_jobs"))[0]["n"] == 0
 
+
+
+def _multipart(data: bytes, boundary: str = "chungtay-boundary") -> bytes:
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv\"\r\n"
+            f"Content-Type: text/csv\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+async def test_a_truncated_upload_is_refused_and_stores_nothing(registry: Registry) -> None:  # noqa: F811
+    """A multipart body cut before its closing boundary may hold any prefix of the file: refused (400),
+    no job, nothing stored; the same body whole is imported."""
+    whole = _multipart(csv_file([household(n) for n in range(1, 4)]))
+    cut = whole[:whole.rindex(b"\r\n--chungtay-boundary--")]
+    h = auth_headers(commune_officer()) | {"content-type": "multipart/form-data; boundary=chungtay-boundary"}
+    refused = await registry.client.post("/registry/imports", headers=h, content=cut)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "bad_upload" and "closing" in refused.json()["detail"]
+    assert (await registry.sql("SELECT count(*) AS n FROM import_jobs"))[0]["n"] == 0
+    assert await registry.counts() == NOTHING
+    job = await registry.finished(await registry.client.post("/registry/imports", headers=h, content=whole))
+    assert job["status"] == "completed" and job["rows_stored"] == 3
+
+
+def test_imported_text_is_stored_in_nfc_like_the_apis() -> None:
+    """Combining accents (NFD, as some keyboards type them) become the precomposed letters."""
+    name, village = unicodedata.normalize("NFD", "Nguyễn Văn An"), unicodedata.normalize("NFD", "Thôn Đông")
+    row = _validator().check(2, list(household(1, head_name=name, village=village).values()))
+    assert not isinstance(row, list), row
+    assert (row.head_name, row.village) == ("Nguyễn Văn An", "Thôn Đông")

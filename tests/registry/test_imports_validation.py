@@ -12,9 +12,10 @@ from uuid import UUID
 import orjson
 
 from services.registry import events
-from services.registry.classification.classifier import indicator_codes
-from services.registry.households.history import household_snapshot, member_snapshot
+from services.registry.classification.classifier import Standards
+from services.registry.classification.standards import STANDARDS_DATA, parse_standards
 from services.registry.households.models import Household, Member
+from services.registry.households.rules import household_snapshot, member_snapshot
 from services.registry.imports.batch_events import EventBatcher
 from services.registry.imports.build import (
     ASSESSMENT_COLUMNS,
@@ -34,6 +35,9 @@ from tests.kit import make_principal
 from tests.registry.test_imports_support import CIPHER, csv_file, household, xlsx_file
 
 TODAY = date(2026, 1, 1)
+
+STANDARDS = Standards(parse_standards(STANDARDS_DATA))
+indicator_codes = STANDARDS.indicator_codes
 
 
 def _validator(index: dict[str, int] | None = None) -> RowValidator:
@@ -128,7 +132,7 @@ def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
     commune = Commune("v2008.24.213.07207", "v2008", "07207", "Phường Ngô Quyền", True)
     row = _validator().check(2, list(household(1).values()))
     assert isinstance(row, HouseholdRow)
-    builder = RecordBuilder(uuid7(), principal.id, principal.role, CIPHER, "req-1")
+    builder = RecordBuilder(uuid7(), principal.id, principal.role, CIPHER, "req-1", STANDARDS)
     records = builder.build([(row, CIPHER.hash("024085000001"), commune)])
     [item] = records.items
     h, m, a, history = (dict(zip(columns, _copy_fields(line), strict=True)) for columns, [line] in (

@@ -102,7 +102,7 @@ async def test_crosswalk_successors_and_predecessors(registry_client: httpx.Asyn
 async def test_province_officer_sets_flags_and_an_event_is_written(
         registry_client: httpx.AsyncClient, registry_db: str) -> None:
     h = headers(*PROVINCE_OFFICER)
-    r = await registry_client.patch("/registry/units/07207/flags", headers=h,
+    r = await registry_client.patch("/registry/units/07207/flags", headers=h | {"if-match": '"1"'},
                                     json={"difficult_commune": True, "ethnic_minority_area": True})
     assert r.status_code == 200, r.text
     assert (r.json()["difficult_commune"], r.json()["ethnic_minority_area"], r.json()["mountainous"]) == (
@@ -115,7 +115,8 @@ async def test_province_officer_sets_flags_and_an_event_is_written(
     assert event["payload"]["difficult_commune"] is True and event["payload"]["poor_district"] is False
     assert event["payload"]["successors"] == [{"path": "v2025.24.07210", "partial": False}]
     assert (await registry_client.get("/registry/units/07207", headers=h)).json()["difficult_commune"] is True
-    again = await registry_client.patch("/registry/units/07207/flags", headers=h, json={"difficult_commune": True})
+    again = await registry_client.patch("/registry/units/07207/flags", headers=h | {"if-match": "*"},
+                                        json={"difficult_commune": True})
     assert again.json()["version"] == 2 and len(await unit_events(registry_db)) == 1
     district = await registry_client.patch("/registry/units/213/flags", headers=h | {"if-match": '"1"'},
                                            json={"poor_district": True, "mountainous": True})
@@ -126,8 +127,15 @@ async def test_bad_flag_requests_change_nothing(registry_client: httpx.AsyncClie
     h = headers(*PROVINCE_OFFICER)
     stale = await registry_client.patch("/registry/units/07207/flags", headers=h | {"if-match": '"7"'},
                                         json={"mountainous": True})
-    assert stale.status_code == 412 and stale.json()["current_version"] == 1
-    wrong_level = await registry_client.patch("/registry/units/07207/flags", headers=h,
+    assert stale.status_code == 412 and stale.json()["current_etag"] == '"1"'
+    # RFC 9110: If-Match compares strongly, so a weak tag of the current version does not match.
+    weak = await registry_client.patch("/registry/units/07207/flags", headers=h | {"if-match": 'W/"1"'},
+                                       json={"mountainous": True})
+    assert weak.status_code == 412
+    # Like every other write, no If-Match: 428, nothing changed.
+    blind = await registry_client.patch("/registry/units/07207/flags", headers=h, json={"mountainous": True})
+    assert blind.status_code == 428 and blind.json()["code"] == "precondition_required"
+    wrong_level = await registry_client.patch("/registry/units/07207/flags", headers=h | {"if-match": "*"},
                                               json={"poor_district": True})
     assert wrong_level.status_code == 422 and wrong_level.json()["code"] == "flag_not_applicable"
     empty = await registry_client.patch("/registry/units/07207/flags", headers=h, json={})

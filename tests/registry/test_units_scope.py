@@ -64,7 +64,7 @@ async def test_the_units_own_officer_is_served_everywhere(registry_client: httpx
     for path in READS:
         assert (await registry_client.get(path, headers=h)).status_code == 200, path
     assert (await registry_client.get("/registry/units", params={"code": "07207"}, headers=h)).json()["total"] == 1
-    assert (await registry_client.patch("/registry/units/07207/flags", headers=h,
+    assert (await registry_client.patch("/registry/units/07207/flags", headers=h | {"If-Match": "*"},
                                         json={"mountainous": True})).status_code == 200
     classified = await registry_client.post("/registry/classify", headers=h, json={
         "review_year": 2024, "commune_code": "07207", "income_per_capita": 1_000_000})

@@ -3,7 +3,9 @@
 (review year, urban/rural, income per person per month, deprived indicators) → poor, near_poor,
 middle_income or not_poor, with the lines applied and a one-sentence explanation.
 
-Three entry points share one rule:
+Pure: `Standards` is built from the standards the service loaded once at start-up
+(classification/service.py `load_standards`) and handed to whoever classifies; nothing here reads the
+environment or a file. Three entry points share one rule:
 - `classify()` answers the full, explained `Classification` (API, assessments);
 - `classify_status()` and `classify_many()` answer the status alone for bulk work (imports):
   per-(year, area) lines are precomputed and indicators are checked with one frozenset subset test.
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from services.registry.classification.standards import AREAS, Standard, load_standards
+from services.registry.classification.standards import AREAS, Standard
 
 POOR, NEAR_POOR, MIDDLE_INCOME, NOT_POOR = "poor", "near_poor", "middle_income", "not_poor"
 STATUSES = (POOR, NEAR_POOR, MIDDLE_INCOME, NOT_POOR)
@@ -46,8 +48,8 @@ class UnknownIndicator(ValueError):
 
 
 class NoStandardForYear(ValueError):
-    def __init__(self, year: int) -> None:
-        ranges = ", ".join(f"{s.year_from}–{s.year_to}" for s in STANDARDS)
+    def __init__(self, year: int, standards: Sequence[Standard]) -> None:
+        ranges = ", ".join(f"{s.year_from}–{s.year_to}" for s in standards)
         super().__init__(f"no poverty standard covers review year {year} (standards cover {ranges})")
         self.year = year
 
@@ -78,11 +80,6 @@ class _Plan:
         return 3
 
 
-STANDARDS: tuple[Standard, ...] = load_standards()
-_BY_YEAR: dict[int, Standard] = {y: s for s in STANDARDS for y in range(s.year_from, s.year_to + 1)}
-_PLANS: dict[tuple[int, str], _Plan] = {}
-
-
 def _make_plan(standard: Standard, area: str) -> _Plan:
     lines = standard.lines[area]
     codes = standard.indicator_codes
@@ -91,38 +88,9 @@ def _make_plan(standard: Standard, area: str) -> _Plan:
                  {c: i for i, c in enumerate(codes)})
 
 
-for _year, _standard in _BY_YEAR.items():
-    for _area in AREAS:
-        _PLANS[(_year, _area)] = _make_plan(_standard, _area)
-
-
-def standard_for(review_year: int) -> Standard:
-    try:
-        return _BY_YEAR[review_year]
-    except KeyError:
-        raise NoStandardForYear(review_year) from None
-
-
-def indicator_codes(review_year: int) -> frozenset[str]:
-    return frozenset(standard_for(review_year).indicator_codes)
-
-
-def _plan(review_year: int, area: str) -> _Plan:
-    plan = _PLANS.get((review_year, area))
-    if plan is None:
-        if area not in AREAS:
-            raise ValueError(f"area must be 'urban' or 'rural', not {area!r}")
-        raise NoStandardForYear(review_year)
-    return plan
-
-
 def _unknown(plan: _Plan, given: Iterable[str]) -> UnknownIndicator:
     unknown = sorted({c for c in given if c not in plan.allowed})
     return UnknownIndicator(unknown, list(plan.standard.indicator_codes), plan.standard.code)
-
-
-def _status(plan: _Plan, income: int, deprived_count: int) -> str:
-    return _band_status(plan, plan.band(income), deprived_count)
 
 
 def _band_status(plan: _Plan, band: int, deprived_count: int) -> str:
@@ -138,29 +106,10 @@ def _check_income(income: int) -> None:
         raise ValueError(f"income per capita must be 0 or more, not {income}")
 
 
-def classify(review_year: int, area: str, income_per_capita: int,
-             deprived_indicators: Sequence[str]) -> Classification:
-    """The explained classification; raises NoStandardForYear, UnknownIndicator or ValueError."""
-    plan = _PLANS.get((review_year, area)) or _plan(review_year, area)
-    if income_per_capita < 0:
-        _check_income(income_per_capita)
-    # A set: the same indicators in another order are the same case (a bulk import lists them in any order).
-    given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
-    key = (id(plan), plan.band(income_per_capita), given)
-    case = _CASES.get(key)
-    if case is None:
-        if len(_CASES) >= _MAX_CASES:
-            _CASES.clear()
-        case = _CASES[key] = _case(plan, key[1], given)
-    head, fields, tail = case
-    return Classification._make((*fields, f"{head}{income_per_capita:,} VND{tail}"))
-
-
 # Everything a classification says but the income amount itself depends on the plan, where the income
 # falls between the lines (the band) and the indicators: worked out and worded once per case, so that
 # a bulk import (a million classifications) pays a dictionary look-up and one format each.
 _Case = tuple[str, tuple[Any, ...], str]  # explanation head, the fields before it, explanation tail
-_CASES: dict[tuple[int, int, frozenset[str]], _Case] = {}
 _MAX_CASES = 50_000  # a few thousand in practice: most households lack at most three of 10-12 indicators
 
 
@@ -174,43 +123,90 @@ def _case(plan: _Plan, band: int, given: frozenset[str]) -> _Case:
     return f"Under {plan.standard.name}, {plan.area}: income ", fields, _tail(plan, status, band, deprived)
 
 
-def classify_status(review_year: int, area: str, income_per_capita: int,
-                    deprived_indicators: Iterable[str]) -> str:
-    """The status alone (same rule, same errors as `classify`), for bulk work."""
-    plan = _PLANS.get((review_year, area)) or _plan(review_year, area)
-    given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
-    if not given <= plan.allowed:
-        raise _unknown(plan, given)
-    if income_per_capita < 0:
-        _check_income(income_per_capita)
-    return _status(plan, income_per_capita, len(given))
+class Standards:
+    """The poverty standards in force and the classification rule applied with them.
 
+    Built once per process from the table the service loaded at start-up (or the one a worker
+    received), then shared: its plans are read-only and its case cache only grows to a bound."""
 
-def classify_many(rows: Iterable[tuple[int, str, int, Iterable[str]]]) -> list[str]:
-    """Statuses of (review_year, area, income_per_capita, deprived_indicators) rows, in order.
+    def __init__(self, standards: Sequence[Standard]) -> None:
+        self.all: tuple[Standard, ...] = tuple(standards)
+        self._by_year: dict[int, Standard] = {y: s for s in self.all for y in range(s.year_from, s.year_to + 1)}
+        self._plans: dict[tuple[int, str], _Plan] = {
+            (year, area): _make_plan(standard, area) for year, standard in self._by_year.items() for area in AREAS}
+        self._cases: dict[tuple[int, int, frozenset[str]], _Case] = {}
 
-    Raises on the first invalid row; callers that report errors row by row use `classify_status`.
-    """
-    plans = _PLANS
-    out: list[str] = []
-    append = out.append
-    for year, area, income, codes in rows:
-        plan = plans.get((year, area)) or _plan(year, area)
-        given = codes if isinstance(codes, frozenset) else frozenset(codes)
+    def standard_for(self, review_year: int) -> Standard:
+        try:
+            return self._by_year[review_year]
+        except KeyError:
+            raise NoStandardForYear(review_year, self.all) from None
+
+    def indicator_codes(self, review_year: int) -> frozenset[str]:
+        return frozenset(self.standard_for(review_year).indicator_codes)
+
+    def _plan(self, review_year: int, area: str) -> _Plan:
+        plan = self._plans.get((review_year, area))
+        if plan is None:
+            if area not in AREAS:
+                raise ValueError(f"area must be 'urban' or 'rural', not {area!r}")
+            raise NoStandardForYear(review_year, self.all)
+        return plan
+
+    def classify(self, review_year: int, area: str, income_per_capita: int,
+                 deprived_indicators: Sequence[str]) -> Classification:
+        """The explained classification; raises NoStandardForYear, UnknownIndicator or ValueError."""
+        plan = self._plans.get((review_year, area)) or self._plan(review_year, area)
+        if income_per_capita < 0:
+            _check_income(income_per_capita)
+        # A set: the same indicators in another order are the same case (a bulk import lists them in any order).
+        given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
+        key = (id(plan), plan.band(income_per_capita), given)
+        cases = self._cases
+        case = cases.get(key)
+        if case is None:
+            if len(cases) >= _MAX_CASES:
+                cases.clear()
+            case = cases[key] = _case(plan, key[1], given)
+        head, fields, tail = case
+        return Classification._make((*fields, f"{head}{income_per_capita:,} VND{tail}"))
+
+    def classify_status(self, review_year: int, area: str, income_per_capita: int,
+                        deprived_indicators: Iterable[str]) -> str:
+        """The status alone (same rule, same errors as `classify`), for bulk work."""
+        plan = self._plans.get((review_year, area)) or self._plan(review_year, area)
+        given = deprived_indicators if isinstance(deprived_indicators, frozenset) else frozenset(deprived_indicators)
         if not given <= plan.allowed:
             raise _unknown(plan, given)
-        if income < 0:
-            _check_income(income)
-        n = len(given)
-        if income <= plan.poverty:
-            append(POOR if plan.income_alone_poor or n >= plan.threshold else NEAR_POOR)
-        elif plan.near is not None and income <= plan.near:
-            append(POOR if n >= plan.threshold else NEAR_POOR)
-        elif plan.middle is not None and income <= plan.middle:
-            append(MIDDLE_INCOME)
-        else:
-            append(NOT_POOR)
-    return out
+        if income_per_capita < 0:
+            _check_income(income_per_capita)
+        return _band_status(plan, plan.band(income_per_capita), len(given))
+
+    def classify_many(self, rows: Iterable[tuple[int, str, int, Iterable[str]]]) -> list[str]:
+        """Statuses of (review_year, area, income_per_capita, deprived_indicators) rows, in order.
+
+        Raises on the first invalid row; callers that report errors row by row use `classify_status`.
+        """
+        plans = self._plans
+        out: list[str] = []
+        append = out.append
+        for year, area, income, codes in rows:
+            plan = plans.get((year, area)) or self._plan(year, area)
+            given = codes if isinstance(codes, frozenset) else frozenset(codes)
+            if not given <= plan.allowed:
+                raise _unknown(plan, given)
+            if income < 0:
+                _check_income(income)
+            n = len(given)
+            if income <= plan.poverty:
+                append(POOR if plan.income_alone_poor or n >= plan.threshold else NEAR_POOR)
+            elif plan.near is not None and income <= plan.near:
+                append(POOR if n >= plan.threshold else NEAR_POOR)
+            elif plan.middle is not None and income <= plan.middle:
+                append(MIDDLE_INCOME)
+            else:
+                append(NOT_POOR)
+        return out
 
 
 def _vnd(amount: int) -> str:

@@ -2,15 +2,13 @@
 
 The review year picks the standard. Figures marked `to_verify` were reported but not confirmed
 against the signed text: they live here, in one place, and an operator may replace the whole table
-with a JSON file named by `REGISTRY_POVERTY_STANDARDS_FILE` (same shape as `STANDARDS_DATA`).
+with a JSON file named by `REGISTRY_POVERTY_STANDARDS_FILE` (same shape as `STANDARDS_DATA`), read
+once at start-up by classification/service.py. Nothing here reads the environment or a file.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 AREAS = ("rural", "urban")
@@ -169,11 +167,3 @@ def parse_standards(data: list[dict[str, Any]]) -> tuple[Standard, ...]:
         if after.year_from <= before.year_to:
             raise ValueError(f"{before.code} and {after.code} overlap")
     return tuple(standards)
-
-
-def load_standards() -> tuple[Standard, ...]:
-    """The built-in table, or the operator's JSON file when REGISTRY_POVERTY_STANDARDS_FILE is set."""
-    override = os.environ.get("REGISTRY_POVERTY_STANDARDS_FILE")
-    if override:
-        return parse_standards(json.loads(Path(override).read_text(encoding="utf-8")))
-    return parse_standards(STANDARDS_DATA)

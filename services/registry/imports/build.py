@@ -3,7 +3,7 @@
 Runs in the import's worker process. The rules are the service's own: the classifier for the status
 and its explanation, the personal-data cipher for the citizen ID, the transition rule, and the
 shapes of the assessed payload (services/registry/events.py) and of the history snapshot
-(households/history.py); a test holds the inlined shapes equal to those builders. An imported
+(households/rules.py); a test holds the inlined shapes equal to those builders. An imported
 household looks like one created by the API, except that only its head is a member row (the file
 has no other members; `member_count` counts them).
 """
@@ -18,8 +18,8 @@ from uuid import UUID
 import orjson
 import uuid_utils
 
-from services.registry.classification.classifier import classify
-from services.registry.households.transitions import transition
+from services.registry.classification.classifier import Standards
+from services.registry.households.rules import transition
 from services.registry.imports import copy_text as c
 from services.registry.imports.lines import Lines
 from services.registry.imports.places import Commune
@@ -86,8 +86,9 @@ class Records:
 
 class RecordBuilder:
     def __init__(self, job_id: UUID, actor_id: str, actor_role: str | None, cipher: PersonalDataCipher,
-                 correlation_id: str | None, with_keys: bool = False) -> None:
+                 correlation_id: str | None, standards: Standards, with_keys: bool = False) -> None:
         self.cipher = cipher
+        self.standards = standards
         self.with_keys = with_keys
         self.actor = c.text(actor_id)
         # The same for every history line of the job: action, actor, role, reason.
@@ -105,6 +106,7 @@ class RecordBuilder:
         history: list[bytes] = []
         items: list[bytes] = []
         actor, history_tail, correlation = self.actor, self._history_tail, self._correlation
+        classify = self.standards.classify
         uuid7 = uuid_utils.uuid7
         # One system call for the batch's nonces: a per-row os.urandom costs a million system calls.
         sealed = self.cipher.encrypt_many([p[0].head_citizen_id for p in placed])
@@ -170,7 +172,7 @@ class RecordBuilder:
 
 
 def snapshot(row: HouseholdRow, commune_code: str, area: str, member_id: str) -> bytes:
-    """The history entry's `after`, shaped like the API's (households/history.py; a test holds them
+    """The history entry's `after`, shaped like the API's (households/rules.py; a test holds them
     equal), citizen ID masked."""
     return orjson.dumps({
         "household_code": row.household_code, "commune_code": commune_code, "village": row.village,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from services.registry.classification.classifier import Standards
 from services.registry.imports.models import FAILED, FINISHED
 from services.registry.imports.runner import ImportJobRunner, JobSpec
 from services.registry.imports.settings import ImportSettings
@@ -26,8 +27,9 @@ _PENDING_HEARTBEAT_SECONDS = 20.0
 
 
 class ImportJobs:
-    def __init__(self, dsn: str, settings: ImportSettings) -> None:
+    def __init__(self, dsn: str, settings: ImportSettings, standards: Standards) -> None:
         self.dsn = dsn
+        self.standards = standards
         self.settings = settings
         self._slots = asyncio.Semaphore(max(1, settings.concurrent_jobs))
         self._tasks: set[asyncio.Task[str]] = set()
@@ -43,7 +45,7 @@ class ImportJobs:
         try:
             await self._wait_for_slot(spec)
             try:
-                return await ImportJobRunner(spec, self.dsn, self.settings, cipher).run()
+                return await ImportJobRunner(spec, self.dsn, self.settings, cipher, self.standards).run()
             except Exception:
                 # The database was unreachable: the job keeps no heartbeat and reads failed once stale.
                 log.exception("import job could not run", extra={"job_id": str(spec.job_id)})

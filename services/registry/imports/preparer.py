@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from services.registry.classification.classifier import indicator_codes
+from services.registry.classification.classifier import Standards
+from services.registry.classification.standards import Standard
 from services.registry.imports.build import RecordBuilder, Records
 from services.registry.imports.places import Commune, CommunePlacer, Refusal
 from services.registry.imports.reader import FileRejected, Sheet, open_sheet
@@ -37,6 +38,7 @@ class PreparerSetup:
     max_rows: int
     correlation_id: str | None
     checking: bool  # the batches will be looked up before COPY: carry their look-up keys
+    standards: tuple[Standard, ...] = ()  # the service's poverty standards (loaded once at its start)
     today: date | None = None  # birth dates after it are refused (tests pin it)
 
 
@@ -61,9 +63,11 @@ class BatchPreparer:
         self.setup = setup
         self._sheet: Sheet | None = None
         self._validator: RowValidator | None = None
+        self._standards = Standards(setup.standards)
         self._placer = CommunePlacer(setup.communes, setup.scope_paths, setup.hierarchy)
         self._builder = RecordBuilder(setup.job_id, setup.actor_id, setup.actor_role, setup.cipher,
-                                      setup.correlation_id, with_keys=setup.checking)
+                                      setup.correlation_id, self._standards,
+                                      with_keys=setup.checking)
         self._rows_read = 0
 
     def open(self) -> Opened:
@@ -71,7 +75,8 @@ class BatchPreparer:
         sheet, problems = open_sheet(self.setup.file)
         self._sheet = sheet
         if not problems:  # a header with problems reads no rows
-            self._validator = RowValidator(sheet.index, sheet.width, indicator_codes, self.setup.today)
+            self._validator = RowValidator(sheet.index, sheet.width, self._standards.indicator_codes,
+                                           self.setup.today)
         return Opened(sheet.format, sheet.estimated_rows, [RowError(p.row, p.column, p.reason) for p in problems])
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.registry.classification.classifier import Standards
 from services.registry.imports import storage
 from services.registry.imports.batch_events import EventBatcher
 from services.registry.imports.build import Records
@@ -69,8 +70,10 @@ class _Recheck(Exception):
 
 
 class ImportJobRunner:
-    def __init__(self, spec: JobSpec, dsn: str, settings: ImportSettings, cipher: PersonalDataCipher) -> None:
+    def __init__(self, spec: JobSpec, dsn: str, settings: ImportSettings, cipher: PersonalDataCipher,
+                 standards: Standards) -> None:
         self.spec = spec
+        self.standards = standards
         self.dsn = dsn
         self.settings = settings
         self.cipher = cipher
@@ -135,7 +138,8 @@ class ImportJobRunner:
             job_id=self.spec.job_id, file=self.spec.file, actor_id=principal.id, actor_role=principal.role,
             scope_paths=tuple(principal.scope_paths), hierarchy=self.spec.hierarchy,
             communes=await storage.communes(main), cipher=self.cipher, batch_rows=self.settings.batch_rows,
-            max_rows=self.settings.max_rows, correlation_id=self.spec.correlation_id, checking=checking))
+            max_rows=self.settings.max_rows, correlation_id=self.spec.correlation_id, checking=checking,
+            standards=self.standards.all))
         try:
             opened = await worker.start()
             if opened.problems:

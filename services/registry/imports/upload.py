@@ -58,6 +58,7 @@ class _Collector:
         self._name = ""
         self._is_file = False
         self._value = bytearray()
+        self.ended = False  # the closing boundary was read: the body is whole
 
     def on_part_begin(self) -> None:
         self._disposition, self._name, self._is_file = b"", "", False
@@ -98,6 +99,9 @@ class _Collector:
         if not self._is_file and self._name:
             self.fields[self._name] = self._value.decode("utf-8", "replace")
 
+    def on_end(self) -> None:
+        self.ended = True
+
 
 async def spool_upload(request: Request, max_bytes: int, directory: str | None = None) -> Upload:
     """Reads the multipart body; answers the spooled file (the caller deletes it) and the text fields."""
@@ -121,6 +125,7 @@ async def spool_upload(request: Request, max_bytes: int, directory: str | None =
                 "on_headers_finished": collector.on_headers_finished,
                 "on_part_data": collector.on_part_data,
                 "on_part_end": collector.on_part_end,
+                "on_end": collector.on_end,
             })
             async for chunk in request.stream():
                 try:
@@ -130,6 +135,9 @@ async def spool_upload(request: Request, max_bytes: int, directory: str | None =
                 except Exception as exc:  # python-multipart's parse errors
                     raise _bad(f"The multipart body could not be read: {exc}") from exc
             parser.finalize()
+        if not collector.ended:  # a truncated upload: what arrived may be any prefix of the file
+            raise _bad("The upload ended before its closing multipart boundary (it was cut short); "
+                       "nothing was imported. Send the whole file again.")
         if collector.filename is None:
             raise _bad("No file: send it in the multipart field 'file'.")
         return Upload(path=path, filename=collector.filename, size=collector.size, fields=collector.fields)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from services.registry.imports.columns import COLUMN_NAMES
+from shared.text import REFUSED_ANYWHERE, UnsafeText, clean_text
 
 MAX_CODE = 40
 MAX_TEXT = 200
@@ -29,7 +31,7 @@ _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The fast path steps aside for a control character anywhere, or a cell (NUL-separated) that starts
 # with a space or like a formula, or ends with a space.
-_CONTROL_INSIDE = re.compile(r"[\x01-\x1f\x7f]")
+_CONTROL_INSIDE = REFUSED_ANYWHERE  # control characters and invisible direction marks (shared/text.py)
 _EDGES = re.compile(r"\x00[\s=+\-@]|\s\x00")
 _FAST_BOOLS = {"true": True, "false": False, "": False, "1": True, "0": False, "TRUE": True, "FALSE": False}
 
@@ -95,7 +97,8 @@ class RowValidator:
             joined = "\x00" + "\x00".join(cells) + "\x00"  # CSV cells never hold NUL; a non-text cell raises
         except TypeError:
             return None
-        if _CONTROL_INSIDE.search(joined) or _EDGES.search(joined):
+        if (_CONTROL_INSIDE.search(joined) or _EDGES.search(joined)
+                or not unicodedata.is_normalized("NFC", joined)):
             return None
         (code, commune, village, name, citizen_id, birth, members, ethnic, policy, income, deprived,
          year) = self._pick(cells)
@@ -260,17 +263,24 @@ def _citizen_id(value: Any) -> str:
     return _digits(value, 12, "The citizen ID")
 
 
+def _personal(value: Any, what: str) -> str:
+    """Text people typed, by the one rule of every way in (shared/text.py): trimmed, NFC, no control
+    characters, no invisible direction marks, no leading formula character."""
+    try:
+        return clean_text(_text(value))
+    except UnsafeText as exc:
+        raise Invalid(f"{what} {exc}.") from exc
+
+
 def _village(value: Any) -> str | None:
-    text = _text(value)
+    text = _personal(value, "The village")
     if len(text) > MAX_TEXT:
         raise Invalid(f"The village is longer than {MAX_TEXT} characters.")
-    if _CONTROL.search(text):
-        raise Invalid("The village contains control characters.")
     return text or None
 
 
 def _head_name(value: Any) -> str:
-    text = " ".join(_text(value).split())
+    text = " ".join(_personal(value, "The head's name").split())
     if not text:
         raise Invalid("The head's name is required.")
     if len(text) > MAX_TEXT:

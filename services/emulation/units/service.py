@@ -1,0 +1,44 @@
+"""Locating the unit a request names (a code, and the hierarchy when the code is ambiguous).
+
+A write or a filter naming a unit outside the caller's scope is refused (403); an unknown unit is
+404. Reads of a movement may name the units above the caller's (the movement's own unit)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.emulation.models import Unit
+from shared.errors import Problem, forbidden
+from shared.principal import Principal
+from shared.scope import path_within
+
+
+def unit_not_found(code: str) -> Problem:
+    return Problem(404, "unit_not_found", "Unit not found", f"No administrative unit with code {code}.",
+                   unit=code)
+
+
+async def locate(session: AsyncSession, principal: Principal, code: str, hierarchy: str | None,
+                 ancestors_ok: bool = False) -> Unit:
+    """The unit with this code inside the caller's scope (a current unit first); 403 outside, 404 unknown.
+    `ancestors_ok`: a read may also name a unit above the caller's (the province whose movement it joins)."""
+    query = select(Unit).where(Unit.code == code)
+    if hierarchy:
+        query = query.where(Unit.hierarchy == hierarchy)
+    units = list(await session.scalars(query))
+    if not units:
+        raise unit_not_found(code)
+    inside = [u for u in units if principal.can_reach(u.path)
+              or (ancestors_ok and any(path_within(s, u.path) for s in principal.scope_paths))]
+    if not inside:
+        raise forbidden(f"Unit {code} is outside your scope.", unit=code)
+    return sorted(inside, key=lambda u: (u.valid_to is not None, u.path))[0]
+
+
+async def by_path(session: AsyncSession, path: str) -> Unit | None:
+    return await session.get(Unit, path)
+
+
+async def children(session: AsyncSession, path: str) -> list[Unit]:
+    return list(await session.scalars(select(Unit).where(Unit.parent_path == path).order_by(Unit.path)))

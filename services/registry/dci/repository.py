@@ -1,0 +1,223 @@
+"""DCI queries. Household and member reads go through the caller's scoped session (a client sees only
+the units of its gateway principal's scope, by the shared scope filter); DCI's own tables are keyed
+by client. The households and units tables are read here, never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Date, and_, cast, exists, false, func, not_, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.registry.dci.models import DciClient, DciDelivery, DciSubscription, DciTransaction
+from services.registry.dci.rules import Condition
+from services.registry.households.models import Assessment, HistoryEntry, Household, Member
+from services.registry.units.models import Unit
+
+ZONE = "Asia/Ho_Chi_Minh"  # dates people compare are Vietnamese dates
+
+_COLUMNS: dict[str, Any] = {
+    "poverty_status": Household.status, "review_year": Household.status_year,
+    "commune_code": Household.commune_code, "household_code": Household.household_code,
+    "village": Household.village, "group_size": Household.member_count,
+    "ethnic_minority": Household.ethnic_minority, "policy_family": Household.policy_family,
+    "social_protection": Household.social_protection,
+    "registration_date": cast(func.timezone(ZONE, Household.created_at), Date),
+    "last_updated": cast(func.timezone(ZONE, Household.updated_at), Date),
+}
+_SORT: dict[str, Any] = {**_COLUMNS, "registration_date": Household.created_at, "last_updated": Household.updated_at}
+
+
+def _compare(column: Any, cmp: str, value: Any) -> ColumnElement[bool]:
+    if cmp == "in":
+        return column.in_(value)
+    return {"eq": column == value, "ne": column.is_distinct_from(value), "lt": column < value,
+            "le": column <= value, "gt": column > value, "ge": column >= value}[cmp]
+
+
+def compile_condition(cond: Condition | None) -> ColumnElement[bool]:
+    """The condition tree (rules.py) as SQL on households."""
+    if cond is None:
+        return true()
+    op = cond.get("op")
+    if op == "and":
+        return and_(*(compile_condition(c) for c in cond["args"]))
+    if op == "or":
+        return or_(*(compile_condition(c) for c in cond["args"]))
+    if op == "not":
+        return not_(compile_condition(cond["arg"]))
+    if cond["attr"] == "classification_date":
+        # Recognised (classified) for its current status year on a date matching the comparison.
+        recognised_on = cast(func.timezone(ZONE, Assessment.recognised_at), Date)
+        return exists().where(Assessment.household_id == Household.id, Assessment.state == "recognised",
+                              Assessment.review_year == Household.status_year,
+                              _compare(recognised_on, cond["cmp"], cond["value"]))
+    return _compare(_COLUMNS[cond["attr"]], cond["cmp"], cond["value"])
+
+
+# ---- households and members, in the caller's scope ----------------------------------------------------
+
+async def members_by_hash(session: AsyncSession, hashes: Sequence[bytes]) -> dict[bytes, tuple[UUID, UUID]]:
+    """citizen_id_hash -> (member id, household id) of current members of active households."""
+    if not hashes:
+        return {}
+    rows = await session.execute(
+        select(Member.citizen_id_hash, Member.id, Member.household_id)
+        .join(Household, Household.id == Member.household_id)
+        .where(Member.citizen_id_hash.in_(hashes), Member.removed_at.is_(None), Household.removed_at.is_(None)))
+    return {r[0]: (r[1], r[2]) for r in rows if r[0] is not None}
+
+
+async def households_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str, list[UUID]]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(Household.household_code, Household.id)
+        .where(Household.household_code.in_(codes), Household.removed_at.is_(None))
+        .order_by(Household.id))
+    found: dict[str, list[UUID]] = {}
+    for code, household_id in rows:
+        found.setdefault(code, []).append(household_id)
+    return found
+
+
+async def households_matching(session: AsyncSession, cond: Condition | None, sort: Sequence[tuple[str, bool]],
+                              limit: int, offset: int) -> tuple[int, list[UUID]]:
+    """(how many households match, the ids of one page)."""
+    where = and_(Household.removed_at.is_(None), compile_condition(cond))
+    total = await session.scalar(select(func.count()).select_from(Household).where(where))
+    order = [_SORT[name].desc() if desc else _SORT[name] for name, desc in sort] + [Household.id]
+    ids = (await session.scalars(select(Household.id).where(where).order_by(*order).limit(limit).offset(offset))).all()
+    return int(total or 0), list(ids)
+
+
+async def households(session: AsyncSession, ids: Iterable[UUID], *,
+                     include_removed: bool = False) -> dict[UUID, Household]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    query = select(Household).where(Household.id.in_(wanted))
+    if not include_removed:
+        query = query.where(Household.removed_at.is_(None))
+    return {h.id: h for h in (await session.scalars(query)).all()}
+
+
+async def members_of(session: AsyncSession, household_ids: Iterable[UUID]) -> dict[UUID, list[Member]]:
+    wanted = list(set(household_ids))
+    out: dict[UUID, list[Member]] = {h: [] for h in wanted}
+    if not wanted:
+        return out
+    rows = await session.scalars(select(Member).where(Member.household_id.in_(wanted), Member.removed_at.is_(None))
+                                 .order_by(Member.household_id, Member.is_head.desc(), Member.id))
+    for member in rows:
+        out[member.household_id].append(member)
+    return out
+
+
+async def status_since(session: AsyncSession, household_ids: Iterable[UUID]) -> dict[UUID, datetime]:
+    """When each household's current status was recognised (its latest recognised assessment)."""
+    wanted = list(set(household_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Assessment.household_id, func.max(Assessment.recognised_at))
+        .join(Household, Household.id == Assessment.household_id)
+        .where(Assessment.household_id.in_(wanted), Assessment.state == "recognised",
+               Assessment.review_year == Household.status_year)
+        .group_by(Assessment.household_id))
+    return {r[0]: r[1] for r in rows if r[1] is not None}
+
+
+async def history_action(session: AsyncSession, household_id: UUID, version: int) -> str | None:
+    """What changed a household to `version` (member_added, updated, ...), from its history."""
+    return await session.scalar(select(HistoryEntry.action).where(
+        HistoryEntry.household_id == household_id, HistoryEntry.version == version).limit(1))
+
+
+async def units_with_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, list[str]]:
+    """code -> paths of the units with that code (both hierarchies)."""
+    wanted = list(set(codes))
+    if not wanted:
+        return {}
+    found: dict[str, list[str]] = {}
+    for code, path in await session.execute(select(Unit.code, Unit.path).where(Unit.code.in_(wanted))):
+        found.setdefault(code, []).append(path)
+    return found
+
+
+# ---- DCI's own tables ---------------------------------------------------------------------------------
+
+async def client(session: AsyncSession, client_id: str) -> DciClient | None:
+    return await session.get(DciClient, client_id)
+
+
+async def clients(session: AsyncSession) -> list[DciClient]:
+    return list((await session.scalars(select(DciClient).order_by(DciClient.client_id))).all())
+
+
+async def add_transaction(session: AsyncSession, values: dict[str, Any]) -> UUID | None:
+    """Inserts a transaction; None when this client already sent this message id (a replay)."""
+    statement = insert(DciTransaction).values(**values).on_conflict_do_nothing(
+        index_elements=["client_id", "message_id"]).returning(DciTransaction.id)
+    return await session.scalar(statement)
+
+
+async def transactions_of(session: AsyncSession, client_id: str, kind: str, attribute: str,
+                          values: Sequence[str]) -> list[DciTransaction]:
+    column = {"transaction_id": DciTransaction.transaction_id, "correlation_id": DciTransaction.correlation_id}
+    if attribute == "reference_id_list":
+        where: ColumnElement[bool] = DciTransaction.reference_ids.overlap(list(values))
+    elif attribute in column:
+        where = column[attribute].in_(list(values))
+    else:
+        where = false()
+    query = select(DciTransaction).where(DciTransaction.client_id == client_id, DciTransaction.kind == kind, where)
+    return list((await session.scalars(query.order_by(DciTransaction.created_at).limit(100))).all())
+
+
+async def claim_pending(session: AsyncSession) -> DciTransaction | None:
+    """The oldest async transaction waiting for work, locked for this worker (others skip it)."""
+    query = (select(DciTransaction).where(DciTransaction.status == "pdng", DciTransaction.mode == "async")
+             .order_by(DciTransaction.created_at).limit(1).with_for_update(skip_locked=True))
+    return await session.scalar(query)
+
+
+async def add_delivery(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Queues a callback; False when this subscription already has one for this event."""
+    statement = insert(DciDelivery).values(**values).on_conflict_do_nothing(
+        index_elements=["subscription_id", "event_id"], index_where=DciDelivery.event_id.isnot(None))
+    result = await session.execute(statement.returning(DciDelivery.id))
+    return result.scalar() is not None
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[DciDelivery]:
+    query = (select(DciDelivery).where(DciDelivery.delivered_at.is_(None), DciDelivery.expired_at.is_(None),
+                                       DciDelivery.next_attempt_at <= now)
+             .order_by(DciDelivery.next_attempt_at, DciDelivery.id).limit(limit).with_for_update(skip_locked=True))
+    return list((await session.scalars(query)).all())
+
+
+async def active_subscriptions(session: AsyncSession, event_types: Iterable[str]) -> list[DciSubscription]:
+    query = select(DciSubscription).where(DciSubscription.status == "subscribe",
+                                          DciSubscription.event_type.in_(list(set(event_types))))
+    return list((await session.scalars(query.order_by(DciSubscription.created_at))).all())
+
+
+async def subscriptions_with_codes(session: AsyncSession, codes: Sequence[str]) -> list[DciSubscription]:
+    return list((await session.scalars(select(DciSubscription).where(DciSubscription.code.in_(list(codes))))).all())
+
+
+async def end_subscriptions(session: AsyncSession, ids: Sequence[UUID], now: datetime) -> None:
+    if ids:
+        await session.execute(update(DciSubscription).where(DciSubscription.id.in_(list(ids)))
+                              .values(status="unsubscribe", ended_at=now))
+
+
+def as_date(value: date | datetime | None) -> date | None:
+    return value.date() if isinstance(value, datetime) else value

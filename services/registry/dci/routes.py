@@ -1,0 +1,158 @@
+"""The DCI Social Registry API v1.0.0 endpoints, at the spec's own paths (base URL: the gateway), and
+the administration of the client systems allowed to use them.
+
+A DCI answer is always HTTP 200 with the spec's envelope (a refused item carries its own status and
+reason code) except: 401 without a gateway token or with a missing/invalid message signature, 403 for
+a sender that is not a registered client, 400 for a body that is not JSON: those carry the spec's
+HttpErrorResponse, `{"errors": [{"code": "err....", "message": ...}]}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+
+from services.registry.dci import rules, service
+from services.registry.dci.rules import Rejected
+from services.registry.dci.schemas import DCI_BODY, ClientIn, ClientOut
+from services.registry.dci.service import Refused
+from services.registry.dci.worker import WAKE_KEY
+from services.registry.personal_data import request_cipher
+from shared.http import DbSession, require
+from shared.permissions import DCI_ADMIN, DCI_EXCHANGE
+from shared.principal import Principal
+
+router = APIRouter(tags=["DCI social registry"])
+Exchange = Annotated[Principal, Depends(require(DCI_EXCHANGE))]
+Admin = Annotated[Principal, Depends(require(DCI_ADMIN))]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Not JSON (HttpErrorResponse, err.request.bad)"},
+           401: {"description": "No gateway token, or the message signature is missing or invalid "
+                                "(HttpErrorResponse, err.signature.missing / err.signature.invalid)"},
+           403: {"description": "The sender is not a registered DCI client (HttpErrorResponse, err.sender_id.invalid)"}}
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, "err.request.bad", f"the body is not JSON: {exc}") from exc
+
+
+def _refused(exc: Refused) -> JSONResponse:
+    return JSONResponse({"errors": [{"code": exc.code, "message": exc.message}]}, status_code=exc.status)
+
+
+def _wake(request: Request) -> BackgroundTask:
+    """Runs after the commit and the answer: the worker picks the new work up at once."""
+    event: asyncio.Event | None = getattr(request.app.state, WAKE_KEY, None)
+    return BackgroundTask(event.set if event is not None else (lambda: None))
+
+
+@router.post("/registry/sync/search", summary="DCI sync search: the answer (on-search) in the response",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def sync_search(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        body = await _body(request)
+        client = await service.sender(session, principal, body)
+        answer = await service.sync_search(session, principal, client, request_cipher(request.app.state.settings), body)
+    except Refused as exc:
+        return _refused(exc)
+    return JSONResponse(answer)
+
+
+@router.post("/registry/search", summary="DCI async search: ACK now, on-search to the registered callback",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def async_search(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        body = await _body(request)
+        client = await service.sender(session, principal, body)
+        cipher = request_cipher(request.app.state.settings)
+        answer = await service.accept_async(session, principal, client, cipher, body, "search", "search_request",
+                                            "search")
+    except Refused as exc:
+        return _refused(exc)
+    return JSONResponse(answer, background=_wake(request))
+
+
+async def _txn_status(request: Request, principal: Principal, session: Any, sync: bool) -> JSONResponse:
+    body = await _body(request)
+    client = await service.sender(session, principal, body)
+    cipher = request_cipher(request.app.state.settings)
+    try:
+        header, message = rules.check_header(body, "txn-status", None)
+        status = await service.txn_status(session, client, cipher, message)
+        if not sync:
+            uri = service.callback_for(client, header)
+    except Rejected as exc:
+        if sync:
+            return JSONResponse({"header": service.callback_header("txn-on-status", client.client_id, rules.RJCT,
+                                                                   0, 0, exc.code, exc.message)})
+        return JSONResponse(service.ack("", service.ack_error(exc)))
+    count = len(status["txnstatus_response"]["txn_status"]["search_response"])
+    envelope = {"header": service.callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
+                "message": status}
+    if sync:
+        return JSONResponse(envelope)
+    service.queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
+    return JSONResponse(service.ack(status["correlation_id"]), background=_wake(request))
+
+
+@router.post("/registry/sync/txn/status", summary="DCI txn status, answered in the response",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def sync_txn_status(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        return await _txn_status(request, principal, session, sync=True)
+    except Refused as exc:
+        return _refused(exc)
+
+
+@router.post("/registry/txn/status", summary="DCI txn status: ACK now, txn-on-status to the registered callback",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def txn_status(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        return await _txn_status(request, principal, session, sync=False)
+    except Refused as exc:
+        return _refused(exc)
+
+
+@router.post("/registry/subscribe", summary="DCI subscribe to registry events in your scope (on-subscribe callback)",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def subscribe(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        body = await _body(request)
+        client = await service.sender(session, principal, body)
+        answer = await service.subscribe(session, principal, client, request_cipher(request.app.state.settings), body)
+    except Refused as exc:
+        return _refused(exc)
+    return JSONResponse(answer, background=_wake(request))
+
+
+@router.post("/registry/unsubscribe", summary="DCI unsubscribe (on-unsubscribe callback)",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def unsubscribe(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+    try:
+        body = await _body(request)
+        client = await service.sender(session, principal, body)
+        answer = await service.unsubscribe(session, principal, client, request_cipher(request.app.state.settings),
+                                           body)
+    except Refused as exc:
+        return _refused(exc)
+    return JSONResponse(answer, background=_wake(request))
+
+
+# ---- administration --------------------------------------------------------------------------------------
+
+@router.put("/registry/dci/clients", response_model=ClientOut, summary="Register or change a DCI client system")
+async def put_client(body: ClientIn, principal: Admin, session: DbSession) -> ClientOut:
+    return service.client_out(await service.register_client(session, principal, body))
+
+
+@router.get("/registry/dci/clients", response_model=list[ClientOut], summary="The registered DCI client systems")
+async def list_clients(principal: Admin, session: DbSession) -> list[ClientOut]:
+    return [service.client_out(c) for c in await service.list_clients(session)]

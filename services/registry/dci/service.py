@@ -1,0 +1,684 @@
+"""DCI use cases: who may send (registered client, signature, callback URLs), sync and async search,
+txn status, subscribe / unsubscribe, the notifications registry events become, and the deliveries.
+
+Every search runs in a session scoped to the client's gateway principal: a client receives only the
+households of its own units, whatever its query says. Every record returned is logged with the
+client, the query (citizen IDs masked) and the transaction (`dci_access_log`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry import events as registry_events
+from services.registry.dci import repository, rules, signatures
+from services.registry.dci.models import DciAccessLog, DciClient, DciDelivery, DciSubscription, DciTransaction
+from services.registry.dci.rules import Rejected
+from services.registry.dci.schemas import ClientIn, ClientOut
+from services.registry.households.models import Household, Member
+from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, mask_citizen_id, normalize_citizen_id
+from shared import clock
+from shared.events import Event, uuid7
+from shared.principal import Principal, principal_claims
+from shared.scope import path_in_any
+
+
+class Refused(Exception):
+    """An HTTP-level refusal in the spec's HttpErrorResponse form: {"errors": [{code, message}]}."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def now_ts() -> str:
+    return clock.now().isoformat()
+
+
+# ---- who is sending ----------------------------------------------------------------------------------
+
+async def sender(session: AsyncSession, principal: Principal, body: Any) -> DciClient:
+    """The registered, active client behind this principal, whose message is signed as it must be."""
+    found = await repository.client(session, principal.name)
+    if found is None or not found.active:
+        raise Refused(403, "err.sender_id.invalid",
+                      f"'{principal.name}' is not registered for the DCI API; an administrator registers it")
+    if isinstance(body, Mapping):
+        header = body.get("header")
+        claimed = header.get("sender_id") if isinstance(header, Mapping) else None
+        if claimed is not None and claimed != found.client_id:
+            raise Refused(403, "err.sender_id.invalid", f"header.sender_id must be '{found.client_id}'")
+        if found.public_keys:
+            try:
+                signatures.verify(body, found.public_keys)
+            except signatures.SignatureRefused as exc:
+                raise Refused(401, exc.code, exc.message) from exc
+        elif not found.allow_unsigned:
+            raise Refused(401, "err.signature.missing",
+                          "this client has no registered key and is not allowed to send unsigned messages")
+    return found
+
+
+def callback_for(client: DciClient, header: Mapping[str, Any]) -> str:
+    """Where this message's answer goes: header.sender_uri if it is registered, else the first registered URL."""
+    uri = header.get("sender_uri")
+    if uri is None:
+        if not client.callback_urls:
+            raise Rejected("rjct.action.invalid", "err.sender_uri.invalid: no callback URL is registered")
+        return client.callback_urls[0]
+    if not rules.callback_allowed(uri, client.callback_urls):
+        raise Rejected("rjct.action.invalid", "err.sender_uri.invalid: sender_uri is not a registered callback URL")
+    return str(uri)
+
+
+# ---- search ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Item:
+    reference_id: str
+    criteria: dict[str, Any] = field(default_factory=dict)
+    search: rules.Search | None = None
+    error: Rejected | None = None
+    citizen_hash: bytes | None = None
+    masked_id: str | None = None
+    total: int = 0
+    household_ids: list[UUID] = field(default_factory=list)
+    member_id: UUID | None = None
+
+
+def _parse_items(message: Mapping[str, Any], cipher: PersonalDataCipher) -> list[_Item]:
+    items: list[_Item] = []
+    seen: set[str] = set()
+    for raw in message.get("search_request") or []:
+        try:
+            reference_id, criteria = rules.check_item(raw, seen, "search_criteria")
+            item = _Item(reference_id, criteria, rules.parse_search(criteria))
+            query = item.search.query if item.search else None
+            if isinstance(query, rules.IdQuery) and query.kind == "citizen_id":
+                try:
+                    number = normalize_citizen_id(query.value)
+                except InvalidCitizenId as exc:
+                    raise Rejected("rjct.filter.invalid", f"citizen ID: {exc}") from exc
+                item.citizen_hash, item.masked_id = cipher.hash(number), mask_citizen_id(number)
+        except Rejected as exc:
+            item = _Item(rules.reference_of(raw), error=exc)
+        items.append(item)
+    return items
+
+
+async def _run_items(session: AsyncSession, items: list[_Item]) -> None:
+    """Finds each item's households: identifiers in one query per kind, conditions one by one."""
+    hashes = [i.citizen_hash for i in items if i.citizen_hash is not None]
+    by_hash = await repository.members_by_hash(session, hashes)
+    codes = [i.search.query.value for i in items if i.search and isinstance(i.search.query, rules.IdQuery)
+             and i.search.query.kind == "household_code"]
+    by_code = await repository.households_by_code(session, codes)
+    for item in items:
+        if item.error or item.search is None:
+            continue
+        search, query = item.search, item.search.query
+        offset = (search.page_number - 1) * search.page_size
+        if item.citizen_hash is not None:
+            found = by_hash.get(item.citizen_hash)
+            matched = [found[1]] if found else []
+            item.member_id = found[0] if found else None
+        elif isinstance(query, rules.IdQuery):
+            matched = by_code.get(query.value, [])
+        else:
+            item.total, item.household_ids = await repository.households_matching(
+                session, query, search.sort, search.page_size, offset)
+            continue
+        item.total, item.household_ids = len(matched), matched[offset:offset + search.page_size]
+
+
+def _member_view(m: Member, profile: str, cipher: PersonalDataCipher) -> dict[str, Any]:
+    citizen_id = None
+    if m.citizen_id_enc is not None and profile != rules.STATISTICS:
+        number = cipher.decrypt(m.citizen_id_enc)
+        citizen_id = number if profile == rules.FULL else mask_citizen_id(number)
+    return {"id": m.id, "household_id": m.household_id, "full_name": m.full_name, "citizen_id": citizen_id,
+            "birth_date": m.birth_date, "sex": m.sex, "relation": m.relation, "is_head": m.is_head,
+            "created_at": m.created_at, "updated_at": m.updated_at}
+
+
+def _household_view(h: Household) -> dict[str, Any]:
+    return {c: getattr(h, c) for c in ("id", "household_code", "commune_code", "unit_path", "village", "address",
+                                       "area", "member_count", "status", "status_year", "ethnic_minority",
+                                       "policy_family", "social_protection", "created_at", "updated_at")}
+
+
+@dataclass
+class Records:
+    households: dict[UUID, Household]
+    members: dict[UUID, list[Member]]
+    since: dict[UUID, datetime]
+
+
+async def load_records(session: AsyncSession, household_ids: Sequence[UUID], with_members: bool,
+                       include_removed: bool = False) -> Records:
+    found = await repository.households(session, household_ids, include_removed=include_removed)
+    members = await repository.members_of(session, found) if with_members else {}
+    return Records(found, members, await repository.status_since(session, found))
+
+
+def group_of(records: Records, household_id: UUID, profile: str, cipher: PersonalDataCipher) -> dict[str, Any]:
+    members = [_member_view(m, profile, cipher) for m in records.members.get(household_id, [])]
+    return rules.group_record(_household_view(records.households[household_id]), members, profile,
+                              records.since.get(household_id))
+
+
+def _records_of(item: _Item, records: Records, profile: str, cipher: PersonalDataCipher) -> list[dict[str, Any]]:
+    assert item.search is not None
+    ids = [h for h in item.household_ids if h in records.households]
+    if item.search.entity == rules.GROUP:
+        return [group_of(records, h, profile, cipher) for h in ids]
+    out = []
+    for household_id in ids:
+        for m in records.members.get(household_id, []):
+            if item.member_id is None or m.id == item.member_id:
+                out.append(rules.member_record(_member_view(m, profile, cipher), profile))
+    return out
+
+
+def _logged_query(item: _Item) -> dict[str, Any]:
+    if item.masked_id is not None:  # never a citizen ID in clear in the log
+        return {**item.criteria, "query": {**item.criteria.get("query", {}), "value": item.masked_id}}
+    return item.criteria
+
+
+async def search(session: AsyncSession, client: DciClient, cipher: PersonalDataCipher, message: Mapping[str, Any],
+                 transaction_id: str, correlation_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(the SearchResponse message, the item statuses kept for txn status); writes the access log."""
+    items = _parse_items(message, cipher)
+    await _run_items(session, items)
+    wanted = {h for i in items if not i.error for h in i.household_ids}
+    profile = client.data_profile
+    with_members = profile != rules.STATISTICS or any(i.search and i.search.entity == rules.MEMBER for i in items)
+    records = await load_records(session, list(wanted), with_members)
+    responses: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    logs: list[DciAccessLog] = []
+    ts = now_ts()
+    for item in items:
+        if item.error:
+            responses.append({"reference_id": item.reference_id, "timestamp": ts, "status": rules.RJCT,
+                              "status_reason_code": item.error.code, "status_reason_message": item.error.message})
+            statuses.append({"reference_id": item.reference_id, "status": rules.RJCT,
+                             "status_reason_code": item.error.code, "status_reason_message": item.error.message})
+            continue
+        assert item.search is not None
+        reg_records = _records_of(item, records, profile, cipher)
+        responses.append({
+            "reference_id": item.reference_id, "timestamp": ts, "status": rules.SUCC,
+            "data": {"version": rules.VERSION, "reg_type": rules.REG_TYPE,
+                     "reg_record_type": rules.RECORD_TYPES[item.search.entity], "reg_records": reg_records},
+            "pagination": {"page_size": item.search.page_size, "page_number": item.search.page_number,
+                           "total_count": item.total},
+            "locale": "vie"})
+        statuses.append({"reference_id": item.reference_id, "status": rules.SUCC, "total_count": item.total})
+        returned = [h for h in item.household_ids if h in records.households]
+        if returned:
+            logs.append(DciAccessLog(client_id=client.client_id, transaction_id=transaction_id,
+                                     correlation_id=correlation_id, reference_id=item.reference_id, action="search",
+                                     query=_logged_query(item), household_ids=returned, data_profile=profile))
+    session.add_all(logs)
+    return {"transaction_id": transaction_id, "correlation_id": correlation_id, "search_response": responses}, statuses
+
+
+def callback_header(action: str, client_id: str, status: str, total: int, completed: int,
+                    reason: str | None = None, reason_message: str | None = None,
+                    message_id: str | None = None) -> dict[str, Any]:
+    header: dict[str, Any] = {
+        "version": rules.VERSION, "message_id": message_id or str(uuid7()), "message_ts": now_ts(),
+        "action": action, "status": status, "total_count": total, "completed_count": completed,
+        "sender_id": rules.REGISTRY_SENDER_ID, "receiver_id": client_id, "is_msg_encrypted": False}
+    if reason:
+        header["status_reason_code"] = reason
+        header["status_reason_message"] = reason_message
+    return header
+
+
+def _overall(statuses: Sequence[Mapping[str, Any]]) -> str:
+    return rules.SUCC if not statuses or any(s["status"] == rules.SUCC for s in statuses) else rules.RJCT
+
+
+async def sync_search(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+                      body: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        header, message = rules.check_header(body, "search", "search_request")
+        transaction_id = _transaction_id(message)
+    except Rejected as exc:
+        return _rejected_answer("on-search", client.client_id, body, exc)
+    correlation_id = str(uuid7())
+    answer, statuses = await search(session, client, cipher, message, transaction_id, correlation_id)
+    stored = await repository.add_transaction(session, _transaction_values(
+        principal, client, header, transaction_id, correlation_id, "search", "sync", statuses,
+        status=_overall(statuses), completed=True))
+    if stored is None:
+        session.expunge_all()
+        await session.rollback()  # nothing of a replayed message is kept, its access log included
+        return _rejected_answer("on-search", client.client_id, body, Rejected(
+            "rjct.message_id.duplicate", f"message_id '{header['message_id']}' was already received"))
+    done = sum(1 for s in statuses if s["status"] in (rules.SUCC, rules.RJCT))
+    return {"header": callback_header("on-search", client.client_id, _overall(statuses), len(statuses), done),
+            "message": answer}
+
+
+def _transaction_id(message: Mapping[str, Any]) -> str:
+    value = message.get("transaction_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 0 < len(value) <= 99:
+        raise Rejected("rjct.action.invalid", "err.request.bad: message.transaction_id must be 1-99 characters")
+    return value
+
+
+def _rejected_answer(action: str, client_id: str, body: Any, exc: Rejected) -> dict[str, Any]:
+    answer: dict[str, Any] = {"header": callback_header(action, client_id, rules.RJCT, 0, 0, exc.code, exc.message)}
+    message = body.get("message") if isinstance(body, Mapping) else None
+    txn = message.get("transaction_id") if isinstance(message, Mapping) else None
+    if isinstance(txn, str) and 0 < len(txn) <= 99:
+        answer["message"] = {"transaction_id": txn, "correlation_id": str(uuid7()), "search_response": []}
+    return answer
+
+
+def _transaction_values(principal: Principal, client: DciClient, header: Mapping[str, Any], transaction_id: str,
+                        correlation_id: str, kind: str, mode: str, statuses: list[dict[str, Any]], *,
+                        status: str, completed: bool, references: list[str] | None = None,
+                        sender_uri: str | None = None, request_sealed: bytes | None = None) -> dict[str, Any]:
+    return {"id": uuid7(), "client_id": client.client_id, "kind": kind, "mode": mode,
+            "message_id": header["message_id"], "transaction_id": transaction_id, "correlation_id": correlation_id,
+            "status": status, "reference_ids": references if references is not None else
+            [s["reference_id"] for s in statuses], "principal": principal_claims(principal),
+            "sender_uri": sender_uri, "request_sealed": request_sealed, "item_statuses": statuses,
+            "attempts": 0, "completed_at": clock.now() if completed else None}
+
+
+# ---- async search ------------------------------------------------------------------------------------
+
+def ack(correlation_id: str, error: tuple[str, str] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"ack_status": "ERR" if error else "ACK", "timestamp": now_ts(),
+                               "correlation_id": correlation_id}
+    if error:
+        message["error"] = {"code": error[0], "message": error[1][:999]}
+    return {"message": message}
+
+
+def ack_error(exc: Rejected) -> tuple[str, str]:
+    code = exc.message.split(":", 1)[0] if exc.message.startswith("err.") else "err.request.bad"
+    return code, f"{exc.code}: {exc.message}"
+
+
+async def accept_async(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+                       body: Mapping[str, Any], action: str, items_key: str, kind: str) -> dict[str, Any]:
+    """Checks the envelope and the callback, keeps the message (sealed) for the worker, answers ACK."""
+    correlation_id = str(uuid7())
+    try:
+        header, message = rules.check_header(body, action, items_key)
+        transaction_id = _transaction_id(message)
+        uri = callback_for(client, header)
+    except Rejected as exc:
+        return ack(correlation_id, ack_error(exc))
+    references = [rules.reference_of(i) for i in message.get(items_key) or []]
+    stored = await repository.add_transaction(session, _transaction_values(
+        principal, client, header, transaction_id, correlation_id, kind, "async", [], status=rules.PDNG,
+        completed=False, references=references, sender_uri=uri, request_sealed=cipher.seal(orjson.dumps(body))))
+    if stored is None:
+        return ack(correlation_id, ("err.request.bad", f"rjct.message_id.duplicate: message_id "
+                                                      f"'{header['message_id']}' was already received"))
+    return ack(correlation_id)
+
+
+def queue(session: AsyncSession, client_id: str, action: str, url: str, envelope: dict[str, Any],
+          cipher: PersonalDataCipher) -> DciDelivery:
+    delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client_id,
+                           action=action, url=url, body_sealed=cipher.seal(orjson.dumps(envelope)),
+                           next_attempt_at=clock.now())
+    session.add(delivery)
+    return delivery
+
+
+async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTransaction,
+                          cipher: PersonalDataCipher) -> None:
+    """The worker's part of an async search: run it in the client's scope, keep the answer, queue on-search."""
+    client = await repository.client(system, txn.client_id)
+    body = orjson.loads(cipher.open(txn.request_sealed or b""))
+    message = body["message"]
+    if client is None or not client.active:
+        answer: dict[str, Any] = {"transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id,
+                                  "search_response": []}
+        statuses: list[dict[str, Any]] = []
+    else:
+        answer, statuses = await search(scoped, client, cipher, message, txn.transaction_id, txn.correlation_id)
+        for log in [o for o in scoped.new if isinstance(o, DciAccessLog)]:
+            scoped.expunge(log)
+            system.add(log)  # the log commits with the transaction's completion
+    txn.status, txn.item_statuses, txn.completed_at = _overall(statuses), statuses, clock.now()
+    txn.response_sealed = cipher.seal(orjson.dumps(answer))
+    done = len(statuses)
+    envelope = {"header": callback_header("on-search", txn.client_id, txn.status, done, done), "message": answer}
+    if txn.sender_uri:
+        queue(system, txn.client_id, "on-search", txn.sender_uri, envelope, cipher)
+
+
+# ---- txn status ----------------------------------------------------------------------------------------
+
+TXN_KINDS = {"search": "search", "subscribe": "subscribe", "subscibe": "subscribe", "unsubscribe": "unsubscribe"}
+
+
+async def txn_status(session: AsyncSession, client: DciClient, cipher: PersonalDataCipher,
+                     message: Mapping[str, Any]) -> dict[str, Any]:
+    """TxnStatusResponse for a TxnStatusRequest: the transactions of THIS client only."""
+    transaction_id = _transaction_id(message)
+    request = message.get("txnstatus_request")
+    if not isinstance(request, Mapping):
+        raise Rejected("rjct.action.invalid", "err.request.bad: message.txnstatus_request must be an object")
+    kind = TXN_KINDS.get(request.get("txn_type"))  # type: ignore[arg-type]
+    attribute, value = request.get("attribute_type"), request.get("attribute_value")
+    values: list[str] = value if isinstance(value, list) else [value]  # type: ignore[list-item]  # checked below
+    if kind is None or attribute not in ("transaction_id", "correlation_id", "reference_id_list") \
+            or not values or not all(isinstance(v, str) for v in values):
+        raise Rejected("rjct.action.invalid", "err.request.bad: txn_type (search, subscribe), attribute_type "
+                                              "(transaction_id, correlation_id, reference_id_list) and "
+                                              "attribute_value are required")
+    found = await repository.transactions_of(session, client.client_id, kind, str(attribute), values)
+    responses: list[dict[str, Any]] = []
+    correlation_id = found[-1].correlation_id if found else str(uuid7())
+    for txn in found:
+        responses.extend(_item_states(txn, cipher, values if attribute == "reference_id_list" else None))
+    status = {"transaction_id": found[-1].transaction_id if found else str(values[0])[:99],
+              "correlation_id": correlation_id, "search_response": responses}
+    return {"transaction_id": transaction_id, "correlation_id": correlation_id,
+            "txnstatus_response": {"txn_type": "search" if kind == "search" else "subscibe", "txn_status": status}}
+
+
+def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str] | None) -> list[dict[str, Any]]:
+    if txn.response_sealed is not None and txn.kind == "search":  # an async search's full answer
+        items = orjson.loads(cipher.open(txn.response_sealed))["search_response"]
+    elif txn.status == rules.PDNG:
+        ts = txn.created_at.isoformat() if txn.created_at else now_ts()
+        items = [{"reference_id": r, "timestamp": ts, "status": rules.PDNG} for r in txn.reference_ids]
+    else:
+        ts = (txn.completed_at or txn.created_at or clock.now()).isoformat()
+        items = [{k: v for k, v in {"reference_id": s["reference_id"], "timestamp": ts, "status": s["status"],
+                                    "status_reason_code": s.get("status_reason_code") if txn.kind == "search"
+                                    else None, "status_reason_message": s.get("status_reason_message")}.items()
+                  if v is not None} for s in txn.item_statuses]
+    return [i for i in items if only is None or i["reference_id"] in only]
+
+
+# ---- subscribe / unsubscribe -----------------------------------------------------------------------------
+
+async def subscribe(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+                    body: Mapping[str, Any]) -> dict[str, Any]:
+    """Subscriptions are recorded at once; the SubscribeResponse goes to the callback (on-subscribe)."""
+    correlation_id = str(uuid7())
+    try:
+        header, message = rules.check_header(body, "subscribe", "subscribe_request")
+        transaction_id = _transaction_id(message)
+        uri = callback_for(client, header)
+    except Rejected as exc:
+        return ack(correlation_id, ack_error(exc))
+    responses: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    ts = now_ts()
+    for raw in message["subscribe_request"]:
+        try:
+            reference_id, criteria = rules.check_item(raw, seen, "subscribe_criteria")
+            subscription = await _subscription(session, principal, client, criteria, transaction_id, reference_id, uri)
+        except Rejected as exc:
+            code = exc.code if exc.code in SUBSCRIBE_REASONS else "rjct.notify_details.invalid"
+            reference_id = rules.reference_of(raw)
+            responses.append({"reference_id": reference_id, "timestamp": ts, "status": rules.RJCT,
+                              "status_reason_code": code, "status_reason_message": exc.message})
+            statuses.append({"reference_id": reference_id, "status": rules.RJCT, "status_reason_code": code,
+                             "status_reason_message": exc.message})
+            continue
+        responses.append({"reference_id": reference_id, "timestamp": ts, "status": rules.SUCC,
+                          "subscriptions": [subscription_info(subscription, criteria)]})
+        statuses.append({"reference_id": reference_id, "status": rules.SUCC, "subscription_code": subscription.code})
+    stored = await repository.add_transaction(session, _transaction_values(
+        principal, client, header, transaction_id, correlation_id, "subscribe", "async", statuses,
+        status=_overall(statuses), completed=True, sender_uri=uri))
+    if stored is None:
+        session.expunge_all()
+        await session.rollback()
+        return ack(correlation_id, ("err.request.bad", f"rjct.message_id.duplicate: message_id "
+                                                      f"'{header['message_id']}' was already received"))
+    answer = {"transaction_id": transaction_id, "correlation_id": correlation_id, "subscribe_response": responses}
+    queue(session, client.client_id, "on-subscribe", uri, {
+        "header": callback_header("on-subscribe", client.client_id, _overall(statuses), len(statuses),
+                                  len(statuses)), "message": answer}, cipher)
+    return ack(correlation_id)
+
+
+SUBSCRIBE_REASONS = {"rjct.reference_id.invalid", "rjct.reference_id.duplicate", "rjct.timestamp.invalid",
+                     "rjct.notify_types.invalid", "rjct.notify_details.invalid", "rjct.person_id.invalid",
+                     "rjct.event.already_subscribed"}
+
+
+async def _subscription(session: AsyncSession, principal: Principal, client: DciClient, criteria: Mapping[str, Any],
+                        transaction_id: str, reference_id: str, uri: str) -> DciSubscription:
+    event_type = rules.event_type(criteria.get("reg_event_type"))
+    raw_filter = criteria.get("filter")
+    cond = None if raw_filter in (None, {}) else rules.parse_query(criteria.get("filter_type", "expression"),
+                                                                   raw_filter)
+    if isinstance(cond, rules.IdQuery):
+        if cond.kind != "household_code":
+            raise Rejected("rjct.notify_details.invalid", "subscribe by HouseholdCode, expression or predicate")
+        cond = {"attr": "household_code", "cmp": "eq", "value": cond.value}
+    named = rules.condition_units(cond)
+    units = await repository.units_with_codes(session, named)
+    outside = sorted(c for c in named if not any(path_in_any(p, principal.scope_paths) for p in units.get(c, [])))
+    if outside:
+        raise Rejected("rjct.notify_details.invalid",
+                       f"err.request.forbidden: commune(s) {', '.join(outside)} are outside your scope")
+    subscription = DciSubscription(id=uuid7(), code=f"SUB-{uuid.uuid4().hex}", client_id=client.client_id,
+                                   transaction_id=transaction_id, reference_id=reference_id, event_type=event_type,
+                                   filter=rules.condition_json(cond), scope_paths=principal.scope_paths,
+                                   sender_uri=uri, status="subscribe", created_at=clock.now())
+    session.add(subscription)
+    return subscription
+
+
+def subscription_info(s: DciSubscription, criteria: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"version": rules.VERSION, "code": s.code, "subscription_code": s.code, "status": s.status,
+            "timestamp": (s.created_at or clock.now()).isoformat(), "reg_type": rules.REG_TYPE,
+            "reg_event_type": s.event_type, "filter_type": "expression", "filter": s.filter or {},
+            "notify_record_type": "spdci:Group", "subscribe_criteria": dict(criteria or {})}
+
+
+async def unsubscribe(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+                      body: Mapping[str, Any]) -> dict[str, Any]:
+    correlation_id = str(uuid7())
+    try:
+        header, message = rules.check_header(body, "unsubscribe", "subscription_codes")
+        transaction_id = _transaction_id(message)
+        uri = callback_for(client, header)
+    except Rejected as exc:
+        return ack(correlation_id, ack_error(exc))
+    codes = [c for c in message["subscription_codes"] if isinstance(c, str)]
+    found = {s.code: s for s in await repository.subscriptions_with_codes(session, codes)
+             if s.client_id == client.client_id}  # another client's code is as unknown as a made-up one
+    unknown = [c for c in message["subscription_codes"] if not isinstance(c, str) or c not in found]
+    already = [c for c, s in found.items() if s.status != "subscribe"]
+    await repository.end_subscriptions(session, [s.id for c, s in found.items() if c not in already], clock.now())
+    status, reason, reason_message = rules.SUCC, None, None
+    if unknown or already:
+        status = rules.RJCT
+        reason = "rjct.subscription_code.invalid" if unknown else "rjct.event.already_unsubscribed"
+        reason_message = f"unknown: {unknown}; already unsubscribed: {already}"
+    statuses = [{"reference_id": c, "status": rules.SUCC if c in found else rules.RJCT} for c in codes]
+    stored = await repository.add_transaction(session, _transaction_values(
+        principal, client, header, transaction_id, correlation_id, "unsubscribe", "async", statuses,
+        status=status, completed=True, sender_uri=uri))
+    if stored is None:
+        session.expunge_all()
+        await session.rollback()
+        return ack(correlation_id, ("err.request.bad", "rjct.message_id.duplicate"))
+    answer: dict[str, Any] = {"transaction_id": transaction_id, "correlation_id": correlation_id, "timestamp": now_ts(),
+                              "status": status,
+                              "subscription_status": [{"code": c, "status": "unsubscribe"} for c in found]}
+    if reason:
+        answer["status_reason_code"], answer["status_reason_message"] = reason, reason_message
+    queue(session, client.client_id, "on-unsubscribe", uri, {
+        "header": callback_header("on-unsubscribe", client.client_id, status, len(codes), len(codes)),
+        "message": answer}, cipher)
+    return ack(correlation_id)
+
+
+# ---- notifications (the registry's own events, in a system session) ----------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    event_id: UUID  # unique per household change: a batch event's items get ids derived from the event's
+    event_type: str  # a DCI event type (rules.EVENT_TYPES)
+    household_id: UUID
+    unit_path: str
+
+
+async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Change]:
+    out: list[Change] = []
+    for e in events:
+        if e.type == registry_events.HOUSEHOLD_ASSESSED:
+            if e.payload.get("status") != e.payload.get("previous_status"):
+                out.append(Change(e.id, rules.STATUS_CHANGED, UUID(e.subject_id), e.unit_path or ""))
+        elif e.type == registry_events.HOUSEHOLD_ASSESSED_BATCH:
+            for item in e.payload.get("items", []):
+                if item.get("status") != item.get("previous_status"):
+                    household_id = UUID(item["household_id"])
+                    out.append(Change(uuid.uuid5(e.id, str(household_id)), rules.STATUS_CHANGED, household_id,
+                                      item.get("unit_path") or e.unit_path or ""))
+        elif e.type == registry_events.HOUSEHOLD_REGISTERED:
+            out.append(Change(e.id, rules.HOUSEHOLD_REGISTERED, UUID(e.subject_id), e.unit_path or ""))
+        elif e.type == registry_events.HOUSEHOLD_REMOVED:
+            out.append(Change(e.id, rules.HOUSEHOLD_REMOVED, UUID(e.subject_id), e.unit_path or ""))
+        elif e.type == registry_events.HOUSEHOLD_UPDATED:
+            action = await repository.history_action(session, UUID(e.subject_id), e.version)
+            kind = rules.MEMBER_CHANGED if (action or "").startswith("member_") else rules.HOUSEHOLD_UPDATED
+            out.append(Change(e.id, kind, UUID(e.subject_id), e.unit_path or ""))
+    return out
+
+
+def household_attributes(h: Household, since: datetime | None) -> dict[str, Any]:
+    """A household as the attributes a subscription filter names (rules.ATTRIBUTES)."""
+    return {"poverty_status": h.status, "review_year": h.status_year, "commune_code": h.commune_code,
+            "household_code": h.household_code, "village": h.village, "group_size": h.member_count,
+            "ethnic_minority": h.ethnic_minority, "policy_family": h.policy_family,
+            "social_protection": h.social_protection, "registration_date": repository.as_date(h.created_at),
+            "last_updated": repository.as_date(h.updated_at),
+            "classification_date": repository.as_date(since)}
+
+
+async def notify(session: AsyncSession, events: Sequence[Event], cipher: PersonalDataCipher) -> int:
+    """Queues one notification per (matching subscription, household change); returns how many."""
+    changes = await changes_of(session, events)
+    if not changes:
+        return 0
+    subscriptions = await repository.active_subscriptions(session, {c.event_type for c in changes})
+    if not subscriptions:
+        return 0
+    records = await load_records(session, [c.household_id for c in changes], True, include_removed=True)
+    clients = {s.client_id: await repository.client(session, s.client_id) for s in subscriptions}
+    queued = 0
+    for change in changes:
+        household = records.households.get(change.household_id)
+        if household is None:
+            continue
+        attrs = household_attributes(household, records.since.get(household.id))
+        for s in subscriptions:
+            client = clients.get(s.client_id)
+            if s.event_type != change.event_type or client is None or not client.active \
+                    or not path_in_any(household.unit_path, s.scope_paths) \
+                    or not rules.evaluate(rules.condition_from_json(s.filter), attrs):
+                continue
+            queued += await _queue_notification(session, s, client, change, records, cipher)
+    return queued
+
+
+async def _queue_notification(session: AsyncSession, s: DciSubscription, client: DciClient, change: Change,
+                              records: Records, cipher: PersonalDataCipher) -> int:
+    message_id = str(uuid7())
+    record = group_of(records, change.household_id, client.data_profile, cipher)
+    envelope = {
+        "header": {"version": rules.VERSION, "message_id": message_id, "message_ts": now_ts(), "action": "notify",
+                   "sender_id": rules.REGISTRY_SENDER_ID, "receiver_id": client.client_id, "total_count": 1,
+                   "is_msg_encrypted": False},
+        "message": {"transaction_id": s.transaction_id, "notify_event": [{
+            "reference_id": s.code, "timestamp": now_ts(),
+            "data": {"version": rules.VERSION, "reg_type": rules.REG_TYPE, "reg_event_type": change.event_type,
+                     "reg_record_type": rules.RECORD_TYPES[rules.GROUP], "reg_records": record},
+            "locale": "vie"}]}}
+    added = await repository.add_delivery(session, {
+        "id": uuid7(), "message_id": message_id, "client_id": client.client_id, "action": "notify",
+        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(envelope)), "subscription_id": s.id,
+        "event_id": change.event_id, "attempts": 0, "next_attempt_at": clock.now()})
+    if added:
+        session.add(DciAccessLog(client_id=client.client_id, transaction_id=s.transaction_id, correlation_id=message_id,
+                                 reference_id=s.code, action="notify", query={"subscription": s.code,
+                                                                               "event": change.event_type},
+                                 household_ids=[change.household_id], data_profile=client.data_profile))
+    return int(added)
+
+
+# ---- deliveries ----------------------------------------------------------------------------------------------
+
+def delivered(delivery: DciDelivery, now: datetime) -> None:
+    delivery.delivered_at, delivery.last_error = now, None
+
+
+def failed(delivery: DciDelivery, error: str, now: datetime, base: float, cap: float, max_age: float) -> None:
+    """Another try later (doubling, capped); given up once the message is older than `max_age` seconds."""
+    delivery.attempts += 1
+    delivery.last_error = error[:1000]
+    if delivery.created_at is not None and (now - delivery.created_at).total_seconds() > max_age:
+        delivery.expired_at = now
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=rules.retry_delay(delivery.attempts, base, cap))
+
+
+# ---- administration ------------------------------------------------------------------------------------------
+
+async def register_client(session: AsyncSession, principal: Principal, body: ClientIn) -> DciClient:
+    from services.registry.dci.signatures import check_key
+
+    errors = [{"field": f"callback_urls[{i}]", "reason": why} for i, url in enumerate(body.callback_urls)
+              if (why := rules.check_callback_url(url))]
+    errors += [{"field": f"public_keys[{i}]", "reason": why} for i, key in enumerate(body.public_keys)
+               if (why := check_key(key))]
+    errors += [{"field": f"public_keys[{i}].kid", "reason": "every key needs a distinct kid"}
+               for i, key in enumerate(body.public_keys)
+               if not isinstance(key.get("kid"), str) or [k.get("kid") for k in body.public_keys].count(key["kid"]) > 1]
+    if errors:
+        from shared.errors import Problem
+
+        raise Problem(422, "validation_error", "Invalid request", "The client registration is not valid.",
+                      errors=errors)
+    found = await repository.client(session, body.client_id)
+    if found is None:
+        found = DciClient(client_id=body.client_id)
+        session.add(found)
+    found.display_name, found.callback_urls, found.public_keys = body.display_name, body.callback_urls, body.public_keys
+    found.allow_unsigned, found.data_profile, found.active = body.allow_unsigned, body.data_profile, body.active
+    found.updated_at, found.updated_by = clock.now(), principal.id
+    await session.flush()
+    return found
+
+
+async def list_clients(session: AsyncSession) -> list[DciClient]:
+    return await repository.clients(session)
+
+
+def client_out(c: DciClient) -> ClientOut:
+    return ClientOut(client_id=c.client_id, display_name=c.display_name, callback_urls=list(c.callback_urls),
+                     key_ids=[str(k.get("kid")) for k in c.public_keys], allow_unsigned=c.allow_unsigned,
+                     data_profile=c.data_profile, active=c.active, updated_at=c.updated_at, updated_by=c.updated_by)

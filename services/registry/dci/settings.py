@@ -1,0 +1,16 @@
+"""DCI settings: environment variables REGISTRY_DCI_* (e.g. REGISTRY_DCI_RETRY_CAP_SECONDS)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DciSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_DCI_", extra="ignore")
+
+    poll_seconds: float = 0.25  # how often the worker looks for due callbacks without being woken
+    callback_timeout_seconds: float = 5.0
+    retry_base_seconds: float = 2.0  # the first retry of a failed callback; doubling after each failure
+    retry_cap_seconds: float = 300.0  # never longer than this between tries: a subscriber back up is served soon
+    max_age_seconds: float = 7 * 24 * 3600.0  # a callback undelivered this long is given up (expired_at)
+    deliveries_per_round: int = 50  # callbacks in flight at once per process

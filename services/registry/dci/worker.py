@@ -1,0 +1,130 @@
+"""The DCI background work: async searches waiting to run, callbacks waiting to be delivered (with
+retries and back-off), and the consumer that turns registry events into notifications.
+
+Callbacks go only to URLs the client registered (checked when the message came in), never follow
+redirects, and ignore proxy settings: a client cannot steer the registry into the platform's network.
+A failing callback never holds anything else up: it waits for its next try in the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.registry import events as registry_events
+from services.registry.dci import repository, service
+from services.registry.dci.settings import DciSettings
+from services.registry.personal_data import PersonalDataCipher
+from shared import clock
+from shared.consumer import Consumer
+from shared.db import Database
+from shared.events import Event
+from shared.principal import principal_from_claims
+from shared.tasks import stop_task
+
+log = logging.getLogger(__name__)
+
+CONSUMER_NAME = "registry-dci"
+WAKE_KEY = "dci_wake"
+
+
+def dci_consumer(cipher: PersonalDataCipher | None) -> Consumer:
+    """The registry's own events, turned into queued notifications for the matching subscriptions."""
+
+    async def handle(session: Any, events: list[Event]) -> None:
+        if cipher is None:
+            log.warning("DCI notifications need the personal-data keys; %d events skipped", len(events))
+            return
+        await service.notify(session, events, cipher)
+
+    types = (registry_events.HOUSEHOLD_ASSESSED, registry_events.HOUSEHOLD_ASSESSED_BATCH,
+             registry_events.HOUSEHOLD_REGISTERED, registry_events.HOUSEHOLD_UPDATED, registry_events.HOUSEHOLD_REMOVED)
+    return Consumer(CONSUMER_NAME, "registry", {t: handle for t in types})
+
+
+class DciWorker:
+    def __init__(self, db: Database, cipher: PersonalDataCipher | None, settings: DciSettings) -> None:
+        self.db, self.cipher, self.settings = db, cipher, settings
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=self.settings.callback_timeout_seconds, follow_redirects=False,
+                                       trust_env=False)
+        self._task = asyncio.create_task(self._run(), name="dci-worker")
+
+    async def stop(self) -> None:
+        await stop_task(self._task)
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.settings.poll_seconds)
+            self.wake.clear()
+            try:
+                while await self.run_search():
+                    pass
+                while await self.deliver() >= self.settings.deliveries_per_round:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("DCI worker round failed; trying again")
+                await asyncio.sleep(1.0)
+
+    async def run_search(self) -> bool:
+        """Runs one waiting async search; False when none waits."""
+        if self.cipher is None:
+            return False
+        async with self.db.system_session() as system:
+            txn = await repository.claim_pending(system)
+            if txn is None:
+                return False
+            txn.attempts += 1
+            principal = principal_from_claims(txn.principal)
+            async with self.db.session(principal) as scoped:
+                await service.complete_search(system, scoped, txn, self.cipher)
+        return True
+
+    async def deliver(self) -> int:
+        """Posts the callbacks that are due; returns how many were tried."""
+        if self.cipher is None or self._http is None:
+            return 0
+        s = self.settings
+        async with self.db.system_session() as session:
+            due = await repository.due_deliveries(session, clock.now(), s.deliveries_per_round)
+            results = await asyncio.gather(*(self._post(d.url, self.cipher.open(d.body_sealed)) for d in due))
+            now = clock.now()
+            for delivery, error in zip(due, results, strict=True):
+                if error is None:
+                    service.delivered(delivery, now)
+                else:
+                    service.failed(delivery, error, now, s.retry_base_seconds, s.retry_cap_seconds, s.max_age_seconds)
+        return len(due)
+
+    async def _post(self, url: str, body: bytes) -> str | None:
+        assert self._http is not None
+        try:
+            response = await self._http.post(url, content=body, headers={"content-type": "application/json"})
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}"
+
+
+def worker_factory(cipher: PersonalDataCipher | None, settings: DciSettings) -> Any:
+    def make(app: FastAPI) -> DciWorker:
+        worker = DciWorker(app.state.db, cipher, settings)
+        setattr(app.state, WAKE_KEY, worker.wake)
+        return worker
+
+    return make

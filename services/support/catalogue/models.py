@@ -1,0 +1,30 @@
+"""The catalogue: programmes, funding sources, delivering bodies, measures and activity kinds.
+
+One table for the five lists: each entry is a code, a Vietnamese name and the fields its list needs
+(a programme's category, measures, eligible statuses, period and dated standards), validated by
+`schemas.py` on the way in. Reference data, not scoped: every officer reads the same catalogue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.support.db import CODE, Base
+
+
+class CatalogueEntry(Base):
+    __tablename__ = "catalogue"
+
+    catalogue: Mapped[str] = mapped_column(String(20, collation="C"), primary_key=True)
+    code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,45 @@
+"""The catalogue: /support/catalogue (programmes, funding sources, bodies, measures, activity kinds)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from services.support.catalogue import repository, service
+from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.schemas import EntryIn, EntryOut
+from shared import permissions
+from shared.etag import etag_of
+from shared.http import DbSession, require
+from shared.openapi import problems
+from shared.principal import Principal
+
+router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
+Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
+Editor = Annotated[Principal, Depends(require(permissions.SUPPORT_CATALOGUE_WRITE))]
+IfMatch = Annotated[str | None, Header(description="the entry's ETag (its version); required to change an entry")]
+CatalogueName = Literal["programme", "funding_source", "body", "measure", "activity_kind"]
+
+
+def out(item: CatalogueEntry) -> EntryOut:
+    return EntryOut(catalogue=item.catalogue, entry=item.code, name=item.name, active=item.active,
+                    version=item.version, fields=item.fields)
+
+
+@router.get("", response_model=list[EntryOut], summary="The catalogue, one list or all")
+async def list_entries(principal: Reader, session: DbSession,
+                       catalogue: Annotated[CatalogueName | None, Query()] = None,
+                       include_inactive: bool = False) -> list[EntryOut]:
+    return [out(e) for e in await repository.entries(session, catalogue, include_inactive)]
+
+
+@router.post("", response_model=EntryOut, responses=problems(412, 428),
+             summary="Add an entry, or change one (If-Match of the entry required to change it)",
+             description="Province officers and admins. Amounts are dated `standards`: add an entry with a new "
+                         "`valid_from` rather than changing an old one. Emits `support.catalogue.changed`.")
+async def save_entry(body: EntryIn, principal: Editor, session: DbSession, if_match: IfMatch = None) -> JSONResponse:
+    item, created = await service.save_entry(session, principal, body, if_match)
+    return JSONResponse(out(item).model_dump(mode="json"), status_code=201 if created else 200,
+                        headers={"ETag": etag_of(item.version)})

@@ -1,0 +1,81 @@
+"""Pure rules of the catalogue: what a programme allows (statuses, measures, period) and its dated
+standard amounts. No I/O: the caller passes the programme's fields and the day in question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+CATALOGUES = ("programme", "funding_source", "body", "measure", "activity_kind")
+CATEGORIES = ("credit", "health_insurance", "education", "electricity", "housing", "sanitation", "water",
+              "rice_food", "gifts", "production", "training_jobs", "information", "other")
+# Who a programme serves: registry statuses, "escaped" (escaped poverty or near-poverty within the
+# programme's `escaped_within_years` review years), or "all".
+ELIGIBLE = ("poor", "near_poor", "middle_income", "escaped", "all")
+ESCAPE_TRANSITIONS = ("escaped_poverty", "escaped_near_poverty")
+LEVELS = ("central", "province", "district", "commune")
+SOURCE_KINDS = ("state_budget", "vnn_fund", "organisation_fund", "enterprise", "community", "policy_bank", "other")
+BODY_KINDS = ("front", "mass_organisation", "government", "enterprise", "policy_bank", "other")
+
+
+@dataclass(frozen=True)
+class Programme:
+    code: str
+    name: str
+    category: str
+    measures: tuple[str, ...]
+    eligible: tuple[str, ...]
+    escaped_within_years: int | None
+    active_from: date
+    active_to: date | None
+    standards: tuple[dict[str, Any], ...]
+    active: bool = True
+
+    @classmethod
+    def of(cls, code: str, name: str, fields: dict[str, Any], active: bool = True) -> Programme:
+        return cls(code=code, name=name, category=fields["category"], measures=tuple(fields.get("measures") or ()),
+                   eligible=tuple(fields.get("eligible") or ()),
+                   escaped_within_years=fields.get("escaped_within_years"),
+                   active_from=date.fromisoformat(fields["active_from"]),
+                   active_to=date.fromisoformat(fields["active_to"]) if fields.get("active_to") else None,
+                   standards=tuple(fields.get("standards") or ()), active=active)
+
+    def runs_on(self, day: date) -> bool:
+        return self.active_from <= day and (self.active_to is None or day <= self.active_to)
+
+
+def standard_on(programme: Programme, key: str, day: date) -> int | None:
+    """The value of a dated standard (e.g. `per_house`) in force on `day`, or None."""
+    for item in programme.standards:
+        starts = date.fromisoformat(item["valid_from"])
+        ends = date.fromisoformat(item["valid_to"]) if item.get("valid_to") else None
+        if item["key"] == key and starts <= day and (ends is None or day <= ends):
+            return int(item["value"])
+    return None
+
+
+@dataclass(frozen=True)
+class Transition:
+    review_year: int
+    status: str
+    transition: str | None
+
+
+def eligibility_refusal(programme: Programme, status: str | None, transitions: list[Transition],
+                        day: date) -> str | None:
+    """Why a household of this status (and these recognised transitions) cannot receive this
+    programme on `day`, or None when it can."""
+    allowed = programme.eligible
+    if "all" in allowed or (status is not None and status in allowed):
+        return None
+    if "escaped" in allowed:
+        years = programme.escaped_within_years or 0
+        if any(t.transition in ESCAPE_TRANSITIONS and day.year - years <= t.review_year <= day.year
+               for t in transitions):
+            return None
+    wanted = ", ".join(allowed)
+    if "escaped" in allowed:
+        wanted = wanted.replace("escaped", f"escaped within {programme.escaped_within_years or 0} years")
+    return (f"programme {programme.code} serves households that are {wanted}; this household's recognised "
+            f"status is {status or 'none (never recognised)'}")

@@ -1,0 +1,106 @@
+"""Catalogue use cases: read, add or change an entry (province and admin roles), and load the
+reference data file at set-up. Every change emits `support.catalogue.changed` (reporting keeps the
+names from it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support.catalogue import repository
+from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.schemas import FIELDS, EntryIn
+from shared import clock
+from shared.errors import Problem
+from shared.etag import check_if_match
+from shared.events import Event, record_events
+from shared.principal import Principal
+
+DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
+# The data file's list names and the catalogue each fills.
+FILE_LISTS = {"programmes": "programme", "funding_sources": "funding_source", "bodies": "body",
+              "measures": "measure", "activity_kinds": "activity_kind"}
+
+
+def read_file(path: Path = DATA_FILE) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def changed_event(item: CatalogueEntry) -> Event:
+    payload = {"catalogue": item.catalogue, "code": item.code, "name": item.name, "active": item.active,
+               **item.fields}
+    return Event(type="support.catalogue.changed", producer="support", subject_id=f"{item.catalogue}:{item.code}",
+                 version=item.version, payload=payload)
+
+
+def checked_fields(catalogue: str, fields: dict[str, Any], field_prefix: str = "fields") -> dict[str, Any]:
+    try:
+        return FIELDS[catalogue].model_validate(fields).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [{"field": ".".join([field_prefix, *(str(p) for p in e["loc"])]), "reason": e["msg"]}
+                  for e in exc.errors()]
+        raise Problem(422, "validation_error", "Invalid request",
+                      "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors) from exc
+
+
+async def _check_measures(session: AsyncSession, catalogue: str, fields: dict[str, Any]) -> None:
+    if catalogue not in ("programme", "activity_kind"):
+        return
+    known = {e.code for e in await repository.entries(session, "measure")}
+    unknown = sorted(set(fields["measures"]) - known)
+    if unknown:
+        raise Problem(422, "unknown_measure", "Unknown measure", f"Not in the measures catalogue: {', '.join(unknown)}",
+                      field="fields.measures", errors=[{"field": "fields.measures", "reason": f"unknown {m}"}
+                                                       for m in unknown])
+
+
+async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
+                     if_match: str | None) -> tuple[CatalogueEntry, bool]:
+    """Add an entry, or replace an existing one's name, fields and active flag (If-Match required)."""
+    fields = checked_fields(body.catalogue, body.fields)
+    await _check_measures(session, body.catalogue, fields)
+    item = await repository.entry(session, body.catalogue, body.entry, lock=True)
+    created = item is None
+    if item is None:
+        item = CatalogueEntry(catalogue=body.catalogue, code=body.entry, name=body.name, fields=fields,
+                              active=body.active, version=1, updated_by=principal.id, updated_at=clock.now())
+        session.add(item)
+    else:
+        check_if_match(if_match, item.version)
+        item.name, item.fields, item.active = body.name, fields, body.active
+        item.version += 1
+        item.updated_by, item.updated_at = principal.id, clock.now()
+    await session.flush()
+    await record_events(session, [changed_event(item)])
+    return item, created
+
+
+async def load_file(session: AsyncSession, data: dict[str, Any] | None = None) -> int:
+    """Adds the file's entries and updates those that differ; a second run changes nothing and
+    emits nothing. Entries added by officers and absent from the file are left alone."""
+    data = data if data is not None else read_file()
+    held = {(e.catalogue, e.code): e for e in await repository.entries(session)}
+    events = []
+    for list_name, catalogue in FILE_LISTS.items():
+        for raw in data.get(list_name, []):
+            code, name = raw["code"], raw["name"]
+            fields = checked_fields(catalogue, {k: v for k, v in raw.items() if k not in ("code", "name")},
+                                    f"{list_name}.{code}")
+            item = held.get((catalogue, code))
+            if item is None:
+                item = CatalogueEntry(catalogue=catalogue, code=code, name=name, fields=fields, active=True,
+                                      version=1, updated_by="bootstrap", updated_at=clock.now())
+                session.add(item)
+            elif item.name == name and item.fields == fields:
+                continue
+            else:
+                item.name, item.fields, item.version = name, fields, item.version + 1
+                item.updated_by, item.updated_at = "bootstrap", clock.now()
+            events.append(item)
+    await session.flush()
+    await record_events(session, [changed_event(i) for i in events])
+    return len(events)

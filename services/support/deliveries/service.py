@@ -1,0 +1,250 @@
+"""Delivery use cases: record one to a household (eligibility checked against the registry's read
+model), record an aggregate batch, correct, void. One transaction each, with its history entry and
+its event; a refused request writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support import events
+from services.support.catalogue import repository as catalogue
+from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.rules import Programme, eligibility_refusal
+from services.support.deliveries import rules
+from services.support.deliveries.models import Delivery, DeliveryHistory
+from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
+from services.support.households import repository as households
+from shared import clock, permissions
+from shared.context import request_id_var
+from shared.errors import Problem, conflict, forbidden, not_found
+from shared.events import record_events
+from shared.principal import Principal
+
+Refs = dict[tuple[str, str], CatalogueEntry]
+
+
+def _invalid(errors: list[dict[str, str]]) -> Problem:
+    return Problem(422, "validation_error", "Invalid delivery", "; ".join(f"{e['field']}: {e['reason']}"
+                                                                         for e in errors), errors=errors)
+
+
+async def _refs(session: AsyncSession, programme: str, body: str, sources: list[str]) -> Refs:
+    return await catalogue.several(session, [("programme", programme), ("body", body),
+                                             *(("funding_source", s) for s in sources)])
+
+
+def _programme(refs: Refs, code: str) -> Programme | None:
+    entry = refs.get(("programme", code))
+    return Programme.of(entry.code, entry.name, entry.fields) if entry is not None and entry.active else None
+
+
+def _check(refs: Refs, state: Mapping[str, Any]) -> Programme:
+    """The whole delivery against the catalogue and the calendar: 422 naming every bad field."""
+    lines = rules.Lines(
+        programme=state["programme"], delivered_on=state["delivered_on"], period_from=state.get("period_from"),
+        quantities=[(q["measure"], q["quantity"]) for q in state["quantities_in"]],
+        amount_vnd=state["amount_vnd"], funding=[(f["source"], f["amount_vnd"]) for f in state["funding"]],
+        body=state["body"], households=state["households"], persons=state.get("persons"), turns=state.get("turns"))
+    programme = _programme(refs, lines.programme)
+    body = refs.get(("body", lines.body))
+    sources = {s: bool((e := refs.get(("funding_source", s))) and e.active) for s, _ in lines.funding}
+    errors = rules.problems(lines, programme, sources, bool(body and body.active), clock.today())
+    if errors:
+        raise _invalid(errors)
+    assert programme is not None
+    return programme
+
+
+def catalogue_fields(refs: Refs) -> dict[tuple[str, str], dict[str, Any]]:
+    return {key: entry.fields for key, entry in refs.items()}
+
+
+def snapshot(delivery: Delivery) -> dict[str, Any]:
+    out = {}
+    for name in rules.SNAPSHOT_FIELDS:
+        value = getattr(delivery, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def _history(session: AsyncSession, principal: Principal, delivery: Delivery, action: str,
+             before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None = None) -> None:
+    session.add(DeliveryHistory(delivery_id=delivery.id, unit_path=delivery.unit_path, version=delivery.version,
+                                action=action, actor_id=principal.id, actor_role=principal.role, at=clock.now(),
+                                reason=reason, before=before, after=after, correlation_id=request_id_var.get()))
+
+
+def _state(body: HouseholdDeliveryIn | AggregateDeliveryIn) -> dict[str, Any]:
+    return {"programme": body.programme, "delivered_on": body.delivered_on,
+            "period_from": getattr(body, "period_from", None),
+            "quantities_in": [q.model_dump() for q in body.quantities], "amount_vnd": body.amount_vnd,
+            "funding": [f.model_dump() for f in body.funding], "body": body.body,
+            "households": getattr(body, "households", 1), "persons": body.persons, "turns": body.turns}
+
+
+async def _emit(session: AsyncSession, type_: str, delivery: Delivery, refs: Refs) -> None:
+    await record_events(session, [events.delivery_event(type_, delivery, catalogue_fields(refs))])
+
+
+async def _eligibility(session: AsyncSession, principal: Principal, programme: Programme, household_id: UUID,
+                       status: str | None, day: date, override_reason: str | None) -> str | None:
+    """None when the household qualifies; the rule set aside when an allowed role overrides; else 422."""
+    if "all" in programme.eligible or (status is not None and status in programme.eligible):
+        return None  # the hot path: no transitions read
+    refusal = eligibility_refusal(programme, status, await households.transitions(session, household_id), day)
+    if refusal is None:
+        return None
+    if override_reason is None:
+        raise Problem(422, "not_eligible", "Household not eligible", refusal, field="household_id",
+                      programme=programme.code, eligible=list(programme.eligible), household_status=status)
+    if not principal.has(permissions.SUPPORT_OVERRIDE):
+        raise forbidden(f"Recording a delivery the eligibility rule refuses needs the permission "
+                        f"'{permissions.SUPPORT_OVERRIDE}'.", permission=permissions.SUPPORT_OVERRIDE)
+    return refusal
+
+
+async def record_household(session: AsyncSession, principal: Principal, body: HouseholdDeliveryIn) -> Delivery:
+    household = await households.household(session, body.household_id)
+    if household is None:
+        raise not_found("household", body.household_id)
+    if household.removed:
+        raise Problem(422, "household_removed", "Household removed",
+                      "The registry removed this household; support cannot be recorded for it.", field="household_id")
+    refs = await _refs(session, body.programme, body.body, [f.source for f in body.funding])
+    state = _state(body)
+    programme = _check(refs, state)
+    rule = await _eligibility(session, principal, programme, household.id, household.status, body.delivered_on,
+                              body.override_reason)
+    now = clock.now()
+    delivery = Delivery(
+        unit_path=household.unit_path, unit_code=household.commune_code, kind=rules.HOUSEHOLD, status=rules.RECORDED,
+        programme=body.programme, delivered_on=body.delivered_on, year=body.delivered_on.year,
+        household_id=household.id, member_ids=[str(m) for m in body.member_ids], households=1,
+        persons=body.persons if body.persons is not None else (len(body.member_ids) or None), turns=body.turns,
+        quantities=rules.quantities_json((q.measure, q.quantity) for q in body.quantities),
+        amount_vnd=body.amount_vnd, funding=state["funding"], body=body.body, body_detail=body.body_detail,
+        note=body.note, document_ref=body.document_ref, household_status=household.status,
+        eligibility_exception=rule is not None, eligibility_rule=rule,
+        override_reason=body.override_reason if rule is not None else None,
+        version=1, recorded_at=now, recorded_by=principal.id, updated_at=now)
+    session.add(delivery)
+    await session.flush()
+    _history(session, principal, delivery, "recorded", None, snapshot(delivery), body.override_reason)
+    await _emit(session, events.DELIVERY_RECORDED, delivery, refs)
+    return delivery
+
+
+async def record_aggregate(session: AsyncSession, principal: Principal, body: AggregateDeliveryIn) -> Delivery:
+    unit = await households.writable_unit(session, principal, body.unit, body.hierarchy)
+    refs = await _refs(session, body.programme, body.body, [f.source for f in body.funding])
+    state = _state(body)
+    _check(refs, state)
+    now = clock.now()
+    delivery = Delivery(
+        unit_path=unit.path, unit_code=unit.code, kind=rules.AGGREGATE, status=rules.RECORDED,
+        programme=body.programme, delivered_on=body.delivered_on, period_from=body.period_from,
+        year=body.delivered_on.year, household_id=None, member_ids=[], households=body.households,
+        persons=body.persons, turns=body.turns,
+        quantities=rules.quantities_json((q.measure, q.quantity) for q in body.quantities),
+        amount_vnd=body.amount_vnd, funding=state["funding"], body=body.body, body_detail=body.body_detail,
+        note=body.note, document_ref=body.document_ref, version=1, recorded_at=now, recorded_by=principal.id,
+        updated_at=now)
+    session.add(delivery)
+    await session.flush()
+    _history(session, principal, delivery, "recorded", None, snapshot(delivery))
+    await _emit(session, events.DELIVERY_RECORDED, delivery, refs)
+    return delivery
+
+
+async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) -> Delivery:
+    query = select(Delivery).where(Delivery.id == delivery_id)
+    if lock:
+        query = query.with_for_update()
+    found = (await session.scalars(query)).first()
+    if found is None:
+        raise not_found("delivery", delivery_id)
+    return found
+
+
+def _not_voided(delivery: Delivery) -> None:
+    if delivery.status == rules.VOIDED:
+        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more.",
+                       void_reason=delivery.void_reason)
+
+
+async def correct(session: AsyncSession, principal: Principal, delivery: Delivery, patch: DeliveryPatch) -> Delivery:
+    _not_voided(delivery)
+    given = patch.model_dump(exclude_unset=True)
+    reason = given.pop("reason", None)
+    if delivery.kind == rules.HOUSEHOLD:
+        for field in ("households", "period_from"):
+            if field in given:
+                raise _invalid([{"field": field, "reason": "a household delivery is for one household on one day"}])
+    elif "member_ids" in given:
+        raise _invalid([{"field": "member_ids", "reason": "an aggregate delivery names no members"}])
+    state: dict[str, Any] = {
+        "programme": given.get("programme") or delivery.programme,
+        "delivered_on": given.get("delivered_on") or delivery.delivered_on,
+        "period_from": given.get("period_from", delivery.period_from),
+        "quantities_in": [{"measure": q.measure, "quantity": q.quantity} for q in patch.quantities]
+        if patch.quantities is not None else
+        [{"measure": q["measure"], "quantity": Decimal(q["quantity"])} for q in delivery.quantities],
+        "amount_vnd": delivery.amount_vnd if patch.amount_vnd is None else patch.amount_vnd,
+        "funding": [f.model_dump() for f in patch.funding] if patch.funding is not None else list(delivery.funding),
+        "body": patch.body or delivery.body,
+        "households": delivery.households if patch.households is None else patch.households,
+        "persons": given.get("persons", delivery.persons),
+        "turns": given.get("turns", delivery.turns),
+    }
+    refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
+    programme = _check(refs, state)
+    if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
+                                             or state["delivered_on"] != delivery.delivered_on):
+        household = await households.household(session, delivery.household_id)  # type: ignore[arg-type]
+        status = household.status if household is not None else None
+        rule = await _eligibility(session, principal, programme, delivery.household_id,  # type: ignore[arg-type]
+                                  status, state["delivered_on"], reason if delivery.eligibility_exception else None)
+        delivery.eligibility_exception, delivery.eligibility_rule = rule is not None, rule
+        delivery.household_status = status
+    before = snapshot(delivery)
+    delivery.programme, delivery.delivered_on = state["programme"], state["delivered_on"]
+    delivery.year, delivery.period_from = state["delivered_on"].year, state["period_from"]
+    delivery.quantities = rules.quantities_json((q["measure"], q["quantity"]) for q in state["quantities_in"])
+    delivery.amount_vnd, delivery.funding, delivery.body = state["amount_vnd"], state["funding"], state["body"]
+    delivery.households, delivery.persons, delivery.turns = state["households"], state["persons"], state["turns"]
+    for field in ("body_detail", "note", "document_ref"):
+        if field in given:
+            setattr(delivery, field, given[field])
+    if "member_ids" in given:
+        delivery.member_ids = [str(m) for m in given["member_ids"] or []]
+    after = snapshot(delivery)
+    changed_before, changed_after = rules.changes(before, after)
+    if not changed_after:
+        return delivery  # nothing to change: no new version, no event
+    delivery.version += 1
+    delivery.updated_at = clock.now()
+    await session.flush()
+    _history(session, principal, delivery, "corrected", changed_before, changed_after, reason)
+    await _emit(session, events.DELIVERY_CORRECTED, delivery, refs)
+    return delivery
+
+
+async def void(session: AsyncSession, principal: Principal, delivery: Delivery, reason: str) -> Delivery:
+    _not_voided(delivery)
+    before = snapshot(delivery)
+    delivery.status, delivery.void_reason = rules.VOIDED, reason
+    delivery.version += 1
+    delivery.updated_at = clock.now()
+    await session.flush()
+    changed_before, changed_after = rules.changes(before, snapshot(delivery))
+    _history(session, principal, delivery, "voided", changed_before, changed_after, reason)
+    refs = await _refs(session, delivery.programme, delivery.body, [f["source"] for f in delivery.funding])
+    await _emit(session, events.DELIVERY_VOIDED, delivery, refs)
+    return delivery

@@ -1,0 +1,150 @@
+"""The registry's events into the eligibility read model (docs/events.md "registry").
+
+Units (`registry.unit.changed`), households (`registered`, `updated`, `removed`, `assessed`,
+`assessed_batch`: the newest household version wins; an older or repeated event changes nothing)
+and the recognised transitions (from `assessed`, newest version per household and review year).
+One statement per batch of events; the consumer runs in a system session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import clock
+from shared.events import Event
+
+_UNITS = text("""
+INSERT INTO sp_units AS u (path, hierarchy, code, level, name, parent_path, version)
+SELECT * FROM unnest(CAST(:path AS text[]), CAST(:hierarchy AS text[]), CAST(:code AS text[]),
+                     CAST(:level AS text[]), CAST(:name AS text[]), CAST(:parent AS text[]), CAST(:version AS int[]))
+ON CONFLICT (path) DO UPDATE SET hierarchy = EXCLUDED.hierarchy, code = EXCLUDED.code, level = EXCLUDED.level,
+    name = EXCLUDED.name, parent_path = EXCLUDED.parent_path, version = EXCLUDED.version
+WHERE u.version <= EXCLUDED.version
+""")
+
+# `status` NULL in `keep_status` rows (a `removed` event) keeps the status held.
+_HOUSEHOLDS = text("""
+INSERT INTO sp_households AS h (id, unit_path, household_code, commune_code, status, status_year, member_count,
+                                removed, version, changed_at, applied_at)
+SELECT id, unit_path, household_code, commune_code, status, status_year, COALESCE(member_count, 0), removed, version,
+       changed_at, :applied_at
+FROM unnest(CAST(:id AS uuid[]), CAST(:unit_path AS text[]), CAST(:household_code AS text[]),
+            CAST(:commune_code AS text[]), CAST(:status AS text[]), CAST(:status_year AS int[]),
+            CAST(:member_count AS int[]), CAST(:removed AS bool[]), CAST(:version AS int[]),
+            CAST(:changed_at AS timestamptz[]), CAST(:keep_status AS bool[]))
+     AS t(id, unit_path, household_code, commune_code, status, status_year, member_count, removed, version,
+          changed_at, keep_status)
+ON CONFLICT (id) DO UPDATE SET
+    unit_path = EXCLUDED.unit_path, commune_code = EXCLUDED.commune_code,
+    household_code = COALESCE(EXCLUDED.household_code, h.household_code),
+    status = CASE WHEN EXCLUDED.status IS NULL AND EXCLUDED.removed THEN h.status ELSE EXCLUDED.status END,
+    status_year = COALESCE(EXCLUDED.status_year, h.status_year),
+    member_count = CASE WHEN EXCLUDED.removed THEN h.member_count ELSE EXCLUDED.member_count END,
+    removed = EXCLUDED.removed, version = EXCLUDED.version, changed_at = EXCLUDED.changed_at,
+    applied_at = EXCLUDED.applied_at
+WHERE h.version < EXCLUDED.version
+""")
+
+_TRANSITIONS = text("""
+INSERT INTO sp_household_transitions AS t (household_id, review_year, unit_path, status, previous_status,
+                                           transition, version)
+SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:year AS int[]), CAST(:unit_path AS text[]), CAST(:status AS text[]),
+                     CAST(:previous AS text[]), CAST(:transition AS text[]), CAST(:version AS int[]))
+ON CONFLICT (household_id, review_year) DO UPDATE SET unit_path = EXCLUDED.unit_path, status = EXCLUDED.status,
+    previous_status = EXCLUDED.previous_status, transition = EXCLUDED.transition, version = EXCLUDED.version
+WHERE t.version < EXCLUDED.version
+""")
+
+_HOUSEHOLD_KEYS = ("id", "unit_path", "household_code", "commune_code", "status", "status_year", "member_count",
+                   "removed", "version", "changed_at", "keep_status")
+
+
+def _newest(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per key, the highest version (a batch may hold several changes of one subject)."""
+    chosen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        if k not in chosen or chosen[k]["version"] < row["version"]:
+            chosen[k] = row
+    return list(chosen.values())
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in names}
+
+
+async def on_unit_changed(session: AsyncSession, events: list[Event]) -> None:
+    rows = _newest([{
+        "path": str(e.payload.get("path") or e.unit_path or e.subject_id),
+        "hierarchy": str(e.payload.get("hierarchy") or str(e.unit_path or e.subject_id).split(".")[0]),
+        "code": str(e.payload.get("code")), "level": str(e.payload.get("level")),
+        "name": str(e.payload.get("name") or ""), "parent": e.payload.get("parent_path"), "version": e.version,
+    } for e in events], ("path",))
+    await session.execute(_UNITS, _columns(rows, ("path", "hierarchy", "code", "level", "name", "parent", "version")))
+
+
+async def _apply_households(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    rows = _newest(rows, ("id",))
+    if rows:
+        await session.execute(_HOUSEHOLDS, {**_columns(rows, _HOUSEHOLD_KEYS), "applied_at": clock.now()})
+
+
+def _household_row(event: Event) -> dict[str, Any]:
+    p = event.payload
+    return {"id": event.subject_id, "unit_path": event.unit_path, "household_code": p.get("household_code"),
+            "commune_code": p.get("commune_code") or event.unit_code, "status": p.get("status"),
+            "status_year": None, "member_count": p.get("member_count"), "removed": False, "version": event.version,
+            "changed_at": event.occurred_at, "keep_status": False}
+
+
+async def on_household(session: AsyncSession, events: list[Event]) -> None:
+    """`registered` and `updated`: the payload holds the household's latest recognised status."""
+    await _apply_households(session, [_household_row(e) for e in events])
+
+
+async def on_removed(session: AsyncSession, events: list[Event]) -> None:
+    await _apply_households(session, [{**_household_row(e), "status": None, "removed": True, "keep_status": True}
+                                      for e in events])
+
+
+def _assessed_rows(item: dict[str, Any], version: int, unit_path: str | None,
+                   occurred_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    household = {"id": item["household_id"], "unit_path": item.get("unit_path") or unit_path,
+                 "household_code": None, "commune_code": item["commune_code"], "status": item["status"],
+                 "status_year": item["review_year"], "member_count": item.get("member_count"), "removed": False,
+                 "version": version, "changed_at": occurred_at, "keep_status": False}
+    transition = {"id": item["household_id"], "year": item["review_year"], "unit_path": household["unit_path"],
+                  "status": item["status"], "previous": item.get("previous_status"),
+                  "transition": item.get("transition"), "version": version}
+    return household, transition
+
+
+async def _apply_assessed(session: AsyncSession, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    await _apply_households(session, [h for h, _ in pairs])
+    transitions = _newest([t for _, t in pairs], ("id", "year"))
+    if transitions:
+        await session.execute(_TRANSITIONS, _columns(transitions, ("id", "year", "unit_path", "status", "previous",
+                                                                   "transition", "version")))
+
+
+async def on_assessed(session: AsyncSession, events: list[Event]) -> None:
+    await _apply_assessed(session, [_assessed_rows(e.payload, e.version, e.unit_path, e.occurred_at) for e in events])
+
+
+async def on_assessed_batch(session: AsyncSession, events: list[Event]) -> None:
+    await _apply_assessed(session, [_assessed_rows(item, int(item["version"]), item.get("unit_path"), e.occurred_at)
+                                    for e in events for item in e.payload.get("items") or []])
+
+
+HANDLERS = {
+    "registry.unit.changed": on_unit_changed,
+    "registry.household.registered": on_household,
+    "registry.household.updated": on_household,
+    "registry.household.removed": on_removed,
+    "registry.household.assessed": on_assessed,
+    "registry.household.assessed_batch": on_assessed_batch,
+}

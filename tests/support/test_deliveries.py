@@ -1,0 +1,215 @@
+"""Household and aggregate deliveries through the service: eligibility from the registry's events,
+Idempotency-Key, If-Match corrections, voids, history, and the events reporting reads."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+
+from services.reporting.support.rules import delivery_row
+from shared.events import Event
+from tests.support.conftest import (
+    A0,
+    A1,
+    DISTRICT_A_OFFICER,
+    OFFICER_A0,
+    PROVINCE_OFFICER,
+    Support,
+    assessed,
+    household_event,
+    housing_repair,
+)
+
+
+async def test_a_household_delivery_is_recorded_with_its_sources_and_reporting_can_read_its_event(
+        support: Support) -> None:
+    household = await support.household(A0, "poor")
+    response = await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["ETag"] == '"1"' and response.headers["Location"] == f"/support/deliveries/{body['id']}"
+    assert body["unit_path"] == A0 and body["unit_code"] == "07207" and body["household_status"] == "poor"
+    assert body["amount_vnd"] == 20_000_000 and body["amount_million_vnd"] == "20.00"
+    assert body["quantities"] == [{"measure": "house", "quantity": "1"}]
+    assert not body["eligibility_exception"]
+    [event] = await support.events("support.delivery.recorded")
+    payload = event["payload"]
+    assert payload["programme_category"] == "housing" and payload["body_kind"] == "mass_organisation"
+    assert payload["funding"] == [
+        {"source": "vnn_fund_district", "source_kind": "vnn_fund", "source_level": "district",
+         "amount_vnd": 12_000_000},
+        {"source": "hlhpn_mai_am", "source_kind": "organisation_fund", "source_level": None, "amount_vnd": 8_000_000}]
+    # The contract: reporting's projection takes the payload as it is.
+    row = delivery_row(payload, event["version"], Event.from_bytes(orjson.dumps(event)))
+    assert row["unit_path"] == A0 and row["amount_vnd"] == 20_000_000 and row["households"] == 1
+    history = (await support.call("GET", f"/support/deliveries/{body['id']}/history", OFFICER_A0)).json()
+    assert [h["action"] for h in history["items"]] == ["recorded"]
+
+
+async def test_a_retried_create_with_the_same_idempotency_key_records_once(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household), headers=key)
+    again = await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.headers.get("Idempotent-Replayed") == "true"
+    assert await support.count("deliveries") == 1
+    assert len(await support.events("support.delivery.recorded")) == 1
+
+
+async def test_a_household_the_programme_does_not_serve_is_refused_with_the_rule_unless_overridden(
+        support: Support) -> None:
+    near_poor = await support.household(A0, "near_poor")
+    card = {"household_id": near_poor, "programme": "bhyt_poor", "delivered_on": "2024-01-15",
+            "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"}
+    refused = await support.call("POST", "/support/deliveries", OFFICER_A0, json=card)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "not_eligible" and problem["household_status"] == "near_poor"
+    assert problem["eligible"] == ["poor"] and "bhyt_poor" in problem["detail"]
+    # A commune officer does not hold the override.
+    commune = await support.call("POST", "/support/deliveries", OFFICER_A0,
+                                 json={**card, "override_reason": "Hộ vừa bị thiên tai"})
+    assert commune.status_code == 403
+    assert await support.count("deliveries") == 0 and await support.delivery_events() == 0
+    district = await support.call("POST", "/support/deliveries", DISTRICT_A_OFFICER,
+                                  json={**card, "override_reason": "Hộ vừa bị thiên tai"})
+    assert district.status_code == 201, district.text
+    assert district.json()["eligibility_exception"] is True
+    assert "serves households that are poor" in district.json()["eligibility_rule"]
+    [event] = await support.events("support.delivery.recorded")
+    assert event["payload"]["eligibility_exception"] is True
+
+
+async def test_a_household_that_escaped_poverty_keeps_the_credit_for_the_programme_s_years(support: Support) -> None:
+    household = str(uuid.uuid4())
+    await support.publish([household_event(household, A0, "poor"),
+                           assessed(household, A0, 2023, "middle_income", "poor", "escaped_poverty", 2)])
+    await support.wait_version(household, 2)
+    loan = {"household_id": household, "programme": "nhcsxh_credit", "delivered_on": "2025-03-01",
+            "amount_vnd": 50_000_000, "funding": [{"source": "nhcsxh", "amount_vnd": 50_000_000}], "body": "nhcsxh"}
+    assert (await support.call("POST", "/support/deliveries", OFFICER_A0, json=loan)).status_code == 201
+    # Electricity support serves poor households only.
+    power = {"household_id": household, "programme": "electricity", "delivered_on": "2025-03-01",
+             "amount_vnd": 150_000, "funding": [{"source": "state_central", "amount_vnd": 150_000}], "body": "dien_luc"}
+    refused = await support.call("POST", "/support/deliveries", OFFICER_A0, json=power)
+    assert refused.status_code == 422 and refused.json()["household_status"] == "middle_income"
+
+
+async def test_the_read_model_follows_the_registry_and_ignores_older_versions(support: Support) -> None:
+    household = await support.household(A0, "near_poor")
+    await support.publish([assessed(household, A0, 2024, "poor", "near_poor", "newly_poor", 3),
+                           household_event(household, A0, "near_poor", 2, "registry.household.updated")])
+    await support.wait_version(household, 3)
+    card = {"household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-12-01",
+            "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"}
+    accepted = await support.call("POST", "/support/deliveries", OFFICER_A0, json=card)
+    assert accepted.status_code == 201 and accepted.json()["household_status"] == "poor"
+    await support.publish([Event(type="registry.household.removed", producer="registry", subject_id=household,
+                                 unit_code="07207", unit_path=A0, version=4, payload={"household_code": "x",
+                                                                                      "reason": "moved"})])
+    await support.wait_version(household, 4)
+    removed = await support.call("POST", "/support/deliveries", OFFICER_A0, json=card)
+    assert removed.status_code == 422 and removed.json()["code"] == "household_removed"
+
+
+async def test_bad_lines_are_refused_naming_each_field_and_nothing_is_stored(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    cases = {
+        "funding": housing_repair(household, amount_vnd=21_000_000),
+        "quantities.0.measure": housing_repair(household, quantities=[{"measure": "kg", "quantity": 10}]),
+        "delivered_on": housing_repair(household, delivered_on="2099-01-01"),
+        "funding.1.source": housing_repair(household, funding=[
+            {"source": "vnn_fund_district", "amount_vnd": 12_000_000}, {"source": "lottery", "amount_vnd": 8_000_000}]),
+        "body": housing_repair(household, body="nobody"),
+        "programme": housing_repair(household, programme="moon_trip"),
+    }
+    for field, payload in cases.items():
+        response = await support.call("POST", "/support/deliveries", OFFICER_A0, json=payload)
+        assert response.status_code == 422, (field, response.text)
+        assert field in [e["field"] for e in response.json()["errors"]], (field, response.json())
+    outside = {"household_id": household, "programme": "information", "delivered_on": "2020-06-01",
+               "quantities": [{"measure": "set", "quantity": 1}], "body": "ubnd"}
+    response = await support.call("POST", "/support/deliveries", OFFICER_A0, json=outside)
+    assert response.status_code == 422 and "outside programme information's period" in response.text
+    formula = await support.call("POST", "/support/deliveries", OFFICER_A0,
+                                 json=housing_repair(household, note="ok", document_ref="=HYPERLINK(1)"))
+    assert formula.status_code == 422 and formula.json()["errors"][0]["field"] == "document_ref"
+    assert await support.count("deliveries") == 0 and await support.delivery_events() == 0
+
+
+async def test_a_correction_needs_if_match_is_checked_again_and_kept_in_the_history(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    created = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    url = f"/support/deliveries/{created['id']}"
+    change = {"amount_vnd": 30_000_000, "funding": [{"source": "state_central", "amount_vnd": 30_000_000}],
+              "reason": "Sai số tiền"}
+    assert (await support.call("PATCH", url, OFFICER_A0, json=change)).status_code == 428
+    assert (await support.call("PATCH", url, OFFICER_A0, json=change, headers={"If-Match": '"7"'})).status_code == 412
+    bad = await support.call("PATCH", url, OFFICER_A0, json={"amount_vnd": 1}, headers={"If-Match": '"1"'})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "funding"
+    corrected = await support.call("PATCH", url, OFFICER_A0, json=change, headers={"If-Match": '"1"'})
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.headers["ETag"] == '"2"' and corrected.json()["amount_vnd"] == 30_000_000
+    history = (await support.call("GET", f"{url}/history", OFFICER_A0)).json()["items"]
+    assert [h["action"] for h in history] == ["recorded", "corrected"]
+    assert history[1]["before"]["amount_vnd"] == 20_000_000 and history[1]["after"]["amount_vnd"] == 30_000_000
+    assert history[1]["reason"] == "Sai số tiền"
+    [event] = await support.events("support.delivery.corrected")
+    assert event["version"] == 2 and event["payload"]["funding"][0]["source"] == "state_central"
+
+
+async def test_a_void_keeps_the_delivery_with_its_reason_and_a_voided_delivery_cannot_change(
+        support: Support) -> None:
+    household = await support.household(A0, "poor")
+    created = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    url = f"/support/deliveries/{created['id']}"
+    voided = await support.call("POST", f"{url}/void", OFFICER_A0, json={"reason": "Ghi trùng"},
+                                headers={"If-Match": '"1"'})
+    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    again = await support.call("POST", f"{url}/void", OFFICER_A0, json={"reason": "Ghi trùng"},
+                               headers={"If-Match": "*"})
+    assert again.status_code == 409 and again.json()["code"] == "delivery_voided"
+    patch = await support.call("PATCH", url, OFFICER_A0, json={"note": "x"}, headers={"If-Match": "*"})
+    assert patch.status_code == 409
+    [event] = await support.events("support.delivery.voided")
+    assert event["payload"]["status"] == "voided" and event["payload"]["void_reason"] == "Ghi trùng"
+    history = (await support.call("GET", f"/support/households/{household}/deliveries", OFFICER_A0)).json()
+    assert history["total"] == 0  # voided deliveries count nowhere...
+    shown = await support.call("GET", f"/support/households/{household}/deliveries", OFFICER_A0,
+                               params={"include_voided": "true"})
+    assert shown.json()["total"] == 1  # ...but are kept
+
+
+async def test_an_aggregate_delivery_and_the_totals_per_programme_source_and_body(support: Support) -> None:
+    cards = {"unit": "07207", "hierarchy": "v2008", "programme": "bhyt_poor", "delivered_on": "2024-02-01",
+             "households": 800, "persons": 2100, "quantities": [{"measure": "card", "quantity": 2100}], "body": "bhxh"}
+    gifts = {"unit": "213", "programme": "tet_gifts", "delivered_on": "2024-02-05", "households": 356,
+             "turns": 571, "quantities": [{"measure": "portion", "quantity": 571}], "amount_vnd": 192_750_000,
+             "funding": [{"source": "vnn_fund_district", "amount_vnd": 150_000_000},
+                         {"source": "enterprise", "amount_vnd": 42_750_000}], "body": "mttq"}
+    assert (await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=cards)).status_code == 201
+    # A commune officer cannot record at the district.
+    assert (await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=gifts)).status_code == 403
+    made = await support.call("POST", "/support/deliveries/aggregate", DISTRICT_A_OFFICER, json=gifts)
+    assert made.status_code == 201 and made.json()["kind"] == "aggregate" and made.json()["households"] == 356
+    totals = (await support.call("GET", "/support/deliveries/totals", PROVINCE_OFFICER,
+                                 params={"unit": "24", "year": 2024})).json()
+    by_code = {p["programme"]: p for p in totals["programmes"]}
+    assert by_code["bhyt_poor"]["households"] == 800 and by_code["bhyt_poor"]["quantities"] == [
+        {"measure": "card", "body": "bhxh", "quantity": "2100"}]
+    assert by_code["tet_gifts"]["amount_million_vnd"] == "192.75"
+    assert {(f["source"], f["body"], f["amount_vnd"]) for f in by_code["tet_gifts"]["funding"]} == {
+        ("vnn_fund_district", "mttq", 150_000_000), ("enterprise", "mttq", 42_750_000)}
+    # The commune's own totals hold only its cards.
+    commune = (await support.call("GET", "/support/deliveries/totals", OFFICER_A0, params={"year": 2024})).json()
+    assert [p["programme"] for p in commune["programmes"]] == ["bhyt_poor"]
+    listed = (await support.call("GET", "/support/deliveries", PROVINCE_OFFICER,
+                                 params={"source": "enterprise"})).json()
+    assert listed["total"] == 1 and listed["items"][0]["programme"] == "tet_gifts"
+    # Unknown unit: 404 naming it.
+    unknown = await support.call("POST", "/support/deliveries/aggregate", PROVINCE_OFFICER,
+                                 json={**cards, "unit": "99999"})
+    assert unknown.status_code == 404
+    assert A1  # (the other commune of the district is used by the scope tests)
