@@ -30,6 +30,7 @@ from shared.db import load_by_id
 from shared.errors import Problem, conflict
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
+from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params
 from shared.principal import Principal
 
@@ -59,7 +60,7 @@ async def _load(session: DbSession, request_id: UUID, *, lock: bool = False) -> 
     return await load_by_id(session, RegularReview, request_id, "regular review", lock=lock)
 
 
-@router.post("", status_code=201, response_model=RegularReviewOut,
+@router.post("", status_code=201, response_model=RegularReviewOut, responses=problems(404),
              summary="Record a household's request; the decision is due within 15 days",
              description="Accepts `Idempotency-Key`.")
 async def create_request(body: RegularRequestIn, request: Request, principal: Writer, session: DbSession) -> Response:
