@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from services.emulation.main import create_app
 from services.emulation.settings import EmulationSettings
 from shared.db import asyncpg_dsn
+from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import Principal
 from tests.kit import Stack, auth_headers, fresh_database, make_principal, running_app, service_env
 from tests.reporting.conftest import connect
@@ -40,13 +41,18 @@ UNITS = [  # path, name, level, parent
     ("v2025.24.07210", "Phường Bắc Giang", "commune", "v2025.24"),
 ]
 
-PROVINCE_OFFICER = make_principal("province_officer", [PROVINCE])
-DISTRICT_OFFICER = make_principal("district_officer", [DISTRICT])
-COMMUNE_OFFICER = make_principal("commune_officer", [COMMUNE])
-NEIGHBOUR_OFFICER = make_principal("commune_officer", [NEIGHBOUR])
-OTHER_DISTRICT_OFFICER = make_principal("district_officer", [OTHER_DISTRICT])
-OTHER_PROVINCE_OFFICER = make_principal("province_officer", [OTHER_PROVINCE])
-NEW_COMMUNE_OFFICER = make_principal("commune_officer", [NEW_COMMUNE])
+def principal(role: str, paths: list[str]) -> Principal:
+    """A caller holding exactly its role's permissions (shared/permissions.py)."""
+    return make_principal(role, paths, permissions=ROLE_PERMISSIONS[role])
+
+
+PROVINCE_OFFICER = principal("province_officer", [PROVINCE])
+DISTRICT_OFFICER = principal("district_officer", [DISTRICT])
+COMMUNE_OFFICER = principal("commune_officer", [COMMUNE])
+NEIGHBOUR_OFFICER = principal("commune_officer", [NEIGHBOUR])
+OTHER_DISTRICT_OFFICER = principal("district_officer", [OTHER_DISTRICT])
+OTHER_PROVINCE_OFFICER = principal("province_officer", [OTHER_PROVINCE])
+NEW_COMMUNE_OFFICER = principal("commune_officer", [NEW_COMMUNE])
 # Callers of other communes, districts and provinces: none may read or change a row of COMMUNE.
 FOREIGN = (NEIGHBOUR_OFFICER, OTHER_DISTRICT_OFFICER, OTHER_PROVINCE_OFFICER)
 

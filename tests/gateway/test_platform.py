@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from gateway.proxy.rules import UNIT_FIELDS, Rule
+from shared import clock
 from shared.route_rules import EXTENSION
 from shared.scope import path_within
 from tests.gateway.platform import Platform, settled_fingerprints, start_platform
@@ -41,7 +42,8 @@ TARGETS = {
     "07888": "v2008.25.227.07888",
 }
 NON_UNIT_CODES = frozenset({"household_code"})
-ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id")
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id",
+             "fund_id", "sponsorship_id", "activity_id")
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +233,23 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
         return delivery if delivery.status_code == 201 else None
 
     ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    fund = await client.post("/support/funds", headers=owner, json={"unit": "07207", "hierarchy": "v2008"})
+    assert fund.status_code == 201, fund.text
+    ids["fund_id"] = fund.json()["id"]
+    donation = await client.post(f"/support/funds/{ids['fund_id']}/donations", headers=owner, json={
+        "amount_vnd": 1_000_000, "occurred_on": "2024-10-17", "donor_name": "Công ty May Bắc Giang"})
+    assert donation.status_code == 201, donation.text
+    pairing = await client.post("/support/sponsorships", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
+        "helper_name": "Công ty CP Lương thực Bắc Giang", "household_ids": [ids["household_id"]],
+        "started_on": "2024-01-01", "commitment": [{"measure": "kg", "quantity": 10, "per": "month"}]})
+    assert pairing.status_code == 201, pairing.text
+    ids["sponsorship_id"] = pairing.json()["id"]
+    activity = await client.post("/support/activities", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "body": "hlhpn", "kind": "training", "title": "Tập huấn",
+        "period_from": "2024-01-01", "period_to": "2024-06-30", "measures": [{"measure": "session", "quantity": 3}]})
+    assert activity.status_code == 201, activity.text
+    ids["activity_id"] = activity.json()["id"]
     ids.update(await _emulation_rows(platform))
     return ids
 
@@ -253,8 +272,30 @@ async def _emulation_rows(platform: Platform) -> dict[str, str]:
         "unit": "07207", "year": 2025, "registrant_kind": "unit", "registrant_name": "Tổ dân phố số 3",
         "title_sought": "giay_khen", "commitment": "Không còn hộ nghèo"})
     assert registration.status_code == 201, registration.text
+    nomination = await client.post("/emulation/nominations", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "year": 2025, "form": "giay_khen",
+        "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa"}, "achievements": "Vận động quỹ",
+        "dossier": [{"kind": k, "title": k} for k in ("submission", "achievement_report", "meeting_minutes")]})
+    assert nomination.status_code == 201, nomination.text
+    nomination_id = nomination.json()["id"]
+    # The ward's nomination decided (by the national administrator, who acts at any level), so an award exists.
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/submit", headers=owner)).status_code == 200
+    admin = platform.bearer("admin")
+    assert (await client.post(f"/emulation/nominations/{nomination_id}/appraise", headers=admin)).status_code == 200
+    award = await client.post(f"/emulation/nominations/{nomination_id}/decision", headers=admin,
+                              json=_EMULATION_DECISION)
+    assert award.status_code == 201, award.text
+    second = await client.post("/emulation/nominations", headers=owner, json=nomination_body(nomination.json()))
     return {"movement_id": movement_id, "activity_id": activity.json()["id"],
-            "registration_id": registration.json()["id"]}
+            "registration_id": registration.json()["id"], "nomination_id": second.json()["id"],
+            "award_id": award.json()["id"]}
+
+
+def nomination_body(read: dict[str, Any]) -> dict[str, Any]:
+    """A second draft like the first (the one foreign callers try to move)."""
+    return {"unit": "07207", "hierarchy": "v2008", "year": read["year"], "form": read["form"],
+            "nominee": {"kind": read["nominee_kind"], "name": read["nominee_name"]},
+            "achievements": read["achievements"], "dossier": read["dossier"]}
 
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -271,11 +312,20 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                         "decision_date": "2025-10-20", "signer": "X"},
     ("PATCH", "/support/deliveries/{delivery_id}"): {"note": "Đã sửa"},
     ("POST", "/support/deliveries/{delivery_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/donations"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "donor_name": "Người lạ"},
+    ("POST", "/support/funds/{fund_id}/spends"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                  "purpose": "Chi thử"},
+    ("POST", "/support/sponsorships/{sponsorship_id}/end"): {"ended_on": "2024-06-01", "reason": "Kết thúc"},
+    ("POST", "/support/activities/{activity_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "to_fund_id": str(uuid.uuid4())},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
 }
 _EMULATION_UNIT = {"unit": "07207", "hierarchy": "v2008"}
+_EMULATION_DECISION = {"decision_number": "120/QĐ-UBND", "decision_date": clock.today().isoformat(), "signer": "X"}
 VALID_BODIES.update({
     ("PATCH", "/emulation/movements/{movement_id}"): {"name": "Đổi tên"},
     ("POST", "/emulation/movements/{movement_id}/documents"): _EMULATION_UNIT | {
@@ -288,6 +338,14 @@ VALID_BODIES.update({
         "year": 2025, "registrant_kind": "unit", "registrant_name": "X", "title_sought": "giay_khen",
         "commitment": "y"},
     ("POST", "/emulation/registrations/{registration_id}/status"): {"status": "withdrawn"},
+    ("PATCH", "/emulation/nominations/{nomination_id}"): {"achievements": "Sửa"},
+    ("POST", "/emulation/nominations/{nomination_id}/return"): {"comment": "Bổ sung"},
+    ("POST", "/emulation/nominations/{nomination_id}/rejection"): {"comment": "Không đạt"},
+    ("POST", "/emulation/nominations/{nomination_id}/vote"): {"votes_for": 5, "votes_against": 0,
+                                                             "voted_on": "2026-01-05"},
+    ("POST", "/emulation/nominations/{nomination_id}/decision"): _EMULATION_DECISION,
+    ("POST", "/emulation/awards/{award_id}/revocation"): {"reason": "Khai man", "decision_number": "9/QĐ-UBND",
+                                                         "decision_date": "2026-01-05"},
 })
 FOREIGN = ("commune.07222", "commune.07243", "district.215", "province.25", "admin.25")
 
