@@ -436,6 +436,17 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
     assert "413" not in paths["/registry/households"]["get"]["responses"]  # no body, no 413
     assert "Problem" in spec["components"]["schemas"] and "registry__Problem" not in spec["components"]["schemas"]
     assert "bearer" in spec["components"]["securitySchemes"]
+    # The gateway's own routes document their problem answers too (issue 16: the fuzzer found them missing).
+    for path, method, statuses in (("/admin/users/{user_id}", "patch", ("401", "403", "404", "409", "422")),
+                                   ("/admin/roles", "get", ("401", "403", "422")),
+                                   ("/auth/me", "get", ("401",)), ("/auth/logout", "post", ("401",)),
+                                   ("/auth/token", "post", ("400", "401", "422", "429"))):
+        responses = paths[path][method]["responses"]
+        for status in statuses:
+            assert set(responses[status]["content"]) == {"application/problem+json"}, (path, status)
+    assert "404" not in paths["/admin/roles"]["get"]["responses"]  # no path parameter, nothing to find
+    assert "content" not in paths["/auth/revoke"]["post"]["responses"]["200"]  # it answers an empty body
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
     refs = [v for v in _walk(spec) if isinstance(v, str) and v.startswith("#/components/schemas/")]
     assert refs and all(r.rsplit("/", 1)[-1] in spec["components"]["schemas"] for r in refs)
     docs = await platform.client.get("/docs")

@@ -35,6 +35,7 @@ from shared import clock, permissions
 from shared.etag import check_if_match, etag_of, set_etag
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
+from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.principal import Principal
 
@@ -157,7 +158,7 @@ async def list_certificates(principal: Reader, session: DbSession, paging: Pagin
 
 
 # ---- the regular review ------------------------------------------------------------------------------------
-@regular.post("", status_code=201, response_model=RegularReviewOut,
+@regular.post("", status_code=201, response_model=RegularReviewOut, responses=problems(404),
               summary="Record a household's request; the decision is due within 15 days",
               description="Accepts `Idempotency-Key`.")
 async def create_request(body: RegularRequestIn, request: Request, principal: Writer, session: DbSession) -> Response:
