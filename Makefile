@@ -28,7 +28,7 @@ test: $(STAMP)
 # Schemathesis through the gateway of the whole platform, as each kind of account, with a new random seed.
 FUZZ_SECONDS ?= 900
 fuzz: $(STAMP)
-	CHUNGTAY_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m pytest -q tests/e2e/fuzz_api.py $(PYTEST_ARGS)
+	CHUNGTAY_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m pytest -q tests/e2e/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

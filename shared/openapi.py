@@ -96,7 +96,8 @@ def document_problems(document: dict[str, Any], common: tuple[int, ...] = COMMON
     """Adds the `Problem` component and documents problem+json answers in `document`, in place.
 
     Every operation gets `common` (only those carrying `x-gateway` when `only_marked`: /health and
-    /metrics answer no problem), and every error answer already listed — FastAPI's own 422 included —
+    /metrics answer no problem) and what its parameters imply (`_implied`: 404 with a path parameter,
+    412 with If-Match), and every error answer already listed — FastAPI's own 422 included —
     is given the problem+json content."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components[PROBLEM_SCHEMA_NAME] = PROBLEM_SCHEMA
@@ -106,13 +107,23 @@ def document_problems(document: dict[str, Any], common: tuple[int, ...] = COMMON
                 continue
             responses = operation.setdefault("responses", {})
             if not only_marked or EXTENSION in operation:
-                for status in common:
+                for status in (*common, *_implied(operation)):
                     responses.setdefault(str(status), {})
             for key, response in responses.items():
                 if key.isdigit() and int(key) >= 400:
                     responses[key] = problem_response_doc(int(key), _own_description(int(key), response))
     _drop_unused_validation_schemas(document)
     return document
+
+
+def _implied(operation: dict[str, Any]) -> tuple[int, ...]:
+    """What a route's parameters imply it may answer: a path parameter names a record or a unit, which
+    may not exist in the caller's scope (404); an `If-Match` header may name another version (412)."""
+    places = {(p.get("in"), str(p.get("name", "")).lower()) for p in operation.get("parameters", [])}
+    implied = [404] if any(where == "path" for where, _ in places) else []
+    if ("header", "if-match") in places:
+        implied.append(412)
+    return tuple(implied)
 
 
 def _own_description(status: int, response: dict[str, Any]) -> str | None:

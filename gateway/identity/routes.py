@@ -110,7 +110,9 @@ async def logout(token: Bearer, identities: IdentitiesDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/auth/revoke", summary="Revoke a refresh or access token (RFC 7009); always 200")
+@router.post("/auth/revoke", summary="Revoke a refresh or access token (RFC 7009); always 200",
+             response_class=Response,  # an empty answer: the document must not promise a JSON body
+             responses={200: {"description": "Revoked, or unknown (RFC 7009 answers the same): an empty body"}})
 async def revoke(identities: IdentitiesDep, token: Annotated[str, Form()],
                  token_type_hint: Annotated[str | None, Form()] = None) -> Response:
     await identities.revoke(token)

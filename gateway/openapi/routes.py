@@ -8,6 +8,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.dependencies import DocumentsDep
+from gateway.openapi.rules import document_own
 
 router = APIRouter()
 
@@ -15,7 +16,8 @@ router = APIRouter()
 @router.get("/openapi.json", include_in_schema=False)
 async def openapi(request: Request, documents: DocumentsDep) -> JSONResponse:
     app = request.app
-    own = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    own = document_own(get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes))
     return JSONResponse(await documents.document(own))
 
 

@@ -80,6 +80,45 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
+# What the gateway's own routes may answer, by path prefix: administration needs a signed-in
+# administrator (401, 403), and any of them may refuse a malformed request (422), be rate limited (429)
+# or fail (500; 503 when its database cannot be reached). /auth/token answers OAuth errors (400 and
+# 401) as problems with `error` and `error_description` too.
+OWN_PROBLEMS: dict[str, tuple[int, ...]] = {
+    "/admin/": (401, 403, 422, 429, 500, 503),
+    "/auth/": (400, 401, 422, 429, 500, 503),
+}
+
+
+def document_own(spec: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's own document with its problem+json answers, in place: each operation under a
+    prefix of OWN_PROBLEMS gets those, 404 when a path parameter names a record, 409 for an
+    administration write (a name already used); every error answer is given the problem content."""
+    spec.setdefault("components", {}).setdefault("schemas", {})[PROBLEM_SCHEMA_NAME] = PROBLEM_SCHEMA
+    for path, item in spec.get("paths", {}).items():
+        common = next((codes for prefix, codes in OWN_PROBLEMS.items() if path.startswith(prefix)), None)
+        if common is None:
+            continue
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            implied = [404] if "{" in path else []
+            if path.startswith("/admin/") and method in ("post", "put", "patch"):
+                implied.append(409)
+            responses = operation.setdefault("responses", {})
+            for status in (*common, *implied):
+                responses.setdefault(str(status), {})
+            for key, response in responses.items():
+                if key.isdigit() and int(key) >= 400:
+                    own = response.get("description")
+                    generic = own in (None, "", "Validation Error", "Unprocessable Entity")
+                    responses[key] = problem_response_doc(int(key), None if generic else own)
+    schemas = spec["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, answered by no route now
+        schemas.pop(name, None)
+    return spec
+
+
 def merge(gateway_spec: dict[str, Any], services: dict[str, dict[str, Any] | None],
           tables: dict[str, RouteTable]) -> dict[str, Any]:
     """The gateway's own document plus every operation the gateway forwards. `services` maps each

@@ -10,13 +10,10 @@ from services.registry.consumers import CONSUMERS
 from services.registry.dci.routes import router as dci_router
 from services.registry.dci.settings import DciSettings
 from services.registry.dci.worker import dci_consumer, worker_factory
-from services.registry.households.assessments import router as assessments_router
-from services.registry.households.audit import router as audit_router
-from services.registry.households.endpoints import router as households_router
+from services.registry.households.routes import router as households_router
 from services.registry.imports.routes import router as imports_router
 from services.registry.personal_data import PersonalDataCipher, PersonalDataKeysMissing, cipher_from_settings
-from services.registry.reviews.endpoints import router as reviews_router
-from services.registry.reviews.regular import router as regular_reviews_router
+from services.registry.reviews.routes import router as reviews_router
 from services.registry.settings import RegistrySettings
 from services.registry.units.routes import router as units_router
 from shared.app import ServiceSpec, create_service_app
@@ -32,10 +29,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             units_router,
             classification_router,
             households_router,
-            assessments_router,
             reviews_router,
-            regular_reviews_router,
-            audit_router,
             imports_router,
             dci_router,
         ],

@@ -18,3 +18,5 @@ class ReportingSettings(ServiceSettings):
     # A folder of report templates provinces replace: <folder>/<province path>/bao-cao.docx, then
     # <folder>/bao-cao.docx; without one, the default of services/reporting/reports/templates.
     report_templates: str | None = None
+    # Dashboards kept per process (dashboard/service.py `DashboardCache`: a province's is ~100 KB); 0: none.
+    dashboard_cache_entries: int = 256

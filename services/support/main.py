@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.support.activities.routes import router as activities_router
 from services.support.catalogue.routes import router as catalogue_router
 from services.support.consumers import CONSUMERS
 from services.support.deliveries.routes import router as deliveries_router
+from services.support.funds.routes import router as funds_router
+from services.support.gaps.routes import router as gaps_router
 from services.support.settings import SupportSettings
+from services.support.sponsorships.routes import router as sponsorships_router
 from shared.app import ServiceSpec, create_service_app
 
 
@@ -15,7 +19,8 @@ def create_app(settings: SupportSettings | None = None) -> FastAPI:
     return create_service_app(ServiceSpec(
         name="support",
         settings=settings or SupportSettings(),
-        routers=[catalogue_router, deliveries_router],
+        routers=[catalogue_router, deliveries_router, funds_router, sponsorships_router, activities_router,
+                 gaps_router],
         consumers=CONSUMERS,
         title="Chung Tay — support",
     ))

@@ -130,7 +130,8 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     found = Receiver()
-    app = Starlette(routes=[Route("/dci/{rest:path}", found._handle, methods=["POST"])])
+    app = Starlette(routes=[Route("/dci", found._handle, methods=["POST"]),
+                            Route("/dci/{rest:path}", found._handle, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=found.port, log_level="warning",
                                            lifespan="off"))
     task = asyncio.create_task(server.serve())

@@ -42,7 +42,8 @@ TARGETS = {
     "07888": "v2008.25.227.07888",
 }
 NON_UNIT_CODES = frozenset({"household_code"})
-ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id")
+ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id",
+             "fund_id", "sponsorship_id", "activity_id")
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +233,23 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
         return delivery if delivery.status_code == 201 else None
 
     ids["delivery_id"] = (await eventually(delivered, timeout=60)).json()["id"]
+    fund = await client.post("/support/funds", headers=owner, json={"unit": "07207", "hierarchy": "v2008"})
+    assert fund.status_code == 201, fund.text
+    ids["fund_id"] = fund.json()["id"]
+    donation = await client.post(f"/support/funds/{ids['fund_id']}/donations", headers=owner, json={
+        "amount_vnd": 1_000_000, "occurred_on": "2024-10-17", "donor_name": "Công ty May Bắc Giang"})
+    assert donation.status_code == 201, donation.text
+    pairing = await client.post("/support/sponsorships", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
+        "helper_name": "Công ty CP Lương thực Bắc Giang", "household_ids": [ids["household_id"]],
+        "started_on": "2024-01-01", "commitment": [{"measure": "kg", "quantity": 10, "per": "month"}]})
+    assert pairing.status_code == 201, pairing.text
+    ids["sponsorship_id"] = pairing.json()["id"]
+    activity = await client.post("/support/activities", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "body": "hlhpn", "kind": "training", "title": "Tập huấn",
+        "period_from": "2024-01-01", "period_to": "2024-06-30", "measures": [{"measure": "session", "quantity": 3}]})
+    assert activity.status_code == 201, activity.text
+    ids["activity_id"] = activity.json()["id"]
     ids.update(await _emulation_rows(platform))
     return ids
 
@@ -308,6 +326,14 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                         "decision_date": "2025-10-20", "signer": "X"},
     ("PATCH", "/support/deliveries/{delivery_id}"): {"note": "Đã sửa"},
     ("POST", "/support/deliveries/{delivery_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/donations"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "donor_name": "Người lạ"},
+    ("POST", "/support/funds/{fund_id}/spends"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                  "purpose": "Chi thử"},
+    ("POST", "/support/sponsorships/{sponsorship_id}/end"): {"ended_on": "2024-06-01", "reason": "Kết thúc"},
+    ("POST", "/support/activities/{activity_id}/void"): {"reason": "Ghi nhầm"},
+    ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
+                                                     "to_fund_id": str(uuid.uuid4())},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},
@@ -429,6 +455,17 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
     assert "413" not in paths["/registry/households"]["get"]["responses"]  # no body, no 413
     assert "Problem" in spec["components"]["schemas"] and "registry__Problem" not in spec["components"]["schemas"]
     assert "bearer" in spec["components"]["securitySchemes"]
+    # The gateway's own routes document their problem answers too (issue 16: the fuzzer found them missing).
+    for path, method, statuses in (("/admin/users/{user_id}", "patch", ("401", "403", "404", "409", "422")),
+                                   ("/admin/roles", "get", ("401", "403", "422")),
+                                   ("/auth/me", "get", ("401",)), ("/auth/logout", "post", ("401",)),
+                                   ("/auth/token", "post", ("400", "401", "422", "429"))):
+        responses = paths[path][method]["responses"]
+        for status in statuses:
+            assert set(responses[status]["content"]) == {"application/problem+json"}, (path, status)
+    assert "404" not in paths["/admin/roles"]["get"]["responses"]  # no path parameter, nothing to find
+    assert "content" not in paths["/auth/revoke"]["post"]["responses"]["200"]  # it answers an empty body
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
     refs = [v for v in _walk(spec) if isinstance(v, str) and v.startswith("#/components/schemas/")]
     assert refs and all(r.rsplit("/", 1)[-1] in spec["components"]["schemas"] for r in refs)
     docs = await platform.client.get("/docs")

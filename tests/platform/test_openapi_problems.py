@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Header
 
 from services.support.settings import SupportSettings
 from shared.app import ServiceSpec, create_service_app
@@ -35,6 +35,15 @@ def _app() -> FastAPI:
     @router.patch("/{thing_id}", responses={**problems(404, 412, 428), 409: {"description": "Name already used"}})
     async def change(thing_id: int, body: dict[str, str], _: Writer) -> dict[str, int]:
         return {"id": thing_id}
+
+    @router.get("/{thing_id}/parts")  # declares no answer of its own
+    async def parts(thing_id: int, _: Reader) -> list[int]:
+        return []
+
+    @router.delete("/{thing_id}/parts/{part}")
+    async def drop_part(thing_id: int, part: int, _: Writer,
+                        if_match: Annotated[str | None, Header()] = None) -> dict[str, int]:
+        return {}
 
     @router.get("/", include_in_schema=False)
     async def hidden() -> dict[str, str]:
@@ -64,6 +73,17 @@ def test_every_operation_documents_the_common_problems_and_its_own() -> None:
                 assert _problem_content(response) == {"$ref": PROBLEM_REF}
     assert change["409"]["description"] == "Name already used"  # the route's own wording is kept
     assert "If-Match" in change["428"]["description"]
+
+
+def test_what_a_routes_parameters_imply_is_documented_without_being_declared() -> None:
+    """A path parameter may name a record outside the caller's scope (404); If-Match may be stale (412)."""
+    paths = _app().openapi()["paths"]
+    parts = paths["/support/things/{thing_id}/parts"]["get"]["responses"]
+    drop = paths["/support/things/{thing_id}/parts/{part}"]["delete"]["responses"]
+    assert set(parts) == {"200", "404", *map(str, COMMON_PROBLEMS)}
+    assert set(drop) == {"200", "404", "412", *map(str, COMMON_PROBLEMS)}
+    assert _problem_content(drop["412"]) == {"$ref": PROBLEM_REF}
+    assert set(paths["/support/principal"]["get"]["responses"]) == {"200", *map(str, COMMON_PROBLEMS)}
 
 
 def test_operations_outside_the_gateway_get_no_problems_they_cannot_answer() -> None:

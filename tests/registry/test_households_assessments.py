@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from services.registry.households.transitions import transition
+from services.registry.households.rules import transition
 from tests.registry.households_helpers import (
     URBAN_CODE,
     URBAN_HOME,

@@ -172,8 +172,16 @@ async def test_a_citizen_registered_elsewhere_rejects_the_file(registry: Registr
     job = await registry.run(csv_file([household(1), household(5, household_code="NQ-0500")]))
     assert job["status"] == "rejected"
     [(row, column, reason)] = errors_of(job)
-    assert (row, column) == (3, "head_citizen_id") and "commune 07210" in reason and "not merged" in reason
+    # The other commune is outside the caller's scope: neither it nor its household is named.
+    assert (row, column) == (3, "head_citizen_id") and "another unit" in reason and "not merged" in reason
+    assert "07210" not in reason and "NQ-0005" not in reason and "province" in reason
     assert await registry.counts() == before
+    # A caller whose scope holds both communes is told which one.
+    district = officer("district_officer", "v2008.24.213")
+    job = await registry.run(csv_file([household(5, household_code="NQ-0500")]), district)
+    assert job["status"] == "rejected"
+    [(row, column, reason)] = errors_of(job)
+    assert column == "head_citizen_id" and "commune 07210" in reason
 
 
 async def test_an_oversized_file_is_refused_before_any_job(registry: Registry) -> None:  # noqa: F811

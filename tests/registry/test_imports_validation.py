@@ -14,8 +14,8 @@ import orjson
 from services.registry import events
 from services.registry.classification.classifier import Standards
 from services.registry.classification.standards import STANDARDS_DATA, parse_standards
-from services.registry.households.history import household_snapshot, member_snapshot
 from services.registry.households.models import Household, Member
+from services.registry.households.rules import household_snapshot, member_snapshot
 from services.registry.imports.batch_events import EventBatcher
 from services.registry.imports.build import (
     ASSESSMENT_COLUMNS,

@@ -100,6 +100,6 @@ def seed_003_emulation(commune: str) -> list[Event]:
     ]
 
 
-def score(unit_path: str, total: str, year: int = 2024, movement_id: str = MOVEMENT) -> Event:
+def score(unit_path: str, total: str, year: int = 2024, movement_id: str = MOVEMENT, version: int = 2) -> Event:
     return _event("emulation.score.computed", f"{movement_id}:{year}:{unit_path}", unit_path, {
-        "movement_id": movement_id, "year": year, "level": "commune", "total": total, "criteria": []}, version=2)
+        "movement_id": movement_id, "year": year, "level": "commune", "total": total, "criteria": []}, version)

@@ -87,3 +87,38 @@ async def test_the_dashboard_of_a_unit_outside_the_scope_is_refused(reporting: R
     assert response.status_code == 403 and "poor_rate" not in response.text
     own = await call(reporting, "GET", "/reporting/dashboard", PROVINCE_OFFICER, params={"unit": unit, "year": 2024})
     assert own.status_code == (200 if unit.startswith(PROVINCE) else 403)
+
+
+async def test_a_kept_dashboard_gives_way_to_new_events_and_reports(reporting: Reporting) -> None:
+    """The projection-fed parts are kept per unit and year until any consumer applies an event; the
+    completeness is counted at every request (a submitted report shows at once)."""
+    from tests.reporting.support_events import delivery, delivery_event
+
+    await loaded(reporting)
+    first = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    again = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    assert again == first
+    cache = reporting.app.state.dashboard_cache
+    assert cache.get(DISTRICT_A, 2024, cache._kept[(DISTRICT_A, 2024)][0]) is not None
+
+    # A delivery applied since: the next answer has it.
+    extra = delivery(COMMUNES_A[1], "nhcsxh_credit", 1_000_000_000, body="nhcsxh", households=7,
+                     funding=[("nhcsxh", 1_000_000_000)])
+    await reporting.settled(await reporting.publish([delivery_event(extra)]), consumer="reporting-support")
+    moved = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    credit = next(p for p in moved["support"]["programmes"] if p["programme"] == "nhcsxh_credit")
+    assert credit["amount_vnd"] == 6_896_000_000 + 1_000_000_000
+    assert moved["current_as_of"]["support"]["stream_seq"] > first["current_as_of"]["support"]["stream_seq"]
+    # A score recomputed by the emulation service: the ranking follows.
+    await reporting.settled(await reporting.publish([score(COMMUNES_A[1], "99", version=3)]),
+                            consumer="reporting-emulation")
+    ranked = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    assert [u["code"] for u in ranked["ranking"][0]["units"]][0] == "07210"
+
+    # A report submitted (no event): the completeness counts it on the next request.
+    assert ranked["completeness"]["totals"]["submitted"] == 0
+    commune = await ok(await open_report(reporting, COMMUNE, COMMUNES_A[0]), 201)
+    await write_and_submit(reporting, COMMUNE, commune["id"], f'"{commune["row_version"]}"')
+    counted = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    assert counted["completeness"]["totals"]["submitted"] == 1
+    assert counted["support"] == moved["support"]

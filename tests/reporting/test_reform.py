@@ -8,6 +8,7 @@ from tests.kit import make_principal
 from tests.reporting.conftest import Reporting
 from tests.reporting.registry_events import (
     COMMUNES,
+    DISTRICT_A,
     NEW_COMMUNES,
     NEW_PROVINCE,
     PROVINCE,
@@ -95,3 +96,53 @@ async def test_a_changed_crosswalk_moves_the_figures(reporting: Reporting) -> No
     await reporting.settled(await reporting.publish([stale]))
     again = await reporting.indicators(OFFICER, unit="09999", hierarchy="v2025", year=2024)
     assert again["unit"]["households"] == after["unit"]["households"]
+
+
+async def test_a_new_communes_report_holds_its_old_communes_and_the_new_province_consolidates_it(
+        reporting: Reporting) -> None:
+    """Item 5 of issue 13 across the reform: the 2025 annual report of a new (v2025) ward starts from the
+    2024 figures of the old wards the crosswalk rolls into it, reports to the new province (no districts
+    any more), and the province's draft sums it."""
+    from tests.reporting.report_kit import call, officer, ok, open_report, write_and_submit
+    from tests.reporting.support_events import catalogue_events, delivery, delivery_event
+
+    data = reform_dataset(households=600)
+    await reporting.publish(all_unit_events())
+    await reporting.settled(await reporting.publish(data.events))
+    ward, province = NEW_COMMUNES[0], NEW_PROVINCE  # v2025.24.07210 took in 07207, 07210 and 07213
+    # Support recorded in an old ward before the reform and in the new ward after it, both in 2025.
+    before = delivery("v2008.24.213.07207", "monthly_rice", 10_000_000, body="hctd", households=4,
+                      funding=[("enterprise", 10_000_000)], delivered_on="2025-03-10")
+    after = delivery(ward, "monthly_rice", 25_000_000, body="hctd", households=9,
+                     funding=[("enterprise", 25_000_000)], delivered_on="2025-10-02")
+    await reporting.settled(await reporting.publish([*catalogue_events(), delivery_event(before),
+                                                     delivery_event(after)]), consumer="reporting-support")
+
+    ward_officer, province_officer = officer(ward), officer(province)
+    draft = await ok(await open_report(reporting, ward_officer, ward, "annual", "2025"), 201)
+    figures = draft["figures"]
+    start = expected(data, 2024, NEW_PROVINCE, rolled=ROLLED_INTO)[ward]
+    end = expected(data, 2025, NEW_PROVINCE)[ward]
+    assert figures["poverty.start.households"]["value"] == start["households"] > 0
+    assert figures["poverty.start.poor"]["value"] == start["poor"]
+    assert figures["poverty.end.households"]["value"] == end["households"]
+    assert figures["poverty.end.poor"]["value"] == end["poor"]
+    assert figures["support.monthly_rice.amount_vnd"]["value"] == 35_000_000  # the old ward's delivery too
+
+    etag = f'"{draft["row_version"]}"'
+    submitted = await write_and_submit(reporting, ward_officer, draft["id"], etag)
+    # The old district that held 07207 before the reform is not the level above any more.
+    old_district = await call(reporting, "POST", f"/reporting/reports/{draft['id']}/accept", officer(DISTRICT_A),
+                              "*")
+    assert old_district.status_code in (403, 404)
+    accepted = await call(reporting, "POST", f"/reporting/reports/{draft['id']}/accept", province_officer,
+                          f'"{submitted["row_version"]}"')
+    assert (await ok(accepted))["state"] == "accepted"
+
+    consolidated = await ok(await open_report(reporting, province_officer, province, "annual", "2025"), 201)
+    consolidation = consolidated["consolidation"]
+    assert consolidation["expected"] == len(NEW_COMMUNES) and consolidation["summed"] == 1
+    assert consolidation["missing"] == NEW_COMMUNES[1:]
+    assert consolidated["figures"]["poverty.end.poor"]["consolidated"] == end["poor"]
+    assert consolidated["figures"]["poverty.start.households"]["consolidated"] == start["households"]
+    assert consolidated["figures"]["support.monthly_rice.amount_vnd"]["consolidated"] == 35_000_000

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.registry.classification.classifier import Classification
 from services.registry.classification.standards import Standard
 
 
 class ClassifyIn(BaseModel):
+    # The rule of `_area_or_commune`, in the document too: exactly one of area and commune_code.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["area"], "properties": {"area": {"type": "string"}}, "not": {"required": ["commune_code"]}},
+        {"required": ["commune_code"], "properties": {"commune_code": {"type": "string"}},
+         "not": {"required": ["area"]}}]})
+
     review_year: int = Field(ge=1900, le=2200)
     area: Literal["urban", "rural"] | None = None
-    commune_code: str | None = Field(None, description="instead of area: the commune's urban flag decides")
+    commune_code: str | None = Field(None, description="instead of area: the commune's urban flag decides",
+                                     min_length=1, max_length=20)
     hierarchy: Literal["v2008", "v2025"] | None = Field(None, description="of commune_code, when ambiguous")
     income_per_capita: int = Field(ge=0, description="VND per person per month")
     deprived_indicators: list[str] = Field(default_factory=list, description="canonical indicator codes")

@@ -221,3 +221,62 @@ async def end_subscriptions(session: AsyncSession, ids: Sequence[UUID], now: dat
 
 def as_date(value: date | datetime | None) -> date | None:
     return value.date() if isinstance(value, datetime) else value
+
+
+# ---- the sync search's hot path: raw SQL on the pool's asyncpg connection -------------------------------
+# Identifier searches (citizen ID, household code) are the DCI clients' everyday call and carry a latency
+# target: one statement reads every item's households with their members and status date, one statement
+# keeps the transaction and the access log (both commit on their own). The scope rule of shared.db is
+# applied in the SQL itself (a row's path equals a scope path or lies below it), as in
+# households/full_read.py, and tested like the ORM path (tests/dci/test_sync_search.py).
+
+HOUSEHOLD_COLUMNS = ("id", "household_code", "commune_code", "unit_path", "village", "address", "area",
+                     "member_count", "status", "status_year", "ethnic_minority", "policy_family",
+                     "social_protection", "created_at", "updated_at")
+MEMBER_COLUMNS = ("id", "household_id", "full_name", "citizen_id_enc", "birth_date", "sex", "relation", "is_head",
+                  "created_at", "updated_at")
+_IN_SCOPE = ("EXISTS (SELECT 1 FROM unnest($4::text[]) AS s(path) WHERE h.unit_path = s.path "
+             "OR (h.unit_path > s.path || '.' AND h.unit_path < s.path || '/'))")
+IDENTIFIER_READ = f"""
+WITH items AS (
+    SELECT * FROM unnest($1::int[], $2::bytea[], $3::text[]) AS i(n, hash, code)
+), hits AS (
+    SELECT i.n, h.id AS household_id, m.id AS member_id
+    FROM items i
+    JOIN household_members m ON m.citizen_id_hash = i.hash AND m.removed_at IS NULL
+    JOIN households h ON h.id = m.household_id AND h.removed_at IS NULL
+    WHERE i.hash IS NOT NULL AND {_IN_SCOPE}
+    UNION ALL
+    SELECT i.n, h.id, NULL
+    FROM items i
+    JOIN households h ON h.household_code = i.code AND h.removed_at IS NULL
+    WHERE i.code IS NOT NULL AND {_IN_SCOPE}
+)
+SELECT hits.n, hits.member_id AS hit_member, since.at AS since,
+       {", ".join(f"h.{c} AS h_{c}" for c in HOUSEHOLD_COLUMNS)},
+       {", ".join(f"m.{c} AS m_{c}" for c in MEMBER_COLUMNS)}
+FROM hits
+JOIN households h ON h.id = hits.household_id
+LEFT JOIN LATERAL (SELECT max(a.recognised_at) AS at FROM household_assessments a
+                   WHERE a.household_id = h.id AND a.state = 'recognised' AND a.review_year = h.status_year) since
+       ON true
+LEFT JOIN household_members m ON m.household_id = h.id AND m.removed_at IS NULL
+ORDER BY hits.n, h.id, m.is_head DESC, m.id
+"""
+# The transaction and its access-log rows, or nothing at all when the message id was already used.
+TRANSACTION_WRITE = """
+WITH txn AS (
+    INSERT INTO dci_transactions (id, client_id, kind, mode, message_id, transaction_id, correlation_id, status,
+                                  reference_ids, principal, item_statuses, attempts, completed_at)
+    VALUES ($1, $2, 'search', 'sync', $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, 0, now())
+    ON CONFLICT (client_id, message_id) DO NOTHING
+    RETURNING id
+), logged AS (
+    INSERT INTO dci_access_log (id, client_id, transaction_id, correlation_id, reference_id, action, query,
+                                household_ids, data_profile)
+    SELECT l.id, $2, $4, $5, l.reference_id, 'search', l.query::jsonb, string_to_array(l.households, ',')::uuid[], $10
+    FROM unnest($11::uuid[], $12::text[], $13::text[], $14::text[]) AS l(id, reference_id, query, households)
+    WHERE EXISTS (SELECT 1 FROM txn)
+)
+SELECT count(*) FROM txn
+"""

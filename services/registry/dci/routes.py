@@ -60,7 +60,11 @@ async def sync_search(request: Request, principal: Exchange, session: DbSession)
     try:
         body = await _body(request)
         client = await service.sender(session, principal, body)
-        answer = await service.sync_search(session, principal, client, request_cipher(request.app.state.settings), body)
+        cipher = request_cipher(request.app.state.settings)
+        answer = await service.sync_search_by_identifiers(request.app.state.db, principal, client, cipher, body) \
+            if isinstance(body, dict) else None
+        if answer is None:
+            answer = await service.sync_search(session, principal, client, cipher, body)
     except Refused as exc:
         return _refused(exc)
     return JSONResponse(answer)

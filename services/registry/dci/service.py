@@ -8,10 +8,12 @@ client, the query (citizen IDs masked) and the transaction (`dci_access_log`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +28,7 @@ from services.registry.dci.schemas import ClientIn, ClientOut
 from services.registry.households.models import Household, Member
 from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, mask_citizen_id, normalize_citizen_id
 from shared import clock
+from shared.db import Database
 from shared.events import Event, uuid7
 from shared.principal import Principal, principal_claims
 from shared.scope import path_in_any
@@ -45,9 +48,48 @@ def now_ts() -> str:
 
 # ---- who is sending ----------------------------------------------------------------------------------
 
-async def sender(session: AsyncSession, principal: Principal, body: Any) -> DciClient:
+@dataclass(frozen=True)
+class ClientView:
+    """What a request needs of a registered client (kept a few seconds in memory: see `sender`)."""
+
+    client_id: str
+    callback_urls: tuple[str, ...]
+    public_keys: tuple[dict[str, Any], ...]
+    allow_unsigned: bool
+    data_profile: str
+    active: bool
+
+    @classmethod
+    def of(cls, c: DciClient) -> ClientView:
+        return cls(c.client_id, tuple(c.callback_urls), tuple(c.public_keys), c.allow_unsigned, c.data_profile,
+                   c.active)
+
+
+CLIENT_CACHE_SECONDS = 5.0  # a changed registration reaches every registry process within this time
+_clients: dict[tuple[str, str], tuple[float, ClientView]] = {}  # (database, client id) -> (until, client)
+
+
+def _cache_key(session: AsyncSession, client_id: str) -> tuple[str, str]:
+    return str(getattr(session.bind, "url", "")), client_id
+
+
+async def client_view(session: AsyncSession, client_id: str) -> ClientView | None:
+    now = time.monotonic()
+    key = _cache_key(session, client_id)
+    cached = _clients.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = await repository.client(session, client_id)
+    if found is None:
+        return None
+    view = ClientView.of(found)
+    _clients[key] = (now + CLIENT_CACHE_SECONDS, view)
+    return view
+
+
+async def sender(session: AsyncSession, principal: Principal, body: Any) -> ClientView:
     """The registered, active client behind this principal, whose message is signed as it must be."""
-    found = await repository.client(session, principal.name)
+    found = await client_view(session, principal.name)
     if found is None or not found.active:
         raise Refused(403, "err.sender_id.invalid",
                       f"'{principal.name}' is not registered for the DCI API; an administrator registers it")
@@ -67,7 +109,7 @@ async def sender(session: AsyncSession, principal: Principal, body: Any) -> DciC
     return found
 
 
-def callback_for(client: DciClient, header: Mapping[str, Any]) -> str:
+def callback_for(client: ClientView, header: Mapping[str, Any]) -> str:
     """Where this message's answer goes: header.sender_uri if it is registered, else the first registered URL."""
     uri = header.get("sender_uri")
     if uri is None:
@@ -194,7 +236,14 @@ def _logged_query(item: _Item) -> dict[str, Any]:
     return item.criteria
 
 
-async def search(session: AsyncSession, client: DciClient, cipher: PersonalDataCipher, message: Mapping[str, Any],
+@dataclass
+class Logged:
+    reference_id: str
+    query: dict[str, Any]
+    household_ids: list[UUID]
+
+
+async def search(session: AsyncSession, client: ClientView, cipher: PersonalDataCipher, message: Mapping[str, Any],
                  transaction_id: str, correlation_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the SearchResponse message, the item statuses kept for txn status); writes the access log."""
     items = _parse_items(message, cipher)
@@ -203,9 +252,21 @@ async def search(session: AsyncSession, client: DciClient, cipher: PersonalDataC
     profile = client.data_profile
     with_members = profile != rules.STATISTICS or any(i.search and i.search.entity == rules.MEMBER for i in items)
     records = await load_records(session, list(wanted), with_members)
+    answer, statuses, logs = _answer(items, records, client, cipher, transaction_id, correlation_id)
+    session.add_all(DciAccessLog(client_id=client.client_id, transaction_id=transaction_id,
+                                 correlation_id=correlation_id, reference_id=log.reference_id, action="search",
+                                 query=log.query, household_ids=log.household_ids, data_profile=profile)
+                    for log in logs)
+    return answer, statuses
+
+
+def _answer(items: list[_Item], records: Records, client: ClientView, cipher: PersonalDataCipher,
+            transaction_id: str, correlation_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[Logged]]:
+    """The SearchResponse, the item statuses and the access-log entries of searched items."""
+    profile = client.data_profile
     responses: list[dict[str, Any]] = []
     statuses: list[dict[str, Any]] = []
-    logs: list[DciAccessLog] = []
+    logs: list[Logged] = []
     ts = now_ts()
     for item in items:
         if item.error:
@@ -226,11 +287,9 @@ async def search(session: AsyncSession, client: DciClient, cipher: PersonalDataC
         statuses.append({"reference_id": item.reference_id, "status": rules.SUCC, "total_count": item.total})
         returned = [h for h in item.household_ids if h in records.households]
         if returned:
-            logs.append(DciAccessLog(client_id=client.client_id, transaction_id=transaction_id,
-                                     correlation_id=correlation_id, reference_id=item.reference_id, action="search",
-                                     query=_logged_query(item), household_ids=returned, data_profile=profile))
-    session.add_all(logs)
-    return {"transaction_id": transaction_id, "correlation_id": correlation_id, "search_response": responses}, statuses
+            logs.append(Logged(item.reference_id, _logged_query(item), returned))
+    answer = {"transaction_id": transaction_id, "correlation_id": correlation_id, "search_response": responses}
+    return answer, statuses, logs
 
 
 def callback_header(action: str, client_id: str, status: str, total: int, completed: int,
@@ -250,7 +309,7 @@ def _overall(statuses: Sequence[Mapping[str, Any]]) -> str:
     return rules.SUCC if not statuses or any(s["status"] == rules.SUCC for s in statuses) else rules.RJCT
 
 
-async def sync_search(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+async def sync_search(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
                       body: Mapping[str, Any]) -> dict[str, Any]:
     try:
         header, message = rules.check_header(body, "search", "search_request")
@@ -272,6 +331,76 @@ async def sync_search(session: AsyncSession, principal: Principal, client: DciCl
             "message": answer}
 
 
+async def sync_search_by_identifiers(db: Database, principal: Principal, client: ClientView,
+                                     cipher: PersonalDataCipher, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """sync_search for a message whose items are all identifiers (citizen ID, household code): two
+    statements on the pool's asyncpg connection (repository.IDENTIFIER_READ, TRANSACTION_WRITE).
+    None when an item is an expression or a predicate: the caller runs the general path."""
+    try:
+        header, message = rules.check_header(body, "search", "search_request")
+        transaction_id = _transaction_id(message)
+    except Rejected as exc:
+        return _rejected_answer("on-search", client.client_id, body, exc)
+    items = _parse_items(message, cipher)
+    if any(i.search is not None and not isinstance(i.search.query, rules.IdQuery) for i in items):
+        return None
+    asked = [(n, i) for n, i in enumerate(items) if i.search is not None]
+    records = Records({}, {}, {})
+    hits: dict[int, list[UUID]] = {}
+    member_hits: dict[int, UUID] = {}
+    if asked:
+        codes = [i.search.query.value if i.citizen_hash is None and isinstance(i.search.query, rules.IdQuery)
+                 else None for _, i in asked if i.search is not None]
+        async with db.driver_connection() as conn:
+            rows = await conn.fetch(repository.IDENTIFIER_READ, [n for n, _ in asked],
+                                    [i.citizen_hash for _, i in asked], codes, list(principal.scope_paths))
+        _collect(rows, records, hits, member_hits)
+    for n, item in enumerate(items):
+        if item.search is None:
+            continue
+        offset = (item.search.page_number - 1) * item.search.page_size
+        matched = hits.get(n, [])
+        item.total, item.household_ids = len(matched), matched[offset:offset + item.search.page_size]
+        item.member_id = member_hits.get(n)
+    correlation_id = str(uuid7())
+    answer, statuses, logs = _answer(items, records, client, cipher, transaction_id, correlation_id)
+    status = _overall(statuses)
+    async with db.driver_connection() as conn:
+        stored = await conn.fetchval(
+            repository.TRANSACTION_WRITE, uuid7(), client.client_id, header["message_id"], transaction_id,
+            correlation_id, status, [s["reference_id"] for s in statuses], orjson.dumps(principal_claims(principal))
+            .decode(), orjson.dumps(statuses).decode(), client.data_profile, [uuid7() for _ in logs],
+            [log.reference_id for log in logs], [orjson.dumps(log.query).decode() for log in logs],
+            [",".join(str(h) for h in log.household_ids) for log in logs])
+    if not stored:
+        return _rejected_answer("on-search", client.client_id, body, Rejected(
+            "rjct.message_id.duplicate", f"message_id '{header['message_id']}' was already received"))
+    return {"header": callback_header("on-search", client.client_id, status, len(statuses), len(statuses)),
+            "message": answer}
+
+
+def _collect(rows: Sequence[Any], records: Records, hits: dict[int, list[UUID]], member_hits: dict[int, UUID]) -> None:
+    """Households, members and status dates of the identifier read's rows, and each item's households."""
+    seen_members: set[UUID] = set()
+    for row in rows:
+        household_id = row["h_id"]
+        if household_id not in records.households:
+            records.households[household_id] = SimpleNamespace(  # type: ignore[assignment]
+                **{c: row[f"h_{c}"] for c in repository.HOUSEHOLD_COLUMNS})
+            records.members[household_id] = []
+            if row["since"] is not None:
+                records.since[household_id] = row["since"]
+        found = hits.setdefault(row["n"], [])
+        if not found or found[-1] != household_id:
+            found.append(household_id)
+        if row["hit_member"] is not None:
+            member_hits[row["n"]] = row["hit_member"]
+        if row["m_id"] is not None and row["m_id"] not in seen_members:
+            seen_members.add(row["m_id"])
+            records.members[household_id].append(SimpleNamespace(  # type: ignore[arg-type]
+                **{c: row[f"m_{c}"] for c in repository.MEMBER_COLUMNS}))
+
+
 def _transaction_id(message: Mapping[str, Any]) -> str:
     value = message.get("transaction_id")
     if isinstance(value, int) and not isinstance(value, bool):
@@ -290,7 +419,7 @@ def _rejected_answer(action: str, client_id: str, body: Any, exc: Rejected) -> d
     return answer
 
 
-def _transaction_values(principal: Principal, client: DciClient, header: Mapping[str, Any], transaction_id: str,
+def _transaction_values(principal: Principal, client: ClientView, header: Mapping[str, Any], transaction_id: str,
                         correlation_id: str, kind: str, mode: str, statuses: list[dict[str, Any]], *,
                         status: str, completed: bool, references: list[str] | None = None,
                         sender_uri: str | None = None, request_sealed: bytes | None = None) -> dict[str, Any]:
@@ -317,7 +446,7 @@ def ack_error(exc: Rejected) -> tuple[str, str]:
     return code, f"{exc.code}: {exc.message}"
 
 
-async def accept_async(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+async def accept_async(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
                        body: Mapping[str, Any], action: str, items_key: str, kind: str) -> dict[str, Any]:
     """Checks the envelope and the callback, keeps the message (sealed) for the worker, answers ACK."""
     correlation_id = str(uuid7())
@@ -349,7 +478,8 @@ def queue(session: AsyncSession, client_id: str, action: str, url: str, envelope
 async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTransaction,
                           cipher: PersonalDataCipher) -> None:
     """The worker's part of an async search: run it in the client's scope, keep the answer, queue on-search."""
-    client = await repository.client(system, txn.client_id)
+    found = await repository.client(system, txn.client_id)
+    client = ClientView.of(found) if found is not None else None
     body = orjson.loads(cipher.open(txn.request_sealed or b""))
     message = body["message"]
     if client is None or not client.active:
@@ -374,7 +504,7 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
 TXN_KINDS = {"search": "search", "subscribe": "subscribe", "subscibe": "subscribe", "unsubscribe": "unsubscribe"}
 
 
-async def txn_status(session: AsyncSession, client: DciClient, cipher: PersonalDataCipher,
+async def txn_status(session: AsyncSession, client: ClientView, cipher: PersonalDataCipher,
                      message: Mapping[str, Any]) -> dict[str, Any]:
     """TxnStatusResponse for a TxnStatusRequest: the transactions of THIS client only."""
     transaction_id = _transaction_id(message)
@@ -417,7 +547,7 @@ def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str
 
 # ---- subscribe / unsubscribe -----------------------------------------------------------------------------
 
-async def subscribe(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+async def subscribe(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
                     body: Mapping[str, Any]) -> dict[str, Any]:
     """Subscriptions are recorded at once; the SubscribeResponse goes to the callback (on-subscribe)."""
     correlation_id = str(uuid7())
@@ -466,7 +596,7 @@ SUBSCRIBE_REASONS = {"rjct.reference_id.invalid", "rjct.reference_id.duplicate",
                      "rjct.event.already_subscribed"}
 
 
-async def _subscription(session: AsyncSession, principal: Principal, client: DciClient, criteria: Mapping[str, Any],
+async def _subscription(session: AsyncSession, principal: Principal, client: ClientView, criteria: Mapping[str, Any],
                         transaction_id: str, reference_id: str, uri: str) -> DciSubscription:
     event_type = rules.event_type(criteria.get("reg_event_type"))
     raw_filter = criteria.get("filter")
@@ -497,7 +627,7 @@ def subscription_info(s: DciSubscription, criteria: Mapping[str, Any] | None = N
             "notify_record_type": "spdci:Group", "subscribe_criteria": dict(criteria or {})}
 
 
-async def unsubscribe(session: AsyncSession, principal: Principal, client: DciClient, cipher: PersonalDataCipher,
+async def unsubscribe(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
                       body: Mapping[str, Any]) -> dict[str, Any]:
     correlation_id = str(uuid7())
     try:
@@ -588,7 +718,7 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
     if not subscriptions:
         return 0
     records = await load_records(session, [c.household_id for c in changes], True, include_removed=True)
-    clients = {s.client_id: await repository.client(session, s.client_id) for s in subscriptions}
+    clients = {s.client_id: await client_view(session, s.client_id) for s in subscriptions}
     queued = 0
     for change in changes:
         household = records.households.get(change.household_id)
@@ -605,7 +735,7 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
     return queued
 
 
-async def _queue_notification(session: AsyncSession, s: DciSubscription, client: DciClient, change: Change,
+async def _queue_notification(session: AsyncSession, s: DciSubscription, client: ClientView, change: Change,
                               records: Records, cipher: PersonalDataCipher) -> int:
     message_id = str(uuid7())
     record = group_of(records, change.household_id, client.data_profile, cipher)
@@ -671,6 +801,7 @@ async def register_client(session: AsyncSession, principal: Principal, body: Cli
     found.allow_unsigned, found.data_profile, found.active = body.allow_unsigned, body.data_profile, body.active
     found.updated_at, found.updated_by = clock.now(), principal.id
     await session.flush()
+    _clients.pop(_cache_key(session, found.client_id), None)
     return found
 
 

@@ -1,14 +1,17 @@
-"""Request and response bodies of the household endpoints."""
+"""Request and response bodies of the household, member, assessment and access-log endpoints, and the
+functions that shape a household into an answer (masking its personal data per the caller)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.registry.personal_data import InvalidCitizenId, normalize_citizen_id
+from services.registry.households import rules
+from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, mask_citizen_id, normalize_citizen_id
+from shared import clock
 
 Sex = Literal["male", "female"]
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling",
@@ -29,8 +32,8 @@ def _citizen_id(value: str | None) -> str | None:
 
 
 def _birth_date(value: date | None) -> date | None:
-    if value is not None and not date(1900, 1, 1) <= value <= date.today():
-        raise ValueError("birth date must be between 1900-01-01 and today")
+    if value is not None and (problem := rules.birth_date_problem(value, clock.today())):
+        raise ValueError(problem)
     return value
 
 
@@ -180,3 +183,88 @@ class AccessLogOut(BaseModel):
     purpose: str | None
     request_id: str | None
     at: datetime
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    review_year: int = Field(ge=2016, le=2100)
+    income_per_capita: int = Field(ge=0, le=10_000_000_000, description="VND per person per month")
+    deprived_indicators: list[str] = Field(default_factory=list, max_length=20,
+                                           description="canonical indicator codes of the year's standard")
+
+
+class AssessmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    household_id: UUID
+    review_year: int
+    kind: Literal["annual", "regular"] | str
+    area: str
+    income_per_capita: int
+    deprived_indicators: list[str]
+    deprived_count: int
+    standard: str
+    status: str
+    poverty_line: int
+    near_poverty_line: int | None
+    middle_income_line: int | None
+    explanation: str
+    member_count: int
+    state: str
+    previous_status: str | None
+    transition: str | None
+    recognised_at: datetime | None
+    certificate_number: str | None
+    source: str
+    created_at: datetime
+    created_by: str | None
+
+
+# ---- shaping a household into an answer ---------------------------------------------------------------------
+def member_out(member: Any, cipher: PersonalDataCipher, unmasked: bool) -> MemberOut:
+    """A member as the caller may see it: citizen ID masked (0012******45) and birth year only, unless
+    `unmasked` (the caller holds registry.personal_data.read)."""
+    citizen_id = None
+    if member.citizen_id_enc is not None:
+        plain = cipher.decrypt(member.citizen_id_enc)
+        citizen_id = plain if unmasked else mask_citizen_id(plain)
+    birth = member.birth_date
+    return MemberOut(
+        id=member.id, full_name=member.full_name, citizen_id=citizen_id, citizen_id_masked=not unmasked,
+        birth_date=birth if unmasked else None, birth_year=birth.year if birth else None, sex=member.sex,
+        ethnicity=member.ethnicity, relation=member.relation, is_head=member.is_head,
+        no_labour_capacity=member.no_labour_capacity, social_protection=member.social_protection,
+        policy_person=member.policy_person,
+    )
+
+
+def member_written(member: Any, household_version: int, cipher: PersonalDataCipher, unmasked: bool) -> MemberWritten:
+    return MemberWritten(**member_out(member, cipher, unmasked).model_dump(), household_version=household_version)
+
+
+def _summary_fields(household: Any, status: str | None, status_year: int | None,
+                    use_given_status: bool) -> dict[str, Any]:
+    return {
+        "id": household.id, "household_code": household.household_code, "commune_code": household.commune_code,
+        "unit_path": household.unit_path, "village": household.village, "head_name": household.head_name,
+        "member_count": household.member_count, "area": household.area,
+        "ethnic_minority": household.ethnic_minority, "policy_family": household.policy_family,
+        "social_protection": household.social_protection, "no_labour_capacity": household.no_labour_capacity,
+        "status": status if use_given_status else household.status,
+        "status_year": status_year if use_given_status else household.status_year,
+        "version": household.version, "removed": household.removed_at is not None,
+    }
+
+
+def summary(household: Any, status: str | None = None, status_year: int | None = None,
+            use_given_status: bool = False) -> HouseholdSummary:
+    return HouseholdSummary(**_summary_fields(household, status, status_year, use_given_status))
+
+
+def full_record(household: Any, members: list[Any], cipher: PersonalDataCipher, unmasked: bool) -> HouseholdOut:
+    """The household with its members (works on ORM rows and on the one-statement read's rows)."""
+    return HouseholdOut(
+        **_summary_fields(household, None, None, False), address=household.address,
+        created_at=household.created_at, updated_at=household.updated_at, removed_at=household.removed_at,
+        removed_reason=household.removed_reason, members=[member_out(m, cipher, unmasked) for m in members],
+    )

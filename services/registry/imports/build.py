@@ -3,7 +3,7 @@
 Runs in the import's worker process. The rules are the service's own: the classifier for the status
 and its explanation, the personal-data cipher for the citizen ID, the transition rule, and the
 shapes of the assessed payload (services/registry/events.py) and of the history snapshot
-(households/history.py); a test holds the inlined shapes equal to those builders. An imported
+(households/rules.py); a test holds the inlined shapes equal to those builders. An imported
 household looks like one created by the API, except that only its head is a member row (the file
 has no other members; `member_count` counts them).
 """
@@ -19,7 +19,7 @@ import orjson
 import uuid_utils
 
 from services.registry.classification.classifier import Standards
-from services.registry.households.transitions import transition
+from services.registry.households.rules import transition
 from services.registry.imports import copy_text as c
 from services.registry.imports.lines import Lines
 from services.registry.imports.places import Commune
@@ -172,7 +172,7 @@ class RecordBuilder:
 
 
 def snapshot(row: HouseholdRow, commune_code: str, area: str, member_id: str) -> bytes:
-    """The history entry's `after`, shaped like the API's (households/history.py; a test holds them
+    """The history entry's `after`, shaped like the API's (households/rules.py; a test holds them
     equal), citizen ID masked."""
     return orjson.dumps({
         "household_code": row.household_code, "commune_code": commune_code, "village": row.village,

@@ -230,7 +230,8 @@ class ImportJobRunner:
                     f"The household code {row.household_code} is already registered in commune "
                     f"{row.commune_code}.")))
             else:
-                errors.append(RowError(row.row, "head_citizen_id", _citizen_reason(citizens[i])))
+                errors.append(RowError(row.row, "head_citizen_id",
+                                       _citizen_reason(citizens[i], self.spec.principal.scope_paths)))
         return sorted(codes.keys() | citizens.keys())
 
     def _narrowed_path(self) -> str | None:
@@ -247,9 +248,14 @@ class ImportJobRunner:
         return path if len(common) > 1 and path_in_any(path, self.spec.principal.scope_paths) else None
 
 
-def _citizen_reason(citizen: storage.ExistingCitizen) -> str:
+def _citizen_reason(citizen: storage.ExistingCitizen, scope_paths: list[str]) -> str:
+    """Where the citizen is registered, named only to a caller whose scope holds that commune: to
+    anyone else the ID says no more than "registered elsewhere" (no unit, no household, no person)."""
     if citizen.in_this_file:
         return f"The citizen ID appears earlier in this file (household {citizen.household_code})."
+    if not path_in_any(citizen.unit_path, scope_paths):
+        return ("The citizen ID is already registered in another unit; it was not merged. Ask the province "
+                "to resolve it.")
     name = f" ({citizen.commune_name})" if citizen.commune_name else ""
     return (f"The citizen ID is already registered in a household of commune {citizen.commune_code}{name}; "
             "it was not merged.")

@@ -39,10 +39,10 @@ CROSS JOIN LATERAL (
 """
 # A citizen registered as a member of any living household, anywhere: the caller learns the commune only.
 _EXISTING_CITIZENS = """
-SELECT k.i, x.commune_code, x.commune_name, x.household_code, x.mine
+SELECT k.i, x.unit_path, x.commune_code, x.commune_name, x.household_code, x.mine
 FROM unnest($1::bytea[], $2::int[]) AS k(hash, i)
 CROSS JOIN LATERAL (
-    SELECT u.code AS commune_code, u.name AS commune_name, h.household_code,
+    SELECT m.unit_path, u.code AS commune_code, u.name AS commune_name, h.household_code,
            m.xmin = pg_current_xact_id()::xid AS mine
     FROM household_members m
     JOIN households h ON h.id = m.household_id
@@ -63,6 +63,7 @@ _OUTBOX = ("INSERT INTO outbox (id, subject, body) "
 
 @dataclass(frozen=True, slots=True)
 class ExistingCitizen:
+    unit_path: str
     commune_code: str | None
     commune_name: str | None
     household_code: str
@@ -99,8 +100,8 @@ async def existing_citizens(conn: asyncpg.Connection, hashes: Sequence[bytes]) -
     if not hashes:
         return {}
     rows = await conn.fetch(_EXISTING_CITIZENS, list(hashes), list(range(len(hashes))))
-    return {r["i"]: ExistingCitizen(r["commune_code"], r["commune_name"], r["household_code"], r["mine"])
-            for r in rows}
+    return {r["i"]: ExistingCitizen(r["unit_path"], r["commune_code"], r["commune_name"], r["household_code"],
+                                    r["mine"]) for r in rows}
 
 
 async def copy_batch(conn: asyncpg.Connection, records: Records) -> None:

@@ -14,9 +14,6 @@ from services.registry.db import Base
 from shared.db import Scoped
 from shared.events import uuid7
 
-# The annual review's steps, in order (Decision 24/2021/QĐ-TTg).
-REVIEW_STATES = ("opened", "assessments_recorded", "meetings_held", "posted", "decided", "approved")
-
 
 class Review(Scoped, Base):
     __tablename__ = "reviews"
@@ -24,7 +21,7 @@ class Review(Scoped, Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     commune_code: Mapped[str] = mapped_column(String(8))
     year: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(24), default="opened")
+    state: Mapped[str] = mapped_column(String(24), default="opened")  # rules.STATES
     version: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     opened_by: Mapped[str] = mapped_column(String(100))

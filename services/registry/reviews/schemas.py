@@ -1,12 +1,14 @@
-"""Request and response bodies of the review endpoints."""
+"""Request and response bodies of the review endpoints, and the functions shaping rows into answers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.registry.reviews import rules
 
 
 class Strict(BaseModel):
@@ -151,3 +153,18 @@ class RegularReviewOut(BaseModel):
     certificate_number: str | None
     created_at: datetime
     created_by: str
+
+
+def regular_out(request: Any, as_of: date) -> RegularReviewOut:
+    """A regular-review request as answered: overdue when still pending after its deadline on `as_of`."""
+    out = RegularReviewOut.model_validate(request)
+    out.overdue = rules.is_overdue(request.state, request.deadline, as_of)
+    return out
+
+
+def review_household_out(row: Any) -> ReviewHouseholdOut:
+    """A row of `repository.review_households`: (assessment, household code, head's name)."""
+    a, code, head = row
+    return ReviewHouseholdOut(household_id=a.household_id, household_code=code, head_name=head, assessment_id=a.id,
+                              status=a.status, previous_status=a.previous_status, transition=a.transition,
+                              certificate_number=a.certificate_number, state=a.state)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -69,10 +69,19 @@ class CrosswalkPage(BaseModel):
     offset: int
 
 
+def _flags_schema(schema: dict[str, Any]) -> None:
+    """The rules below, in the document too: each flag sent is true or false (never null), at least one."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("anyOf", None)
+        prop.pop("default", None)
+        prop["type"] = "boolean"
+    schema["minProperties"] = 1
+
+
 class FlagsIn(BaseModel):
     """Only the flags sent change; at least one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_flags_schema)
 
     poor_district: bool | None = None
     difficult_commune: bool | None = None

@@ -27,5 +27,5 @@ async def officer_dashboard(
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
 ) -> Response:
     """docs/reporting.md "Dashboard data" describes every field."""
-    body = await dashboard(session, request.app.state.db, principal, unit, hierarchy, year)
+    body = await dashboard(session, request.app.state.dashboard_cache, principal, unit, hierarchy, year)
     return Response(orjson.dumps(body), media_type="application/json")

@@ -3,26 +3,32 @@ rate of the unit and its child units over five years against the targets handed 
 programme and funding source, the "Vì người nghèo" fund balances, the completeness of the year's
 annual report, and the emulation ranking of the units one level below.
 
-The unit is located and checked against the scope first; the independent reads then run side by side,
-each on a pooled connection of its own (a dashboard is many small queries; one after another they
-cost several times one of them).
+The unit is located and checked against the scope first; the reads then run one after another on the
+request's own connection. (They once ran side by side, each on a pooled connection of its own: taking
+seven connections from the pool, each with its ping, BEGIN and COMMIT, cost more than the queries.) The
+poverty counts are the three the page draws, not the indicators' every column.
+
+What the projections feed (poverty, targets, support, funds, ranking) is kept for the next request of
+the same unit and year in `DashboardCache`, keyed by how far each consumer had applied its stream
+(`rp_progress`: stream sequence and time of the last apply, which a rebuild changes too) when it was read:
+any event applied since, or a rebuild, makes a new key. The progress is read before the figures, so a kept
+answer is never older than its key. The completeness of the annual report is counted on every request:
+reports are written by requests, not events, and their state is not in the key.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict, defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.completeness import repository as completeness
 from services.reporting.completeness.rules import roll_up
 from services.reporting.dashboard import repository
-from services.reporting.indicators.service import poverty_report
+from services.reporting.indicators.rules import change_pp, rate
 from services.reporting.progress.projection import EMULATION_CONSUMER, SUPPORT_CONSUMER
 from services.reporting.progress.repository import read_progresses
 from services.reporting.reports.layout import INDICATORS
@@ -30,27 +36,77 @@ from services.reporting.reports.rules import REPORT_TYPES, period_of
 from services.reporting.sql import fetch
 from services.reporting.support.repository import catalogue_names, support_rows
 from services.reporting.support.rules import million_vnd, support_figures
+from services.reporting.units.rules import UnitRef, child_ref
+from services.reporting.units.service import locate
 from shared.clock import today
-from shared.db import Database
 from shared.principal import Principal
 
 SERIES_YEARS = 5
 _TARGETS = "SELECT indicator, value, upper, measure_unit FROM rp_targets WHERE unit_path = $1 AND year = $2 " \
            "ORDER BY indicator"
-T = TypeVar("T")
 
 
-def _poverty(report: dict[str, Any]) -> dict[str, Any]:
-    keep = ("households", "poor", "near_poor", "poor_rate", "near_poor_rate", "poor_rate_change_pp")
+Counts = tuple[int, int, int]  # households, poor, near-poor
+_NONE: Counts = (0, 0, 0)
+Version = tuple[object, ...]
 
-    def brief(entry: dict[str, Any]) -> dict[str, Any]:
-        return {k: entry[k] for k in keep}
 
-    unit = report["unit"]
+class DashboardCache:
+    """The projection-fed parts of the latest dashboards, least recently used first out."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._kept: OrderedDict[tuple[str, int], tuple[Version, dict[str, Any]]] = OrderedDict()
+
+    def get(self, path: str, year: int, version: Version) -> dict[str, Any] | None:
+        found = self._kept.get((path, year))
+        if found is None or found[0] != version:
+            return None
+        self._kept.move_to_end((path, year))
+        return found[1]
+
+    def put(self, path: str, year: int, version: Version, parts: dict[str, Any]) -> None:
+        if self.entries <= 0:
+            return
+        self._kept[(path, year)] = (version, parts)
+        self._kept.move_to_end((path, year))
+        while len(self._kept) > self.entries:
+            self._kept.popitem(last=False)
+
+
+def _version(*progresses: dict[str, Any]) -> Version:
+    return tuple((p["stream_seq"], p["applied_at"]) for p in progresses)
+
+
+def _shown(now: Counts, before: Counts | None) -> dict[str, Any]:
+    """As the indicators show them (indicators/rules.py): rates are ratios of sums, changes in points."""
+    households, poor, near_poor = now
+    poor_rate = rate(poor, households)
+    earlier = before or _NONE
+    return {"households": households, "poor": poor, "near_poor": near_poor, "poor_rate": poor_rate,
+            "near_poor_rate": rate(near_poor, households),
+            "poor_rate_change_pp": change_pp(poor_rate, rate(earlier[1], earlier[0]))}
+
+
+def _poverty(ref: UnitRef, known: list[UnitRef], rows: list[Any], year: int) -> dict[str, Any]:
+    """The unit over the five years ending with `year`, and each child unit in `year` (`rows` start a year
+    earlier: the first year's change needs it)."""
+    by_child: dict[str, dict[int, Counts]] = defaultdict(dict)
+    unit: dict[int, Counts] = {}
+    for r in rows:
+        counts = (int(r["households"]), int(r["poor"]), int(r["near_poor"]))
+        by_child[r["child"]][int(r["year"])] = counts
+        held = unit.get(int(r["year"]), _NONE)
+        unit[int(r["year"])] = (held[0] + counts[0], held[1] + counts[1], held[2] + counts[2])
+    listed = {c.code for c in known}
+    children = [*known, *(child_ref(ref, code) for code in sorted(by_child) if code and code not in listed)]
+    years = range(year - SERIES_YEARS + 1, year + 1)
     return {
-        "unit": brief(unit),
-        "series": [{"year": s["year"], **brief(s)} for s in unit.get("series", [])],
-        "children": [{"code": c["code"], "name": c["name"], "path": c["path"], **brief(c)} for c in report["children"]],
+        "unit": _shown(unit.get(year, _NONE), unit.get(year - 1)),
+        "series": [{"year": y, **_shown(unit.get(y, _NONE), unit.get(y - 1))} for y in years],
+        "children": [{"code": c.code, "name": c.name, "path": c.path,
+                      **_shown(by_child[c.code].get(year, _NONE), by_child[c.code].get(year - 1))}
+                     for c in children],
     }
 
 
@@ -87,63 +143,59 @@ def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
     return list(ranking.values())
 
 
-async def dashboard(session: AsyncSession, db: Database, principal: Principal, unit: str | None,
+async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Principal, unit: str | None,
                     hierarchy: str | None, year: int | None) -> dict[str, Any]:
     year = year or today().year
-    # Located and checked against the scope before anything else is read.
-    report = await poverty_report(session, principal, unit, hierarchy, None, year - SERIES_YEARS + 1, year)
-    ref = report["unit"]
-    path = ref["path"]
+    located = await locate(session, principal, unit, hierarchy)  # checked against the scope before any read
+    ref = located.unit
+    fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])  # before the figures
+    version = _version(located.progress, fresh[SUPPORT_CONSUMER], fresh[EMULATION_CONSUMER])
+    parts = cache.get(ref.path, year, version)
+    if parts is None:
+        parts = await _projected(session, ref, located.children, year)
+        parts["current_as_of"] = {"registry": located.progress, "support": fresh[SUPPORT_CONSUMER],
+                                  "emulation": fresh[EMULATION_CONSUMER]}
+        cache.put(ref.path, year, version, parts)
     annual = period_of(REPORT_TYPES["annual"], str(year))
+    reports = roll_up(await completeness.counts(session, ref.path, "annual", annual.key, annual.due_on, today()))
+    names = {c["code"]: c["name"] for c in parts["poverty"]["children"]}
+    return {
+        "unit": ref.as_dict(), "year": year,
+        "poverty": parts["poverty"], "support": parts["support"], "funds": parts["funds"],
+        "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
+                         "totals": reports.total.as_dict(),
+                         "children": [{"code": code, "name": names.get(code, code), **t.as_dict()}
+                                      for code, t in sorted(reports.by_child.items())]},
+        "ranking": parts["ranking"],
+        "current_as_of": parts["current_as_of"],
+    }
+
+
+async def _projected(session: AsyncSession, ref: UnitRef, known: list[UnitRef], year: int) -> dict[str, Any]:
+    """What the projections say: poverty against targets, support, funds, ranking (kept in the cache)."""
+    path = ref.path
     first, last = date(year, 1, 1), date(year, 12, 31)
-
-    def alone(read: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Task[T]:
-        async def run() -> T:
-            async with db.session(principal) as own:
-                return await read(own)
-
-        return asyncio.create_task(run())
-
-    targets_read = alone(lambda s: fetch(s, _TARGETS, path, year))
-    support_read = alone(lambda s: support_rows(s, path, first, last, parts=("lines", "funding")))
-    names_read = alone(catalogue_names)
-    funds_read = alone(lambda s: repository.fund_balances(s, path, year))
-    counts_read = alone(lambda s: completeness.counts(s, path, "annual", annual.key, annual.due_on, today()))
-    scores_read = alone(lambda s: repository.scores(s, path, year))
-    fresh_read = alone(lambda s: read_progresses(s, [SUPPORT_CONSUMER, EMULATION_CONSUMER]))
-    reads: list[asyncio.Task[Any]] = [targets_read, support_read, names_read, funds_read, counts_read, scores_read,
-                                      fresh_read]
-    try:
-        await asyncio.gather(*reads)
-    finally:
-        for task in reads:
-            task.cancel()  # one failed read leaves none of the others running
-    targets, support, names, funds = targets_read.result(), support_read.result(), names_read.result(), \
-        funds_read.result()
-    counts, scores, fresh = counts_read.result(), scores_read.result(), fresh_read.result()
-    poverty = _poverty(report)
+    counts = await repository.poverty_counts(session, path, year - SERIES_YEARS, year)
+    targets = await fetch(session, _TARGETS, path, year)
+    support = await support_rows(session, path, first, last, parts=("lines", "funding"))
+    names = await catalogue_names(session)
+    funds = await repository.fund_balances(session, path, year)
+    scores = await repository.scores(session, path, year)
+    poverty = _poverty(ref, known, counts, year)
     poverty["targets"] = _targets(targets, poverty)
     money = support_figures(support.lines, support.funding, [], names)
     children = {c["code"]: c for c in poverty["children"]}
     balance = sum(int(r["balance_vnd"]) for r in funds)
-    by_unit = [{"code": r["child"] or ref["code"],
-                "name": children.get(r["child"], {}).get("name", r["child"]) if r["child"] else ref["name"],
+    by_unit = [{"code": r["child"] or ref.code,
+                "name": children.get(r["child"], {}).get("name", r["child"]) if r["child"] else ref.name,
                 "balance_vnd": int(r["balance_vnd"]), "balance_million_vnd": million_vnd(int(r["balance_vnd"])),
                 "donations_vnd": int(r["donations_vnd"]), "spent_vnd": int(r["spent_vnd"])}
                for r in sorted(funds, key=lambda r: r["child"])]
-    rollup = roll_up(counts)
     return {
-        "unit": {k: ref[k] for k in ("code", "name", "level", "type", "path", "hierarchy")}, "year": year,
         "poverty": poverty,
         "support": {"programmes": [{k: p[k] for k in ("programme", "name", "deliveries", "households", "amount_vnd",
                                                       "amount_million_vnd")} for p in money["programmes"]],
                     "sources": money["sources"], "total": money["total"]},
         "funds": {"balance_vnd": balance, "balance_million_vnd": million_vnd(balance), "by_unit": by_unit},
-        "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
-                         "totals": rollup.total.as_dict(),
-                         "children": [{"code": code, "name": children.get(code, {}).get("name", code), **t.as_dict()}
-                                      for code, t in sorted(rollup.by_child.items())]},
         "ranking": _ranking(scores),
-        "current_as_of": {"registry": report["current_as_of"], "support": fresh[SUPPORT_CONSUMER],
-                          "emulation": fresh[EMULATION_CONSUMER]},
     }

@@ -50,6 +50,7 @@ class HouseholdDeliveryIn(_Common):
     member_ids: list[UUID] = Field([], max_length=50, description="the members it was for, when it names them")
     persons: Count | None = None
     turns: Count | None = None
+    sponsorship_id: UUID | None = Field(None, description="the sponsorship it was delivered under")
     override_reason: Annotated[str, Field(min_length=3, max_length=1000), TEXT] | None = Field(
         None, description="records a delivery the programme's eligibility rule refuses (needs "
                           "support.eligibility.override); the delivery is flagged as an exception")

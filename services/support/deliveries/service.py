@@ -21,6 +21,7 @@ from services.support.deliveries import rules
 from services.support.deliveries.models import Delivery, DeliveryHistory
 from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
 from services.support.households import repository as households
+from services.support.sponsorships import service as sponsorships
 from shared import clock, permissions
 from shared.context import request_id_var
 from shared.errors import Problem, conflict, forbidden, not_found
@@ -122,6 +123,8 @@ async def record_household(session: AsyncSession, principal: Principal, body: Ho
     programme = _check(refs, state)
     rule = await _eligibility(session, principal, programme, household.id, household.status, body.delivered_on,
                               body.override_reason)
+    if body.sponsorship_id is not None:
+        await sponsorships.check_delivery(session, body.sponsorship_id, household.id, body.delivered_on)
     now = clock.now()
     delivery = Delivery(
         unit_path=household.unit_path, unit_code=household.commune_code, kind=rules.HOUSEHOLD, status=rules.RECORDED,
@@ -132,7 +135,7 @@ async def record_household(session: AsyncSession, principal: Principal, body: Ho
         amount_vnd=body.amount_vnd, funding=state["funding"], body=body.body, body_detail=body.body_detail,
         note=body.note, document_ref=body.document_ref, household_status=household.status,
         eligibility_exception=rule is not None, eligibility_rule=rule,
-        override_reason=body.override_reason if rule is not None else None,
+        override_reason=body.override_reason if rule is not None else None, sponsorship_id=body.sponsorship_id,
         version=1, recorded_at=now, recorded_by=principal.id, updated_at=now)
     session.add(delivery)
     await session.flush()

@@ -34,7 +34,7 @@ class FundEntry(Scoped, Base):
     __tablename__ = "fund_entries"
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
-    fund_id: Mapped[UUID] = mapped_column(index=True)
+    fund_id: Mapped[UUID] = mapped_column()  # indexed with occurred_on (migration support_0002)
     kind: Mapped[str] = mapped_column(String(16))  # donation | spend | transfer_out | transfer_in
     amount_vnd: Mapped[int] = mapped_column(BigInteger)  # signed: + into the fund, - out of it
     balance_after: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,115 @@
+"""DCI sync search figures (issue 14), through the gateway, with the registry's own call as baseline:
+
+- `POST /registry/sync/search`, one `idtype-value` NationalID item per message, at a fixed offered rate
+  (open loop: requests leave on schedule whatever the answers do, so a stall is counted): p50/p99
+  through the gateway and direct to the registry (target: p99 ≤ 25 ms at 100 requests/s);
+- a batch of 100 `idtype-value` items in one message, one message at a time: latency (target ≤ 200 ms).
+
+The households are COPYed into the registry database (bench/dci_platform.py). A citizen-ID look-up is
+one probe of the unique btree index on the keyed hash (32-byte keys, ~200 per 8 kB page): its depth is
+3 levels up to ~8 million entries, so 200,000 households (400,000 members) and 1,000,000 (2,000,000)
+walk the same number of pages; what grows is the cache the index needs (about 25 MB at 400,000
+members, 120 MB at 2,000,000), which the embedded PostgreSQL's default shared_buffers (128 MB) still
+holds. Run `--households 1000000` where the disk and time allow (~3 minutes of loading here).
+
+Usage: .venv/bin/python -m bench.dci_search [--households 200000] [--rate 100] [--seconds 30] [--batches 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import time
+
+import aiohttp
+import httpx
+import orjson
+
+from bench.dci_platform import Platform, by_citizen, dci_platform, message, percentile, proxied_post
+
+PATH = "/registry/sync/search"
+
+
+async def open_loop(url: str, headers: dict[str, str], numbers: list[str], rate: int, seconds: int) -> list[float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    headers = headers | {"content-type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
+        async def one(scheduled: float, number: str) -> None:
+            async with session.post(url, headers=headers, data=message("search", "search_request",
+                                                                      [by_citizen(number)])) as response:
+                body = await response.read()
+                latencies.append(time.perf_counter() - scheduled)
+                answer = orjson.loads(body)
+                item = answer["message"]["search_response"][0] if response.status == 200 else None
+                if item is None or item["pagination"]["total_count"] != 1:
+                    errors.append(f"{response.status} {body[:200]!r}")
+
+        for number in random.sample(numbers, min(200, len(numbers))):  # warm the pools and caches
+            await one(time.perf_counter(), number)
+        latencies.clear()
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for i in range(rate * seconds):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, random.choice(numbers))))
+        await asyncio.gather(*tasks)
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed searches, e.g. {errors[0]}")
+    return latencies
+
+
+def batches(platform: Platform, count: int) -> list[float]:
+    latencies = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(count + 3):
+            numbers = random.sample(platform.citizen_ids, 100)
+            body = message("search", "search_request", [by_citizen(n) for n in numbers])
+            started = time.perf_counter()
+            response = client.post(platform.gateway + PATH, content=body,
+                                   headers=platform.headers | {"content-type": "application/json"})
+            latencies.append(time.perf_counter() - started)
+            items = response.json()["message"]["search_response"]
+            assert len(items) == 100 and all(i["pagination"]["total_count"] == 1 for i in items), response.text[:300]
+    return latencies[3:]  # the first ones warm the caches
+
+
+def line(name: str, values: list[float]) -> str:
+    return (f"{name:<28} n={len(values):5d}  p50 {percentile(values, 0.5):6.1f} ms"
+            f"  p90 {percentile(values, 0.9):6.1f} ms  p99 {percentile(values, 0.99):6.1f} ms"
+            f"  max {max(values) * 1000:6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=200_000)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--batches", type=int, default=40)
+    args = parser.parse_args()
+    with dci_platform(args.households, "http://127.0.0.1:9/unused") as platform:
+        proxied_post(platform.gateway + PATH, platform.headers,
+                     message("search", "search_request", [by_citizen(platform.citizen_ids[0])]))
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
+              "(the load generator and other work share the cores); " + platform.load_note)
+        print(f"sync search, 1 NationalID item per message, {args.rate} requests/s offered for {args.seconds}s:")
+        direct = asyncio.run(open_loop(platform.registry + PATH, platform.direct_headers, platform.citizen_ids,
+                                       args.rate, args.seconds))
+        print("  " + line("direct to the registry", direct))
+        via = asyncio.run(open_loop(platform.gateway + PATH, platform.headers, platform.citizen_ids,
+                                    args.rate, args.seconds))
+        print("  " + line("through the gateway", via) + "   (target p99 ≤ 25 ms)")
+        print(f"  the gateway adds {percentile(via, 0.99) - percentile(direct, 0.99):+.1f} ms at p99")
+        batch = batches(platform, args.batches)
+        print("batch of 100 NationalID items in one message, through the gateway, one at a time:")
+        print("  " + line("100-item message", batch) + "   (target ≤ 200 ms)")
+        print(f"load average after the run {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Body activity use cases: record one (its measures must be the kind's), void one. Each emits its
+event (`support.activity.recorded` / `.voided`), which reporting counts."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support import events
+from services.support.activities.models import Activity
+from services.support.activities.schemas import ActivityIn
+from services.support.catalogue import repository as catalogue
+from services.support.households import repository as units
+from shared import clock
+from shared.errors import Problem, conflict, not_found
+from shared.events import Event, record_events
+from shared.principal import Principal
+
+RECORDED_EVENT, VOIDED_EVENT = "support.activity.recorded", "support.activity.voided"
+
+
+def _event(type_: str, item: Activity, body_kind: str | None) -> Event:
+    payload = {"activity_id": str(item.id), **events.unit_fields(item.unit_path), "body": item.body,
+               "body_kind": body_kind, "body_detail": item.body_detail, "kind": item.kind, "title": item.title,
+               "period_from": item.period_from.isoformat(), "period_to": item.period_to.isoformat(),
+               "year": item.year, "measures": item.measures, "amount_vnd": item.amount_vnd, "status": item.status,
+               "void_reason": item.void_reason}
+    return Event(type=type_, producer=events.PRODUCER, subject_id=str(item.id), unit_code=item.unit_code,
+                 unit_path=item.unit_path, version=item.version, payload=payload)
+
+
+async def _body_kind(session: AsyncSession, code: str) -> str | None:
+    entry = await catalogue.entry(session, "body", code)
+    return entry.fields.get("kind") if entry is not None else None
+
+
+async def record(session: AsyncSession, principal: Principal, body: ActivityIn) -> Activity:
+    unit = await units.writable_unit(session, principal, body.unit, body.hierarchy)
+    refs = await catalogue.several(session, [("activity_kind", body.kind), ("body", body.body)])
+    errors = []
+    kind = refs.get(("activity_kind", body.kind))
+    if kind is None or not kind.active:
+        errors.append({"field": "kind", "reason": f"no active activity kind {body.kind} in the catalogue"})
+    if ("body", body.body) not in refs:
+        errors.append({"field": "body", "reason": f"no delivering body {body.body} in the catalogue"})
+    if body.period_to > clock.today():
+        errors.append({"field": "period_to", "reason": "in the future"})
+    allowed = kind.fields.get("measures", []) if kind is not None else []
+    seen: set[str] = set()
+    for i, m in enumerate(body.measures):
+        if kind is not None and m.measure not in allowed:
+            errors.append({"field": f"measures.{i}.measure",
+                           "reason": f"{body.kind} counts {', '.join(allowed)}, not {m.measure}"})
+        if m.measure in seen:
+            errors.append({"field": f"measures.{i}.measure", "reason": f"{m.measure} is given twice"})
+        seen.add(m.measure)
+    if errors:
+        raise Problem(422, "validation_error", "Invalid activity",
+                      "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors)
+    item = Activity(unit_path=unit.path, unit_code=unit.code, body=body.body, body_detail=body.body_detail,
+                    kind=body.kind, title=body.title, period_from=body.period_from, period_to=body.period_to,
+                    year=body.period_to.year,
+                    measures=[{"measure": m.measure, "quantity": format(m.quantity.normalize(), "f")}
+                              for m in body.measures],
+                    amount_vnd=body.amount_vnd, status="recorded", note=body.note, version=1,
+                    recorded_by=principal.id, recorded_at=clock.now())
+    session.add(item)
+    await session.flush()
+    body_entry = refs.get(("body", body.body))
+    await record_events(session, [_event(RECORDED_EVENT, item, body_entry.fields.get("kind") if body_entry else None)])
+    return item
+
+
+async def load(session: AsyncSession, activity_id: UUID, *, lock: bool = False) -> Activity:
+    query = select(Activity).where(Activity.id == activity_id)
+    if lock:
+        query = query.with_for_update()
+    found = (await session.scalars(query)).first()
+    if found is None:
+        raise not_found("activity", activity_id)
+    return found
+
+
+async def void(session: AsyncSession, principal: Principal, item: Activity, reason: str) -> Activity:
+    if item.status == "voided":
+        raise conflict("activity_voided", f"Activity {item.id} is already voided.")
+    item.status, item.void_reason = "voided", reason
+    item.version += 1
+    await session.flush()
+    await record_events(session, [_event(VOIDED_EVENT, item, await _body_kind(session, item.body))])
+    return item

@@ -1,0 +1,57 @@
+"""Fund queries through the caller's scoped session. The spend is ONE conditional UPDATE: the row
+lock it takes serialises concurrent spends of one fund, and `balance_vnd >= amount` is checked
+against the balance the previous spend committed — two officers spending the last money cannot
+both succeed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support.funds.models import Fund, FundEntry
+from shared.db import scope_clause
+
+
+def funds(unit_path: str | None) -> Select[Fund]:
+    query = select(Fund).order_by(Fund.unit_path)
+    if unit_path is not None:
+        query = query.where(scope_clause(Fund.unit_path, [unit_path]))
+    return query
+
+
+async def fund(session: AsyncSession, fund_id: UUID) -> Fund | None:
+    return (await session.scalars(select(Fund).where(Fund.id == fund_id))).first()
+
+
+async def fund_of_unit(session: AsyncSession, unit_path: str) -> Fund | None:
+    return (await session.scalars(select(Fund).where(Fund.unit_path == unit_path))).first()
+
+
+async def move(session: AsyncSession, fund_id: UUID, delta: int) -> tuple[int, int] | None:
+    """Adds `delta` (negative: out) to the balance unless it would go below zero; the new (balance,
+    version), or None when the money is not there. Expires the ORM copy (the row changed under it)."""
+    statement = (update(Fund).where(Fund.id == fund_id, Fund.balance_vnd + delta >= 0)
+                 .values(balance_vnd=Fund.balance_vnd + delta, version=Fund.version + 1)
+                 .returning(Fund.balance_vnd, Fund.version).execution_options(synchronize_session="fetch"))
+    row = (await session.execute(statement)).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def entries(fund_id: UUID, date_from: date | None = None, date_to: date | None = None) -> Select[FundEntry]:
+    query = select(FundEntry).where(FundEntry.fund_id == fund_id).order_by(
+        FundEntry.occurred_on, FundEntry.recorded_at, FundEntry.id)
+    if date_from is not None:
+        query = query.where(FundEntry.occurred_on >= date_from)
+    if date_to is not None:
+        query = query.where(FundEntry.occurred_on <= date_to)
+    return query
+
+
+async def sum_before(session: AsyncSession, fund_id: UUID, day: date) -> int:
+    total: Any = await session.scalar(select(func.coalesce(func.sum(FundEntry.amount_vnd), 0)).where(
+        FundEntry.fund_id == fund_id, FundEntry.occurred_on < day))
+    return int(total)

@@ -1,0 +1,136 @@
+"""The "Vì người nghèo" fund ledger: /support/funds/..."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from services.support.deliveries.rules import million_vnd
+from services.support.funds import export, repository, service
+from services.support.funds.models import Fund, FundEntry
+from services.support.funds.schemas import DonationIn, EntryOut, FundIn, FundOut, SpendIn, StatementOut, TransferIn
+from services.support.households import repository as units
+from shared import clock, permissions
+from shared.errors import Problem
+from shared.etag import etag_of
+from shared.http import DbSession, require
+from shared.idempotency import idempotent
+from shared.openapi import problems
+from shared.pagination import Page, PageParams, page_params, paginate
+from shared.principal import Principal
+
+router = APIRouter(prefix="/support/funds", tags=["support funds"])
+Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
+Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
+Paging = Annotated[PageParams, Depends(page_params)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def fund_out(fund: Fund) -> FundOut:
+    return FundOut.model_validate(fund, from_attributes=True)
+
+
+def entry_out(entry: FundEntry) -> EntryOut:
+    return EntryOut.model_validate(entry, from_attributes=True)
+
+
+def _entry_json(entry: FundEntry, fund_id: UUID) -> JSONResponse:
+    return JSONResponse(entry_out(entry).model_dump(mode="json"), status_code=201,
+                        headers={"Location": f"/support/funds/{fund_id}/entries/{entry.id}"})
+
+
+@router.post("", status_code=201, response_model=FundOut, responses=problems(404, 409),
+             summary="Open the fund of a unit (one per unit; its level is the unit's)")
+async def open_fund(body: FundIn, request: Request, principal: Writer, session: DbSession) -> Response:
+    async def run() -> Response:
+        fund = await service.open_fund(session, principal, body)
+        return JSONResponse(fund_out(fund).model_dump(mode="json"), status_code=201,
+                            headers={"Location": f"/support/funds/{fund.id}", "ETag": etag_of(fund.version)})
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.get("", response_model=Page[FundOut], responses=problems(404), summary="Funds in your scope")
+async def list_funds(principal: Reader, session: DbSession, paging: Paging,
+                     unit: Annotated[str | None, Query(description="a unit's code: its fund and those below")] = None,
+                     hierarchy: Annotated[str | None, Query(pattern="^v(2008|2025)$")] = None) -> Page[FundOut]:
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    return await paginate(session, repository.funds(path), paging, fund_out)
+
+
+@router.get("/{fund_id}", response_model=FundOut, responses=problems(404), summary="A fund and its balance")
+async def get_fund(fund_id: UUID, principal: Reader, session: DbSession) -> Response:
+    fund = await service.load(session, fund_id)
+    return JSONResponse(fund_out(fund).model_dump(mode="json"), headers={"ETag": etag_of(fund.version)})
+
+
+@router.post("/{fund_id}/donations", status_code=201, response_model=EntryOut, responses=problems(404),
+             summary="Record a donation into the fund (Idempotency-Key accepted)")
+async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: Writer, session: DbSession) -> Response:
+    async def run() -> Response:
+        fund = await service.load(session, fund_id)
+        return _entry_json(await service.donate(session, principal, fund, body), fund.id)
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.post("/{fund_id}/spends", status_code=201, response_model=EntryOut,
+             responses={**problems(404), 409: {"description": "The balance does not hold the amount (unchanged)"}},
+             summary="Spend from the fund; never below zero (Idempotency-Key accepted)",
+             description="Concurrent spends of one fund are serialised by the fund's row: when two officers spend "
+                         "the last money, one succeeds and the other gets 409 `insufficient_balance`.")
+async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer, session: DbSession) -> Response:
+    async def run() -> Response:
+        fund = await service.load(session, fund_id)
+        return _entry_json(await service.spend(session, principal, fund, body), fund.id)
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.post("/{fund_id}/transfers", status_code=201, response_model=EntryOut,
+             responses={**problems(404), 409: {"description": "The balance does not hold the amount (unchanged)"}},
+             summary="Pass money to the fund of a unit below (Idempotency-Key accepted)")
+async def transfer(fund_id: UUID, body: TransferIn, request: Request, principal: Writer,
+                   session: DbSession) -> Response:
+    async def run() -> Response:
+        fund = await service.load(session, fund_id)
+        return _entry_json(await service.transfer(session, principal, fund, body), fund.id)
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.get("/{fund_id}/entries", response_model=Page[EntryOut], responses=problems(404),
+            summary="The fund's ledger entries, oldest first")
+async def list_entries(fund_id: UUID, principal: Reader, session: DbSession, paging: Paging,
+                       date_from: Annotated[date | None, Query(alias="from")] = None,
+                       date_to: Annotated[date | None, Query(alias="to")] = None) -> Page[EntryOut]:
+    fund = await service.load(session, fund_id)
+    return await paginate(session, repository.entries(fund.id, date_from, date_to), paging, entry_out)
+
+
+@router.get("/{fund_id}/statement", response_model=StatementOut, responses=problems(404),
+            summary="The statement of a period: opening, in, out, closing and the entries (JSON or XLSX)")
+async def fund_statement(fund_id: UUID, principal: Reader, session: DbSession,
+                         year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                         date_from: Annotated[date | None, Query(alias="from")] = None,
+                         date_to: Annotated[date | None, Query(alias="to")] = None,
+                         format: Literal["json", "xlsx"] = "json") -> Response:
+    fund = await service.load(session, fund_id)
+    year = year or clock.today().year
+    start, end = date_from or date(year, 1, 1), date_to or date(year, 12, 31)
+    if end < start:
+        raise Problem(422, "validation_error", "Invalid request", "to is before from", field="to")
+    figures = await service.statement(session, fund, start, end)
+    if format == "xlsx":
+        return Response(export.render_xlsx(figures), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="sao-ke-quy-{fund.unit_code}-{start}-{end}.xlsx"'})
+    money = ("opening_vnd", "in_vnd", "out_vnd", "closing_vnd")
+    out = StatementOut.model_validate({
+        "fund": fund_out(fund), "date_from": start, "date_to": end, **{k: figures[k] for k in money},
+        **{k.replace("_vnd", "_million_vnd"): million_vnd(figures[k]) for k in money},
+        "entries": [entry_out(e) for e in figures["entries"]]})
+    return JSONResponse(out.model_dump(mode="json", by_alias=True))

@@ -1,0 +1,155 @@
+"""Fund use cases: open a unit's fund, receive a donation, spend (never below zero), transfer to a
+lower level's fund, and a period's statement. One transaction each, with its ledger entry and its
+event; a refused request changes no balance and writes nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support import events
+from services.support.deliveries.models import Delivery
+from services.support.deliveries.rules import RECORDED
+from services.support.deliveries.service import load as load_delivery
+from services.support.funds import repository, rules
+from services.support.funds.models import Fund, FundEntry
+from services.support.funds.schemas import DonationIn, FundIn, SpendIn, TransferIn
+from services.support.households import repository as units
+from shared import clock
+from shared.errors import Problem, conflict, not_found
+from shared.events import Event, record_events, uuid7
+from shared.principal import Principal
+from shared.scope import level_of, path_within
+
+
+async def open_fund(session: AsyncSession, principal: Principal, body: FundIn) -> Fund:
+    unit = await units.writable_unit(session, principal, body.unit, body.hierarchy)
+    if await repository.fund_of_unit(session, unit.path) is not None:
+        raise conflict("fund_exists", f"{unit.name or unit.code} already has its fund.", unit=unit.code)
+    fund = Fund(unit_path=unit.path, unit_code=unit.code, level=level_of(unit.path),
+                name=body.name or f'Quỹ "Vì người nghèo" {unit.name}'.strip(), balance_vnd=0, version=1,
+                created_at=clock.now())
+    session.add(fund)
+    await session.flush()
+    return fund
+
+
+async def load(session: AsyncSession, fund_id: UUID) -> Fund:
+    found = await repository.fund(session, fund_id)
+    if found is None:
+        raise not_found("fund", fund_id)
+    return found
+
+
+def _future(day: date) -> None:
+    if day > clock.today():
+        raise Problem(422, "validation_error", "Invalid request", f"occurred_on {day} is in the future",
+                      errors=[{"field": "occurred_on", "reason": "in the future"}])
+
+
+def _insufficient(fund: Fund, amount: int) -> Problem:
+    return conflict("insufficient_balance", f"The fund holds {fund.balance_vnd} VND; {amount} VND cannot go out "
+                                            "of it. Nothing was recorded.", balance_vnd=fund.balance_vnd)
+
+
+def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any) -> Event:
+    payload = {"fund_id": str(fund.id), "entry_id": str(entry.id), **events.unit_fields(fund.unit_path),
+               "amount_vnd": abs(entry.amount_vnd), "occurred_on": entry.occurred_on.isoformat(),
+               "year": entry.occurred_on.year, "balance_after": entry.balance_after,
+               "campaign_year": entry.campaign_year, "donor_name": entry.donor_name, "donor_kind": entry.donor_kind,
+               "receipt_number": entry.receipt_number, "purpose": entry.purpose,
+               "delivery_id": str(entry.delivery_id) if entry.delivery_id else None, "programme": entry.programme,
+               "note": entry.note, **extra}
+    return Event(type=type_, producer=events.PRODUCER, subject_id=str(entry.id), unit_code=fund.unit_code,
+                 unit_path=fund.unit_path, version=version, payload=payload)
+
+
+def _entry(principal: Principal, fund: Fund, kind: str, amount: int, balance: int, day: date,
+           **fields: Any) -> FundEntry:
+    return FundEntry(id=uuid7(), fund_id=fund.id, unit_path=fund.unit_path, kind=kind,
+                     amount_vnd=rules.SIGN[kind] * amount, balance_after=balance, occurred_on=day,
+                     recorded_by=principal.id, recorded_at=clock.now(),
+                     **fields)
+
+
+async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: DonationIn) -> FundEntry:
+    _future(body.occurred_on)
+    moved = await repository.move(session, fund.id, body.amount_vnd)
+    assert moved is not None  # money coming in never makes a balance negative
+    balance, version = moved
+    entry = _entry(principal, fund, rules.DONATION, body.amount_vnd, balance, body.occurred_on,
+                   donor_name=body.donor_name, donor_kind=body.donor_kind, campaign_year=body.campaign_year,
+                   receipt_number=body.receipt_number, note=body.note)
+    session.add(entry)
+    await session.flush()
+    await record_events(session, [_event(events.FUND_DONATION, fund, entry, version)])
+    return entry
+
+
+async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID | None) -> Delivery | None:
+    if delivery_id is None:
+        return None
+    delivery = await load_delivery(session, delivery_id)  # 404 outside the caller's scope
+    if not path_within(delivery.unit_path, fund.unit_path) or delivery.status != RECORDED:
+        raise Problem(422, "validation_error", "Invalid request",
+                      "the delivery must be a recorded delivery in the fund's unit or below",
+                      errors=[{"field": "delivery_id", "reason": "not a recorded delivery of this fund's units"}])
+    return delivery
+
+
+async def spend(session: AsyncSession, principal: Principal, fund: Fund, body: SpendIn) -> FundEntry:
+    _future(body.occurred_on)
+    delivery = await _linked_delivery(session, fund, body.delivery_id)
+    moved = await repository.move(session, fund.id, -body.amount_vnd)
+    if moved is None:
+        await session.refresh(fund)
+        raise _insufficient(fund, body.amount_vnd)
+    balance, version = moved
+    entry = _entry(principal, fund, rules.SPEND, body.amount_vnd, balance, body.occurred_on, purpose=body.purpose,
+                   delivery_id=body.delivery_id, programme=body.programme or (delivery.programme if delivery else None),
+                   note=body.note)
+    session.add(entry)
+    await session.flush()
+    await record_events(session, [_event(events.FUND_SPENT, fund, entry, version)])
+    return entry
+
+
+async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body: TransferIn) -> FundEntry:
+    _future(body.occurred_on)
+    target = await load(session, body.to_fund_id)  # 404 outside the caller's scope
+    if not rules.may_transfer(fund.unit_path, fund.level, target.unit_path, target.level):
+        raise Problem(422, "validation_error", "Invalid request",
+                      "money passes only to the fund of a unit below this fund's unit",
+                      errors=[{"field": "to_fund_id", "reason": "not a fund of a lower level inside this unit"}])
+    moved = await repository.move(session, fund.id, -body.amount_vnd)
+    if moved is None:
+        await session.refresh(fund)
+        raise _insufficient(fund, body.amount_vnd)
+    balance, version = moved
+    received = await repository.move(session, target.id, body.amount_vnd)
+    assert received is not None
+    out = _entry(principal, fund, rules.TRANSFER_OUT, body.amount_vnd, balance, body.occurred_on,
+                 counterpart_fund_id=target.id, note=body.note)
+    into = _entry(principal, target, rules.TRANSFER_IN, body.amount_vnd, received[0], body.occurred_on,
+                  counterpart_fund_id=fund.id, note=body.note)
+    out.counterpart_entry_id, into.counterpart_entry_id = into.id, out.id
+    session.add_all([out, into])
+    await session.flush()
+    target_fields = events.unit_fields(target.unit_path)
+    await record_events(session, [_event(
+        events.FUND_TRANSFERRED, fund, out, version, to_fund_id=str(target.id), to_entry_id=str(into.id),
+        to_unit_code=target_fields["unit_code"], to_unit_path=target.unit_path,
+        to_unit_level=target_fields["unit_level"], to_balance_after=received[0])])
+    return out
+
+
+async def statement(session: AsyncSession, fund: Fund, start: date, end: date) -> dict[str, Any]:
+    before = await repository.sum_before(session, fund.id, start)
+    listed = list((await session.scalars(repository.entries(fund.id, start, end))).all())
+    figures = rules.statement(before, [e.amount_vnd for e in listed])
+    return {"fund": fund, "date_from": start, "date_to": end, "opening_vnd": figures.opening_vnd,
+            "in_vnd": figures.in_vnd, "out_vnd": figures.out_vnd, "closing_vnd": figures.closing_vnd,
+            "entries": listed}

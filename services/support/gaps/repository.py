@@ -1,0 +1,44 @@
+"""The coverage-gap queries, through the caller's scoped session (ORM: the scope filter applies to
+the households, the deliveries and the transitions alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Select, and_, exists, select
+
+from services.support.deliveries.models import Delivery
+from services.support.deliveries.rules import RECORDED
+from services.support.households.models import SupportHousehold, SupportTransition
+from shared.db import scope_clause
+
+ESCAPES = ("escaped_poverty", "escaped_near_poverty")
+
+
+def without_programme(unit_path: str | None, statuses: Sequence[str], programmes: Sequence[str],
+                      year: int) -> Select[SupportHousehold]:
+    """Households of these statuses with no recorded delivery of these programmes in the year."""
+    received = exists().where(Delivery.household_id == SupportHousehold.id, Delivery.status == RECORDED,
+                              Delivery.year == year, Delivery.programme.in_(list(programmes)))
+    query = select(SupportHousehold).where(SupportHousehold.status.in_(list(statuses)),
+                                           SupportHousehold.removed.is_(False), ~received)
+    if unit_path is not None:
+        query = query.where(scope_clause(SupportHousehold.unit_path, [unit_path]))
+    return query.order_by(SupportHousehold.unit_path, SupportHousehold.household_code, SupportHousehold.id)
+
+
+def escaped_still_supported(unit_path: str | None, review_year: int,
+                            programmes: Sequence[str]) -> Select[Delivery, SupportHousehold, SupportTransition]:
+    """Deliveries of poor-only programmes, from the review year on, to households that escaped
+    poverty (or near-poverty) at that year's review and are not poor now."""
+    query = (select(Delivery, SupportHousehold, SupportTransition)
+             .join(SupportHousehold, SupportHousehold.id == Delivery.household_id)
+             .join(SupportTransition, and_(SupportTransition.household_id == SupportHousehold.id,
+                                           SupportTransition.review_year == review_year))
+             .where(SupportTransition.transition.in_(ESCAPES), SupportHousehold.status != "poor",
+                    Delivery.status == RECORDED, Delivery.delivered_on >= date(review_year, 1, 1),
+                    Delivery.programme.in_(list(programmes))))
+    if unit_path is not None:
+        query = query.where(scope_clause(Delivery.unit_path, [unit_path]))
+    return query.order_by(Delivery.unit_path, Delivery.delivered_on, Delivery.id)

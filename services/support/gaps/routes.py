@@ -1,0 +1,102 @@
+"""Coverage gaps: /support/gaps/... — paged JSON, or the whole list as CSV (`format=csv`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+
+from services.support.gaps import repository, service
+from services.support.households import repository as units
+from shared import clock, permissions
+from shared.http import DbSession, require
+from shared.openapi import problems
+from shared.pagination import Page, PageParams, page_params, paginate
+from shared.principal import Principal
+from shared.text import neutralise_formula
+
+router = APIRouter(prefix="/support/gaps", tags=["support coverage gaps"])
+Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
+Paging = Annotated[PageParams, Depends(page_params)]
+UnitCode = Annotated[str | None, Query(description="a unit's code (its subtree); default: your scope")]
+Hierarchy = Annotated[str | None, Query(pattern="^v(2008|2025)$")]
+Year = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
+Format = Literal["json", "csv"]
+CSV_LIMIT = 100_000  # an export holds a commune's or a district's list whole
+
+
+class HouseholdGap(BaseModel):
+    household_id: str
+    household_code: str | None
+    commune_code: str
+    unit_path: str
+    status: str | None
+
+
+class DeliveryGap(BaseModel):
+    delivery_id: str
+    delivered_on: str
+    programme: str
+    amount_vnd: int
+    household_id: str
+    household_code: str | None
+    unit_path: str
+    status: str | None
+    transition: str | None
+    review_year: int
+
+
+def _household(row: Any) -> HouseholdGap:
+    return HouseholdGap(household_id=str(row.id), household_code=row.household_code, commune_code=row.commune_code,
+                        unit_path=row.unit_path, status=row.status)
+
+
+def _delivery(row: Any) -> DeliveryGap:
+    delivery, household, transition = row
+    return DeliveryGap(delivery_id=str(delivery.id), delivered_on=delivery.delivered_on.isoformat(),
+                       programme=delivery.programme, amount_vnd=delivery.amount_vnd, household_id=str(household.id),
+                       household_code=household.household_code, unit_path=delivery.unit_path,
+                       status=household.status, transition=transition.transition, review_year=transition.review_year)
+
+
+async def _answer(session: DbSession, query: Any, paging: PageParams, to_item: Any, fmt: Format,
+                  columns: Sequence[str], name: str) -> Any:
+    if fmt == "json":
+        return await paginate(session, query, paging, to_item)
+    page = await paginate(session, query, PageParams(limit=CSV_LIMIT, offset=0), to_item)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for item in page.items:
+        writer.writerow([neutralise_formula(getattr(item, c)) for c in columns])
+    return Response(out.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@router.get("/health-insurance", response_model=Page[HouseholdGap], responses=problems(404),
+            summary="Poor and near-poor households without a health-insurance card delivery this year")
+async def health_insurance_gap(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
+                               hierarchy: Hierarchy = None, year: Year = None, format: Format = "json") -> Any:
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    year = year or clock.today().year
+    programmes = await service.programmes_of_category(session, "health_insurance")
+    query = repository.without_programme(path, ("poor", "near_poor"), programmes, year)
+    return await _answer(session, query, paging, _household, format, tuple(HouseholdGap.model_fields),
+                         f"thieu-the-bhyt-{year}")
+
+
+@router.get("/escaped-still-supported", response_model=Page[DeliveryGap], responses=problems(404),
+            summary="Households that escaped poverty at a review and still get poor-only support")
+async def escaped_still_supported(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
+                                  hierarchy: Hierarchy = None,
+                                  review_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                                  format: Format = "json") -> Any:
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    year = review_year or clock.today().year
+    query = repository.escaped_still_supported(path, year, await service.poor_only_programmes(session))
+    return await _answer(session, query, paging, _delivery, format, tuple(DeliveryGap.model_fields),
+                         f"thoat-ngheo-van-huong-{year}")

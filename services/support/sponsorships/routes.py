@@ -1,0 +1,90 @@
+"""Sponsorships: /support/sponsorships/..."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.support.households import repository as units
+from services.support.sponsorships import service
+from services.support.sponsorships.models import Sponsorship
+from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
+from shared import permissions
+from shared.db import scope_clause
+from shared.etag import check_if_match, etag_of
+from shared.http import DbSession, require
+from shared.idempotency import idempotent
+from shared.openapi import problems
+from shared.pagination import Page, PageParams, page_params, paginate
+from shared.principal import Principal
+
+router = APIRouter(prefix="/support/sponsorships", tags=["support sponsorships"])
+Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
+Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
+Paging = Annotated[PageParams, Depends(page_params)]
+IfMatch = Annotated[str | None, Header(description="the ETag you last read; required (428 without it)")]
+
+
+def out(item: Sponsorship) -> SponsorshipOut:
+    return SponsorshipOut.model_validate(item, from_attributes=True)
+
+
+def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
+    headers = {"ETag": etag_of(item.version)}
+    if status == 201:
+        headers["Location"] = f"/support/sponsorships/{item.id}"
+    return JSONResponse(out(item).model_dump(mode="json"), status_code=status, headers=headers)
+
+
+@router.post("", status_code=201, response_model=SponsorshipOut, responses=problems(404),
+             summary="Start a sponsorship: a helper, the households helped, a commitment (Idempotency-Key accepted)")
+async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession) -> Response:
+    async def run() -> Response:
+        return _json(await service.start(session, principal, body), 201)
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.get("", response_model=Page[SponsorshipOut], responses=problems(404),
+            summary="Sponsorships in your scope (the active pairings of a unit: status=active)")
+async def list_sponsorships(principal: Reader, session: DbSession, paging: Paging,
+                            unit: Annotated[str | None, Query(description="a unit's code (its subtree)")] = None,
+                            hierarchy: Annotated[str | None, Query(pattern="^v(2008|2025)$")] = None,
+                            status: Literal["active", "ended"] | None = None,
+                            kind: str | None = None, household_id: UUID | None = None) -> Page[SponsorshipOut]:
+    query = select(Sponsorship).order_by(Sponsorship.started_on.desc(), Sponsorship.id)
+    if unit:
+        path = (await units.visible_unit(session, principal, unit, hierarchy)).path
+        query = query.where(scope_clause(Sponsorship.unit_path, [path]))
+    if status:
+        query = query.where(Sponsorship.status == status)
+    if kind:
+        query = query.where(Sponsorship.kind == kind)
+    if household_id:
+        query = query.where(Sponsorship.household_ids.contains([household_id]))
+    return await paginate(session, query, paging, out)
+
+
+@router.get("/{sponsorship_id}", response_model=SponsorshipOut, responses=problems(404), summary="A sponsorship")
+async def get_sponsorship(sponsorship_id: UUID, principal: Reader, session: DbSession) -> Response:
+    return _json(await service.load(session, sponsorship_id))
+
+
+@router.get("/{sponsorship_id}/progress", response_model=ProgressOut, responses=problems(404),
+            summary="What the deliveries linked to it brought against its commitment")
+async def sponsorship_progress(sponsorship_id: UUID, principal: Reader, session: DbSession) -> ProgressOut:
+    item = await service.load(session, sponsorship_id)
+    return ProgressOut(sponsorship=out(item), **await service.progress(session, item))
+
+
+@router.post("/{sponsorship_id}/end", response_model=SponsorshipOut, responses=problems(404, 409, 412, 428),
+             summary="End a sponsorship with a date and a reason (If-Match required)")
+async def end_sponsorship(sponsorship_id: UUID, body: EndIn, principal: Writer, session: DbSession,
+                          if_match: IfMatch = None) -> Response:
+    item = await service.load(session, sponsorship_id, lock=True)
+    check_if_match(if_match, item.version)
+    return _json(await service.end(session, principal, item, body))

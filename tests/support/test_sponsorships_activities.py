@@ -1,0 +1,112 @@
+"""Sponsorships (helper, households, commitment, deliveries against it) and body activities, with
+the events reporting reads and the scope of both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from services.reporting.support.rules import activity_row, sponsorship_row
+from shared.events import Event
+from tests.support.conftest import (
+    A0,
+    A1,
+    DISTRICT_A_OFFICER,
+    OFFICER_A0,
+    OFFICER_A1,
+    OFFICER_B0,
+    OTHER_PROVINCE,
+    Support,
+)
+
+
+def _rice(household: str, day: str, sponsorship: str | None, kg: int = 10) -> dict[str, Any]:
+    return {"household_id": household, "programme": "monthly_rice", "delivered_on": day,
+            "quantities": [{"measure": "kg", "quantity": kg}], "body": "enterprise",
+            "body_detail": "Công ty CP Lương thực Bắc Giang", "sponsorship_id": sponsorship}
+
+
+async def test_a_sponsorship_its_deliveries_against_the_commitment_and_its_end(support: Support) -> None:
+    first, second = await support.household(A0, "poor"), await support.household(A0, "poor")
+    stranger = await support.household(A1, "poor")
+    pairing = {"unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
+               "helper_name": "Công ty CP Lương thực Bắc Giang", "household_ids": [first, second],
+               "started_on": "2024-01-01", "ends_on": "2024-03-31",
+               "commitment": [{"measure": "kg", "quantity": 10, "per": "month"}]}
+    foreign = await support.call("POST", "/support/sponsorships", OFFICER_A0,
+                                 json={**pairing, "household_ids": [first, stranger]})
+    assert foreign.status_code == 422 and foreign.json()["errors"][0]["field"] == "household_ids.1"
+    made = await support.call("POST", "/support/sponsorships", OFFICER_A0, json=pairing)
+    assert made.status_code == 201, made.text
+    sponsorship = made.json()["id"]
+    for day in ("2024-01-20", "2024-02-20"):
+        delivered = await support.call("POST", "/support/deliveries", OFFICER_A0, json=_rice(first, day, sponsorship))
+        assert delivered.status_code == 201, delivered.text
+        assert delivered.json()["sponsorship_id"] == sponsorship
+    late = await support.call("POST", "/support/deliveries", OFFICER_A0, json=_rice(first, "2024-04-20", sponsorship))
+    assert late.status_code == 422 and late.json()["errors"][0]["field"] == "sponsorship_id"
+    other = await support.call("POST", "/support/deliveries", OFFICER_A1,
+                               json=_rice(stranger, "2024-02-20", sponsorship))
+    assert other.status_code == 422  # not one of its households (and not visible to that officer)
+    progress = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()
+    assert progress["deliveries"] == 2 and progress["until"] == "2024-03-31"
+    assert progress["lines"] == [{"measure": "kg", "per": "month", "quantity": "10", "due": "30",
+                                  "delivered": "20", "met": False}]
+    active = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER,
+                                 params={"unit": "07207", "status": "active"})).json()
+    assert active["total"] == 1
+    url = f"/support/sponsorships/{sponsorship}/end"
+    assert (await support.call("POST", url, OFFICER_A0, json={"ended_on": "2024-03-15",
+                                                            "reason": "Doanh nghiệp tạm dừng"})).status_code == 428
+    ended = await support.call("POST", url, OFFICER_A0, json={"ended_on": "2024-03-15", "reason": "Tạm dừng"},
+                               headers={"If-Match": '"1"'})
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    again = await support.call("POST", url, OFFICER_A0, json={"ended_on": "2024-03-15", "reason": "Tạm dừng"},
+                               headers={"If-Match": "*"})
+    assert again.status_code == 409
+    events = [*await support.events("support.sponsorship.started"), *await support.events("support.sponsorship.ended")]
+    rows = [sponsorship_row(Event.from_bytes(orjson.dumps(e))) for e in events]
+    assert [(r["status"], r["households"], r["version"]) for r in rows] == [("active", 2, 1), ("ended", 2, 2)]
+    # Other units see nothing of it.
+    for officer in (OFFICER_A1, OFFICER_B0, OTHER_PROVINCE):
+        assert (await support.call("GET", f"/support/sponsorships/{sponsorship}", officer)).status_code == 404
+        assert (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", officer)).status_code == 404
+        listed = (await support.call("GET", "/support/sponsorships", officer)).json()
+        assert listed["total"] == 0
+        assert (await support.call("POST", "/support/sponsorships", officer, json=pairing)).status_code == 403
+
+
+async def test_a_body_activity_is_recorded_with_its_kind_s_measures_and_voided(support: Support) -> None:
+    training = {"unit": "213", "hierarchy": "v2008", "body": "hlhpn", "kind": "training",
+                "title": "Tập huấn khởi sự kinh doanh, kỹ thuật trồng trọt, chăn nuôi",
+                "period_from": "2024-01-01", "period_to": "2024-06-30",
+                "measures": [{"measure": "session", "quantity": 191}, {"measure": "person", "quantity": 1549}]}
+    assert (await support.call("POST", "/support/activities", OFFICER_A0, json=training)).status_code == 403
+    bad = await support.call("POST", "/support/activities", DISTRICT_A_OFFICER,
+                             json={**training, "measures": [{"measure": "kg", "quantity": 1}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "measures.0.measure"
+    made = await support.call("POST", "/support/activities", DISTRICT_A_OFFICER, json=training)
+    assert made.status_code == 201, made.text
+    activity = made.json()["id"]
+    scrap = {**training, "kind": "scrap_collection", "title": "Thu gom phế liệu",
+             "measures": [{"measure": "group", "quantity": 251}], "amount_vnd": 250_400_000}
+    assert (await support.call("POST", "/support/activities", DISTRICT_A_OFFICER, json=scrap)).status_code == 201
+    listed = (await support.call("GET", "/support/activities", DISTRICT_A_OFFICER, params={"year": 2024})).json()
+    assert listed["total"] == 2
+    for officer in (OFFICER_B0, OTHER_PROVINCE):
+        assert (await support.call("GET", f"/support/activities/{activity}", officer)).status_code == 404
+        void = await support.call("POST", f"/support/activities/{activity}/void", officer, json={"reason": "abc"},
+                                  headers={"If-Match": "*"})
+        assert void.status_code == 404
+    voided = await support.call("POST", f"/support/activities/{activity}/void", DISTRICT_A_OFFICER,
+                                json={"reason": "Ghi trùng"}, headers={"If-Match": '"1"'})
+    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    rows = [activity_row(Event.from_bytes(orjson.dumps(e)))
+            for e in [*await support.events("support.activity.recorded"),
+                      *await support.events("support.activity.voided")]]
+    first = [r for r in rows if r["activity_id"] == activity]
+    assert [(r["status"], r["year"], r["body_kind"]) for r in first] == [("recorded", 2024, "mass_organisation"),
+                                                                         ("voided", 2024, "mass_organisation")]
+    assert orjson.loads(first[0]["measures"]) == [{"measure": "session", "quantity": "191"},
+                                                  {"measure": "person", "quantity": "1549"}]
