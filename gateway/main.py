@@ -31,6 +31,7 @@ from gateway.settings import GatewaySettings
 from gateway.web import routes as web
 from shared.errors import install_problem_handlers
 from shared.gc_tuning import freeze_startup_objects, unfreeze
+from shared.http import NulGuardMiddleware
 from shared.logs import configure_logging
 from shared.tracing import configure_tracing
 from shared.tracing import shutdown as shutdown_tracing
@@ -71,6 +72,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     for name, part in process.parts().items():
         setattr(app.state, name, part)
     install_problem_handlers(app)
+    app.add_middleware(NulGuardMiddleware)  # its own routes: a NUL in the path or query is a 422, not a query
     for router in ROUTERS:
         app.include_router(router)
     return GatewayFront(app, process.proxy, settings.cors_origin_set)

@@ -61,6 +61,15 @@ async def test_officers_cannot_use_the_admin_api(gw: GatewayUnderTest) -> None:
     assert (await gw.client.get("/admin/users")).status_code == 401
 
 
+async def test_a_nul_character_in_a_query_is_a_validation_error_naming_it(gw: GatewayUnderTest) -> None:
+    """PostgreSQL cannot hold NUL in text: refused before any query, without the database's words."""
+    admin = await gw.headers("admin")
+    refused = await gw.client.get("/admin/users", params={"q": "an\x00"}, headers=admin)
+    assert refused.status_code == 422 and refused.json()["errors"] == [
+        {"field": "q", "reason": "must not contain NUL characters"}]
+    assert (await gw.client.get("/admin/users", params={"q": "an"}, headers=admin)).status_code == 200
+
+
 async def test_grants_are_limited_to_what_the_manager_holds(gw: GatewayUnderTest) -> None:
     national = await gw.headers("admin")
     # A manager that is not a full admin: a role with account management and registry reads only.

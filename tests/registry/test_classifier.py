@@ -1,4 +1,4 @@
-"""The classifier against DOMAIN.md's standards: every line's boundary, deprivation 2 vs 3, areas, years."""
+"""The classifier against the standards of docs/domain.md: every line's boundary, deprivation 2 vs 3, areas, years."""
 
 from __future__ import annotations
 

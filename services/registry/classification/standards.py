@@ -1,4 +1,4 @@
-"""The official poverty standards as versioned data (DOMAIN.md "Poverty standards").
+"""The official poverty standards as versioned data (docs/domain.md "Poverty standards").
 
 The review year picks the standard. Figures marked `to_verify` were reported but not confirmed
 against the signed text: they live here, in one place, and an operator may replace the whole table
