@@ -223,9 +223,11 @@ async def test_a_communes_annual_report_from_events_to_the_districts_consolidati
 
 
 async def test_the_report_workflow_through_the_gateway(stack: Stack, tmp_path: Any) -> None:
-    """The whole platform behind the gateway, with its accounts: the ward's households assessed through
-    the registry → the ward's annual report opened, written, downloaded, submitted → returned and then
-    accepted by the city → the city's consolidated draft and completeness; a sister ward refused."""
+    """Issue 13's "done when", the whole platform behind the gateway with its accounts: the ward's households
+    assessed through the registry, its deliveries entered in support and its movement, documents, propaganda
+    and target in emulation → the ward's annual report opened with those figures, written, downloaded,
+    submitted → returned and then accepted by the city → the city's consolidated draft, completeness and
+    dashboard; a sister ward refused."""
     from tests.gateway.platform import start_platform
 
     async for platform in start_platform(stack, tmp_path):
@@ -253,12 +255,23 @@ async def _workflow_through_the_gateway(platform: Any) -> None:
         return answer.status_code == 200 and answer.json()["unit"]["households"] == 60
 
     await eventually(projected, timeout=120)
+    await _support_and_movement_data(client, ward)
     opened = await client.post("/reporting/reports", headers=ward,
                                json={"unit": "07207", "hierarchy": "v2008", "type": "annual", "period": "2024"})
     assert opened.status_code == 201, opened.text
     report = opened.json()
-    assert report["figures"]["poverty.end.households"]["value"] == 60
-    assert report["figures"]["poverty.end.poor"]["value"] == poor
+    figures = report["figures"]
+    assert figures["poverty.end.households"]["value"] == 60
+    assert figures["poverty.end.poor"]["value"] == poor
+    # What the ward entered in support and emulation, through their events.
+    assert figures["support.monthly_rice.amount_vnd"]["value"] == 81_150_000
+    assert figures["support.monthly_rice.households"]["value"] == 45
+    assert figures["support.monthly_rice.funding.enterprise"]["value"] == 81_150_000
+    assert figures["support.bhyt_poor.households"]["value"] == 120
+    assert figures["propaganda.propaganda:broadcast:broadcasts.count"]["value"] == 57
+    assert figures["targets.poor_rate_reduction:2024.target"]["value"] == "1.5"
+    sections = {section["key"]: section for section in report["sections"]}
+    assert [row[1]["text"] for row in sections["I.1"]["tables"][0]["rows"]] == ["108/KH-UBND"]
     path = f"/reporting/reports/{report['id']}"
     refused = await client.get(path, headers=sister)
     assert refused.status_code == 404
@@ -297,3 +310,47 @@ async def _workflow_through_the_gateway(platform: Any) -> None:
     assert completeness.json()["totals"]["accepted"] == 1
     dashboard = await client.get("/reporting/dashboard", headers=city, params={"year": 2024})
     assert dashboard.status_code == 200 and dashboard.json()["completeness"]["totals"]["accepted"] == 1
+    programmes = {p["programme"]: p for p in dashboard.json()["support"]["programmes"]}
+    assert programmes["monthly_rice"]["amount_vnd"] == 81_150_000
+
+
+async def _support_and_movement_data(client: httpx.AsyncClient, ward: dict[str, str]) -> None:
+    """The ward's deliveries (support) and its movement with a document, propaganda and a target (emulation),
+    entered through the gateway; waits until reporting has applied them."""
+    rice = {"unit": "07207", "hierarchy": "v2008", "programme": "monthly_rice", "delivered_on": "2024-06-15",
+            "households": 45, "persons": 108, "quantities": [{"measure": "kg", "quantity": 5410}],
+            "amount_vnd": 81_150_000, "funding": [{"source": "enterprise", "amount_vnd": 81_150_000}],
+            "body": "hctd"}
+    cards = {"unit": "07207", "hierarchy": "v2008", "programme": "bhyt_poor", "delivered_on": "2024-02-01",
+             "households": 120, "persons": 310, "quantities": [{"measure": "card", "quantity": 310}], "body": "bhxh"}
+    for body in (rice, cards):
+        made = await client.post("/support/deliveries/aggregate", headers=ward, json=body)
+        assert made.status_code == 201, made.text
+
+    async def launched() -> httpx.Response | None:  # once emulation has projected the ward's unit
+        movement = await client.post("/emulation/movements", headers=ward, json={
+            "unit": "07207", "hierarchy": "v2008", "name": "Ngô Quyền chung tay vì người nghèo",
+            "issuing_body": "UBND phường Ngô Quyền", "starts_on": "2024-01-01", "ends_on": "2025-12-31"})
+        return movement if movement.status_code == 201 else None
+
+    movement = f"/emulation/movements/{(await eventually(launched, timeout=60)).json()['id']}"
+    entered = [
+        await client.post(f"{movement}/documents", headers=ward, json={
+            "unit": "07207", "hierarchy": "v2008", "doc_type": "plan", "number": "108/KH-UBND",
+            "issued_on": "2024-01-19", "issuing_body": "UBND phường Ngô Quyền",
+            "summary": "Tổ chức phát động phong trào thi đua “Chung tay vì người nghèo”"}),
+        await client.post(f"{movement}/activities", headers=ward, json={
+            "unit": "07207", "hierarchy": "v2008", "kind": "broadcast", "held_on": "2024-03-10", "count": 57}),
+        await client.post(f"{movement}/targets", headers=ward, json={
+            "unit": "07207", "hierarchy": "v2008", "year": 2024, "indicator": "poor_rate_reduction",
+            "value": "1.5"}),
+    ]
+    for answer in entered:
+        assert answer.status_code in (200, 201), answer.text
+
+    async def applied() -> bool:  # the target is the last event emulation published, the rice the last of support
+        board = (await client.get("/reporting/dashboard", headers=ward, params={"year": 2024})).json()
+        programmes = {p["programme"] for p in board["support"]["programmes"]}
+        return bool(board["poverty"]["targets"]) and {"monthly_rice", "bhyt_poor"} <= programmes
+
+    await eventually(applied, timeout=60, interval=0.5)
