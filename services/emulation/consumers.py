@@ -3,6 +3,7 @@ registry; the facts automatic criteria are scored from arrive in services/emulat
 
 from __future__ import annotations
 
+from services.emulation.scoring import projection as scoring
 from services.emulation.units.projection import on_unit_changed
 from shared.consumer import Consumer
 
@@ -10,6 +11,17 @@ REGISTRY_CONSUMER = "emulation-registry"
 
 REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers={
     "registry.unit.changed": on_unit_changed,
+    "registry.review.approved": scoring.on_review_approved,
 }, filter_subjects=["registry.unit.changed", "registry.review.approved"])
 
-CONSUMERS: list[Consumer] = [REGISTRY]
+SUPPORT_EVENTS = {
+    "support.delivery.recorded": scoring.on_delivery,
+    "support.delivery.corrected": scoring.on_delivery,
+    "support.delivery.voided": scoring.on_delivery,
+    "support.delivery.recorded_batch": scoring.on_delivery_batch,
+    "support.fund.donation_received": scoring.on_donation,
+}
+SUPPORT = Consumer(name="emulation-support", producer="support", handlers=SUPPORT_EVENTS,
+                   filter_subjects=list(SUPPORT_EVENTS))
+
+CONSUMERS: list[Consumer] = [REGISTRY, SUPPORT]

@@ -82,6 +82,10 @@ def registration(r: Registration, type_: str = REGISTRATION_MADE) -> Event:
         "household_id": r.household_id, "title_sought": r.title_sought, "status": r.status})
 
 
+def score(score_id: Any, unit_path: str, version: int, payload: dict[str, Any]) -> Event:
+    return _event(SCORE_COMPUTED, str(score_id), unit_path, version, payload)
+
+
 def exemplar(e: Exemplar) -> Event:
     return _event(EXEMPLAR_WITHDRAWN if e.withdrawn else EXEMPLAR_RECOGNISED, str(e.id), e.unit_path, e.version, {
         "exemplar_id": str(e.id), "movement_id": str(e.movement_id) if e.movement_id else None, "kind": e.kind,

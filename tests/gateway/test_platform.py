@@ -286,9 +286,23 @@ async def _emulation_rows(platform: Platform) -> dict[str, str]:
                               json=_EMULATION_DECISION)
     assert award.status_code == 201, award.text
     second = await client.post("/emulation/nominations", headers=owner, json=nomination_body(nomination.json()))
+    exemplar = await client.post("/emulation/exemplars", headers=owner, json={
+        "unit": "07207", "hierarchy": "v2008", "kind": "model", "name": "Tổ thu gom phế liệu",
+        "summary": "Giúp hộ nghèo", "recognised_by": "UBND phường", "recognised_on": "2025-08-01"})
+    assert exemplar.status_code == 201, exemplar.text
+    province = await client.post("/emulation/movements", headers=admin, json={
+        "unit": "24", "hierarchy": "v2008", "name": "Bắc Giang chung tay vì người nghèo", "issuing_body": "UBND tỉnh",
+        "starts_on": "2025-01-01", "ends_on": "2026-12-31"})
+    assert province.status_code == 201, province.text
+    criteria = await client.post(f"/emulation/movements/{province.json()['id']}/criteria-sets", headers=admin, json={
+        "unit": "24", "hierarchy": "v2008", "year": 2025, "level": "commune", "criteria": [
+            {"key": "poor", "name": "Giảm nghèo", "kind": "auto", "source": "poor_rate_reduction", "weight": 80},
+            {"key": "lead", "name": "Lãnh đạo", "kind": "manual", "weight": 20}]})
+    assert criteria.status_code == 200, criteria.text
     return {"movement_id": movement_id, "activity_id": activity.json()["id"],
+            "criteria_set_id": criteria.json()["id"],
             "registration_id": registration.json()["id"], "nomination_id": second.json()["id"],
-            "award_id": award.json()["id"]}
+            "award_id": award.json()["id"], "exemplar_id": exemplar.json()["id"]}
 
 
 def nomination_body(read: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +358,11 @@ VALID_BODIES.update({
     ("POST", "/emulation/nominations/{nomination_id}/vote"): {"votes_for": 5, "votes_against": 0,
                                                              "voted_on": "2026-01-05"},
     ("POST", "/emulation/nominations/{nomination_id}/decision"): _EMULATION_DECISION,
+    ("POST", "/emulation/criteria-sets/{criteria_set_id}/manual-scores"): _EMULATION_UNIT | {
+        "criterion": "lead", "points": "1", "evidence": "x"},
+    ("POST", "/emulation/movements/{movement_id}/criteria-sets"): _EMULATION_UNIT | {
+        "year": 2025, "level": "commune", "criteria": [{"key": "lead", "name": "L", "kind": "manual", "weight": 100}]},
+    ("POST", "/emulation/exemplars/{exemplar_id}/withdrawal"): {"reason": "Ngừng hoạt động"},
     ("POST", "/emulation/awards/{award_id}/revocation"): {"reason": "Khai man", "decision_number": "9/QĐ-UBND",
                                                          "decision_date": "2026-01-05"},
 })
@@ -437,7 +456,7 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
     assert "Problem" in spec["components"]["schemas"] and "registry__Problem" not in spec["components"]["schemas"]
     assert "bearer" in spec["components"]["securitySchemes"]
     # The gateway's own routes document their problem answers too (issue 16: the fuzzer found them missing).
-    for path, method, statuses in (("/admin/users/{user_id}", "patch", ("401", "403", "404", "409", "422")),
+    for path, method, statuses in (("/admin/users/{user_id}", "patch", ("400", "401", "403", "404", "409", "422")),
                                    ("/admin/roles", "get", ("401", "403", "422")),
                                    ("/auth/me", "get", ("401",)), ("/auth/logout", "post", ("401",)),
                                    ("/auth/token", "post", ("400", "401", "422", "429"))):
@@ -446,6 +465,9 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
             assert set(responses[status]["content"]) == {"application/problem+json"}, (path, status)
     assert "404" not in paths["/admin/roles"]["get"]["responses"]  # no path parameter, nothing to find
     assert "content" not in paths["/auth/revoke"]["post"]["responses"]["200"]  # it answers an empty body
+    # An answer in another media type is documented with it (the fuzzer found the CSV of the gaps missing).
+    assert {"application/json", "text/csv"} <= set(paths["/support/gaps/health-insurance"]["get"]["responses"]
+                                                   ["200"]["content"])
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     refs = [v for v in _walk(spec) if isinstance(v, str) and v.startswith("#/components/schemas/")]
     assert refs and all(r.rsplit("/", 1)[-1] in spec["components"]["schemas"] for r in refs)

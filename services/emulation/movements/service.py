@@ -9,15 +9,15 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation import events
-from services.emulation.models import Activity, Document, Movement, Unit
+from services.emulation.models import Activity, Document, Movement
 from services.emulation.movements import repository, rules
 from services.emulation.movements.schemas import ActivityIn, DocumentIn, MovementEdit, MovementIn
-from services.emulation.units.service import locate
+from services.emulation.scoring.service import rescore_touched
+from services.emulation.units.service import locate, unit_under
 from shared import clock
 from shared.errors import Problem, forbidden
 from shared.events import record_events, uuid7
 from shared.principal import Principal
-from shared.scope import path_within
 
 
 def _phases(items: list[Any]) -> list[dict[str, Any]]:
@@ -77,21 +77,10 @@ def _parsed(phase: dict[str, Any]) -> dict[str, Any]:
     return {k: (date.fromisoformat(v) if k.endswith("_on") and isinstance(v, str) else v) for k, v in phase.items()}
 
 
-async def _unit_under(session: AsyncSession, principal: Principal, movement: Movement, code: str,
-                      hierarchy: str | None) -> Unit:
-    """A unit of the caller's scope that takes part in the movement (the launching unit or below it)."""
-    unit = await locate(session, principal, code, hierarchy)
-    if not path_within(unit.path, movement.unit_path):
-        raise Problem(422, "unit_outside_movement", "Unit outside the movement",
-                      f"Unit {code} is not under {movement.unit_path}, which launched this movement.",
-                      errors=[{"field": "unit", "reason": "not under the movement's unit"}])
-    return unit
-
-
 async def issue_document(session: AsyncSession, principal: Principal, movement_id: UUID,
                          body: DocumentIn) -> Document:
     movement = await repository.movement(session, principal, movement_id)
-    unit = await _unit_under(session, principal, movement, body.unit, body.hierarchy)
+    unit = await unit_under(session, principal, movement, body.unit, body.hierarchy)
     doc = Document(id=uuid7(), movement_id=movement.id, unit_path=unit.path, doc_type=body.doc_type,
                    number=rules.check_number(body.number), issued_on=body.issued_on, issuing_body=body.issuing_body,
                    summary=body.summary, signer=body.signer, launches_movement=False, version=1,
@@ -105,7 +94,7 @@ async def issue_document(session: AsyncSession, principal: Principal, movement_i
 async def record_activity(session: AsyncSession, principal: Principal, movement_id: UUID,
                           body: ActivityIn) -> Activity:
     movement = await repository.movement(session, principal, movement_id)
-    unit = await _unit_under(session, principal, movement, body.unit, body.hierarchy)
+    unit = await unit_under(session, principal, movement, body.unit, body.hierarchy)
     rules.check_activity(body.kind, body.held_on, body.participants, movement.starts_on, movement.ends_on)
     item = Activity(id=uuid7(), movement_id=movement.id, unit_path=unit.path, kind=body.kind, held_on=body.held_on,
                     year=body.held_on.year, count=body.count, participants=body.participants,
@@ -114,6 +103,7 @@ async def record_activity(session: AsyncSession, principal: Principal, movement_
     session.add(item)
     await session.flush()
     await record_events(session, [events.activity(item)])
+    await rescore_touched(session, [(item.unit_path, item.year)])
     return item
 
 
@@ -125,4 +115,5 @@ async def remove_activity(session: AsyncSession, activity_id: UUID) -> Activity:
     item.version += 1
     await session.flush()
     await record_events(session, [events.activity(item)])
+    await rescore_touched(session, [(item.unit_path, item.year)])
     return item

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.emulation import events
 from services.emulation.models import Registration, Target, Unit
 from services.emulation.movements import repository as movements
-from services.emulation.movements.service import _unit_under
+from services.emulation.scoring.service import rescore_touched
 from services.emulation.targets import repository, rules
 from services.emulation.targets.schemas import RegistrationIn, RegistrationStatusIn, TargetsIn
-from services.emulation.units.service import children, locate
+from services.emulation.units.service import children, locate, unit_under
 from shared import clock
 from shared.errors import Problem
 from shared.events import record_events, uuid7
@@ -32,7 +32,7 @@ async def set_targets(session: AsyncSession, principal: Principal, movement_id: 
     """The unit's own target (the movement's unit only) and the targets it hands to its children,
     refused whole when the children's do not cover its own."""
     movement = await movements.movement(session, principal, movement_id)
-    unit = await _unit_under(session, principal, movement, body.unit, body.hierarchy)
+    unit = await unit_under(session, principal, movement, body.unit, body.hierarchy)
     _in_period(body.year, movement.starts_on, movement.ends_on)
     if body.value is None and not body.children:
         raise Problem(422, "validation_error", "Invalid request", "Give the unit's value, children, or both.",
@@ -86,13 +86,14 @@ async def set_targets(session: AsyncSession, principal: Principal, movement_id: 
     await session.flush()
     measure = rules.INDICATORS[body.indicator].measure_unit
     await record_events(session, [events.target(t, measure) for t in changed])
+    await rescore_touched(session, [(t.unit_path, t.year) for t in changed])
     return unit, own_value, covered, changed
 
 
 async def register(session: AsyncSession, principal: Principal, movement_id: UUID,
                    body: RegistrationIn) -> Registration:
     movement = await movements.movement(session, principal, movement_id)
-    unit = await _unit_under(session, principal, movement, body.unit, body.hierarchy)
+    unit = await unit_under(session, principal, movement, body.unit, body.hierarchy)
     _in_period(body.year, movement.starts_on, movement.ends_on)
     rules.check_title(body.registrant_kind, body.title_sought)
     if (body.household_id is not None) != (body.registrant_kind == "household"):

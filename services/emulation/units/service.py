@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.emulation.models import Unit
+from services.emulation.models import Movement, Unit
 from shared.errors import Problem, forbidden
 from shared.principal import Principal
 from shared.scope import path_within
@@ -42,3 +42,14 @@ async def by_path(session: AsyncSession, path: str) -> Unit | None:
 
 async def children(session: AsyncSession, path: str) -> list[Unit]:
     return list(await session.scalars(select(Unit).where(Unit.parent_path == path).order_by(Unit.path)))
+
+
+async def unit_under(session: AsyncSession, principal: Principal, movement: Movement, code: str,
+                      hierarchy: str | None) -> Unit:
+    """A unit of the caller's scope that takes part in the movement (the launching unit or below it)."""
+    unit = await locate(session, principal, code, hierarchy)
+    if not path_within(unit.path, movement.unit_path):
+        raise Problem(422, "unit_outside_movement", "Unit outside the movement",
+                      f"Unit {code} is not under {movement.unit_path}, which launched this movement.",
+                      errors=[{"field": "unit", "reason": "not under the movement's unit"}])
+    return unit

@@ -1,0 +1,184 @@
+"""Scoring in PostgreSQL, set-based: one statement scores every unit of a criteria set (or only the
+units a late event touched), one ranks them. Mirrors scoring.rules (tests compare the two).
+
+These statements run in a system session (consumers) or, marked `skip_scope`, in a caller's session
+after the service has checked the caller may change the set: a score is derived for every unit the
+set covers, whoever's event or entry caused it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import Select, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.emulation.models import CriteriaSet, ManualScore, Score
+from shared.db import scope_clause
+from shared.errors import not_found
+
+# The activities that count as sessions held (movements.rules.ACTIVITY_KINDS).
+SESSION_KINDS = ["propaganda_session", "conference", "training"]
+
+SCORE_SQL = text("""
+WITH u AS (
+    SELECT path, parent_path FROM em_units
+    WHERE level = :level AND path > :root || '.' AND path < :root || '/'
+      AND (cardinality(CAST(:only AS text[])) = 0 OR path IN (SELECT unnest(CAST(:only AS text[]))))
+), measured AS (
+    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0,
+           dv.amount AS delivered, fe.amount AS raised, ac.sessions
+    FROM u
+    LEFT JOIN LATERAL (
+        SELECT sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
+               sum(near_poor) FILTER (WHERE year = :year) AS near,
+               sum(households) FILTER (WHERE year = :year - 1) AS hh0,
+               sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
+               sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
+        FROM em_review_counts r
+        WHERE r.year IN (:year, :year - 1)
+          AND (r.unit_path = u.path OR (r.unit_path > u.path || '.' AND r.unit_path < u.path || '/'))
+    ) rc ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(amount_vnd) AS amount FROM em_deliveries d
+        WHERE d.year = :year AND d.status = 'recorded'
+          AND (d.unit_path = u.path OR (d.unit_path > u.path || '.' AND d.unit_path < u.path || '/'))
+    ) dv ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(amount_vnd) AS amount FROM em_fund_entries f
+        WHERE f.year = :year
+          AND (f.unit_path = u.path OR (f.unit_path > u.path || '.' AND f.unit_path < u.path || '/'))
+    ) fe ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(count) AS sessions FROM em_activities a
+        WHERE a.movement_id = :movement AND a.year = :year AND NOT a.removed
+          AND a.kind = ANY(CAST(:session_kinds AS text[]))
+          AND (a.unit_path = u.path OR (a.unit_path > u.path || '.' AND a.unit_path < u.path || '/'))
+    ) ac ON true
+), vals AS (
+    SELECT path, parent_path, jsonb_build_object(
+        'poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
+            THEN round((poor0::numeric / hh0 - poor::numeric / hh) * 100, 4) END,
+        'near_poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
+            THEN round((near0::numeric / hh0 - near::numeric / hh) * 100, 4) END,
+        'households_escaping_poverty', CASE WHEN hh0 > 0 AND hh > 0 THEN poor0 - poor END,
+        'support_delivered', coalesce(delivered, 0),
+        'fund_raised', coalesce(raised, 0),
+        'propaganda_sessions', coalesce(sessions, 0)) AS v
+    FROM measured
+), crit AS (
+    SELECT c->>'key' AS key, c->>'kind' AS kind, c->>'source' AS source, (c->>'weight')::numeric AS weight, ord
+    FROM jsonb_array_elements(CAST(:criteria AS jsonb)) WITH ORDINALITY AS t(c, ord)
+), pts AS (
+    SELECT vals.path, vals.parent_path, crit.key, crit.kind, crit.source, crit.weight, crit.ord,
+           (vals.v->>crit.source)::numeric AS value, t.value AS target, m.points AS manual, m.evidence
+    FROM vals CROSS JOIN crit
+    LEFT JOIN em_targets t ON crit.kind = 'auto' AND t.movement_id = :movement AND t.year = :year
+         AND t.unit_path = vals.path AND t.indicator = crit.source
+    LEFT JOIN em_manual_scores m ON crit.kind = 'manual' AND m.criteria_set_id = :set_id
+         AND m.unit_path = vals.path AND m.criterion = crit.key
+), scored AS (
+    SELECT *, CASE
+        WHEN kind = 'manual' THEN CASE WHEN manual IS NULL THEN 0 ELSE least(manual, weight) END  -- LEAST skips NULLs
+        WHEN value IS NULL OR target IS NULL THEN 0
+        WHEN target <= 0 THEN CASE WHEN value >= target THEN weight ELSE 0 END
+        ELSE round(weight * greatest(0, least(1, value / target)), 2) END AS points
+    FROM pts
+), totals AS (
+    SELECT path, parent_path, sum(points) AS total,
+           jsonb_agg(jsonb_build_object('key', key, 'kind', kind, 'source', coalesce(source, 'manual'),
+                                        'weight', weight, 'value', CASE WHEN kind = 'manual' THEN manual ELSE value END,
+                                        'target', target, 'points', points, 'evidence', evidence) ORDER BY ord)
+               AS criteria
+    FROM scored GROUP BY path, parent_path
+)
+INSERT INTO em_scores AS s (id, unit_path, criteria_set_id, movement_id, year, level, parent_path, total, criteria,
+                            version, computed_at)
+SELECT gen_random_uuid(), path, :set_id, :movement, :year, :level, parent_path, total, criteria, 1, now()
+FROM totals
+ON CONFLICT (criteria_set_id, unit_path) DO UPDATE SET
+    total = EXCLUDED.total, criteria = EXCLUDED.criteria, parent_path = EXCLUDED.parent_path,
+    version = s.version + 1, computed_at = EXCLUDED.computed_at
+WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXCLUDED.criteria
+RETURNING s.id, s.unit_path, s.version, s.total, s.criteria
+""").execution_options(skip_scope=True)
+
+RANK_SQL = text("""
+UPDATE em_scores s SET rank = r.rank, rank_in_parent = r.rank_in_parent
+FROM (SELECT id, rank() OVER (ORDER BY total DESC) AS rank,
+             rank() OVER (PARTITION BY parent_path ORDER BY total DESC) AS rank_in_parent
+      FROM em_scores WHERE criteria_set_id = :set_id) r
+WHERE s.id = r.id AND (s.rank IS DISTINCT FROM r.rank OR s.rank_in_parent IS DISTINCT FROM r.rank_in_parent)
+""").execution_options(skip_scope=True)
+
+# The criteria sets a change to (unit path, year) may move: the set covers the path, and its year
+# is that year (or the next, for review counts: a rate reduction compares two years).
+AFFECTED_SQL = text("""
+SELECT DISTINCT c.id FROM em_criteria_sets c
+JOIN unnest(CAST(:paths AS text[]), CAST(:years AS int[])) AS t(path, year)
+  ON c.year = t.year AND t.path > c.unit_path || '.' AND t.path < c.unit_path || '/'
+""").execution_options(skip_scope=True)
+
+
+async def compute(session: AsyncSession, s: CriteriaSet, only: list[str]) -> list[Any]:
+    """Scores the set's units (all, or only those in `only`); returns the rows whose score changed."""
+    result = await session.execute(SCORE_SQL, {
+        "level": s.level, "root": s.unit_path, "only": only, "year": s.year, "movement": s.movement_id,
+        "set_id": s.id, "criteria": _json(s.criteria), "session_kinds": SESSION_KINDS})
+    changed = list(result.all())
+    if changed:
+        await session.execute(RANK_SQL, {"set_id": s.id})
+    return changed
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def affected(session: AsyncSession, touched: list[tuple[str, int]]) -> list[CriteriaSet]:
+    if not touched:
+        return []
+    ids = [r[0] for r in await session.execute(AFFECTED_SQL, {"paths": [p for p, _ in touched],
+                                                               "years": [y for _, y in touched]})]
+    if not ids:
+        return []
+    # Locked, in one order: two transactions re-scoring the same set take turns, and the later one's
+    # statement sees the facts the earlier one committed (READ COMMITTED), so no score misses a fact.
+    return list(await session.scalars(select(CriteriaSet).where(CriteriaSet.id.in_(ids)).order_by(CriteriaSet.id)
+                                      .with_for_update().execution_options(skip_scope=True)))
+
+
+async def criteria_set(session: AsyncSession, set_id: UUID, lock: bool = False) -> CriteriaSet:
+    query = select(CriteriaSet).where(CriteriaSet.id == set_id)
+    if lock:
+        query = query.with_for_update()
+    found = await session.scalar(query)
+    if found is None:
+        raise not_found("criteria set", set_id)
+    return found
+
+
+async def set_of(session: AsyncSession, movement_id: UUID, unit_path: str, year: int, level: str,
+                 ) -> CriteriaSet | None:
+    return await session.scalar(select(CriteriaSet).where(
+        CriteriaSet.movement_id == movement_id, CriteriaSet.unit_path == unit_path, CriteriaSet.year == year,
+        CriteriaSet.level == level).with_for_update())
+
+
+async def manual(session: AsyncSession, set_id: UUID, unit_path: str, criterion: str) -> ManualScore | None:
+    return await session.scalar(select(ManualScore).where(
+        ManualScore.criteria_set_id == set_id, ManualScore.unit_path == unit_path,
+        ManualScore.criterion == criterion).with_for_update())
+
+
+def scores(movement_id: UUID, path: str | None, year: int | None, level: str | None) -> Select[Any]:
+    query = select(Score).where(Score.movement_id == movement_id)
+    if path is not None:
+        query = query.where(scope_clause(Score.unit_path, [path]))
+    if year is not None:
+        query = query.where(Score.year == year)
+    if level is not None:
+        query = query.where(Score.level == level)
+    return query.order_by(Score.year.desc(), Score.level, Score.rank, Score.unit_path)
