@@ -68,7 +68,7 @@ async def on_review_approved(session: AsyncSession, batch: list[Event]) -> None:
         "households": [r["households"] for r in rows], "poor": [r["poor"] for r in rows],
         "near": [r["near"] for r in rows], "versions": [r["version"] for r in rows]})
     # A year's counts move its own rate reduction and the next year's.
-    touched = [(p, y + d) for p, y in result.all() for d in (0, 1)]
+    touched = [(str(r[0]), int(r[1]) + d) for r in result.all() for d in (0, 1)]
     await rescore_touched(session, touched)
 
 
@@ -76,7 +76,7 @@ def _delivery(state: dict[str, Any], event: Event) -> dict[str, Any]:
     delivered_on = state.get("delivered_on")
     year = state.get("year") or (date.fromisoformat(str(delivered_on)[:10]).year if delivered_on else None)
     return {"id": str(state["delivery_id"]), "path": str(state.get("unit_path") or event.unit_path),
-            "year": int(year), "amount": int(state.get("amount_vnd") or 0),
+            "year": int(str(year)), "amount": int(state.get("amount_vnd") or 0),
             "households": int(state.get("households") or 0), "status": str(state.get("status") or "recorded"),
             "version": int(state.get("version") or event.version)}
 
@@ -90,7 +90,7 @@ async def _apply_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
         "amounts": [r["amount"] for r in rows], "households": [r["households"] for r in rows],
         "statuses": [r["status"] for r in rows], "versions": [r["version"] for r in rows]})).all()
     if after:  # a correction may move a delivery to another unit or year: both are touched
-        await rescore_touched(session, sorted({(p, y) for p, y in [*before, *after]}))
+        await rescore_touched(session, sorted({(str(r[0]), int(r[1])) for r in [*before, *after]}))
 
 
 async def on_delivery(session: AsyncSession, batch: list[Event]) -> None:
@@ -111,4 +111,4 @@ async def on_donation(session: AsyncSession, batch: list[Event]) -> None:
     result = await session.execute(_DONATIONS, {"ids": [r["id"] for r in rows], "paths": [r["path"] for r in rows],
                                                 "years": [r["year"] for r in rows],
                                                 "amounts": [r["amount"] for r in rows]})
-    await rescore_touched(session, sorted(set(result.all())))
+    await rescore_touched(session, sorted({(str(r[0]), int(r[1])) for r in result.all()}))

@@ -27,58 +27,59 @@ WITH u AS (
     SELECT path, parent_path FROM em_units
     WHERE level = :level AND path > :root || '.' AND path < :root || '/'
       AND (cardinality(CAST(:only AS text[])) = 0 OR path IN (SELECT unnest(CAST(:only AS text[]))))
+), rc AS (  -- each fact is summed into its unit at the set's level: its path cut to that depth
+    SELECT array_to_string((string_to_array(unit_path, '.'))[1:CAST(:depth AS int)], '.') AS path,
+           sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
+           sum(near_poor) FILTER (WHERE year = :year) AS near,
+           sum(households) FILTER (WHERE year = :year - 1) AS hh0,
+           sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
+           sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
+    FROM em_review_counts
+    WHERE year IN (:year, :year - 1) AND unit_path > :root || '.' AND unit_path < :root || '/'
+    GROUP BY 1
+), dv AS (
+    SELECT array_to_string((string_to_array(unit_path, '.'))[1:CAST(:depth AS int)], '.') AS path,
+           sum(amount_vnd) AS delivered
+    FROM em_deliveries
+    WHERE year = :year AND status = 'recorded' AND unit_path > :root || '.' AND unit_path < :root || '/'
+    GROUP BY 1
+), fe AS (
+    SELECT array_to_string((string_to_array(unit_path, '.'))[1:CAST(:depth AS int)], '.') AS path,
+           sum(amount_vnd) AS raised
+    FROM em_fund_entries
+    WHERE year = :year AND unit_path > :root || '.' AND unit_path < :root || '/'
+    GROUP BY 1
+), ac AS (
+    SELECT array_to_string((string_to_array(unit_path, '.'))[1:CAST(:depth AS int)], '.') AS path,
+           sum(count) AS sessions
+    FROM em_activities
+    WHERE movement_id = :movement AND year = :year AND NOT removed
+      AND kind = ANY(CAST(:session_kinds AS text[])) AND unit_path > :root || '.' AND unit_path < :root || '/'
+    GROUP BY 1
 ), measured AS (
-    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0,
-           dv.amount AS delivered, fe.amount AS raised, ac.sessions
-    FROM u
-    LEFT JOIN LATERAL (
-        SELECT sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
-               sum(near_poor) FILTER (WHERE year = :year) AS near,
-               sum(households) FILTER (WHERE year = :year - 1) AS hh0,
-               sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
-               sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
-        FROM em_review_counts r
-        WHERE r.year IN (:year, :year - 1)
-          AND (r.unit_path = u.path OR (r.unit_path > u.path || '.' AND r.unit_path < u.path || '/'))
-    ) rc ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(amount_vnd) AS amount FROM em_deliveries d
-        WHERE d.year = :year AND d.status = 'recorded'
-          AND (d.unit_path = u.path OR (d.unit_path > u.path || '.' AND d.unit_path < u.path || '/'))
-    ) dv ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(amount_vnd) AS amount FROM em_fund_entries f
-        WHERE f.year = :year
-          AND (f.unit_path = u.path OR (f.unit_path > u.path || '.' AND f.unit_path < u.path || '/'))
-    ) fe ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(count) AS sessions FROM em_activities a
-        WHERE a.movement_id = :movement AND a.year = :year AND NOT a.removed
-          AND a.kind = ANY(CAST(:session_kinds AS text[]))
-          AND (a.unit_path = u.path OR (a.unit_path > u.path || '.' AND a.unit_path < u.path || '/'))
-    ) ac ON true
-), vals AS (
-    SELECT path, parent_path, jsonb_build_object(
-        'poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
-            THEN round((poor0::numeric / hh0 - poor::numeric / hh) * 100, 4) END,
-        'near_poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
-            THEN round((near0::numeric / hh0 - near::numeric / hh) * 100, 4) END,
-        'households_escaping_poverty', CASE WHEN hh0 > 0 AND hh > 0 THEN poor0 - poor END,
-        'support_delivered', coalesce(delivered, 0),
-        'fund_raised', coalesce(raised, 0),
-        'propaganda_sessions', coalesce(sessions, 0)) AS v
-    FROM measured
+    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0, dv.delivered, fe.raised,
+           ac.sessions
+    FROM u LEFT JOIN rc USING (path) LEFT JOIN dv USING (path) LEFT JOIN fe USING (path) LEFT JOIN ac USING (path)
 ), crit AS (
     SELECT c->>'key' AS key, c->>'kind' AS kind, c->>'source' AS source, (c->>'weight')::numeric AS weight, ord
     FROM jsonb_array_elements(CAST(:criteria AS jsonb)) WITH ORDINALITY AS t(c, ord)
 ), pts AS (
-    SELECT vals.path, vals.parent_path, crit.key, crit.kind, crit.source, crit.weight, crit.ord,
-           (vals.v->>crit.source)::numeric AS value, t.value AS target, m.points AS manual, m.evidence
-    FROM vals CROSS JOIN crit
+    SELECT m.path, m.parent_path, crit.key, crit.kind, crit.source, crit.weight, crit.ord,
+           CASE crit.source  -- the measured value (scoring.rules.SOURCES)
+               WHEN 'poor_rate_reduction' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0
+                   THEN round((m.poor0::numeric / m.hh0 - m.poor::numeric / m.hh) * 100, 4) END
+               WHEN 'near_poor_rate_reduction' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0
+                   THEN round((m.near0::numeric / m.hh0 - m.near::numeric / m.hh) * 100, 4) END
+               WHEN 'households_escaping_poverty' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0 THEN m.poor0 - m.poor END
+               WHEN 'support_delivered' THEN coalesce(m.delivered, 0)
+               WHEN 'fund_raised' THEN coalesce(m.raised, 0)
+               WHEN 'propaganda_sessions' THEN coalesce(m.sessions, 0) END AS value,
+           t.value AS target, ms.points AS manual, ms.evidence
+    FROM measured m CROSS JOIN crit
     LEFT JOIN em_targets t ON crit.kind = 'auto' AND t.movement_id = :movement AND t.year = :year
-         AND t.unit_path = vals.path AND t.indicator = crit.source
-    LEFT JOIN em_manual_scores m ON crit.kind = 'manual' AND m.criteria_set_id = :set_id
-         AND m.unit_path = vals.path AND m.criterion = crit.key
+         AND t.unit_path = m.path AND t.indicator = crit.source
+    LEFT JOIN em_manual_scores ms ON crit.kind = 'manual' AND ms.criteria_set_id = :set_id
+         AND ms.unit_path = m.path AND ms.criterion = crit.key
 ), scored AS (
     SELECT *, CASE
         WHEN kind = 'manual' THEN CASE WHEN manual IS NULL THEN 0 ELSE least(manual, weight) END  -- LEAST skips NULLs
@@ -105,6 +106,12 @@ WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXC
 RETURNING s.id, s.unit_path, s.version, s.total, s.criteria
 """).execution_options(skip_scope=True)
 
+# How many segments the paths of the set's level have (`v2008.24.213.07207`: 4).
+DEPTH_SQL = text("""
+SELECT cardinality(string_to_array(path, '.')) FROM em_units
+WHERE level = :level AND path > :root || '.' AND path < :root || '/' LIMIT 1
+""").execution_options(skip_scope=True)
+
 RANK_SQL = text("""
 UPDATE em_scores s SET rank = r.rank, rank_in_parent = r.rank_in_parent
 FROM (SELECT id, rank() OVER (ORDER BY total DESC) AS rank,
@@ -124,8 +131,11 @@ JOIN unnest(CAST(:paths AS text[]), CAST(:years AS int[])) AS t(path, year)
 
 async def compute(session: AsyncSession, s: CriteriaSet, only: list[str]) -> list[Any]:
     """Scores the set's units (all, or only those in `only`); returns the rows whose score changed."""
+    depth = await session.scalar(DEPTH_SQL, {"level": s.level, "root": s.unit_path})
+    if depth is None:  # no unit of that level under the set's unit (yet)
+        return []
     result = await session.execute(SCORE_SQL, {
-        "level": s.level, "root": s.unit_path, "only": only, "year": s.year, "movement": s.movement_id,
+        "level": s.level, "root": s.unit_path, "only": only, "depth": depth, "year": s.year, "movement": s.movement_id,
         "set_id": s.id, "criteria": _json(s.criteria), "session_kinds": SESSION_KINDS})
     changed = list(result.all())
     if changed:
