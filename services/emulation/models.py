@@ -262,8 +262,6 @@ class Score(Scoped, Base):
     parent_path: Mapped[str | None] = mapped_column(PATH)
     total: Mapped[Decimal] = mapped_column(Numeric)
     criteria: Mapped[list[Any]] = mapped_column(JSONB)
-    rank: Mapped[int | None] = mapped_column(Integer)  # among all the set's units (1 = best; ties share)
-    rank_in_parent: Mapped[int | None] = mapped_column(Integer)  # among the units of the same parent
     version: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
