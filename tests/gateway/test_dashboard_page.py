@@ -262,3 +262,23 @@ async def test_a_commune_officer_sees_only_its_commune(site: Site, tab: Tab) -> 
     await page.click("#logout")
     await page.locator("#signin").wait_for(state="visible")
     assert await page.evaluate("sessionStorage.getItem('chungtay.dashboard.tokens')") is None
+
+
+async def test_the_national_administrator_sees_the_country_and_both_hierarchies(site: Site, tab: Tab) -> None:
+    await sign_in(site, tab, "admin")
+    await ready(tab)
+    page = tab.page
+    assert await page.locator("#title").inner_text() == "Toàn quốc (trước 01/7/2025) – năm 2024"
+    units = await chart(tab, "chart-units")
+    province = expected(site.data, 2024, "v2008")["v2008.24"]
+    assert units["labels"] == ["Tỉnh Bắc Giang", "Tỉnh Bắc Ninh"]  # the provinces the read models hold
+    assert units["datasets"][0]["data"][0] == rate(province["poor"], province["households"])
+    options = await page.locator("#unit option").all_inner_texts()
+    assert options[0] == "Toàn quốc (trước 01/7/2025)" and "Toàn quốc" in options
+    # After the reform: the same 2024 households, through the crosswalk, under the new province.
+    await page.select_option("#unit", label="Toàn quốc")
+    await expect(page.locator("#title")).to_have_text("Toàn quốc – năm 2024")
+    await ready(tab)
+    after = await chart(tab, "chart-units")
+    assert after["datasets"][0]["data"][0] == rate(province["poor"], province["households"])
+    assert tab.problems == []

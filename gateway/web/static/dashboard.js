@@ -13,12 +13,14 @@
   const PALETTE = ["#1d4e89", "#a4161a", "#2b7a3d", "#e8a33d", "#6a4c93", "#1b998b", "#c05746", "#8d99ae",
                    "#ffb703", "#3a86ff", "#8338ec", "#fb5607"];
   const YEARS_SHOWN = 10;
+  // A national scope's name before its first answer (the reporting service names the units after that).
+  const ROOTS = { v2008: "Toàn quốc (trước 01/7/2025)", v2025: "Toàn quốc" };
 
   const $ = (id) => document.getElementById(id);
   const integer = new Intl.NumberFormat("vi-VN");
   const twoDecimals = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const state = {
-    tokens: null, me: null, trail: [], year: null, firstLoad: true, charts: {}, data: null, request: 0,
+    tokens: null, me: null, trail: [], year: null, firstLoad: true, charts: {}, data: null, request: 0, names: {},
   };
 
   class ApiError extends Error {
@@ -113,7 +115,7 @@
     $("signin").hidden = true;
     $("account").hidden = false;
     $("board").hidden = false;
-    state.trail = [{ path: scopes[0].path, name: scopes[0].code, scope: true }];
+    state.trail = [{ path: scopes[0].path, name: scopeName(scopes[0]), scope: true }];
     state.firstLoad = true;
     fillYears(new Date().getFullYear());
     await load();
@@ -142,7 +144,7 @@
           select.append(new Option(label, `trail:${depth}`, false, unit === current));
         });
       } else {
-        select.append(new Option(scope.code, `scope:${index}`));
+        select.append(new Option(scopeName(scope), `scope:${index}`));
       }
     }
     const children = (state.data && state.data.poverty.children) || [];
@@ -151,12 +153,16 @@
     }
   }
 
+  function scopeName(scope) {
+    return state.names[scope.path] || ROOTS[scope.path] || scope.code;
+  }
+
   function chooseUnit() {
     const [kind, value] = $("unit").value.split(/:(.*)/s);
     if (kind === "trail") state.trail = state.trail.slice(0, Number(value) + 1);
     else if (kind === "scope") {
       const scope = state.me.scopes[Number(value)];
-      state.trail = [{ path: scope.path, name: scope.code, scope: true }];
+      state.trail = [{ path: scope.path, name: scopeName(scope), scope: true }];
     } else if (kind === "child") drillTo(value);
     load();
   }
@@ -183,6 +189,7 @@
         return;
       }
       unit.name = data.unit.name;
+      state.names[data.unit.path] = data.unit.name;
       state.data = data;
       render(data);
       document.body.dataset.state = "ready";

@@ -87,9 +87,16 @@ async def client_view(session: AsyncSession, client_id: str) -> ClientView | Non
     return view
 
 
-async def sender(session: AsyncSession, principal: Principal, body: Any) -> ClientView:
-    """The registered, active client behind this principal, whose message is signed as it must be."""
-    found = await client_view(session, principal.name)
+async def sender(db: Database, principal: Principal, body: Any) -> ClientView:
+    """The registered, active client behind this principal, whose message is signed as it must be.
+    Looked up in a session of its own, closed before the request's work takes a connection: a request
+    never holds two pooled connections at once (under load that starves the pool)."""
+    cached = _clients.get((str(db.engine.url), principal.name))
+    if cached is not None and cached[0] > time.monotonic():
+        found: ClientView | None = cached[1]
+    else:
+        async with db.system_session() as session:
+            found = await client_view(session, principal.name)
     if found is None or not found.active:
         raise Refused(403, "err.sender_id.invalid",
                       f"'{principal.name}' is not registered for the DCI API; an administrator registers it")
