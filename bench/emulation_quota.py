@@ -77,15 +77,18 @@ async def main(trials: int, concurrent: int, quota: int) -> None:
         await upgrade_async("emulation", db_url)
         conn = await asyncpg.connect(asyncpg_dsn(db_url))
         await conn.executemany("INSERT INTO em_units (path, hierarchy, code, name, level, parent_path, version) "
-                               "VALUES ($1, 'v2008', $2, $1, $3, $4, 1)", [
-                                   ("v2008.24", "24", "province", None), (DISTRICT, "213", "district", "v2008.24"),
-                                   (COMMUNE, "07207", "commune", DISTRICT)])
+                               "VALUES ($1, 'v2008', $2, $5, $3, $4, 1)", [
+                                   ("v2008.24", "24", "province", None, "Bắc Giang"),
+                                   (DISTRICT, "213", "district", "v2008.24", "TP Bắc Giang"),
+                                   (COMMUNE, "07207", "commune", DISTRICT, "Ngô Quyền")])
         private, public = generate_keypair()
         signer = PrincipalSigner(private, ttl_seconds=3600)
         officer = {PRINCIPAL_HEADER: signer.sign(principal("commune_officer", COMMUNE, "commune"))}
         board = {PRINCIPAL_HEADER: signer.sign(principal("emulation_board", DISTRICT, "district"))}
         app = create_app(EmulationSettings(database_url=db_url, nats_url=nats_url, principal_public_key=public))
-        over, accepted, held, latencies, baseline = 0, [], [], [], []
+        over, accepted, held = 0, [], []
+        latencies: list[float] = []
+        baseline: list[float] = []
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://emulation", timeout=120) as client:

@@ -108,7 +108,7 @@ async def wait_for(conn: asyncpg.Connection, sql: str, want: int, timeout: float
     raise TimeoutError(sql)
 
 
-async def main(n: int) -> None:
+async def main(n: int, args_batch: int) -> None:
     with bench_stack() as (pg_url, nats_url):
         url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_emulation_{uuid.uuid4().hex[:6]}")
         admin = await asyncpg.connect(asyncpg_dsn(pg_url))
@@ -123,7 +123,7 @@ async def main(n: int) -> None:
         await ensure_streams(js)
         _, public = generate_keypair()
         app = create_app(EmulationSettings(database_url=db_url, nats_url=nats_url, principal_public_key=public,
-                                           relay_idle_seconds=0.5))
+                                           relay_idle_seconds=0.5, consumer_batch_size=args_batch))
         conn = await asyncpg.connect(asyncpg_dsn(db_url))
         async with app.router.lifespan_context(app):
             # 1. every commune's reviews of 2023 (10 % poor) and 2024 (8 % or 9 % poor).
@@ -177,7 +177,7 @@ async def main(n: int) -> None:
         await conn.close()
         await nc.close()
     load = os.getloadavg()
-    print(f"communes scored: {n} ({len(events)} review events, {PROVINCES} provinces)")
+    print(f"communes scored: {n} ({len(events)} review events, {PROVINCES} provinces; consumer batch {args_batch})")
     print(f"1. after the last event acknowledged → all {n} scored: {after_last:.2f} s, and the ranking's first page "
           f"read: {ranked_after:.2f} s (target ≤ 2 s; {total:.2f} s from the first publish). Ranks are counted when "
           f"read: first page of 50 {first_page * 1000:.0f} ms, all {n} with their ranks {all_ranks * 1000:.0f} ms")
@@ -191,4 +191,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--communes", type=int, default=10_000)
-    asyncio.run(main(parser.parse_args().communes))
+    parser.add_argument("--consumer-batch", type=int, default=500, help="EMULATION_CONSUMER_BATCH_SIZE")
+    args = parser.parse_args()
+    asyncio.run(main(args.communes, args.consumer_batch))

@@ -299,3 +299,12 @@ class FundEntry(Base):
     unit_path: Mapped[str] = mapped_column(PATH, index=True)
     year: Mapped[int] = mapped_column(SmallInteger)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
+
+
+class RescoreQueue(Base):
+    """A (unit, year) whose facts changed since it was last scored: the consumers add it in the same
+    transaction as the facts, the re-scorer takes a whole backlog at once (scoring.worker)."""
+
+    __tablename__ = "em_rescore_queue"
+    unit_path: Mapped[str] = mapped_column(PATH, primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
