@@ -18,7 +18,7 @@ from services.support.imports.schemas import ImportOut
 from shared import permissions
 from shared.errors import Problem, not_found
 from shared.http import DbSession, require
-from shared.openapi import problems
+from shared.openapi import file_answer, problems
 from shared.principal import Principal
 
 router = APIRouter(prefix="/support/imports", tags=["support imports"])
@@ -41,7 +41,8 @@ async def import_deliveries(file: UploadFile, principal: Uploader, session: DbSe
                         status_code=201, headers={"Location": f"/support/imports/{job.id}"})
 
 
-@router.get("/template", summary="The import template with its Vietnamese headers and an example row")
+@router.get("/template", summary="The import template with its Vietnamese headers and an example row",
+            response_class=Response, responses=file_answer(XLSX, "text/csv"))
 async def template(principal: Reader, format: Literal["csv", "xlsx"] = "xlsx") -> Response:
     headers = [title for _, title in rules.COLUMNS]
     if format == "csv":
