@@ -39,7 +39,7 @@ class Callback:
         return web.json_response({"message": {"ack_status": "ACK"}})
 
 
-async def run(args: argparse.Namespace, callback: Callback, platform: object) -> list[float]:
+async def run(args: argparse.Namespace, callback: Callback, platform: object) -> tuple[list[float], list[float]]:
     from bench.dci_platform import Platform
 
     assert isinstance(platform, Platform)
@@ -50,6 +50,7 @@ async def run(args: argparse.Namespace, callback: Callback, platform: object) ->
     await web.TCPSite(runner, "127.0.0.1", callback.port).start()
     officer = {"Authorization": f"Bearer {officer_token(platform)}"}
     sent: dict[str, float] = {}
+    answered: dict[str, float] = {}
     try:
         async with aiohttp.ClientSession() as session:
             criteria = {"reg_event_type": "status_changed", "notify_record_type": "spdci:Group",
@@ -73,6 +74,7 @@ async def run(args: argparse.Namespace, callback: Callback, platform: object) ->
                                             "income_per_capita": 1_100_000,
                                             "deprived_indicators": ["employment", "dependants", "latrine"]}) as r:
                     assert r.status == 200, await r.text()
+                answered[household_id] = time.perf_counter()
 
             chosen = platform.household_ids[:args.changes]
             tasks = []
@@ -91,7 +93,7 @@ async def run(args: argparse.Namespace, callback: Callback, platform: object) ->
     missing = [h for h in sent if h not in callback.arrived]
     if missing:
         raise RuntimeError(f"{len(missing)} notifications never arrived")
-    return [callback.arrived[h] - sent[h] for h in sent]
+    return [callback.arrived[h] - sent[h] for h in sent], [max(0.0, callback.arrived[h] - answered[h]) for h in sent]
 
 
 def main() -> None:
@@ -106,11 +108,12 @@ def main() -> None:
                      message("search", "search_request", []))
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
               + platform.load_note)
-        latencies = asyncio.run(run(args, callback, platform))
+        latencies, after_answer = asyncio.run(run(args, callback, platform))
         print(f"status change → notification at the callback, {len(latencies)} changes at {args.rate}/s offered:")
-        print(f"  p50 {percentile(latencies, 0.5):7.0f} ms  p90 {percentile(latencies, 0.9):7.0f} ms  "
-              f"p99 {percentile(latencies, 0.99):7.0f} ms  max {max(latencies) * 1000:7.0f} ms"
-              "   (target p99 ≤ 2000 ms)")
+        for name, values in (("from the decision request", latencies), ("from the decision's answer", after_answer)):
+            print(f"  {name:<27} p50 {percentile(values, 0.5):7.0f} ms  p90 {percentile(values, 0.9):7.0f} ms  "
+                  f"p99 {percentile(values, 0.99):7.0f} ms  max {max(values) * 1000:7.0f} ms"
+                  "   (target p99 ≤ 2000 ms)")
         print(f"load average after the run {os.getloadavg()[0]:.2f}")
 
 

@@ -45,6 +45,7 @@ class Platform:
     household_ids: list[str]
     load_note: str
     direct_headers: dict[str, str]  # the registry called without the gateway, with the principal it would sign
+    pids: dict[str, int]
 
     @property
     def headers(self) -> dict[str, str]:
@@ -135,7 +136,7 @@ def dci_platform(households: int, callback: str) -> Iterator[Platform]:
                                   name=me["username"])
             direct = {PRINCIPAL_HEADER: PrincipalSigner(private_pem, ttl_seconds=3600).sign(principal)}
             yield Platform(gateway_url, registry_url, registry_db, token["access_token"], citizen_ids,
-                           household_ids, note, direct)
+                           household_ids, note, direct, {"registry": registry_proc.pid, "gateway": gateway_proc.pid})
 
 
 def officer_token(platform: Platform) -> str:

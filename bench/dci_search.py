@@ -26,6 +26,7 @@ import time
 import aiohttp
 import httpx
 import orjson
+import psutil
 
 from bench.dci_platform import Platform, by_citizen, dci_platform, message, percentile, proxied_post
 
@@ -79,6 +80,16 @@ def batches(platform: Platform, count: int) -> list[float]:
     return latencies[3:]  # the first ones warm the caches
 
 
+def cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: sum(psutil.Process(pid).cpu_times()[:2]) for name, pid in pids.items()}
+
+
+def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """CPU each process spent per request: what the figures would be on cores of their own."""
+    used = {name: (after[name] - before[name]) / requests * 1000 for name in before}
+    return "CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in used.items())
+
+
 def line(name: str, values: list[float]) -> str:
     return (f"{name:<28} n={len(values):5d}  p50 {percentile(values, 0.5):6.1f} ms"
             f"  p90 {percentile(values, 0.9):6.1f} ms  p99 {percentile(values, 0.99):6.1f} ms"
@@ -98,12 +109,16 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
               "(the load generator and other work share the cores); " + platform.load_note)
         print(f"sync search, 1 NationalID item per message, {args.rate} requests/s offered for {args.seconds}s:")
+        before = cpu(platform.pids)
         direct = asyncio.run(open_loop(platform.registry + PATH, platform.direct_headers, platform.citizen_ids,
                                        args.rate, args.seconds))
         print("  " + line("direct to the registry", direct))
+        print("    " + per_request(before, cpu(platform.pids), len(direct) + 200))
+        before = cpu(platform.pids)
         via = asyncio.run(open_loop(platform.gateway + PATH, platform.headers, platform.citizen_ids,
                                     args.rate, args.seconds))
         print("  " + line("through the gateway", via) + "   (target p99 ≤ 25 ms)")
+        print("    " + per_request(before, cpu(platform.pids), len(via) + 200))
         print(f"  the gateway adds {percentile(via, 0.99) - percentile(direct, 0.99):+.1f} ms at p99")
         batch = batches(platform, args.batches)
         print("batch of 100 NationalID items in one message, through the gateway, one at a time:")

@@ -271,7 +271,8 @@ def main() -> int:
         log(f"gateway unit directory: {asyncio.run(wait_for_unit_directory(urls))} units")
         demo_password = os.environ.get("CHUNGTAY_DEMO_PASSWORD", "demo")
         log(f"ready: gateway http://{platform.host}:{platform.gateway_port}  "
-            f"(docs http://{platform.host}:{platform.gateway_port}/docs)")
+            f"(docs http://{platform.host}:{platform.gateway_port}/docs, "
+            f"dashboard http://{platform.host}:{platform.gateway_port}/dashboard/)")
         log(f"demo logins (password '{demo_password}'): admin, province.24, district.213, commune.07207, "
             "commune.07222, emulation.24; system client system.demo")
         log("press Ctrl-C to stop")

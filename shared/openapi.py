@@ -42,11 +42,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "request_id": {"type": "string", "description": "the request's X-Request-ID, as logged"},
         "errors": {
             "type": "array",
-            "description": "validation problems: each wrong field and why",
+            "description": "validation problems: each wrong field (or, for a file, row and column) and why",
             "items": {
                 "type": "object",
-                "required": ["field", "reason"],
-                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["reason"],
+                "properties": {"field": {"type": "string"}, "row": {"type": ["integer", "null"]},
+                               "column": {"type": ["string", "null"]}, "reason": {"type": "string"}},
             },
         },
     },
@@ -89,6 +90,12 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route's own error answers: `problems(404, 409, 412, 428)`. For the route's
     own wording of one: `responses={**problems(404), 409: {"description": "Code already in use"}}`."""
     return {status: problem_response_doc(status) for status in statuses}
+
+
+def file_answer(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route that answers a file (a template, an export) in these media types."""
+    return {200: {"description": "The file", "content": {
+        m: {"schema": {"type": "string", "format": "binary"}} for m in media_types}}}
 
 
 def document_problems(document: dict[str, Any], common: tuple[int, ...] = COMMON_PROBLEMS,

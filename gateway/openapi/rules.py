@@ -81,11 +81,12 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
 
 
 # What the gateway's own routes may answer, by path prefix: administration needs a signed-in
-# administrator (401, 403), and any of them may refuse a malformed request (422), be rate limited (429)
+# administrator (401, 403), and any of them may refuse a body it cannot parse (400) or a malformed
+# request (422), be rate limited (429)
 # or fail (500; 503 when its database cannot be reached). /auth/token answers OAuth errors (400 and
 # 401) as problems with `error` and `error_description` too.
 OWN_PROBLEMS: dict[str, tuple[int, ...]] = {
-    "/admin/": (401, 403, 422, 429, 500, 503),
+    "/admin/": (400, 401, 403, 422, 429, 500, 503),
     "/auth/": (400, 401, 422, 429, 500, 503),
 }
 

@@ -10,6 +10,7 @@ from services.support.consumers import CONSUMERS
 from services.support.deliveries.routes import router as deliveries_router
 from services.support.funds.routes import router as funds_router
 from services.support.gaps.routes import router as gaps_router
+from services.support.imports.routes import router as imports_router
 from services.support.settings import SupportSettings
 from services.support.sponsorships.routes import router as sponsorships_router
 from shared.app import ServiceSpec, create_service_app
@@ -20,7 +21,7 @@ def create_app(settings: SupportSettings | None = None) -> FastAPI:
         name="support",
         settings=settings or SupportSettings(),
         routers=[catalogue_router, deliveries_router, funds_router, sponsorships_router, activities_router,
-                 gaps_router],
+                 gaps_router, imports_router],
         consumers=CONSUMERS,
         title="Chung Tay — support",
     ))

@@ -268,6 +268,8 @@ async def _workflow_through_the_gateway(platform: Any) -> None:
     assert figures["support.monthly_rice.households"]["value"] == 45
     assert figures["support.monthly_rice.funding.enterprise"]["value"] == 81_150_000
     assert figures["support.bhyt_poor.households"]["value"] == 120
+    assert figures["fund.donations.amount_vnd"]["value"] == 15_000_000
+    assert figures["fund.closing.amount_vnd"]["value"] == 10_000_000
     assert figures["propaganda.propaganda:broadcast:broadcasts.count"]["value"] == 57
     assert figures["targets.poor_rate_reduction:2024.target"]["value"] == "1.5"
     sections = {section["key"]: section for section in report["sections"]}
@@ -315,8 +317,9 @@ async def _workflow_through_the_gateway(platform: Any) -> None:
 
 
 async def _support_and_movement_data(client: httpx.AsyncClient, ward: dict[str, str]) -> None:
-    """The ward's deliveries (support) and its movement with a document, propaganda and a target (emulation),
-    entered through the gateway; waits until reporting has applied them."""
+    """The ward's deliveries and its "Vì người nghèo" fund with a donation and a spend (support), and its
+    movement with a document, propaganda and a target (emulation), entered through the gateway; waits until
+    reporting has applied them."""
     rice = {"unit": "07207", "hierarchy": "v2008", "programme": "monthly_rice", "delivered_on": "2024-06-15",
             "households": 45, "persons": 108, "quantities": [{"measure": "kg", "quantity": 5410}],
             "amount_vnd": 81_150_000, "funding": [{"source": "enterprise", "amount_vnd": 81_150_000}],
@@ -326,6 +329,15 @@ async def _support_and_movement_data(client: httpx.AsyncClient, ward: dict[str, 
     for body in (rice, cards):
         made = await client.post("/support/deliveries/aggregate", headers=ward, json=body)
         assert made.status_code == 201, made.text
+    fund = await client.post("/support/funds", headers=ward, json={"unit": "07207", "hierarchy": "v2008"})
+    assert fund.status_code == 201, fund.text
+    entries = f"/support/funds/{fund.json()['id']}"
+    for kind, body in (("donations", {"amount_vnd": 15_000_000, "occurred_on": "2024-10-17",
+                                      "donor_name": "Công ty May Bắc Giang", "donor_kind": "enterprise"}),
+                       ("spends", {"amount_vnd": 5_000_000, "occurred_on": "2024-11-02",
+                                   "purpose": "Sửa nhà hộ nghèo", "programme": "housing_repair"})):
+        entry = await client.post(f"{entries}/{kind}", headers=ward, json=body)
+        assert entry.status_code == 201, entry.text
 
     async def launched() -> httpx.Response | None:  # once emulation has projected the ward's unit
         movement = await client.post("/emulation/movements", headers=ward, json={
@@ -351,6 +363,7 @@ async def _support_and_movement_data(client: httpx.AsyncClient, ward: dict[str, 
     async def applied() -> bool:  # the target is the last event emulation published, the rice the last of support
         board = (await client.get("/reporting/dashboard", headers=ward, params={"year": 2024})).json()
         programmes = {p["programme"] for p in board["support"]["programmes"]}
-        return bool(board["poverty"]["targets"]) and {"monthly_rice", "bhyt_poor"} <= programmes
+        return (bool(board["poverty"]["targets"]) and {"monthly_rice", "bhyt_poor"} <= programmes
+                and board["funds"]["balance_vnd"] == 10_000_000)
 
     await eventually(applied, timeout=60, interval=0.5)

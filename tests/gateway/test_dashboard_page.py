@@ -8,6 +8,7 @@ commune. One platform (reporting on a real port behind the gateway) and one brow
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -247,6 +248,17 @@ async def test_a_commune_officer_sees_only_its_commune(site: Site, tab: Tab) -> 
     assert ranking["labels"] == ["1. Phường Ngô Quyền"] and ranking["datasets"][0]["data"] == [90.5]
     targets = await page.locator("#targets tbody tr").all_inner_texts()
     assert len(targets) == 1 and "Giảm tỷ lệ hộ nghèo" in targets[0]
+    # Nobody reports to a ward: its own annual report instead (submitted after 20/11/2024 in the fixture).
+    assert await page.locator("#kpi-reports").inner_text() == "Đã nộp, chờ duyệt"
+    assert "trễ hạn" in await page.locator("#kpi-timely").inner_text()
+    assert await page.locator("#completeness-chart").is_hidden()
+    # A narrow window: the charts shrink with it, nothing runs off the side.
+    await page.set_viewport_size({"width": 760, "height": 900})
+    for _ in range(50):
+        if await page.evaluate("document.documentElement.scrollWidth") <= 760:
+            break
+        await asyncio.sleep(0.1)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 760
     assert tab.problems == []
 
     # Asking for the sister ward or the city with the page's own session, as a curious user would.
@@ -262,3 +274,23 @@ async def test_a_commune_officer_sees_only_its_commune(site: Site, tab: Tab) -> 
     await page.click("#logout")
     await page.locator("#signin").wait_for(state="visible")
     assert await page.evaluate("sessionStorage.getItem('chungtay.dashboard.tokens')") is None
+
+
+async def test_the_national_administrator_sees_the_country_and_both_hierarchies(site: Site, tab: Tab) -> None:
+    await sign_in(site, tab, "admin")
+    await ready(tab)
+    page = tab.page
+    assert await page.locator("#title").inner_text() == "Toàn quốc (trước 01/7/2025) – năm 2024"
+    units = await chart(tab, "chart-units")
+    province = expected(site.data, 2024, "v2008")["v2008.24"]
+    assert units["labels"] == ["Tỉnh Bắc Giang", "Tỉnh Bắc Ninh"]  # the provinces the read models hold
+    assert units["datasets"][0]["data"][0] == rate(province["poor"], province["households"])
+    options = await page.locator("#unit option").all_inner_texts()
+    assert options[0] == "Toàn quốc (trước 01/7/2025)" and "Toàn quốc" in options
+    # After the reform: the same 2024 households, through the crosswalk, under the new province.
+    await page.select_option("#unit", label="Toàn quốc")
+    await expect(page.locator("#title")).to_have_text("Toàn quốc – năm 2024")
+    await ready(tab)
+    after = await chart(tab, "chart-units")
+    assert after["datasets"][0]["data"][0] == rate(province["poor"], province["households"])
+    assert tab.problems == []

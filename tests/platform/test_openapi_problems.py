@@ -62,6 +62,8 @@ def test_every_operation_documents_the_common_problems_and_its_own() -> None:
     document = _app().openapi()
     problem = document["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "code"}
+    # An error item names a field, or a file's row and column: only the reason is always there.
+    assert problem["properties"]["errors"]["items"]["required"] == ["reason"]
     assert "HTTPValidationError" not in document["components"]["schemas"]  # FastAPI's 422 body is not ours
     read = document["paths"]["/support/things/{thing_id}"]["get"]["responses"]
     change = document["paths"]["/support/things/{thing_id}"]["patch"]["responses"]
@@ -136,3 +138,14 @@ async def test_a_method_the_path_does_not_take_is_405_with_every_allowed_method(
     assert refused.headers["allow"] == "GET, PATCH"  # both routes of the path, not only the first
     assert (await client.post("/support/principal", headers=headers)).headers["allow"] == "GET"
     assert (await client.get("/support/things/7", headers=headers)).json() == {"id": 7}
+
+
+def test_what_the_fuzzer_found_undocumented_is_documented() -> None:
+    """Each answer schemathesis met outside the document (issue 16), now in it."""
+    support = _service_app("support").openapi()["paths"]
+    assert {"200", "201"} <= set(support["/support/catalogue"]["post"]["responses"])  # changed, added
+    template = support["/support/imports/template"]["get"]["responses"]["200"]["content"]
+    assert set(template) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert "text/csv" in support["/support/gaps/health-insurance"]["get"]["responses"]["200"]["content"]
+    registry = _service_app("registry").openapi()["paths"]
+    assert "404" in registry["/registry/regular-reviews"]["post"]["responses"]  # a household of another unit

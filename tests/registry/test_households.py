@@ -110,8 +110,8 @@ async def test_household_code_is_unique_in_the_commune(household_client: httpx.A
     assert elsewhere.status_code == 201
 
 
-async def test_a_citizen_id_registered_anywhere_is_reported_with_its_commune(household_client: httpx.AsyncClient,
-                                                                           registry_db: str) -> None:
+async def test_a_citizen_id_registered_anywhere_is_refused_naming_the_commune_only_inside_the_callers_scope(
+        household_client: httpx.AsyncClient, registry_db: str) -> None:
     first = household_body()
     created = await household_client.post("/registry/households", json=first, headers=commune_officer())
     assert created.status_code == 201
@@ -119,9 +119,29 @@ async def test_a_citizen_id_registered_anywhere_is_reported_with_its_commune(hou
     taken = first["members"][1]["citizen_id"]
     other = household_body(commune_code=URBAN_CODE)
     other["members"][2]["citizen_id"] = taken
+    # An officer of another commune learns that the ID is taken, not where nor whose (issue 16, item 12).
     response = await household_client.post("/registry/households", json=other, headers=commune_officer(URBAN_HOME))
     assert response.status_code == 409
-    assert response.json()["code"] == "citizen_id_registered" and response.json()["commune_code"] == HOME_CODE
+    refused = response.json()
+    assert refused["code"] == "citizen_id_registered" and "commune_code" not in refused
+    assert "another unit" in refused["detail"] and "province" in refused["detail"]
+    assert HOME_CODE not in response.text and created.json()["id"] not in response.text
+    assert first["members"][1]["full_name"] not in response.text
+    # The district above both communes may know which one holds it.
+    district = await household_client.post("/registry/households", json=other,
+                                           headers=as_("district_officer", DISTRICT))
+    assert district.status_code == 409 and district.json()["commune_code"] == HOME_CODE
+    assert await table_counts(registry_db) == before
+    # Changing a member to the taken ID is refused the same way.
+    urban = await household_client.post("/registry/households", json=household_body(commune_code=URBAN_CODE),
+                                        headers=commune_officer(URBAN_HOME))
+    assert urban.status_code == 201
+    before = await table_counts(registry_db)
+    member = urban.json()["members"][1]["id"]
+    changed = await household_client.patch(f"/registry/households/{urban.json()['id']}/members/{member}",
+                                           json={"citizen_id": taken},
+                                           headers=commune_officer(URBAN_HOME) | {"If-Match": '"1"'})
+    assert changed.status_code == 409 and "commune_code" not in changed.json() and HOME_CODE not in changed.text
     assert await table_counts(registry_db) == before
 
 

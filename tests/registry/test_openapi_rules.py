@@ -35,5 +35,7 @@ def test_the_rules_of_units_classification_and_imports_are_in_the_document() -> 
     assert [o["required"] for o in classify["oneOf"]] == [["area"], ["commune_code"]]
     statuses = next(p for p in document["paths"]["/registry/imports"]["get"]["parameters"] if p["name"] == "status")
     assert statuses["schema"]["anyOf"][0]["enum"] == ["pending", "running", "completed", "rejected", "failed"]
+    template = document["paths"]["/registry/imports/template"]["get"]["responses"]["200"]["content"]
+    assert set(template) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     upload = document["paths"]["/registry/imports"]["post"]["responses"]
     assert {"400", "413", "415"} <= set(upload)

@@ -73,6 +73,7 @@ async def test_a_communes_dashboard_shows_its_target_against_the_actual(reportin
     change = answer["poverty"]["unit"]["poor_rate_change_pp"]
     assert target["actual"] == -change and target["met"] == (-change >= 1.5)
     assert [u["code"] for u in answer["ranking"][0]["units"]] == ["07207"]
+    assert answer["completeness"]["own"] is None and answer["completeness"]["totals"]["expected"] == 0
 
 
 @pytest.mark.parametrize(("principal", "unit"), [
@@ -122,3 +123,7 @@ async def test_a_kept_dashboard_gives_way_to_new_events_and_reports(reporting: R
     counted = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
     assert counted["completeness"]["totals"]["submitted"] == 1
     assert counted["support"] == moved["support"]
+    own = (await ok(await call(reporting, "GET", "/reporting/dashboard", COMMUNE, params={"year": 2024})))[
+        "completeness"]["own"]
+    assert own["report_id"] == commune["id"] and own["state"] == "submitted"
+    assert own["on_time"] is (own["first_submitted_on"] <= "2024-11-20")

@@ -13,12 +13,16 @@
   const PALETTE = ["#1d4e89", "#a4161a", "#2b7a3d", "#e8a33d", "#6a4c93", "#1b998b", "#c05746", "#8d99ae",
                    "#ffb703", "#3a86ff", "#8338ec", "#fb5607"];
   const YEARS_SHOWN = 10;
+  const REPORT_STATES = { draft: "Đang soạn", submitted: "Đã nộp, chờ duyệt", returned: "Bị trả lại",
+                          accepted: "Đã được duyệt" };
+  // A national scope's name before its first answer (the reporting service names the units after that).
+  const ROOTS = { v2008: "Toàn quốc (trước 01/7/2025)", v2025: "Toàn quốc" };
 
   const $ = (id) => document.getElementById(id);
   const integer = new Intl.NumberFormat("vi-VN");
   const twoDecimals = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const state = {
-    tokens: null, me: null, trail: [], year: null, firstLoad: true, charts: {}, data: null, request: 0,
+    tokens: null, me: null, trail: [], year: null, firstLoad: true, charts: {}, data: null, request: 0, names: {},
   };
 
   class ApiError extends Error {
@@ -113,7 +117,7 @@
     $("signin").hidden = true;
     $("account").hidden = false;
     $("board").hidden = false;
-    state.trail = [{ path: scopes[0].path, name: scopes[0].code, scope: true }];
+    state.trail = [{ path: scopes[0].path, name: scopeName(scopes[0]), scope: true }];
     state.firstLoad = true;
     fillYears(new Date().getFullYear());
     await load();
@@ -142,7 +146,7 @@
           select.append(new Option(label, `trail:${depth}`, false, unit === current));
         });
       } else {
-        select.append(new Option(scope.code, `scope:${index}`));
+        select.append(new Option(scopeName(scope), `scope:${index}`));
       }
     }
     const children = (state.data && state.data.poverty.children) || [];
@@ -151,12 +155,16 @@
     }
   }
 
+  function scopeName(scope) {
+    return state.names[scope.path] || ROOTS[scope.path] || scope.code;
+  }
+
   function chooseUnit() {
     const [kind, value] = $("unit").value.split(/:(.*)/s);
     if (kind === "trail") state.trail = state.trail.slice(0, Number(value) + 1);
     else if (kind === "scope") {
       const scope = state.me.scopes[Number(value)];
-      state.trail = [{ path: scope.path, name: scope.code, scope: true }];
+      state.trail = [{ path: scope.path, name: scopeName(scope), scope: true }];
     } else if (kind === "child") drillTo(value);
     load();
   }
@@ -183,6 +191,7 @@
         return;
       }
       unit.name = data.unit.name;
+      state.names[data.unit.path] = data.unit.name;
       state.data = data;
       render(data);
       document.body.dataset.state = "ready";
@@ -237,9 +246,22 @@
     $("kpi-support-households").textContent = `${integer.format(data.support.total.households)} lượt hộ`;
     $("kpi-fund").textContent = million(data.funds.balance_million_vnd);
     const totals = data.completeness.totals;
-    $("kpi-reports").textContent = totals.expected ? `${totals.submitted} / ${totals.expected}` : "–";
-    $("kpi-timely").textContent = totals.expected ? `đúng hạn ${percent(totals.timeliness_rate)}`
-      : "không có đơn vị cấp dưới phải báo cáo";
+    if (totals.expected) {
+      $("kpi-reports-label").textContent = "Báo cáo năm đơn vị cấp dưới đã nộp";
+      $("kpi-reports").textContent = `${totals.submitted} / ${totals.expected}`;
+      $("kpi-timely").textContent = `đúng hạn ${percent(totals.timeliness_rate)}`;
+    } else {  // a commune: nobody reports to it; its own report instead
+      const own = data.completeness.own;
+      $("kpi-reports-label").textContent = "Báo cáo năm của đơn vị";
+      $("kpi-reports").textContent = own ? REPORT_STATES[own.state] || own.state : "Chưa lập";
+      $("kpi-timely").textContent = submittedText(own);
+    }
+  }
+
+  function submittedText(own) {
+    if (!own || !own.first_submitted_on) return "chưa nộp";
+    const day = own.first_submitted_on.split("-").reverse().join("/");
+    return `nộp lần đầu ${day} (${own.on_time ? "đúng hạn" : "trễ hạn"})`;
   }
 
   function draw(id, config) {
@@ -368,6 +390,17 @@
     const due = data.due_on.split("-").reverse().join("/");
     $("completeness-title").textContent = `Tiến độ nộp báo cáo năm ${year} (hạn ${due})`;
     const children = data.children;
+    $("completeness-chart").hidden = !children.length;  // a commune: nobody reports to it
+    if (!children.length) {
+      if (state.charts["chart-completeness"]) state.charts["chart-completeness"].destroy();
+      delete state.charts["chart-completeness"];
+      const own = data.own;
+      $("completeness-rates").textContent = own
+        ? `Không có đơn vị cấp dưới phải báo cáo. Báo cáo năm của đơn vị: ${REPORT_STATES[own.state] || own.state}, `
+          + `${submittedText(own)}.`
+        : "Không có đơn vị cấp dưới phải báo cáo. Đơn vị chưa lập báo cáo năm.";
+      return;
+    }
     draw("chart-completeness", {
       type: "bar",
       data: { labels: children.map((c) => c.name), datasets: [
@@ -378,10 +411,8 @@
       options: { indexAxis: "y", scales: { x: { stacked: true, ticks: { precision: 0 } }, y: { stacked: true } } },
     });
     const t = data.totals;
-    $("completeness-rates").textContent = t.expected
-      ? `Đầy đủ ${percent(t.completeness_rate)} · đúng hạn ${percent(t.timeliness_rate)} · đã duyệt `
-        + `${percent(t.acceptance_rate)} · quá hạn chưa nộp: ${t.overdue} đơn vị`
-      : "Không có đơn vị cấp dưới phải báo cáo.";
+    $("completeness-rates").textContent = `Đầy đủ ${percent(t.completeness_rate)} · đúng hạn `
+      + `${percent(t.timeliness_rate)} · đã duyệt ${percent(t.acceptance_rate)} · quá hạn chưa nộp: ${t.overdue} đơn vị`;
   }
 
   function ranking(movements) {

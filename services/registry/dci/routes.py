@@ -23,6 +23,7 @@ from services.registry.dci.schemas import DCI_BODY, ClientIn, ClientOut
 from services.registry.dci.service import Refused
 from services.registry.dci.worker import WAKE_KEY
 from services.registry.personal_data import request_cipher
+from shared.db import Database
 from shared.http import DbSession, require
 from shared.permissions import DCI_ADMIN, DCI_EXCHANGE
 from shared.principal import Principal
@@ -54,17 +55,22 @@ def _wake(request: Request) -> BackgroundTask:
     return BackgroundTask(event.set if event is not None else (lambda: None))
 
 
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
 @router.post("/registry/sync/search", summary="DCI sync search: the answer (on-search) in the response",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def sync_search(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def sync_search(request: Request, principal: Exchange) -> JSONResponse:
     try:
         body = await _body(request)
-        client = await service.sender(session, principal, body)
+        client = await service.sender(_db(request), principal, body)
         cipher = request_cipher(request.app.state.settings)
-        answer = await service.sync_search_by_identifiers(request.app.state.db, principal, client, cipher, body) \
+        answer = await service.sync_search_by_identifiers(_db(request), principal, client, cipher, body) \
             if isinstance(body, dict) else None
         if answer is None:
-            answer = await service.sync_search(session, principal, client, cipher, body)
+            async with _db(request).session(principal) as session:  # committed before the answer
+                answer = await service.sync_search(session, principal, client, cipher, body)
     except Refused as exc:
         return _refused(exc)
     return JSONResponse(answer)
@@ -72,66 +78,70 @@ async def sync_search(request: Request, principal: Exchange, session: DbSession)
 
 @router.post("/registry/search", summary="DCI async search: ACK now, on-search to the registered callback",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def async_search(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def async_search(request: Request, principal: Exchange) -> JSONResponse:
     try:
         body = await _body(request)
-        client = await service.sender(session, principal, body)
+        client = await service.sender(_db(request), principal, body)
         cipher = request_cipher(request.app.state.settings)
-        answer = await service.accept_async(session, principal, client, cipher, body, "search", "search_request",
-                                            "search")
+        async with _db(request).session(principal) as session:
+            answer = await service.accept_async(session, principal, client, cipher, body, "search",
+                                                "search_request", "search")
     except Refused as exc:
         return _refused(exc)
     return JSONResponse(answer, background=_wake(request))
 
 
-async def _txn_status(request: Request, principal: Principal, session: Any, sync: bool) -> JSONResponse:
+async def _txn_status(request: Request, principal: Principal, sync: bool) -> JSONResponse:
     body = await _body(request)
-    client = await service.sender(session, principal, body)
+    client = await service.sender(_db(request), principal, body)
     cipher = request_cipher(request.app.state.settings)
-    try:
-        header, message = rules.check_header(body, "txn-status", None)
-        status = await service.txn_status(session, client, cipher, message)
-        if not sync:
-            uri = service.callback_for(client, header)
-    except Rejected as exc:
+    async with _db(request).session(principal) as session:
+        try:
+            header, message = rules.check_header(body, "txn-status", None)
+            status = await service.txn_status(session, client, cipher, message)
+            if not sync:
+                uri = service.callback_for(client, header)
+        except Rejected as exc:
+            if sync:
+                return JSONResponse({"header": service.callback_header(
+                    "txn-on-status", client.client_id, rules.RJCT, 0, 0, exc.code, exc.message)})
+            return JSONResponse(service.ack("", service.ack_error(exc)))
+        count = len(status["txnstatus_response"]["txn_status"]["search_response"])
+        envelope = {"header": service.callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
+                    "message": status}
         if sync:
-            return JSONResponse({"header": service.callback_header("txn-on-status", client.client_id, rules.RJCT,
-                                                                   0, 0, exc.code, exc.message)})
-        return JSONResponse(service.ack("", service.ack_error(exc)))
-    count = len(status["txnstatus_response"]["txn_status"]["search_response"])
-    envelope = {"header": service.callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
-                "message": status}
-    if sync:
-        return JSONResponse(envelope)
-    service.queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
+            return JSONResponse(envelope)
+        service.queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
     return JSONResponse(service.ack(status["correlation_id"]), background=_wake(request))
 
 
 @router.post("/registry/sync/txn/status", summary="DCI txn status, answered in the response",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def sync_txn_status(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def sync_txn_status(request: Request, principal: Exchange) -> JSONResponse:
     try:
-        return await _txn_status(request, principal, session, sync=True)
+        return await _txn_status(request, principal, sync=True)
     except Refused as exc:
         return _refused(exc)
 
 
 @router.post("/registry/txn/status", summary="DCI txn status: ACK now, txn-on-status to the registered callback",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def txn_status(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def txn_status(request: Request, principal: Exchange) -> JSONResponse:
     try:
-        return await _txn_status(request, principal, session, sync=False)
+        return await _txn_status(request, principal, sync=False)
     except Refused as exc:
         return _refused(exc)
 
 
 @router.post("/registry/subscribe", summary="DCI subscribe to registry events in your scope (on-subscribe callback)",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def subscribe(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def subscribe(request: Request, principal: Exchange) -> JSONResponse:
     try:
         body = await _body(request)
-        client = await service.sender(session, principal, body)
-        answer = await service.subscribe(session, principal, client, request_cipher(request.app.state.settings), body)
+        client = await service.sender(_db(request), principal, body)
+        cipher = request_cipher(request.app.state.settings)
+        async with _db(request).session(principal) as session:
+            answer = await service.subscribe(session, principal, client, cipher, body)
     except Refused as exc:
         return _refused(exc)
     return JSONResponse(answer, background=_wake(request))
@@ -139,12 +149,13 @@ async def subscribe(request: Request, principal: Exchange, session: DbSession) -
 
 @router.post("/registry/unsubscribe", summary="DCI unsubscribe (on-unsubscribe callback)",
              openapi_extra=DCI_BODY, responses=_ERRORS)
-async def unsubscribe(request: Request, principal: Exchange, session: DbSession) -> JSONResponse:
+async def unsubscribe(request: Request, principal: Exchange) -> JSONResponse:
     try:
         body = await _body(request)
-        client = await service.sender(session, principal, body)
-        answer = await service.unsubscribe(session, principal, client, request_cipher(request.app.state.settings),
-                                           body)
+        client = await service.sender(_db(request), principal, body)
+        cipher = request_cipher(request.app.state.settings)
+        async with _db(request).session(principal) as session:
+            answer = await service.unsubscribe(session, principal, client, cipher, body)
     except Refused as exc:
         return _refused(exc)
     return JSONResponse(answer, background=_wake(request))

@@ -87,9 +87,16 @@ async def client_view(session: AsyncSession, client_id: str) -> ClientView | Non
     return view
 
 
-async def sender(session: AsyncSession, principal: Principal, body: Any) -> ClientView:
-    """The registered, active client behind this principal, whose message is signed as it must be."""
-    found = await client_view(session, principal.name)
+async def sender(db: Database, principal: Principal, body: Any) -> ClientView:
+    """The registered, active client behind this principal, whose message is signed as it must be.
+    Looked up in a session of its own, closed before the request's work takes a connection: a request
+    never holds two pooled connections at once (under load that starves the pool)."""
+    cached = _clients.get((str(db.engine.url), principal.name))
+    if cached is not None and cached[0] > time.monotonic():
+        found: ClientView | None = cached[1]
+    else:
+        async with db.system_session() as session:
+            found = await client_view(session, principal.name)
     if found is None or not found.active:
         raise Refused(403, "err.sender_id.invalid",
                       f"'{principal.name}' is not registered for the DCI API; an administrator registers it")
@@ -674,6 +681,7 @@ class Change:
     event_type: str  # a DCI event type (rules.EVENT_TYPES)
     household_id: UUID
     unit_path: str
+    occurred_at: datetime
 
 
 async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Change]:
@@ -681,21 +689,24 @@ async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Cha
     for e in events:
         if e.type == registry_events.HOUSEHOLD_ASSESSED:
             if e.payload.get("status") != e.payload.get("previous_status"):
-                out.append(Change(e.id, rules.STATUS_CHANGED, UUID(e.subject_id), e.unit_path or ""))
+                out.append(Change(e.id, rules.STATUS_CHANGED, UUID(e.subject_id), e.unit_path or "",
+                              e.occurred_at))
         elif e.type == registry_events.HOUSEHOLD_ASSESSED_BATCH:
             for item in e.payload.get("items", []):
                 if item.get("status") != item.get("previous_status"):
                     household_id = UUID(item["household_id"])
                     out.append(Change(uuid.uuid5(e.id, str(household_id)), rules.STATUS_CHANGED, household_id,
-                                      item.get("unit_path") or e.unit_path or ""))
+                                      item.get("unit_path") or e.unit_path or "", e.occurred_at))
         elif e.type == registry_events.HOUSEHOLD_REGISTERED:
-            out.append(Change(e.id, rules.HOUSEHOLD_REGISTERED, UUID(e.subject_id), e.unit_path or ""))
+            out.append(Change(e.id, rules.HOUSEHOLD_REGISTERED, UUID(e.subject_id), e.unit_path or "",
+                              e.occurred_at))
         elif e.type == registry_events.HOUSEHOLD_REMOVED:
-            out.append(Change(e.id, rules.HOUSEHOLD_REMOVED, UUID(e.subject_id), e.unit_path or ""))
+            out.append(Change(e.id, rules.HOUSEHOLD_REMOVED, UUID(e.subject_id), e.unit_path or "",
+                              e.occurred_at))
         elif e.type == registry_events.HOUSEHOLD_UPDATED:
             action = await repository.history_action(session, UUID(e.subject_id), e.version)
             kind = rules.MEMBER_CHANGED if (action or "").startswith("member_") else rules.HOUSEHOLD_UPDATED
-            out.append(Change(e.id, kind, UUID(e.subject_id), e.unit_path or ""))
+            out.append(Change(e.id, kind, UUID(e.subject_id), e.unit_path or "", e.occurred_at))
     return out
 
 
@@ -727,7 +738,9 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
         attrs = household_attributes(household, records.since.get(household.id))
         for s in subscriptions:
             client = clients.get(s.client_id)
+            # A subscription hears of what happens after it was made, not of older events still in flight.
             if s.event_type != change.event_type or client is None or not client.active \
+                    or (s.created_at is not None and change.occurred_at < s.created_at) \
                     or not path_in_any(household.unit_path, s.scope_paths) \
                     or not rules.evaluate(rules.condition_from_json(s.filter), attrs):
                 continue

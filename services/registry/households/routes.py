@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from services.registry.classification.service import CurrentStandards
 from services.registry.households import repository, rules, schemas, service
@@ -33,9 +35,11 @@ from shared import permissions
 from shared.errors import Problem, forbidden, not_found
 from shared.etag import check_if_match, etag_of, set_etag
 from shared.http import DbSession, require
-from shared.idempotency import idempotent
+from shared.idempotency import REPLAYED_HEADER, idempotent
+from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.principal import Principal
+from shared.text import TEXT
 
 households = APIRouter(prefix="/registry/households", tags=["households"])
 assessments = APIRouter(prefix="/registry/households", tags=["assessments"])
@@ -47,8 +51,11 @@ Assessor = Annotated[Principal, Depends(require(permissions.ASSESSMENTS_WRITE))]
 Auditor = Annotated[Principal, Depends(require(permissions.AUDIT_READ))]
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(description="the ETag you last read; required (428 without it)")]
-Reason = Annotated[str, Query(min_length=3, max_length=500, description="why it is removed (kept in the history)")]
-Purpose = Annotated[str | None, Query(max_length=300, description="why you read the record (access log)")]
+# Words kept in the history and the access log: checked like any personal text (shared.text).
+Reason = Annotated[str, Query(min_length=3, max_length=500, description="why it is removed (kept in the history)"),
+                   TEXT]
+Purpose = Annotated[str | None, Query(max_length=300, description="why you read the record (access log)"),
+                    AfterValidator(lambda v: v if v is None else TEXT.func(v))]
 Status = Annotated[str | None, Query(pattern=rules.STATUS_PATTERN)]
 
 
@@ -60,6 +67,22 @@ async def _cipher(request: Request) -> PersonalDataCipher:
 Cipher = Annotated[PersonalDataCipher, Depends(_cipher)]
 
 
+async def _replayed(session: DbSession, principal: Principal, response: Response, household_id: UUID | None,
+                    many: bool) -> Response:
+    """An Idempotency-Key replay of a record holding personal data: logged, and masked per the caller's
+    permission now, like any read. Other answers pass through."""
+    if response.headers.get(REPLAYED_HEADER) != "true" or response.status_code >= 300:
+        return response
+    body = orjson.loads(bytes(response.body))
+    members = body["members"] if many else [body]
+    stored_unmasked = any(m.get("citizen_id_masked") is False for m in members)
+    if not await service.log_replay(session, principal, household_id or UUID(body["id"]), stored_unmasked) \
+            and stored_unmasked:
+        schemas.mask_stored(members)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
+
+
 def _json(model: HouseholdOut | MemberWritten, status: int, version: int, location: str | None = None) -> JSONResponse:
     headers = {"ETag": etag_of(version)}
     if location:
@@ -68,7 +91,8 @@ def _json(model: HouseholdOut | MemberWritten, status: int, version: int, locati
 
 
 # ---- households --------------------------------------------------------------------------------------------
-@households.post("", status_code=201, response_model=HouseholdOut, summary="Register a household with its members",
+@households.post("", responses=problems(400, 404, 409),
+                 status_code=201, response_model=HouseholdOut, summary="Register a household with its members",
                  description="Accepts `Idempotency-Key`: a retry with the same key answers the first result.")
 async def create_household(body: HouseholdCreate, request: Request, principal: Writer, session: DbSession,
                            cipher: Cipher) -> Response:
@@ -77,10 +101,11 @@ async def create_household(body: HouseholdCreate, request: Request, principal: W
         out = schemas.full_record(household, members, cipher, rules.may_read_personal_data(principal))
         return _json(out, 201, household.version, f"/registry/households/{household.id}")
 
-    return await idempotent(request, session, principal, run)
+    return await _replayed(session, principal, await idempotent(request, session, principal, run), None, many=True)
 
 
-@households.get("", response_model=Page[HouseholdSummary], summary="Households in your scope, filtered and paged")
+@households.get("", responses=problems(404),
+                response_model=Page[HouseholdSummary], summary="Households in your scope, filtered and paged")
 async def list_households(
     request: Request, principal: Reader, session: DbSession, paging: Paging,
     unit: Annotated[str | None, Query(description="code of a province, district or commune")] = None,
@@ -127,7 +152,8 @@ async def list_households(
     return page
 
 
-@households.get("/{household_id}", response_model=HouseholdOut, summary="A household's full record (access logged)")
+@households.get("/{household_id}", responses=problems(404),
+                response_model=HouseholdOut, summary="A household's full record (access logged)")
 async def get_household(household_id: UUID, request: Request, principal: Reader,
                         purpose: Purpose = None) -> Response:
     cipher = request_cipher(request.app.state.settings)  # not a dependency: this read is the busiest one
@@ -141,18 +167,20 @@ async def get_household(household_id: UUID, request: Request, principal: Reader,
     return Response(out.model_dump_json(), media_type="application/json", headers={"ETag": etag_of(household.version)})
 
 
-@households.patch("/{household_id}", response_model=HouseholdOut, summary="Change a household (If-Match required)")
+@households.patch("/{household_id}", responses=problems(404, 409, 412, 428),
+                  response_model=HouseholdOut, summary="Change a household (If-Match required)")
 async def patch_household(household_id: UUID, body: HouseholdPatch, principal: Writer, session: DbSession,
                           cipher: Cipher, response: Response, if_match: IfMatch = None) -> HouseholdOut:
     household = await repository.load(session, household_id, lock=True)
     check_if_match(if_match, household.version)
-    await service.update(session, principal, household, body, cipher)
+    changed = await service.update(session, principal, household, body, cipher)
+    await service.log_answer(session, principal, household, changed)
     set_etag(response, household.version)
     members = await repository.members_of(session, household.id)
     return schemas.full_record(household, members, cipher, rules.may_read_personal_data(principal))
 
 
-@households.delete("/{household_id}", response_model=HouseholdSummary,
+@households.delete("/{household_id}", responses=problems(404, 409, 412, 428), response_model=HouseholdSummary,
                    summary="Remove a household with a reason (kept, marked removed; If-Match required)")
 async def remove_household(household_id: UUID, reason: Reason, principal: Writer, session: DbSession,
                            response: Response, if_match: IfMatch = None) -> HouseholdSummary:
@@ -163,7 +191,7 @@ async def remove_household(household_id: UUID, reason: Reason, principal: Writer
     return schemas.summary(household)
 
 
-@households.get("/{household_id}/history", response_model=Page[HistoryOut],
+@households.get("/{household_id}/history", responses=problems(404), response_model=Page[HistoryOut],
                 summary="Every change: who, when, before, after")
 async def household_history(household_id: UUID, principal: Reader, session: DbSession,
                             paging: Paging) -> Page[HistoryOut]:
@@ -173,7 +201,8 @@ async def household_history(household_id: UUID, principal: Reader, session: DbSe
 
 
 # ---- members ------------------------------------------------------------------------------------------------
-@households.post("/{household_id}/members", status_code=201, response_model=MemberWritten,
+@households.post("/{household_id}/members", responses=problems(400, 404, 409, 412, 428),
+                 status_code=201, response_model=MemberWritten,
                  summary="Add a member (If-Match of the household required; Idempotency-Key accepted)")
 async def add_member(household_id: UUID, body: MemberAdd, request: Request, principal: Writer, session: DbSession,
                      cipher: Cipher, if_match: IfMatch = None) -> Response:
@@ -184,22 +213,26 @@ async def add_member(household_id: UUID, body: MemberAdd, request: Request, prin
         out = schemas.member_written(member, household.version, cipher, rules.may_read_personal_data(principal))
         return _json(out, 201, household.version, f"/registry/households/{household.id}/members/{member.id}")
 
-    return await idempotent(request, session, principal, run)
+    return await _replayed(session, principal, await idempotent(request, session, principal, run), household_id,
+                           many=False)
 
 
-@households.patch("/{household_id}/members/{member_id}", response_model=MemberWritten,
+@households.patch("/{household_id}/members/{member_id}", responses=problems(404, 409, 412, 428),
+                  response_model=MemberWritten,
                   summary="Change a member (If-Match of the household required)")
 async def patch_member(household_id: UUID, member_id: UUID, body: MemberPatch, principal: Writer, session: DbSession,
                        cipher: Cipher, response: Response, if_match: IfMatch = None) -> MemberWritten:
     household = await repository.load(session, household_id, lock=True)
     check_if_match(if_match, household.version)
     member = await repository.load_member(session, household, member_id)
-    await service.update_member(session, principal, household, member, body, cipher)
+    changed = await service.update_member(session, principal, household, member, body, cipher)
+    await service.log_answer(session, principal, household, changed)
     set_etag(response, household.version)
     return schemas.member_written(member, household.version, cipher, rules.may_read_personal_data(principal))
 
 
-@households.delete("/{household_id}/members/{member_id}", response_model=HouseholdSummary,
+@households.delete("/{household_id}/members/{member_id}", responses=problems(404, 409, 412, 428),
+                   response_model=HouseholdSummary,
                    summary="Remove a member with a reason (If-Match of the household required)")
 async def remove_member(household_id: UUID, member_id: UUID, reason: Reason, principal: Writer, session: DbSession,
                         cipher: Cipher, response: Response, if_match: IfMatch = None) -> HouseholdSummary:
@@ -212,7 +245,8 @@ async def remove_member(household_id: UUID, member_id: UUID, reason: Reason, pri
 
 
 # ---- assessments ----------------------------------------------------------------------------------------------
-@assessments.post("/{household_id}/assessments", status_code=201, response_model=AssessmentOut,
+@assessments.post("/{household_id}/assessments", responses=problems(400, 404, 409),
+                  status_code=201, response_model=AssessmentOut,
                   summary="Record the household's assessment for a review year (201 new, 200 re-recorded)",
                   description="Classifies by the year's standard and the commune's area. Accepts `Idempotency-Key`.")
 async def post_assessment(household_id: UUID, body: AssessmentIn, request: Request, principal: Assessor,
@@ -226,7 +260,7 @@ async def post_assessment(household_id: UUID, body: AssessmentIn, request: Reque
     return await idempotent(request, session, principal, run)
 
 
-@assessments.get("/{household_id}/assessments", response_model=Page[AssessmentOut],
+@assessments.get("/{household_id}/assessments", responses=problems(404), response_model=Page[AssessmentOut],
                  summary="The household's assessments, newest year first")
 async def list_assessments(household_id: UUID, principal: Reader, session: DbSession) -> Page[AssessmentOut]:
     household = await repository.load(session, household_id, active=False)
@@ -235,7 +269,7 @@ async def list_assessments(household_id: UUID, principal: Reader, session: DbSes
                                limit=len(rows), offset=0)
 
 
-@assessments.get("/{household_id}/assessments/{assessment_id}", response_model=AssessmentOut,
+@assessments.get("/{household_id}/assessments/{assessment_id}", responses=problems(404), response_model=AssessmentOut,
                  summary="One assessment")
 async def get_assessment(household_id: UUID, assessment_id: UUID, principal: Reader,
                          session: DbSession) -> AssessmentOut:

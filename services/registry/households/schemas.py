@@ -4,7 +4,7 @@ functions that shape a household into an answer (masking its personal data per t
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.registry.households import rules
 from services.registry.personal_data import InvalidCitizenId, PersonalDataCipher, mask_citizen_id, normalize_citizen_id
 from shared import clock
+from shared.text import TEXT, PlainText
 
 Sex = Literal["male", "female"]
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling",
@@ -20,6 +21,12 @@ NonHeadRelation = Literal["spouse", "child", "parent", "grandchild", "grandparen
                           "child_in_law", "other"]
 HOUSEHOLD_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 MAX_MEMBERS = 40
+# Text people type: shared.text refuses control characters, invisible direction marks (U+202E) and a
+# leading formula character, as the imports do.
+Ethnicity = Annotated[str, Field(max_length=60, description="e.g. Kinh, Tày, H'Mông"), TEXT]
+Village = Annotated[str, Field(max_length=200, description="thôn, bản, tổ dân phố"), TEXT]
+Address = Annotated[str, Field(max_length=300), TEXT]
+BIRTH_DATE_RULE = "between 1900-01-01 and today; answered only with registry.personal_data.read"
 
 
 def _citizen_id(value: str | None) -> str | None:
@@ -41,12 +48,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Patch(Strict):
+    """A change: at least one field (an empty body would change nothing and claim it had)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Patch:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        return self
+
+
 class MemberIn(Strict):
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: PlainText
     citizen_id: str | None = Field(None, description="12 digits (CCCD); stored encrypted")
-    birth_date: date | None = None
+    birth_date: date | None = Field(None, description=BIRTH_DATE_RULE)
     sex: Sex | None = None
-    ethnicity: str | None = Field(None, max_length=60, description="e.g. Kinh, Tày, H'Mông")
+    ethnicity: Ethnicity | None = None
     relation: Relation = Field(description="relation to the head of household; exactly one member is 'head'")
     no_labour_capacity: bool = False
     social_protection: bool = False
@@ -60,12 +79,12 @@ class MemberAdd(MemberIn):
     relation: NonHeadRelation  # the head changes through PATCH head_member_id
 
 
-class MemberPatch(Strict):
-    full_name: str | None = Field(None, min_length=1, max_length=200)
+class MemberPatch(Patch):
+    full_name: PlainText | None = None
     citizen_id: str | None = None
-    birth_date: date | None = None
+    birth_date: date | None = Field(None, description=BIRTH_DATE_RULE)
     sex: Sex | None = None
-    ethnicity: str | None = Field(None, max_length=60)
+    ethnicity: Ethnicity | None = None
     relation: NonHeadRelation | None = None
     no_labour_capacity: bool | None = None
     social_protection: bool | None = None
@@ -80,8 +99,8 @@ class HouseholdCreate(Strict):
     commune_code: str = Field(pattern=r"^\d{5}$")
     hierarchy: Literal["v2008", "v2025"] | None = Field(
         None, description="which hierarchy the commune code belongs to; by default the caller's own")
-    village: str | None = Field(None, max_length=200)
-    address: str | None = Field(None, max_length=300)
+    village: Village | None = None
+    address: Address | None = None
     ethnic_minority: bool | None = Field(None, description="default: the head's ethnicity is not Kinh")
     policy_family: bool = False
     social_protection: bool = False
@@ -99,10 +118,10 @@ class HouseholdCreate(Strict):
         return self
 
 
-class HouseholdPatch(Strict):
+class HouseholdPatch(Patch):
     household_code: str | None = Field(None, pattern=HOUSEHOLD_CODE_PATTERN)
-    village: str | None = Field(None, max_length=200)
-    address: str | None = Field(None, max_length=300)
+    village: Village | None = None
+    address: Address | None = None
     ethnic_minority: bool | None = None
     policy_family: bool | None = None
     social_protection: bool | None = None
@@ -236,6 +255,15 @@ def member_out(member: Any, cipher: PersonalDataCipher, unmasked: bool) -> Membe
         no_labour_capacity=member.no_labour_capacity, social_protection=member.social_protection,
         policy_person=member.policy_person,
     )
+
+
+def mask_stored(members: list[dict[str, Any]]) -> None:
+    """Masks, in place, members of an answer stored unmasked (an Idempotency-Key replay to a caller who
+    may no longer read personal data), as `member_out` would have."""
+    for member in members:
+        if member.get("citizen_id"):
+            member["citizen_id"] = mask_citizen_id(member["citizen_id"])
+        member["citizen_id_masked"], member["birth_date"] = True, None
 
 
 def member_written(member: Any, household_version: int, cipher: PersonalDataCipher, unmasked: bool) -> MemberWritten:

@@ -35,19 +35,25 @@ from shared.events import record_event
 from shared.principal import Principal
 
 
-async def ensure_citizen_ids_free(session: AsyncSession, hashes: list[bytes],
+async def ensure_citizen_ids_free(session: AsyncSession, principal: Principal, hashes: list[bytes],
                                   except_member: UUID | None = None) -> None:
-    """409 naming the commune when a citizen ID already belongs to a living member anywhere.
+    """409 when a citizen ID already belongs to a living member anywhere.
 
-    Only the other household's commune code is revealed, never its id or people.
+    The commune is named only to a caller whose scope holds it; anyone else learns only that the ID is
+    registered in another unit (which the province can look into), never where nor whose it is. The
+    household's id and people are never revealed.
     """
     if not hashes:
         return
-    for member_id, commune_code, _path in await repository.citizen_id_holders(session, hashes):
-        if member_id != except_member:
+    for member_id, commune_code, path in await repository.citizen_id_holders(session, hashes):
+        if member_id == except_member:
+            continue
+        if principal.can_reach(path):
             raise conflict("citizen_id_registered",
                            f"This citizen ID is already registered in a household of commune {commune_code}.",
                            commune_code=commune_code, field="citizen_id")
+        raise conflict("citizen_id_registered", "This citizen ID is already registered in another unit — "
+                       "ask the province.", field="citizen_id")
 
 
 def _new_member(household: Household, data: MemberIn, cipher: PersonalDataCipher) -> Member:
@@ -81,7 +87,7 @@ async def register(session: AsyncSession, principal: Principal, body: HouseholdC
 async def _create(session: AsyncSession, principal: Principal, body: HouseholdCreate, commune: Unit,
                   cipher: PersonalDataCipher) -> tuple[Household, list[Member]]:
     head = next(m for m in body.members if m.relation == "head")
-    await ensure_citizen_ids_free(session, [cipher.hash(m.citizen_id) for m in body.members if m.citizen_id])
+    await ensure_citizen_ids_free(session, principal, [cipher.hash(m.citizen_id) for m in body.members if m.citizen_id])
     ethnic = body.ethnic_minority
     if ethnic is None:
         ethnic = rules.is_ethnic_minority(search_key(head.ethnicity or ""))
@@ -106,7 +112,8 @@ async def _create(session: AsyncSession, principal: Principal, body: HouseholdCr
 
 
 async def update(session: AsyncSession, principal: Principal, household: Household, patch: HouseholdPatch,
-                 cipher: PersonalDataCipher) -> None:
+                 cipher: PersonalDataCipher) -> bool:
+    """Apply the change; False when it changes nothing (no new version, no history, no event)."""
     fields: dict[str, Any] = patch.model_dump(exclude_unset=True, exclude={"head_member_id", "former_head_relation"})
     before = rules.household_snapshot(household)
     for name, value in fields.items():
@@ -119,13 +126,14 @@ async def update(session: AsyncSession, principal: Principal, household: Househo
                                             cipher)
     old, new = rules.changes(before, rules.household_snapshot(household))
     if not old and not member_changes:
-        return  # nothing changed: no new version, no event
+        return False
     if member_changes:
         old["members"], new["members"] = [c[0] for c in member_changes], [c[1] for c in member_changes]
     _touch(household)
     await repository.flush(session)
     repository.add_history(session, principal, household, "updated", old, new)
     await record_event(session, events.household_updated(household))
+    return True
 
 
 async def _change_head(session: AsyncSession, household: Household, member_id: UUID, former_relation: str,
@@ -163,7 +171,7 @@ async def remove(session: AsyncSession, principal: Principal, household: Househo
 async def add_member(session: AsyncSession, principal: Principal, household: Household, data: MemberAdd,
                      cipher: PersonalDataCipher) -> Member:
     if data.citizen_id:
-        await ensure_citizen_ids_free(session, [cipher.hash(data.citizen_id)])
+        await ensure_citizen_ids_free(session, principal, [cipher.hash(data.citizen_id)])
     member = _new_member(household, data, cipher)
     session.add(member)
     household.member_count += 1
@@ -176,7 +184,8 @@ async def add_member(session: AsyncSession, principal: Principal, household: Hou
 
 
 async def update_member(session: AsyncSession, principal: Principal, household: Household, member: Member,
-                        patch: MemberPatch, cipher: PersonalDataCipher) -> None:
+                        patch: MemberPatch, cipher: PersonalDataCipher) -> bool:
+    """Apply the change; False when it changes nothing."""
     fields: dict[str, Any] = patch.model_dump(exclude_unset=True)
     before = rules.member_snapshot(member, cipher)
     if "citizen_id" in fields:
@@ -184,7 +193,7 @@ async def update_member(session: AsyncSession, principal: Principal, household: 
         if cid is None:
             member.citizen_id_enc = member.citizen_id_hash = None
         elif member.citizen_id_enc is None or cipher.decrypt(member.citizen_id_enc) != cid:
-            await ensure_citizen_ids_free(session, [cipher.hash(cid)], except_member=member.id)
+            await ensure_citizen_ids_free(session, principal, [cipher.hash(cid)], except_member=member.id)
             member.citizen_id_enc, member.citizen_id_hash = cipher.protect(cid)
     for name, value in fields.items():
         if value is None and name not in rules.CLEARABLE_MEMBER_FIELDS:
@@ -196,7 +205,7 @@ async def update_member(session: AsyncSession, principal: Principal, household: 
             household.head_name, household.head_name_search = member.full_name, member.name_search
     old, new = rules.changes(before, rules.member_snapshot(member, cipher))
     if not old:
-        return
+        return False
     member.updated_at = clock.now()
     _touch(household)
     await repository.flush(session)
@@ -204,6 +213,7 @@ async def update_member(session: AsyncSession, principal: Principal, household: 
                            {"members": [{"member_id": str(member.id), **old}]},
                            {"members": [{"member_id": str(member.id), **new}]})
     await record_event(session, events.household_updated(household))
+    return True
 
 
 async def remove_member(session: AsyncSession, principal: Principal, household: Household, member: Member,
@@ -218,6 +228,23 @@ async def remove_member(session: AsyncSession, principal: Principal, household: 
     repository.add_history(session, principal, household, "member_removed", {"members": [before]},
                            {"member_count": household.member_count}, reason=reason)
     await record_event(session, events.household_updated(household))
+
+
+# ---- answers holding personal data: each one logged like a read -------------------------------------------
+async def log_answer(session: AsyncSession, principal: Principal, household: Household, changed: bool) -> None:
+    """A change answers the record with its personal data: logged as `update`, or as a `read` when the
+    change changed nothing (so an empty or same-value PATCH is never an unlogged full read)."""
+    await repository.log_access(session, principal, household, rules.may_read_personal_data(principal), None,
+                                action="update" if changed else "read")
+
+
+async def log_replay(session: AsyncSession, principal: Principal, household_id: UUID, stored_unmasked: bool) -> bool:
+    """An Idempotency-Key replay answers a stored record: logged like any read, and unmasked only if the
+    caller still may read personal data (True). 404 when the household has left the caller's scope."""
+    household = await repository.load(session, household_id, active=False)
+    unmasked = stored_unmasked and rules.may_read_personal_data(principal)
+    await repository.log_access(session, principal, household, unmasked, None, action="replay")
+    return unmasked
 
 
 # ---- listing ---------------------------------------------------------------------------------------------------

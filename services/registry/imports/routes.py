@@ -12,7 +12,7 @@ from services.registry.imports.columns import template_csv, template_xlsx
 from services.registry.imports.schemas import ImportJobDetail, ImportJobOut, JobStatus
 from shared import permissions
 from shared.http import DbSession, require
-from shared.openapi import problems
+from shared.openapi import file_answer, problems
 from shared.pagination import MAX_OFFSET, Page, PageParams, page_params, paginate
 from shared.principal import Principal
 from shared.scope import HIERARCHIES
@@ -25,9 +25,8 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/template", summary="The import template with the canonical columns (CSV or XLSX)",
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                                             {"schema": {"type": "string", "format": "binary"}}}}})
+            response_class=Response,
+            responses=file_answer("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 async def template(_: SignedIn, format: Literal["csv", "xlsx"] = "csv") -> Response:  # noqa: A002
     if format == "xlsx":
         return Response(template_xlsx(), headers={"content-disposition": 'attachment; filename="households.xlsx"'},

@@ -70,7 +70,8 @@ async def _step(session: DbSession, review_id: UUID, if_match: str | None) -> Re
 
 
 # ---- the annual review -------------------------------------------------------------------------------------
-@annual.post("/reviews", status_code=201, response_model=ReviewDetail, summary="Open a commune's annual review",
+@annual.post("/reviews", responses=problems(400, 404, 409),
+             status_code=201, response_model=ReviewDetail, summary="Open a commune's annual review",
              description="One review per commune and year. Accepts `Idempotency-Key`.")
 async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession,
                       standards: CurrentStandards) -> Response:
@@ -84,20 +85,22 @@ async def open_review(body: ReviewOpen, request: Request, principal: Writer, ses
     return await idempotent(request, session, principal, run)
 
 
-@annual.get("/reviews", response_model=Page[ReviewOut], summary="Annual reviews in your scope")
+@annual.get("/reviews", responses=problems(404), response_model=Page[ReviewOut], summary="Annual reviews in your scope")
 async def list_reviews(principal: Reader, session: DbSession, paging: Paging, unit: UnitQuery = None,
                        hierarchy: HierarchyQuery = None, year: YearQuery = None,
-                       state: str | None = None) -> Page[ReviewOut]:
+                       state: Annotated[str | None, Query(pattern=f"^({'|'.join(rules.STATES)})$")] = None,
+                       ) -> Page[ReviewOut]:
     query = repository.reviews_in(await _unit_path(session, principal, unit, hierarchy), year, state)
     return await paginate(session, query, paging, ReviewOut.model_validate)
 
 
-@annual.get("/reviews/{review_id}", response_model=ReviewDetail, summary="One review with its meetings")
+@annual.get("/reviews/{review_id}", responses=problems(404),
+            response_model=ReviewDetail, summary="One review with its meetings")
 async def get_review(review_id: UUID, principal: Reader, session: DbSession, response: Response) -> ReviewDetail:
     return await _answer(session, await repository.load(session, review_id), response)
 
 
-@annual.get("/reviews/{review_id}/households", response_model=Page[ReviewHouseholdOut],
+@annual.get("/reviews/{review_id}/households", responses=problems(404), response_model=Page[ReviewHouseholdOut],
             summary="The review's assessed households: status, transition, certificate")
 async def review_households(review_id: UUID, principal: Reader, session: DbSession,
                             paging: Paging) -> Page[ReviewHouseholdOut]:
@@ -105,7 +108,8 @@ async def review_households(review_id: UUID, principal: Reader, session: DbSessi
     return await paginate(session, repository.review_households(review), paging, schemas.review_household_out)
 
 
-@annual.post("/reviews/{review_id}/assessments-recorded", response_model=ReviewDetail,
+@annual.post("/reviews/{review_id}/assessments-recorded", responses=problems(404, 409, 412),
+             response_model=ReviewDetail,
              summary="Close the assessment step (every poor or near-poor household must be assessed)")
 async def close_assessments(review_id: UUID, principal: Writer, session: DbSession, response: Response,
                             if_match: IfMatch = None) -> ReviewDetail:
@@ -114,7 +118,8 @@ async def close_assessments(review_id: UUID, principal: Writer, session: DbSessi
     return await _answer(session, review, response)
 
 
-@annual.post("/reviews/{review_id}/meetings", response_model=ReviewDetail, status_code=201,
+@annual.post("/reviews/{review_id}/meetings", responses=problems(404, 409, 412),
+             response_model=ReviewDetail, status_code=201,
              summary="Record a village meeting's minutes (under 50 % agreeing is refused)")
 async def add_meeting(review_id: UUID, body: MeetingIn, principal: Writer, session: DbSession, response: Response,
                       if_match: IfMatch = None) -> ReviewDetail:
@@ -123,7 +128,8 @@ async def add_meeting(review_id: UUID, body: MeetingIn, principal: Writer, sessi
     return await _answer(session, review, response)
 
 
-@annual.post("/reviews/{review_id}/posting", response_model=ReviewDetail, summary="Record the public posting")
+@annual.post("/reviews/{review_id}/posting", responses=problems(404, 409, 412),
+             response_model=ReviewDetail, summary="Record the public posting")
 async def post_list(review_id: UUID, body: PostingIn, principal: Writer, session: DbSession, response: Response,
                     if_match: IfMatch = None) -> ReviewDetail:
     review = await _step(session, review_id, if_match)
@@ -131,7 +137,7 @@ async def post_list(review_id: UUID, body: PostingIn, principal: Writer, session
     return await _answer(session, review, response)
 
 
-@annual.post("/reviews/{review_id}/decision", response_model=ReviewDetail,
+@annual.post("/reviews/{review_id}/decision", responses=problems(404, 409, 412), response_model=ReviewDetail,
              summary="Record the commune chairman's decision (number, date)")
 async def decide(review_id: UUID, body: DecisionIn, principal: Approver, session: DbSession, response: Response,
                  if_match: IfMatch = None) -> ReviewDetail:
@@ -140,7 +146,7 @@ async def decide(review_id: UUID, body: DecisionIn, principal: Approver, session
     return await _answer(session, review, response)
 
 
-@annual.post("/reviews/{review_id}/approve", response_model=ReviewDetail,
+@annual.post("/reviews/{review_id}/approve", responses=problems(404, 409, 412), response_model=ReviewDetail,
              summary="Approve and lock: transitions, counts, certificates, events")
 async def approve(review_id: UUID, principal: Approver, session: DbSession, response: Response,
                   if_match: IfMatch = None) -> ReviewDetail:
@@ -149,7 +155,8 @@ async def approve(review_id: UUID, principal: Approver, session: DbSession, resp
     return await _answer(session, review, response)
 
 
-@annual.get("/certificates", response_model=Page[CertificateOut], summary="Certificates issued in your scope")
+@annual.get("/certificates", responses=problems(404),
+            response_model=Page[CertificateOut], summary="Certificates issued in your scope")
 async def list_certificates(principal: Reader, session: DbSession, paging: Paging, unit: UnitQuery = None,
                             hierarchy: HierarchyQuery = None, year: YearQuery = None,
                             household_id: UUID | None = None) -> Page[CertificateOut]:
@@ -158,7 +165,7 @@ async def list_certificates(principal: Reader, session: DbSession, paging: Pagin
 
 
 # ---- the regular review ------------------------------------------------------------------------------------
-@regular.post("", status_code=201, response_model=RegularReviewOut, responses=problems(404),
+@regular.post("", responses=problems(400, 404, 409), status_code=201, response_model=RegularReviewOut,
               summary="Record a household's request; the decision is due within 15 days",
               description="Accepts `Idempotency-Key`.")
 async def create_request(body: RegularRequestIn, request: Request, principal: Writer, session: DbSession) -> Response:
@@ -170,7 +177,8 @@ async def create_request(body: RegularRequestIn, request: Request, principal: Wr
     return await idempotent(request, session, principal, run)
 
 
-@regular.get("", response_model=Page[RegularReviewOut], summary="Regular-review requests in your scope")
+@regular.get("", responses=problems(404),
+             response_model=Page[RegularReviewOut], summary="Regular-review requests in your scope")
 async def list_requests(principal: Reader, session: DbSession, paging: Paging,
                         unit: str | None = None, hierarchy: HierarchyQuery = None,
                         state: Annotated[str | None, Query(pattern=f"^({'|'.join(rules.REQUEST_STATES)})$")] = None,
@@ -181,7 +189,7 @@ async def list_requests(principal: Reader, session: DbSession, paging: Paging,
     return await paginate(session, query, paging, lambda r: schemas.regular_out(r, day))
 
 
-@regular.get("/overdue", response_model=Page[RegularReviewOut],
+@regular.get("/overdue", responses=problems(404), response_model=Page[RegularReviewOut],
              summary="Pending requests whose 15-day deadline has passed")
 async def overdue(principal: Reader, session: DbSession, paging: Paging, unit: str | None = None,
                   hierarchy: HierarchyQuery = None, as_of: AsOf = None) -> Page[RegularReviewOut]:
@@ -190,12 +198,12 @@ async def overdue(principal: Reader, session: DbSession, paging: Paging, unit: s
     return await paginate(session, query, paging, lambda r: schemas.regular_out(r, day))
 
 
-@regular.get("/{request_id}", response_model=RegularReviewOut, summary="One request")
+@regular.get("/{request_id}", responses=problems(404), response_model=RegularReviewOut, summary="One request")
 async def get_request(request_id: UUID, principal: Reader, session: DbSession) -> RegularReviewOut:
     return schemas.regular_out(await repository.load_request(session, request_id), clock.today())
 
 
-@regular.post("/{request_id}/decision", response_model=RegularReviewOut,
+@regular.post("/{request_id}/decision", responses=problems(404, 409), response_model=RegularReviewOut,
               summary="The chairman's decision: classify, recognise, certificate")
 async def decide_request(request_id: UUID, body: RegularDecisionIn, principal: Approver,
                          session: DbSession, standards: CurrentStandards) -> RegularReviewOut:

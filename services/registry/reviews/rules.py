@@ -20,6 +20,17 @@ from datetime import date, timedelta
 from services.registry.households.rules import NOT_POOR, STATUSES, TRANSITIONS
 from shared.errors import Problem, conflict
 
+# ---- dates -------------------------------------------------------------------------------------------------
+# The records kept here start with the 2016 standard; a date before 2000 is a typing error (0001-01-01),
+# as is a meeting, a posting's start, a request or a decision dated in the future.
+DATE_FLOOR = date(2000, 1, 1)
+DATE_CEILING = date(2100, 12, 31)
+
+
+def future_date_problem(value: date, today: date) -> str | None:
+    return "must not be in the future" if value > today else None
+
+
 # ---- the annual review ------------------------------------------------------------------------------------
 OPENED, ASSESSMENTS_RECORDED, MEETINGS_HELD, POSTED, DECIDED, APPROVED = (
     "opened", "assessments_recorded", "meetings_held", "posted", "decided", "approved")

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.registry.reviews import rules
+from shared import clock
+from shared.text import MULTILINE_TEXT, TEXT, PlainText
+
+
+def _not_future(value: date) -> date:
+    if problem := rules.future_date_problem(value, clock.today()):
+        raise ValueError(problem)
+    return value
+
+
+# A date of something that has happened (a meeting, a decision): 2000-01-01 or later, not after today.
+PastDate = Annotated[date, Field(ge=rules.DATE_FLOOR, description="2000-01-01 or later, not in the future"),
+                     AfterValidator(_not_future)]
+# A date that may lie ahead (the end of a posting): 2000-01-01 to 2100-12-31.
+SaneDate = Annotated[date, Field(ge=rules.DATE_FLOOR, le=rules.DATE_CEILING,
+                                 description="between 2000-01-01 and 2100-12-31")]
+# A decision's number as printed, e.g. 125/QĐ-UBND (no control characters, no leading formula character).
+DecisionNumber = Annotated[str, Field(min_length=1, max_length=60, description="e.g. 125/QĐ-UBND"), TEXT]
 
 
 class Strict(BaseModel):
@@ -22,11 +40,14 @@ class ReviewOpen(Strict):
 
 
 class MeetingIn(Strict):
-    village: str = Field(min_length=1, max_length=200)
-    held_on: date
+    model_config = ConfigDict(json_schema_extra={"description": "agreeing ≤ attendees; the list needs at least "
+                                                                "half the attendees agreeing (409 otherwise)"})
+    village: PlainText
+    held_on: PastDate
     attendees: int = Field(ge=1, le=100_000)
-    agreeing: int = Field(ge=0, le=100_000)
-    minutes_ref: str | None = Field(None, max_length=200, description="number or reference of the signed minutes")
+    agreeing: int = Field(ge=0, le=100_000, description="at most attendees; at least half of them (409 below)")
+    minutes_ref: Annotated[str, Field(max_length=200, description="number or reference of the signed minutes"),
+                           TEXT] | None = None
 
     @model_validator(mode="after")
     def _agreeing_le_attendees(self) -> MeetingIn:
@@ -36,9 +57,10 @@ class MeetingIn(Strict):
 
 
 class PostingIn(Strict):
-    posted_from: date
-    posted_to: date
-    places: str | None = Field(None, max_length=300, description="where the list was posted (village, commune)")
+    posted_from: PastDate
+    posted_to: SaneDate = Field(description="not before posted_from; between 2000-01-01 and 2100-12-31")
+    places: Annotated[str, Field(max_length=300, description="where the list was posted (village, commune)"),
+                      TEXT] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> PostingIn:
@@ -48,9 +70,10 @@ class PostingIn(Strict):
 
 
 class DecisionIn(Strict):
-    decision_number: str = Field(min_length=1, max_length=60, description="e.g. 125/QĐ-UBND")
-    decision_date: date
-    signer: str | None = Field(None, max_length=200, description="the commune chairman who signed")
+    decision_number: DecisionNumber
+    decision_date: PastDate = Field(description="not before the posting ended (422); 2000-01-01 or later, "
+                                                "not in the future")
+    signer: Annotated[str, Field(max_length=200, description="the commune chairman who signed"), TEXT] | None = None
 
 
 class MeetingOut(BaseModel):
@@ -123,13 +146,14 @@ class CertificateOut(BaseModel):
 class RegularRequestIn(Strict):
     household_id: UUID
     request: Literal["enter", "exit"] = Field(description="enter: be recognised poor/near-poor; exit: leave the list")
-    requested_on: date | None = Field(None, description="date of the form (Mẫu số 04); default today")
-    reason: str | None = Field(None, max_length=1000)
+    requested_on: PastDate | None = Field(None, description="date of the form (Mẫu số 04), 2000-01-01 or later, "
+                                                          "not in the future; default today")
+    reason: Annotated[str, Field(max_length=1000), MULTILINE_TEXT] | None = None
 
 
 class RegularDecisionIn(Strict):
-    decision_number: str = Field(min_length=1, max_length=60)
-    decided_on: date
+    decision_number: DecisionNumber
+    decided_on: PastDate = Field(description="between the request's date and today")
     income_per_capita: int = Field(ge=0, le=10_000_000_000)
     deprived_indicators: list[str] = Field(default_factory=list, max_length=20)
 

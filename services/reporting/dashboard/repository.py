@@ -13,6 +13,7 @@ from services.reporting.poverty.counters import STATUSES
 from services.reporting.sql import fetch
 from services.reporting.units import subtree
 from services.reporting.units.subtree import uses_crosswalk
+from shared.clock import VIETNAM
 
 # $5..$6 the years. Only the three counts the dashboard draws, of the wide commune counters (the indicators
 # sum every column: ~90 sums where three are needed).
@@ -54,3 +55,13 @@ async def fund_balances(session: AsyncSession, path: str, year: int) -> list[Any
 
 async def scores(session: AsyncSession, path: str, year: int) -> list[Any]:
     return await fetch(session, _SCORES, *subtree.params(path), year)
+
+
+# The unit's own report of a type and period; $4 Vietnam's time zone (on time is judged by its calendar).
+_OWN_REPORT = """SELECT id, state, (first_submitted_at AT TIME ZONE $4)::date AS first_submitted_on
+FROM rp_reports WHERE unit_path = $1 AND report_type = $2 AND period = $3"""
+
+
+async def own_report(session: AsyncSession, path: str, report_type: str, period: str) -> Any | None:
+    rows = await fetch(session, _OWN_REPORT, path, report_type, period, VIETNAM.key)
+    return rows[0] if rows else None

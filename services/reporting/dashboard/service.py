@@ -158,17 +158,28 @@ async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Pri
         cache.put(ref.path, year, version, parts)
     annual = period_of(REPORT_TYPES["annual"], str(year))
     reports = roll_up(await completeness.counts(session, ref.path, "annual", annual.key, annual.due_on, today()))
+    own = await repository.own_report(session, ref.path, "annual", annual.key)
     names = {c["code"]: c["name"] for c in parts["poverty"]["children"]}
     return {
         "unit": ref.as_dict(), "year": year,
         "poverty": parts["poverty"], "support": parts["support"], "funds": parts["funds"],
         "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
-                         "totals": reports.total.as_dict(),
+                         "own": _own(own, annual.due_on), "totals": reports.total.as_dict(),
                          "children": [{"code": code, "name": names.get(code, code), **t.as_dict()}
                                       for code, t in sorted(reports.by_child.items())]},
         "ranking": parts["ranking"],
         "current_as_of": parts["current_as_of"],
     }
+
+
+def _own(row: Any | None, due_on: date) -> dict[str, Any] | None:
+    """The unit's own annual report: its state and first submission (the timeliness counts that one)."""
+    if row is None:
+        return None
+    submitted = row["first_submitted_on"]
+    return {"report_id": str(row["id"]), "state": row["state"],
+            "first_submitted_on": submitted.isoformat() if submitted else None,
+            "on_time": submitted <= due_on if submitted else None}
 
 
 async def _projected(session: AsyncSession, ref: UnitRef, known: list[UnitRef], year: int) -> dict[str, Any]:

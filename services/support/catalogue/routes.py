@@ -35,7 +35,8 @@ async def list_entries(principal: Reader, session: DbSession,
     return [out(e) for e in await repository.entries(session, catalogue, include_inactive)]
 
 
-@router.post("", response_model=EntryOut, responses=problems(412, 428),
+@router.post("", response_model=EntryOut, responses={**problems(412, 428), 201: {"model": EntryOut,
+                                                                                  "description": "Added"}},
              summary="Add an entry, or change one (If-Match of the entry required to change it)",
              description="Province officers and admins. Amounts are dated `standards`: add an entry with a new "
                          "`valid_from` rather than changing an old one. Emits `support.catalogue.changed`.")

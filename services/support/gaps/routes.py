@@ -27,6 +27,9 @@ Hierarchy = Annotated[str | None, Query(pattern="^v(2008|2025)$")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
 Format = Literal["json", "csv"]
 CSV_LIMIT = 100_000  # an export holds a commune's or a district's list whole
+# `format=csv` answers the whole list as CSV: the document lists that media type beside the JSON page.
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    **problems(404), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 class HouseholdGap(BaseModel):
@@ -77,7 +80,7 @@ async def _answer(session: DbSession, query: Any, paging: PageParams, to_item: A
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-@router.get("/health-insurance", response_model=Page[HouseholdGap], responses=problems(404),
+@router.get("/health-insurance", response_model=Page[HouseholdGap], responses=ANSWERS,
             summary="Poor and near-poor households without a health-insurance card delivery this year")
 async def health_insurance_gap(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
                                hierarchy: Hierarchy = None, year: Year = None, format: Format = "json") -> Any:
@@ -89,7 +92,7 @@ async def health_insurance_gap(principal: Reader, session: DbSession, paging: Pa
                          f"thieu-the-bhyt-{year}")
 
 
-@router.get("/escaped-still-supported", response_model=Page[DeliveryGap], responses=problems(404),
+@router.get("/escaped-still-supported", response_model=Page[DeliveryGap], responses=ANSWERS,
             summary="Households that escaped poverty at a review and still get poor-only support")
 async def escaped_still_supported(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
                                   hierarchy: Hierarchy = None,

@@ -1,0 +1,337 @@
+"""The support service's figures (issue 11), measured against a running service process (uvicorn)
+on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL):
+
+- import: household deliveries imported from a CSV file end to end (upload, every row checked,
+  COPY, history, batch events), as rows/s, against the database's own COPY of the same rows into the
+  same tables (`deliveries`, `delivery_history`) in the same run. Target: ≥ 50 % of COPY's rate.
+- fund: 50 concurrent clients spending 1,000 VND at a time from one fund until it is empty: negative
+  balances (0), the sum of accepted spends = opening − closing exactly, accepted spends/s (≥ 300).
+- delivery: `POST /support/deliveries` (eligibility checked against the read model) at a fixed
+  offered rate, open loop (requests leave on schedule whatever the answers do): p50/p95/p99.
+  Target: p99 ≤ 25 ms at 100 requests/s. Called directly with a principal signed like the gateway
+  signs it (the gateway's own overhead is docs/gateway.md's figure).
+- read model: registry status changes (`registry.household.assessed`) published on NATS at a fixed
+  rate; the time from the event's `occurred_at` to the consumer's commit into `sp_households`
+  (`applied_at`): p50/p99. Target: p99 ≤ 2 s.
+
+The load generator shares the machine's cores with the service and the database: the figures are
+pessimistic on a loaded machine. Prints the machine's load average with them.
+
+Usage: .venv/bin/python -m bench.support [--import-rows 200000] [--households 20000] [--rate 100]
+                                         [--seconds 20] [--events 2000] [--event-rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+from sqlalchemy.engine import make_url
+
+from bench.stack import bench_stack
+from devstack.embedded import free_port
+from devstack.migrate import upgrade_async
+from services.support import bootstrap
+from services.support.imports.rules import COLUMNS
+from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.events import Event
+from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
+from shared.streams import ensure_streams
+
+PROVINCE, DISTRICT = "v2008.24", "v2008.24.213"
+COMMUNES = [f"{DISTRICT}.{7207 + 3 * i:05d}" for i in range(10)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+async def prepare(server_url: str, households: int) -> tuple[str, list[tuple[str, str, str]]]:
+    """A migrated support database with the catalogue, the units and `households` poor households in
+    the read model (as the registry's events would have left them)."""
+    url = make_url(sqlalchemy_url(server_url)).set(database=f"bench_support_{uuid.uuid4().hex[:8]}")
+    db_url = url.render_as_string(hide_password=False)
+    await upgrade_async("support", db_url)
+    await bootstrap.run(db_url)
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        units = [(PROVINCE, "v2008", "24", "province", "Tỉnh Bắc Giang", None),
+                 (DISTRICT, "v2008", "213", "district", "Thành phố Bắc Giang", PROVINCE)]
+        units += [(p, "v2008", p.rsplit(".", 1)[-1], "commune", f"Phường {i}", DISTRICT)
+                  for i, p in enumerate(COMMUNES)]
+        await conn.executemany("INSERT INTO sp_units (path, hierarchy, code, level, name, parent_path, version) "
+                               "VALUES ($1, $2, $3, $4, $5, $6, 1)", units)
+        now = datetime.now(UTC)
+        people = [(uuid.uuid4(), COMMUNES[i % len(COMMUNES)], f"BH-{i:07d}") for i in range(households)]
+        await conn.copy_records_to_table("sp_households", columns=(
+            "id", "unit_path", "household_code", "commune_code", "status", "status_year", "member_count", "removed",
+            "version", "changed_at", "applied_at"), records=[
+            (h, path, code, path.rsplit(".", 1)[-1], "poor", 2024, 4, False, 1, now, now) for h, path, code in people])
+        await conn.execute("DELETE FROM outbox")  # the catalogue's own events are not this bench's business
+    finally:
+        await conn.close()
+    return db_url, [(str(h), p, c) for h, p, c in people]
+
+
+def start_service(db_url: str, nats_url: str, port: int, public_pem: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SUPPORT_DATABASE_URL": db_url, "SUPPORT_NATS_URL": nats_url,
+           "SUPPORT_PRINCIPAL_PUBLIC_KEY": public_pem, "SUPPORT_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "services.support.main:create_app",
+                             "--port", str(port), "--log-level", "warning", "--no-access-log",
+                             "--timeout-keep-alive", "120"], env=env,
+                            stdin=subprocess.DEVNULL)
+
+
+async def wait_healthy(client: httpx.AsyncClient) -> None:
+    for _ in range(600):
+        try:
+            if (await client.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the support service did not start")
+
+
+# ---- import -------------------------------------------------------------------------------------------
+def import_csv(people: list[tuple[str, str, str]], rows: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in COLUMNS])
+    start = date(2024, 1, 1)
+    for i in range(rows):
+        _, path, code = people[rng.randrange(len(people))]
+        day = (start + timedelta(days=rng.randrange(300))).isoformat()
+        if i % 2:
+            writer.writerow([path.rsplit(".", 1)[-1], code, "electricity", day, "kwh", "90", "150000",
+                             "state_central", "dien_luc", "4", "", ""])
+        else:
+            writer.writerow([path.rsplit(".", 1)[-1], code, "tet_gifts", day, "portion", "1", "500000",
+                             "vnn_fund_district=300000; enterprise=200000", "mttq", "", "Quà Tết", ""])
+    return out.getvalue().encode()
+
+
+async def bench_import(client: httpx.AsyncClient, headers: dict[str, str], db_url: str,
+                       people: list[tuple[str, str, str]], rows: int) -> dict[str, float]:
+    data = import_csv(people, rows, seed=11)
+    started = time.perf_counter()
+    response = await client.post("/support/imports", headers=headers, files={"file": ("bench.csv", data)},
+                                 timeout=1800)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 201, response.text[:500]
+    job = response.json()["id"]
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        # The same rows, as the database holds them, COPYed back into the same tables (indexes and all).
+        saved: dict[str, bytes] = {}
+        for table in ("deliveries", "delivery_history"):
+            buffer = io.BytesIO()
+            where = f"import_job_id = '{job}'" if table == "deliveries" else \
+                f"delivery_id IN (SELECT id FROM deliveries WHERE import_job_id = '{job}')"
+            await conn.copy_from_query(f"SELECT * FROM {table} WHERE {where}", output=buffer, format="text")
+            saved[table] = buffer.getvalue()
+        await conn.execute(f"DELETE FROM delivery_history WHERE delivery_id IN "
+                           f"(SELECT id FROM deliveries WHERE import_job_id = '{job}')")
+        await conn.execute(f"DELETE FROM deliveries WHERE import_job_id = '{job}'")
+        await conn.execute("VACUUM deliveries")
+        await conn.execute("VACUUM delivery_history")
+        await conn.execute("CHECKPOINT")
+        async with conn.transaction():
+            copy_started = time.perf_counter()
+            for table in ("deliveries", "delivery_history"):
+                await conn.copy_to_table(table, source=io.BytesIO(saved[table]), format="text")
+            copy_elapsed = time.perf_counter() - copy_started
+        events = await conn.fetchval("SELECT count(*) FROM outbox WHERE subject = 'support.delivery.recorded_batch'")
+    finally:
+        await conn.close()
+    return {"rows": rows, "import_s": elapsed, "import_rate": rows / elapsed, "copy_s": copy_elapsed,
+            "copy_rate": rows / copy_elapsed, "ratio": copy_elapsed / elapsed, "events": events,
+            "mb": len(data) / 1e6}
+
+
+# ---- fund ---------------------------------------------------------------------------------------------
+async def bench_fund(client: httpx.AsyncClient, headers: dict[str, str], db_url: str, clients: int = 50,
+                     opening: int = 3_000_000_000, amount: int = 1_000, seconds: float = 20.0) -> dict[str, Any]:
+    fund = (await client.post("/support/funds", headers=headers, json={"unit": "213", "hierarchy": "v2008"})).json()
+    fund_id = fund["id"]
+    donated = await client.post(f"/support/funds/{fund_id}/donations", headers=headers, json={
+        "amount_vnd": opening, "occurred_on": "2024-10-17", "donor_name": "Bench"})
+    assert donated.status_code == 201, donated.text
+    accepted, refused, errors = 0, 0, 0
+    deadline = time.perf_counter() + seconds
+
+    async def spender(i: int) -> None:
+        nonlocal accepted, refused, errors
+        while time.perf_counter() < deadline:
+            response = await client.post(f"/support/funds/{fund_id}/spends", headers=headers, json={
+                "amount_vnd": amount, "occurred_on": "2024-11-01", "purpose": f"Chi {i}"})
+            if response.status_code == 201:
+                accepted += 1
+            elif response.status_code == 409:
+                refused += 1
+                return
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(spender(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        closing = await conn.fetchval("SELECT balance_vnd FROM funds WHERE id = $1", uuid.UUID(fund_id))
+        negative = await conn.fetchval("SELECT count(*) FROM fund_entries WHERE fund_id = $1 AND balance_after < 0",
+                                       uuid.UUID(fund_id))
+        spent = await conn.fetchval("SELECT -sum(amount_vnd) FROM fund_entries WHERE fund_id = $1 AND kind = 'spend'",
+                                    uuid.UUID(fund_id))
+    finally:
+        await conn.close()
+    return {"clients": clients, "accepted": accepted, "refused": refused, "errors": errors, "seconds": elapsed,
+            "rate": accepted / elapsed, "opening": opening, "closing": closing, "negative": negative,
+            "consistent": opening - closing == accepted * amount == spent}
+
+
+# ---- one delivery at a fixed rate ------------------------------------------------------------------
+async def bench_delivery(client: httpx.AsyncClient, headers: dict[str, str], people: list[tuple[str, str, str]],
+                         rate: int, seconds: int) -> dict[str, Any]:
+    rng = random.Random(5)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one() -> None:
+        household = people[rng.randrange(len(people))][0]
+        started = time.perf_counter()
+        try:
+            response = await client.post("/support/deliveries", headers=headers, json={
+                "household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-02-01",
+                "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"})
+            status = response.status_code
+        except httpx.TransportError:
+            status = 0  # counted, never hidden
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    for _ in range(20):  # warm-up
+        await one()
+    latencies.clear()
+    statuses.clear()
+    tasks = []
+    started = time.perf_counter()
+    for i in range(rate * seconds):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return {"rate": rate, "requests": len(latencies), "statuses": statuses, "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies)}
+
+
+# ---- registry status change → read model ------------------------------------------------------------
+async def bench_read_model(nats_url: str, db_url: str, people: list[tuple[str, str, str]], count: int,
+                           rate: int) -> dict[str, Any]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    chosen = people[:count]
+    try:
+        started = time.perf_counter()
+        for i, (household, path, _) in enumerate(chosen):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = Event(type="registry.household.assessed", producer="registry", subject_id=household,
+                          unit_code=path.rsplit(".", 1)[-1], unit_path=path, version=2, payload={
+                              "household_id": household, "assessment_id": str(uuid.uuid4()), "review_year": 2025,
+                              "status": "near_poor", "previous_status": "poor", "transition": "escaped_poverty",
+                              "member_count": 4, "ethnic_minority": False, "policy_family": False,
+                              "social_protection": False, "area": "urban", "commune_code": path.rsplit(".", 1)[-1],
+                              "standard": "decree_07_2021"})
+            await js.publish(event.subject, event.to_bytes(), headers={"Nats-Msg-Id": str(event.id)})
+    finally:
+        await nc.close()
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        ids = [uuid.UUID(h) for h, _, _ in chosen]
+        for _ in range(600):
+            done = await conn.fetchval("SELECT count(*) FROM sp_households WHERE id = ANY($1) AND version = 2", ids)
+            if done == len(ids):
+                break
+            await asyncio.sleep(0.1)
+        rows = await conn.fetch("SELECT extract(epoch FROM applied_at - changed_at) AS lag FROM sp_households "
+                                "WHERE id = ANY($1) AND version = 2", ids)
+    finally:
+        await conn.close()
+    lags = [float(r["lag"]) * 1000 for r in rows]
+    return {"events": count, "rate": rate, "applied": len(lags), "p50": percentile(lags, 50),
+            "p99": percentile(lags, 99), "max": max(lags) if lags else float("nan")}
+
+
+async def main(args: argparse.Namespace) -> None:
+    private_pem, public_pem = generate_keypair()
+    principal = Principal(id="bench", role="province_officer", permissions=frozenset({"*"}),
+                          scopes=(ScopeUnit("v2008", "24", PROVINCE, "province"),))
+    headers = {PRINCIPAL_HEADER: PrincipalSigner(private_pem, ttl_seconds=24 * 3600).sign(principal)}
+    with bench_stack() as (pg_url, nats_url):
+        db_url, people = await prepare(pg_url, args.households)
+        port = free_port()
+        service = start_service(db_url, nats_url, port, public_pem)
+        try:
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
+                await wait_healthy(client)
+                print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}")
+                if args.events:
+                    rm = await bench_read_model(nats_url, db_url, people, min(args.events, len(people)),
+                                                args.event_rate)
+                    print(f"read model: {rm['applied']}/{rm['events']} status changes at {rm['rate']}/s offered; "
+                          f"event → sp_households p50 {rm['p50']:.0f} ms, p99 {rm['p99']:.0f} ms, "
+                          f"max {rm['max']:.0f} ms (target p99 ≤ 2,000 ms)")
+                if args.rate:
+                    # Households the read-model run left poor (it moved the first `--events` ones out).
+                    d = await bench_delivery(client, headers, people[args.events:] or people, args.rate, args.seconds)
+                    print(f"delivery: {d['requests']} POST /support/deliveries at {d['rate']}/s offered (open loop), "
+                          f"statuses {d['statuses']}; p50 {d['p50']:.1f} ms, p95 {d['p95']:.1f} ms, "
+                          f"p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms (target p99 ≤ 25 ms)")
+                if args.fund_clients:
+                    f = await bench_fund(client, headers, db_url, clients=args.fund_clients)
+                    print(f"fund: {f['clients']} clients, {f['accepted']} spends accepted in {f['seconds']:.1f} s = "
+                          f"{f['rate']:.0f} spends/s (target ≥ 300); negative balances {f['negative']}; "
+                          f"opening {f['opening']:,} − closing {f['closing']:,} = accepted × 1,000: "
+                          f"{f['consistent']}; errors {f['errors']}")
+                if args.import_rows:
+                    i = await bench_import(client, headers, db_url, people[args.events:] or people, args.import_rows)
+                    print(f"import: {i['rows']:,} rows ({i['mb']:.0f} MB CSV, {i['events']} batch events) in "
+                          f"{i['import_s']:.1f} s = {i['import_rate']:,.0f} rows/s; COPY of the same rows into the "
+                          f"same tables {i['copy_s']:.1f} s = {i['copy_rate']:,.0f} rows/s; import / COPY rate = "
+                          f"{i['ratio']:.0%} (target ≥ 50 %)")
+                print(f"load average after: {os.getloadavg()}")
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--import-rows", type=int, default=200_000)
+    parser.add_argument("--households", type=int, default=20_000)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--fund-clients", type=int, default=50)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--event-rate", type=int, default=200)
+    asyncio.run(main(parser.parse_args()))
