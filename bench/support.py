@@ -302,7 +302,8 @@ async def main(args: argparse.Namespace) -> None:
                           f"event → sp_households p50 {rm['p50']:.0f} ms, p99 {rm['p99']:.0f} ms, "
                           f"max {rm['max']:.0f} ms (target p99 ≤ 2,000 ms)")
                 if args.rate:
-                    d = await bench_delivery(client, headers, people, args.rate, args.seconds)
+                    # Households the read-model run left poor (it moved the first `--events` ones out).
+                    d = await bench_delivery(client, headers, people[args.events:] or people, args.rate, args.seconds)
                     print(f"delivery: {d['requests']} POST /support/deliveries at {d['rate']}/s offered (open loop), "
                           f"statuses {d['statuses']}; p50 {d['p50']:.1f} ms, p95 {d['p95']:.1f} ms, "
                           f"p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms (target p99 ≤ 25 ms)")
@@ -313,7 +314,7 @@ async def main(args: argparse.Namespace) -> None:
                           f"opening {f['opening']:,} − closing {f['closing']:,} = accepted × 1,000: "
                           f"{f['consistent']}; errors {f['errors']}")
                 if args.import_rows:
-                    i = await bench_import(client, headers, db_url, people, args.import_rows)
+                    i = await bench_import(client, headers, db_url, people[args.events:] or people, args.import_rows)
                     print(f"import: {i['rows']:,} rows ({i['mb']:.0f} MB CSV, {i['events']} batch events) in "
                           f"{i['import_s']:.1f} s = {i['import_rate']:,.0f} rows/s; COPY of the same rows into the "
                           f"same tables {i['copy_s']:.1f} s = {i['copy_rate']:,.0f} rows/s; import / COPY rate = "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.emulation.scoring import projection as scoring
 from services.emulation.units.projection import on_unit_changed
-from shared.consumer import Consumer
+from shared.consumer import Consumer, Handler
 
 REGISTRY_CONSUMER = "emulation-registry"
 
@@ -14,7 +14,7 @@ REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers={
     "registry.review.approved": scoring.on_review_approved,
 }, filter_subjects=["registry.unit.changed", "registry.review.approved"])
 
-SUPPORT_EVENTS = {
+SUPPORT_EVENTS: dict[str, Handler] = {
     "support.delivery.recorded": scoring.on_delivery,
     "support.delivery.corrected": scoring.on_delivery,
     "support.delivery.voided": scoring.on_delivery,

@@ -10,6 +10,7 @@ from services.emulation.exemplars.routes import router as exemplars_router
 from services.emulation.movements.routes import router as movements_router
 from services.emulation.nominations.routes import router as nominations_router
 from services.emulation.scoring.routes import router as scoring_router
+from services.emulation.scoring.worker import rescorer
 from services.emulation.settings import EmulationSettings
 from services.emulation.targets.routes import router as targets_router
 from shared.app import ServiceSpec, create_service_app
@@ -22,6 +23,7 @@ def create_app(settings: EmulationSettings | None = None) -> FastAPI:
         routers=[catalogue_router, movements_router, targets_router, nominations_router,
                  exemplars_router, scoring_router],
         consumers=CONSUMERS,
+        workers=[rescorer],
         title="Chung Tay — emulation",
     ))
 

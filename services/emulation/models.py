@@ -262,8 +262,6 @@ class Score(Scoped, Base):
     parent_path: Mapped[str | None] = mapped_column(PATH)
     total: Mapped[Decimal] = mapped_column(Numeric)
     criteria: Mapped[list[Any]] = mapped_column(JSONB)
-    rank: Mapped[int | None] = mapped_column(Integer)  # among all the set's units (1 = best; ties share)
-    rank_in_parent: Mapped[int | None] = mapped_column(Integer)  # among the units of the same parent
     version: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -301,3 +299,12 @@ class FundEntry(Base):
     unit_path: Mapped[str] = mapped_column(PATH, index=True)
     year: Mapped[int] = mapped_column(SmallInteger)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
+
+
+class RescoreQueue(Base):
+    """A (unit, year) whose facts changed since it was last scored: the consumers add it in the same
+    transaction as the facts, the re-scorer takes a whole backlog at once (scoring.worker)."""
+
+    __tablename__ = "em_rescore_queue"
+    unit_path: Mapped[str] = mapped_column(PATH, primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -12,3 +12,5 @@ class EmulationSettings(ServiceSettings):
 
     service_name: str = "emulation"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_emulation"
+    # How often the re-scorer scores the units whose facts the consumers changed (scoring/worker.py).
+    rescore_interval_seconds: float = 0.2

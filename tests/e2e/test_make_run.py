@@ -192,6 +192,8 @@ def start_stop_and_restart(data_dir: Path) -> None:
         assert len(running["uvicorn"]) == 5 and len(running["nats-server"]) == 1, running
         with gateway_client(first) as gateway:
             assert gateway.get("/ready").status_code == 200
+            page = gateway.get("/dashboard/")  # the officers' dashboard, served by the gateway itself
+            assert page.status_code == 200 and "Chung Tay" in page.text
             unit = gateway.get(f"/registry/units/{UNIT}", params={"hierarchy": "v2008"})
             assert unit.status_code == 200, unit.text
             assert unit.json()["mountainous"] is False

@@ -105,3 +105,22 @@ def test_registration_titles_and_moves() -> None:
     targets.check_move("registered", "achieved")
     with pytest.raises(Problem):
         targets.check_move("achieved", "withdrawn")
+
+
+def test_the_api_literals_follow_the_catalogues() -> None:
+    from typing import get_args
+
+    from services.emulation.exemplars import rules as exemplars
+    from services.emulation.exemplars.schemas import ExemplarKind
+    from services.emulation.movements.schemas import ActivityKindCode, DocType, PhaseKind
+    from services.emulation.nominations import rules as nominations
+    from services.emulation.nominations.schemas import DossierKind
+    from services.emulation.scoring import rules as scoring
+    from services.emulation.scoring.schemas import Source
+    from services.emulation.targets.schemas import IndicatorCode, RegistrantKind
+
+    for literal, catalogue_ in ((DocType, movements.DOC_TYPES), (ActivityKindCode, movements.ACTIVITY_KINDS),
+                                (PhaseKind, movements.PHASE_KINDS), (IndicatorCode, targets.INDICATORS),
+                                (RegistrantKind, targets.REGISTRANT_KINDS), (Source, scoring.SOURCES),
+                                (DossierKind, nominations.DOSSIER_KINDS), (ExemplarKind, exemplars.KINDS)):
+        assert set(get_args(literal)) == set(catalogue_)

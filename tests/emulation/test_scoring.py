@@ -55,9 +55,14 @@ def donation(path: str, amount: int, on: str = "2018-05-01") -> Event:
 
 
 async def scores(emulation: Emulation) -> dict[str, Any]:
-    rows = await fetch(emulation.db_url, "SELECT unit_path, total, criteria, version, rank, rank_in_parent "
-                                         "FROM em_scores")
+    rows = await fetch(emulation.db_url, "SELECT unit_path, total, criteria, version FROM em_scores")
     return {r["unit_path"]: dict(r) | {"criteria": json.loads(r["criteria"])} for r in rows}
+
+
+async def ranked(emulation: Emulation, movement_id: str) -> dict[str, tuple[int, int]]:
+    """Each commune's (rank among all, rank in its district), as the province reads them."""
+    listed = await emulation.get(f"/emulation/movements/{movement_id}/scores", PROVINCE_OFFICER, level="commune")
+    return {s["unit_path"]: (s["rank"], s["rank_in_parent"]) for s in listed.json()["items"]}
 
 
 async def _setup(emulation: Emulation) -> str:
@@ -107,8 +112,8 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
         == ("poor_rate_reduction", Decimal(1), Decimal(2), Decimal(25))
     fund = next(c for c in held[COMMUNES[0]]["criteria"] if c["key"] == "fund")
     assert (fund["value"], fund["target"], fund["points"]) == (50_000_000, None, 0)  # no fund target handed down
-    assert [held[c]["rank"] for c in COMMUNES] == [1, 3, 4, 1]
-    assert [held[c]["rank_in_parent"] for c in COMMUNES] == [1, 2, 3, 1]
+    ranks = await ranked(emulation, movement_id)
+    assert [ranks[c] for c in COMMUNES] == [(1, 1), (3, 2), (4, 3), (1, 1)]
     # The SQL agrees with scoring.rules.
     parsed = rules.parse_criteria(CRITERIA)
     values = {COMMUNES[1]: {"poor_rate_reduction": rules.rate_reduction((100, 1000), (90, 1000)),
@@ -129,7 +134,8 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     assert [e.unit_path for e in new_events] == [COMMUNES[1]]
     row = reporting_row(new_events[0])
     assert (row["total"], row["level"], row["unit_path"]) == ("50.00", "commune", COMMUNES[1])
-    assert after[COMMUNES[1]]["rank"] == 1 and after[COMMUNES[0]]["rank"] == 1
+    ranks = await ranked(emulation, movement_id)
+    assert ranks[COMMUNES[1]] == ranks[COMMUNES[0]] == (1, 1) and ranks[COMMUNES[2]] == (4, 3)
     # Manual points with evidence, by the province's board only.
     manual = {"unit": "07207", "criterion": "lead", "points": "15", "evidence": "Biên bản kiểm tra 11/2018"}
     url = f"/emulation/criteria-sets/{set_id}/manual-scores"

@@ -8,11 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.emulation.exemplars.rules import KINDS
 from services.emulation.movements.schemas import Day, DocNumber, Hierarchy, UnitCode
 from shared.text import TEXT, NoteText, PlainText
 
-ExemplarKind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+ExemplarKind = Literal["model", "initiative", "person", "household", "collective"]
 
 
 class ExemplarIn(BaseModel):

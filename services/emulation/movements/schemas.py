@@ -8,14 +8,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.emulation.movements.rules import ACTIVITY_KINDS, DOC_TYPES, PHASE_KINDS
 from shared.text import TEXT, NoteText, PlainText
 
 UnitCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
 Hierarchy = Literal["v2008", "v2025"]
-DocType = Literal[tuple(DOC_TYPES)]  # type: ignore[valid-type]
-ActivityKindCode = Literal[tuple(ACTIVITY_KINDS)]  # type: ignore[valid-type]
-PhaseKind = Literal[tuple(PHASE_KINDS)]  # type: ignore[valid-type]
+DocType = Literal["directive", "plan", "decision", "official_letter", "conclusion", "guidance"]
+ActivityKindCode = Literal["broadcast", "news", "portal", "tv_report", "leaflet", "propaganda_session",
+                           "conference", "training", "inspection"]
+PhaseKind = Literal["launch", "midterm_review", "final_review", "other"]
 DocNumber = Annotated[str, Field(min_length=3, max_length=60), TEXT]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 

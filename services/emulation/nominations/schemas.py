@@ -10,11 +10,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.emulation.movements.schemas import Day, DocNumber, Hierarchy, UnitCode
-from services.emulation.nominations.rules import DOSSIER_KINDS
 from shared.text import NoteText, PlainText
 
 FormCode = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z_]+$")]
-DossierKind = Literal[tuple(DOSSIER_KINDS)]  # type: ignore[valid-type]
+DossierKind = Literal["submission", "achievement_report", "meeting_minutes"]
 YearField = Annotated[int, Field(ge=2000, le=2100)]
 
 

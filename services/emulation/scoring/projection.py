@@ -1,7 +1,8 @@
 """The facts automatic criteria are measured from, taken from other services' events (never by calling
 them): households by status after each approved annual review (registry), support delivered and
 donations to the fund (support). Each handler keeps the latest state per subject (a redelivered or
-older event changes nothing) and re-scores only the units whose facts it changed."""
+older event changes nothing) and queues the units whose facts it changed, in the same transaction, for
+the re-scorer (scoring/worker.py), which scores only those."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.emulation.scoring.service import rescore_touched
 from shared.events import Event
 
 _REVIEWS = text("""
@@ -46,6 +46,19 @@ RETURNING unit_path, year
 """)
 
 
+_QUEUE = text("""
+INSERT INTO em_rescore_queue (unit_path, year)
+SELECT * FROM unnest(CAST(:paths AS text[]), CAST(:years AS int[]))
+ON CONFLICT DO NOTHING
+""")
+
+
+async def queue_rescore(session: AsyncSession, touched: list[tuple[str, int]]) -> None:
+    """Queue them: the re-scorer scores a whole burst once rather than once per consumer batch."""
+    if touched:
+        await session.execute(_QUEUE, {"paths": [p for p, _ in touched], "years": [y for _, y in touched]})
+
+
 def _latest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """One row per subject in a statement: the newest version."""
     found: dict[Any, dict[str, Any]] = {}
@@ -68,15 +81,15 @@ async def on_review_approved(session: AsyncSession, batch: list[Event]) -> None:
         "households": [r["households"] for r in rows], "poor": [r["poor"] for r in rows],
         "near": [r["near"] for r in rows], "versions": [r["version"] for r in rows]})
     # A year's counts move its own rate reduction and the next year's.
-    touched = [(p, y + d) for p, y in result.all() for d in (0, 1)]
-    await rescore_touched(session, touched)
+    touched = [(str(r[0]), int(r[1]) + d) for r in result.all() for d in (0, 1)]
+    await queue_rescore(session, touched)
 
 
 def _delivery(state: dict[str, Any], event: Event) -> dict[str, Any]:
     delivered_on = state.get("delivered_on")
     year = state.get("year") or (date.fromisoformat(str(delivered_on)[:10]).year if delivered_on else None)
     return {"id": str(state["delivery_id"]), "path": str(state.get("unit_path") or event.unit_path),
-            "year": int(year), "amount": int(state.get("amount_vnd") or 0),
+            "year": int(str(year)), "amount": int(state.get("amount_vnd") or 0),
             "households": int(state.get("households") or 0), "status": str(state.get("status") or "recorded"),
             "version": int(state.get("version") or event.version)}
 
@@ -90,7 +103,7 @@ async def _apply_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
         "amounts": [r["amount"] for r in rows], "households": [r["households"] for r in rows],
         "statuses": [r["status"] for r in rows], "versions": [r["version"] for r in rows]})).all()
     if after:  # a correction may move a delivery to another unit or year: both are touched
-        await rescore_touched(session, sorted({(p, y) for p, y in [*before, *after]}))
+        await queue_rescore(session, sorted({(str(r[0]), int(r[1])) for r in [*before, *after]}))
 
 
 async def on_delivery(session: AsyncSession, batch: list[Event]) -> None:
@@ -111,4 +124,4 @@ async def on_donation(session: AsyncSession, batch: list[Event]) -> None:
     result = await session.execute(_DONATIONS, {"ids": [r["id"] for r in rows], "paths": [r["path"] for r in rows],
                                                 "years": [r["year"] for r in rows],
                                                 "amounts": [r["amount"] for r in rows]})
-    await rescore_touched(session, sorted(set(result.all())))
+    await queue_rescore(session, sorted({(str(r[0]), int(r[1])) for r in result.all()}))

@@ -1,5 +1,5 @@
 """Scoring in PostgreSQL, set-based: one statement scores every unit of a criteria set (or only the
-units a late event touched), one ranks them. Mirrors scoring.rules (tests compare the two).
+units a late event touched), ranks are counted when read (`scores`). Mirrors scoring.rules (tests compare the two).
 
 These statements run in a system session (consumers) or, marked `skip_scope`, in a caller's session
 after the service has checked the caller may change the set: a score is derived for every unit the
@@ -12,12 +12,13 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation.models import CriteriaSet, ManualScore, Score
 from shared.db import scope_clause
 from shared.errors import not_found
+from shared.principal import Principal
 
 # The activities that count as sessions held (movements.rules.ACTIVITY_KINDS).
 SESSION_KINDS = ["propaganda_session", "conference", "training"]
@@ -27,58 +28,56 @@ WITH u AS (
     SELECT path, parent_path FROM em_units
     WHERE level = :level AND path > :root || '.' AND path < :root || '/'
       AND (cardinality(CAST(:only AS text[])) = 0 OR path IN (SELECT unnest(CAST(:only AS text[]))))
+), rc AS (  -- each unit's facts: its own and those of the units below (range on the path index)
+    SELECT u.path,
+           sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
+           sum(near_poor) FILTER (WHERE year = :year) AS near,
+           sum(households) FILTER (WHERE year = :year - 1) AS hh0,
+           sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
+           sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
+    FROM u JOIN em_review_counts f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+    WHERE f.year IN (:year, :year - 1)
+    GROUP BY u.path
+), dv AS (
+    SELECT u.path, sum(amount_vnd) AS delivered
+    FROM u JOIN em_deliveries f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+    WHERE f.year = :year AND f.status = 'recorded'
+    GROUP BY u.path
+), fe AS (
+    SELECT u.path, sum(amount_vnd) AS raised
+    FROM u JOIN em_fund_entries f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+    WHERE f.year = :year
+    GROUP BY u.path
+), ac AS (
+    SELECT u.path, sum(count) AS sessions
+    FROM u JOIN em_activities f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+    WHERE f.movement_id = :movement AND f.year = :year AND NOT f.removed
+      AND f.kind = ANY(CAST(:session_kinds AS text[]))
+    GROUP BY u.path
 ), measured AS (
-    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0,
-           dv.amount AS delivered, fe.amount AS raised, ac.sessions
-    FROM u
-    LEFT JOIN LATERAL (
-        SELECT sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
-               sum(near_poor) FILTER (WHERE year = :year) AS near,
-               sum(households) FILTER (WHERE year = :year - 1) AS hh0,
-               sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
-               sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
-        FROM em_review_counts r
-        WHERE r.year IN (:year, :year - 1)
-          AND (r.unit_path = u.path OR (r.unit_path > u.path || '.' AND r.unit_path < u.path || '/'))
-    ) rc ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(amount_vnd) AS amount FROM em_deliveries d
-        WHERE d.year = :year AND d.status = 'recorded'
-          AND (d.unit_path = u.path OR (d.unit_path > u.path || '.' AND d.unit_path < u.path || '/'))
-    ) dv ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(amount_vnd) AS amount FROM em_fund_entries f
-        WHERE f.year = :year
-          AND (f.unit_path = u.path OR (f.unit_path > u.path || '.' AND f.unit_path < u.path || '/'))
-    ) fe ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(count) AS sessions FROM em_activities a
-        WHERE a.movement_id = :movement AND a.year = :year AND NOT a.removed
-          AND a.kind = ANY(CAST(:session_kinds AS text[]))
-          AND (a.unit_path = u.path OR (a.unit_path > u.path || '.' AND a.unit_path < u.path || '/'))
-    ) ac ON true
-), vals AS (
-    SELECT path, parent_path, jsonb_build_object(
-        'poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
-            THEN round((poor0::numeric / hh0 - poor::numeric / hh) * 100, 4) END,
-        'near_poor_rate_reduction', CASE WHEN hh0 > 0 AND hh > 0
-            THEN round((near0::numeric / hh0 - near::numeric / hh) * 100, 4) END,
-        'households_escaping_poverty', CASE WHEN hh0 > 0 AND hh > 0 THEN poor0 - poor END,
-        'support_delivered', coalesce(delivered, 0),
-        'fund_raised', coalesce(raised, 0),
-        'propaganda_sessions', coalesce(sessions, 0)) AS v
-    FROM measured
+    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0, dv.delivered, fe.raised,
+           ac.sessions
+    FROM u LEFT JOIN rc USING (path) LEFT JOIN dv USING (path) LEFT JOIN fe USING (path) LEFT JOIN ac USING (path)
 ), crit AS (
     SELECT c->>'key' AS key, c->>'kind' AS kind, c->>'source' AS source, (c->>'weight')::numeric AS weight, ord
     FROM jsonb_array_elements(CAST(:criteria AS jsonb)) WITH ORDINALITY AS t(c, ord)
 ), pts AS (
-    SELECT vals.path, vals.parent_path, crit.key, crit.kind, crit.source, crit.weight, crit.ord,
-           (vals.v->>crit.source)::numeric AS value, t.value AS target, m.points AS manual, m.evidence
-    FROM vals CROSS JOIN crit
+    SELECT m.path, m.parent_path, crit.key, crit.kind, crit.source, crit.weight, crit.ord,
+           CASE crit.source  -- the measured value (scoring.rules.SOURCES)
+               WHEN 'poor_rate_reduction' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0
+                   THEN round((m.poor0::numeric / m.hh0 - m.poor::numeric / m.hh) * 100, 4) END
+               WHEN 'near_poor_rate_reduction' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0
+                   THEN round((m.near0::numeric / m.hh0 - m.near::numeric / m.hh) * 100, 4) END
+               WHEN 'households_escaping_poverty' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0 THEN m.poor0 - m.poor END
+               WHEN 'support_delivered' THEN coalesce(m.delivered, 0)
+               WHEN 'fund_raised' THEN coalesce(m.raised, 0)
+               WHEN 'propaganda_sessions' THEN coalesce(m.sessions, 0) END AS value,
+           t.value AS target, ms.points AS manual, ms.evidence
+    FROM measured m CROSS JOIN crit
     LEFT JOIN em_targets t ON crit.kind = 'auto' AND t.movement_id = :movement AND t.year = :year
-         AND t.unit_path = vals.path AND t.indicator = crit.source
-    LEFT JOIN em_manual_scores m ON crit.kind = 'manual' AND m.criteria_set_id = :set_id
-         AND m.unit_path = vals.path AND m.criterion = crit.key
+         AND t.unit_path = m.path AND t.indicator = crit.source
+    LEFT JOIN em_manual_scores ms ON crit.kind = 'manual' AND ms.criteria_set_id = :set_id
+         AND ms.unit_path = m.path AND ms.criterion = crit.key
 ), scored AS (
     SELECT *, CASE
         WHEN kind = 'manual' THEN CASE WHEN manual IS NULL THEN 0 ELSE least(manual, weight) END  -- LEAST skips NULLs
@@ -105,14 +104,6 @@ WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXC
 RETURNING s.id, s.unit_path, s.version, s.total, s.criteria
 """).execution_options(skip_scope=True)
 
-RANK_SQL = text("""
-UPDATE em_scores s SET rank = r.rank, rank_in_parent = r.rank_in_parent
-FROM (SELECT id, rank() OVER (ORDER BY total DESC) AS rank,
-             rank() OVER (PARTITION BY parent_path ORDER BY total DESC) AS rank_in_parent
-      FROM em_scores WHERE criteria_set_id = :set_id) r
-WHERE s.id = r.id AND (s.rank IS DISTINCT FROM r.rank OR s.rank_in_parent IS DISTINCT FROM r.rank_in_parent)
-""").execution_options(skip_scope=True)
-
 # The criteria sets a change to (unit path, year) may move: the set covers the path, and its year
 # is that year (or the next, for review counts: a rate reduction compares two years).
 AFFECTED_SQL = text("""
@@ -127,10 +118,7 @@ async def compute(session: AsyncSession, s: CriteriaSet, only: list[str]) -> lis
     result = await session.execute(SCORE_SQL, {
         "level": s.level, "root": s.unit_path, "only": only, "year": s.year, "movement": s.movement_id,
         "set_id": s.id, "criteria": _json(s.criteria), "session_kinds": SESSION_KINDS})
-    changed = list(result.all())
-    if changed:
-        await session.execute(RANK_SQL, {"set_id": s.id})
-    return changed
+    return list(result.all())
 
 
 def _json(value: Any) -> str:
@@ -173,12 +161,25 @@ async def manual(session: AsyncSession, set_id: UUID, unit_path: str, criterion:
         ManualScore.criterion == criterion).with_for_update())
 
 
-def scores(movement_id: UUID, path: str | None, year: int | None, level: str | None) -> Select[Any]:
-    query = select(Score).where(Score.movement_id == movement_id)
+def scores(principal: Principal, movement_id: UUID, path: str | None, year: int | None,
+           level: str | None) -> Select[Any]:
+    """Scores the caller may read, each with its rank among all the set's units and among its parent's
+    (ties share a rank). The ranks are window functions over the whole set — units the caller cannot
+    see included —, so the statement applies the scope itself (to the rows shown) and is `skip_scope`."""
+    conditions = [Score.movement_id == movement_id]
+    if year is not None:
+        conditions.append(Score.year == year)
+    if level is not None:
+        conditions.append(Score.level == level)
+    ranked = select(
+        Score.id,
+        func.rank().over(partition_by=Score.criteria_set_id, order_by=Score.total.desc()).label("rank"),
+        func.rank().over(partition_by=(Score.criteria_set_id, Score.parent_path),
+                         order_by=Score.total.desc()).label("rank_in_parent"),
+    ).where(*conditions).subquery()
+    query = (select(Score, ranked.c.rank, ranked.c.rank_in_parent).join(ranked, ranked.c.id == Score.id)
+             .where(scope_clause(Score.unit_path, principal.scope_paths)))
     if path is not None:
         query = query.where(scope_clause(Score.unit_path, [path]))
-    if year is not None:
-        query = query.where(Score.year == year)
-    if level is not None:
-        query = query.where(Score.level == level)
-    return query.order_by(Score.year.desc(), Score.level, Score.rank, Score.unit_path)
+    return query.order_by(Score.year.desc(), Score.level, Score.total.desc(), Score.unit_path) \
+        .execution_options(skip_scope=True)

@@ -32,10 +32,11 @@ def set_out(s: CriteriaSet, changed: int | None = None) -> CriteriaSetOut:
                           criteria=s.criteria, version=s.version, scores_changed=changed)
 
 
-def score_out(s: Score) -> ScoreOut:
+def score_out(row: tuple[Score, int, int]) -> ScoreOut:
+    s, rank, rank_in_parent = row
     return ScoreOut(id=s.id, criteria_set_id=s.criteria_set_id, movement_id=s.movement_id, unit_path=s.unit_path,
-                    parent_path=s.parent_path, year=s.year, level=s.level, total=s.total, rank=s.rank,
-                    rank_in_parent=s.rank_in_parent, criteria=s.criteria, version=s.version,
+                    parent_path=s.parent_path, year=s.year, level=s.level, total=s.total, rank=rank,
+                    rank_in_parent=rank_in_parent, criteria=s.criteria, version=s.version,
                     computed_at=s.computed_at)
 
 
@@ -93,4 +94,4 @@ async def list_scores(movement_id: UUID, principal: Reader, session: DbSession, 
     units of the same parent: a commune sees where it stands without seeing the others' scores."""
     await movements.movement(session, principal, movement_id)
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
-    return await paginate(session, repository.scores(movement_id, path, year, level), paging, score_out)
+    return await paginate(session, repository.scores(principal, movement_id, path, year, level), paging, score_out)

@@ -10,10 +10,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.emulation.movements.schemas import Hierarchy, UnitCode
-from services.emulation.scoring.rules import SOURCES
 from shared.text import NoteText, PlainText
 
-Source = Literal[tuple(SOURCES)]  # type: ignore[valid-type]
+Source = Literal["poor_rate_reduction", "near_poor_rate_reduction", "households_escaping_poverty",
+                 "support_delivered", "fund_raised", "propaganda_sessions"]
 
 
 class CriterionIn(BaseModel):

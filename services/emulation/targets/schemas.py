@@ -10,11 +10,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.emulation.movements.schemas import Hierarchy, UnitCode
-from services.emulation.targets.rules import INDICATORS, REGISTRANT_KINDS
 from shared.text import NoteText, PlainText
 
-IndicatorCode = Literal[tuple(INDICATORS)]  # type: ignore[valid-type]
-RegistrantKind = Literal[tuple(REGISTRANT_KINDS)]  # type: ignore[valid-type]
+IndicatorCode = Literal["poor_rate_reduction", "near_poor_rate_reduction", "households_escaping_poverty",
+                        "temporary_houses_removed", "fund_raised", "support_delivered", "propaganda_sessions"]
+RegistrantKind = Literal["unit", "body", "enterprise", "household", "individual"]
 TargetValue = Annotated[Decimal, Field(ge=0, le=Decimal("1e15"), max_digits=20, decimal_places=4)]
 YearField = Annotated[int, Field(ge=2000, le=2100)]
 

@@ -72,7 +72,13 @@ class Row:
     document_ref: str | None
 
 
+FIELDS = tuple(field for field, _ in COLUMNS)
+TITLES = dict(COLUMNS)
+
+
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case (every CSV cell): one check
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -119,9 +125,9 @@ def read_row(number: int, cells: Mapping[str, Any], catalogue: Catalogue,
     problems: list[tuple[int, str, str]] = []
 
     def bad(field: str, reason: str) -> None:
-        problems.append((number, dict(COLUMNS)[field], reason))
+        problems.append((number, TITLES[field], reason))
 
-    values = {field: _text(cells.get(field)) for field, _ in COLUMNS}
+    values = {field: _text(cells.get(field)) for field in FIELDS}
     for field in REQUIRED:
         if not values[field]:
             bad(field, "required")
