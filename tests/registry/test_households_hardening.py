@@ -16,6 +16,7 @@ from tests.kit import PUBLIC_KEY
 from tests.registry.households_helpers import (
     HOME,
     HOME_CODE,
+    OTHER_COMMUNE,
     as_,
     commune_officer,
     fetch,
@@ -90,6 +91,11 @@ async def test_an_idempotent_replay_is_logged_and_masked_per_the_callers_permiss
     assert head["citizen_id"] != body["members"][0]["citizen_id"] and head["citizen_id"].count("*") == 6
     assert await access_log(registry_db, first.json()["id"]) == [("p-replay", "replay", True),
                                                                  ("p-replay", "replay", False)]
+    # The same principal moved to another commune: the stored record is not answered at all.
+    moved = await household_client.post("/registry/households", json=body,
+                                        headers=as_("commune_officer", OTHER_COMMUNE, principal_id="p-replay") | key)
+    assert moved.status_code == 404 and body["members"][0]["full_name"] not in moved.text
+    assert len(await access_log(registry_db, first.json()["id"])) == 2
 
     # A member added with a key: its replay is logged too.
     household = first.json()

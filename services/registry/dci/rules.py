@@ -22,6 +22,8 @@ GROUP, MEMBER = "Group", "Member"
 RECORD_TYPES = {GROUP: "spdci:Group", MEMBER: "spdci:Member"}
 MAX_ITEMS = 1_000  # search_request items per message
 MAX_PAGE_SIZE = 1_000
+MAX_PAGE_NUMBER = 1_000_000
+INT_LIMIT = 2**31
 DEFAULT_PAGE_SIZE = 100
 
 # Message states (MsgCallbackHeader.status).
@@ -182,7 +184,9 @@ def coerce(attr: str, value: Any) -> Any:
     kind = ATTRIBUTES[attr]
     try:
         if kind == "int" and not isinstance(value, bool):
-            if isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+            numeric = isinstance(value, int) or (isinstance(value, str) and len(value) < 12
+                                                 and value.strip().lstrip("-").isdigit())
+            if numeric and -INT_LIMIT <= int(value) < INT_LIMIT:  # PostgreSQL integer columns
                 return int(value)
         elif kind == "bool":
             if isinstance(value, bool):
@@ -318,8 +322,9 @@ def parse_search(criteria: Mapping[str, Any]) -> Search:
     paging = criteria.get("pagination") or {}
     size, number = (paging.get("page_size", DEFAULT_PAGE_SIZE), paging.get("page_number", 1)) \
         if isinstance(paging, Mapping) else (None, None)
-    if not (isinstance(size, int | float) and isinstance(number, int | float) and size == int(size)
-            and number == int(number) and 1 <= size <= MAX_PAGE_SIZE and number >= 1):
+    if not (isinstance(size, int | float) and isinstance(number, int | float) and not isinstance(size, bool)
+            and 1 <= size <= MAX_PAGE_SIZE and 1 <= number <= MAX_PAGE_NUMBER
+            and size == int(size) and number == int(number)):
         raise Rejected("rjct.pagination.invalid", f"page_size must be 1-{MAX_PAGE_SIZE} and page_number >= 1")
     sort: list[tuple[str, bool]] = []
     raw_sort = criteria.get("sort") or []

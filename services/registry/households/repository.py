@@ -150,9 +150,10 @@ def access_log_query(*, household_id: UUID | None, principal_id: str | None, unm
 
 
 # ---- assessments -------------------------------------------------------------------------------------------
-def assessments_query(household_id: UUID) -> Select[Assessment]:
-    return (select(Assessment).where(Assessment.household_id == household_id)
-            .order_by(Assessment.review_year.desc(), Assessment.created_at.desc()))
+async def assessments_of(session: AsyncSession, household_id: UUID) -> list[Assessment]:
+    """The household's assessments, newest year first."""
+    return list((await session.scalars(select(Assessment).where(Assessment.household_id == household_id)
+                                       .order_by(Assessment.review_year.desc(), Assessment.created_at.desc()))).all())
 
 
 async def load_assessment(session: AsyncSession, household_id: UUID, assessment_id: UUID) -> Assessment:

@@ -264,7 +264,7 @@ async def post_assessment(household_id: UUID, body: AssessmentIn, request: Reque
                  summary="The household's assessments, newest year first")
 async def list_assessments(household_id: UUID, principal: Reader, session: DbSession) -> Page[AssessmentOut]:
     household = await repository.load(session, household_id, active=False)
-    rows = list((await session.scalars(repository.assessments_query(household.id))).all())
+    rows = await repository.assessments_of(session, household.id)
     return Page[AssessmentOut](items=[AssessmentOut.model_validate(a) for a in rows], total=len(rows),
                                limit=len(rows), offset=0)
 
