@@ -59,16 +59,16 @@ def _serve(request: Request, name: str) -> Response:
     return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
-@router.get("/dashboard")
+@router.api_route("/dashboard", methods=["GET", "HEAD"])
 async def dashboard_root() -> RedirectResponse:
     return RedirectResponse("/dashboard/", status_code=308)
 
 
-@router.get("/dashboard/")
+@router.api_route("/dashboard/", methods=["GET", "HEAD"])
 async def dashboard_page(request: Request) -> Response:
     return _serve(request, "index.html")
 
 
-@router.get("/dashboard/{name:path}")
+@router.api_route("/dashboard/{name:path}", methods=["GET", "HEAD"])
 async def dashboard_asset(request: Request, name: str) -> Response:
     return _serve(request, name)

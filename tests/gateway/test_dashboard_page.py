@@ -162,6 +162,8 @@ async def test_the_gateway_serves_the_page_and_chart_js_under_a_strict_csp(site:
         assert licence.status_code == 200 and "MIT" in licence.text
         assert (await client.get("/dashboard/../gateway/settings.py")).status_code in (400, 404)
         assert (await client.get("/dashboard/nothing.js")).status_code == 404
+        head = await client.head("/dashboard/")
+        assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == page.headers["etag"]
 
 
 async def test_a_wrong_password_is_refused_on_the_page(site: Site, tab: Tab) -> None:
@@ -230,6 +232,19 @@ async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab:
     await page.select_option("#unit", label="Thành phố Bắc Giang")
     await expect(page.locator("#title")).to_have_text("Thành phố Bắc Giang – năm 2024")
     assert tab.problems == []  # no script error, no CSP refusal, no failed request
+
+    # A reload keeps the session; an access token the gateway refuses (as after its 10 minutes) is renewed
+    # with the refresh token, once, and the page goes on.
+    stale = await page.evaluate("""() => {
+        const tokens = JSON.parse(sessionStorage.getItem('chungtay.dashboard.tokens'));
+        tokens.access = 'expired-' + tokens.access.slice(8);
+        sessionStorage.setItem('chungtay.dashboard.tokens', JSON.stringify(tokens));
+        return tokens; }""")
+    await page.reload()
+    await ready(tab)
+    assert await page.locator("#title").inner_text() == "Thành phố Bắc Giang – năm 2024"
+    renewed = await page.evaluate("JSON.parse(sessionStorage.getItem('chungtay.dashboard.tokens'))")
+    assert renewed["access"] != stale["access"] and renewed["refresh"] != stale["refresh"]
 
 
 async def test_a_commune_officer_sees_only_its_commune(site: Site, tab: Tab) -> None:
