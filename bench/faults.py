@@ -76,6 +76,8 @@ class Options:
     settle_timeout: float = 180.0
     seed: int = 1
     targets: tuple[str, ...] = TARGETS
+    stale_after: float = 20.0  # REGISTRY_IMPORT_STALE_AFTER_SECONDS of registry-api (300 by default)
+    settle_first: bool = True  # wait for the units' events before the first trial (its recovery time is then clean)
 
 
 @dataclass
@@ -154,7 +156,7 @@ class Harness:
             # An import whose database connection a kill cut is reported failed once its heartbeat is
             # this old (300 s by default); the harness then uploads it again.
             "registry-api": registry | {"REGISTRY_RUN_BACKGROUND_WORKERS": "false",
-                                        "REGISTRY_IMPORT_STALE_AFTER_SECONDS": "20"},
+                                        "REGISTRY_IMPORT_STALE_AFTER_SECONDS": str(self.options.stale_after)},
             "registry-relay": registry | {"REGISTRY_DB_POOL_SIZE": "2"},
             "consumer": service_env("reporting", self.urls["reporting"], self.nats.url),
         }
@@ -163,7 +165,8 @@ class Harness:
         launched = {name: spawn(apps[name], env) for name, env in self.envs.items()}
         for name, process in launched.items():
             self.processes[name] = await started(process, timeout=180)
-        await self.settle()
+        if self.options.settle_first:
+            await self.settle()
 
     async def stop(self) -> None:
         for process in self.processes.values():

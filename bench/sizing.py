@@ -48,13 +48,18 @@ async def stream_bytes(nats_url: str, stream: str = "REGISTRY") -> tuple[int, in
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU of each process and its children (the registry prepares imports in a worker process)."""
     out = {}
     for name, pid in pids.items():
+        total = 0.0
         try:
-            times = psutil.Process(pid).cpu_times()
-            out[name] = times.user + times.system
+            process = psutil.Process(pid)
+            for one in [process, *process.children(recursive=True)]:
+                times = one.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
         except psutil.NoSuchProcess:
-            out[name] = 0.0
+            pass
+        out[name] = total
     return out
 
 

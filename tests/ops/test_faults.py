@@ -9,7 +9,8 @@ from bench.faults import TARGETS, Options, run
 
 async def test_kill_9_of_relay_consumer_nats_and_postgres_loses_and_doubles_nothing() -> None:
     summary = await run(Options(trials=len(TARGETS), households=300, writers=1, restart_delay=0.2,
-                                settle_timeout=60, seed=7))
+                                settle_timeout=60, seed=7, settle_first=False,
+                                stale_after=10))
     assert summary["trials"] == 4 and set(summary["by_target"]) == set(TARGETS)
     assert summary["lost_events"] == 0, summary
     assert summary["phantom_events"] == 0, summary
