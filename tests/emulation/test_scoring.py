@@ -103,6 +103,11 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
         return Decimal(held[COMMUNES[3]]["total"]) > 0 and fund["value"] > 0 and Decimal(held[COMMUNES[1]]["total"])
 
     await eventually(settled, timeout=30)
+
+    async def queue_empty() -> bool:  # the re-scorer took every touched unit
+        return bool(await scalar(emulation.db_url, "SELECT count(*) FROM em_rescore_queue") == 0)
+
+    await eventually(queue_empty, timeout=30)
     held = await scores(emulation)
     totals = {p: Decimal(s["total"]) for p, s in held.items()}
     assert totals == {COMMUNES[0]: Decimal(50), COMMUNES[1]: Decimal("25.00"), COMMUNES[2]: Decimal(0),

@@ -197,7 +197,8 @@ class AccessLogOut(BaseModel):
     unit_path: str
     principal_id: str
     principal_role: str | None
-    action: str
+    action: str = Field(description="read (the full record), lookup (a search by citizen ID), update (the answer "
+                                    "to a change), replay (an Idempotency-Key replay of a create)")
     unmasked: bool
     purpose: str | None
     request_id: str | None
