@@ -13,6 +13,7 @@
   const PALETTE = ["#1d4e89", "#a4161a", "#2b7a3d", "#e8a33d", "#6a4c93", "#1b998b", "#c05746", "#8d99ae",
                    "#ffb703", "#3a86ff", "#8338ec", "#fb5607"];
   const YEARS_SHOWN = 10;
+  const READS = "reporting.indicators.read";  // what GET /reporting/dashboard asks of the caller
   const REPORT_STATES = { draft: "Đang soạn", submitted: "Đã nộp, chờ duyệt", returned: "Bị trả lại",
                           accepted: "Đã được duyệt" };
   // A national scope's name before its first answer (the reporting service names the units after that).
@@ -98,19 +99,24 @@
     }
   }
 
-  async function signOut() {
+  async function signOut(message) {  // ends the session at the gateway too (its refresh token stops working)
     try {
       await fetch("/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${state.tokens.access}` } });
     } catch (_) { /* leaving anyway */ }
-    signedOut("");
+    signedOut(typeof message === "string" ? message : "");
   }
 
   // ---- filters -------------------------------------------------------------------------------------------
   async function start() {
     state.me = await api("/auth/me");
     const scopes = state.me.scopes || [];
+    const permissions = state.me.permissions || [];
+    if (!permissions.includes(READS) && !permissions.includes("*")) {
+      await signOut(`Tài khoản này không có quyền xem bảng theo dõi (cần quyền ${READS}).`);
+      return;
+    }
     if (!scopes.length) {
-      signedOut("Tài khoản chưa được giao đơn vị nào.");
+      await signOut("Tài khoản chưa được giao đơn vị nào.");
       return;
     }
     $("who").textContent = state.me.display_name || state.me.username;
