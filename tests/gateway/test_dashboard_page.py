@@ -234,6 +234,19 @@ async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab:
         drawn = await chart(tab, canvas)
         assert drawn["width"] > 0 and drawn["painted"] > 1000, canvas  # pixels painted, not an empty canvas
 
+    # A month's review report instead of the annual one: nobody has opened March's (due 05/04/2024).
+    await page.select_option("#report", label="Tháng 3")
+    await expect(page.locator("#completeness-title")).to_have_text(
+        "Tiến độ nộp báo cáo tháng 3/2024 (hạn 05/04/2024)")
+    await ready(tab)
+    march = await chart(tab, "chart-completeness")
+    assert [d["data"] for d in march["datasets"]] == [[0, 0, 0], [0, 0, 0], [1, 1, 1]]
+    assert (await chart(tab, "chart-units"))["datasets"][0]["data"] == units["datasets"][0]["data"]
+    await page.select_option("#report", label="Báo cáo năm")
+    await expect(page.locator("#completeness-title")).to_have_text(
+        "Tiến độ nộp báo cáo năm 2024 (hạn 20/11/2024)")
+    await ready(tab)
+
     screenshot = os.environ.get("CHUNGTAY_DASHBOARD_SCREENSHOT")
     if screenshot:
         await page.screenshot(path=screenshot, full_page=True)
