@@ -722,11 +722,13 @@ def household_attributes(h: Household, since: datetime | None) -> dict[str, Any]
 
 async def notify(session: AsyncSession, events: Sequence[Event], cipher: PersonalDataCipher) -> int:
     """Queues one notification per (matching subscription, household change); returns how many."""
-    changes = await changes_of(session, events)
-    if not changes:
-        return 0
-    subscriptions = await repository.active_subscriptions(session, {c.event_type for c in changes})
+    # Most registry processes have no subscriber at all: one indexed query, and nothing else is read.
+    subscriptions = await repository.active_subscriptions(session, rules.EVENT_TYPES)
     if not subscriptions:
+        return 0
+    wanted = {s.event_type for s in subscriptions}
+    changes = [c for c in await changes_of(session, events) if c.event_type in wanted]
+    if not changes:
         return 0
     records = await load_records(session, [c.household_id for c in changes], True, include_removed=True)
     clients = {s.client_id: await client_view(session, s.client_id) for s in subscriptions}
