@@ -113,7 +113,7 @@ def dci_platform(households: int, callback: str) -> Iterator[Platform]:
         registry_env = base_env | {
             "REGISTRY_DATABASE_URL": registry_db, "REGISTRY_NATS_URL": nats_url,
             "REGISTRY_PRINCIPAL_PUBLIC_KEY": public_pem, "REGISTRY_PERSONAL_DATA_KEY": key,
-            "REGISTRY_PERSONAL_DATA_HASH_KEY": hash_key, "REGISTRY_DCI_POLL_SECONDS": "0.1"}
+            "REGISTRY_PERSONAL_DATA_HASH_KEY": hash_key}
         gateway_env = base_env | {
             "GATEWAY_DATABASE_URL": gateway_db, "GATEWAY_NATS_URL": nats_url,
             "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,

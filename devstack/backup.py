@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
@@ -99,21 +100,36 @@ class StreamBackup:
     last_seq: int
 
 
-async def dump_stream(js: JetStreamContext, name: str, folder: Path, batch: int = 1000) -> StreamBackup:
-    """The stream's configuration and every message up to its last sequence at the start, with headers."""
+async def dump_stream(js: JetStreamContext, name: str, folder: Path, max_fetch_bytes: int = 8 * 2**20) -> StreamBackup:
+    """The stream's configuration and every message up to its last sequence at the start, with headers.
+
+    Fetches are sized from the stream's average message (an import's events are ~400 KB each) so one
+    fetch stays near `max_fetch_bytes`; the count read is checked against the stream's, so a message
+    dropped on the way fails the backup instead of leaving a hole in it."""
     info = await js.stream_info(name)
-    last = int(info.state.last_seq or 0)
+    last, first = int(info.state.last_seq or 0), int(info.state.first_seq or 0)
+    expected = int(info.state.messages or 0)
+    average = max(1, int(info.state.bytes or 0) // max(1, expected))
+    batch = max(1, min(1000, max_fetch_bytes // average))
     (folder / f"{name}.config.json").write_text(json.dumps(info.config.as_dict(), indent=1, sort_keys=True))
     count = 0
     with (folder / f"{name}.jsonl").open("w") as out:
-        if info.state.messages:
+        if expected:
             sub = await js.pull_subscribe("", stream=name, config=ConsumerConfig(
                 ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0,
-                max_ack_pending=-1))
+                max_ack_pending=-1), pending_bytes_limit=16 * max_fetch_bytes + 64 * 2**20)
             try:
-                seq = 0
+                seq, idle = first - 1, 0
                 while seq < last:
-                    for msg in await sub.fetch(batch, timeout=10):
+                    try:
+                        msgs = await sub.fetch(batch, timeout=10)
+                    except NatsTimeoutError:
+                        idle += 1
+                        if idle >= 6:
+                            raise RuntimeError(f"stream {name}: no message after sequence {seq} for 60 s") from None
+                        continue
+                    idle = 0
+                    for msg in msgs:
                         seq = int(msg.metadata.sequence.stream)
                         if seq > last:
                             break
@@ -122,6 +138,8 @@ async def dump_stream(js: JetStreamContext, name: str, folder: Path, batch: int 
                         count += 1
             finally:
                 await sub.unsubscribe()
+    if count < expected:
+        raise RuntimeError(f"stream {name}: {count} messages read of {expected}; run the backup again")
     return StreamBackup(name, count, last)
 
 
@@ -139,15 +157,16 @@ async def restore_stream(js: JetStreamContext, name: str, folder: Path, replace:
     await js.add_stream(config)
     published = 0
     with (folder / f"{name}.jsonl").open() as lines:
-        pending = []
+        pending, pending_bytes = [], 0
         for line in lines:
             entry = json.loads(line)
-            pending.append(await js.publish_async(entry["subject"], base64.b64decode(entry["data"]),
-                                                  headers=entry["headers"] or None))
-            if len(pending) >= 1000:
+            data = base64.b64decode(entry["data"])
+            pending.append(await js.publish_async(entry["subject"], data, headers=entry["headers"] or None))
+            pending_bytes += len(data)
+            if len(pending) >= 1000 or pending_bytes >= 8 * 2**20:  # acknowledged in rounds of at most 8 MB
                 await asyncio.gather(*pending)
                 published += len(pending)
-                pending = []
+                pending, pending_bytes = [], 0
         await asyncio.gather(*pending)
         published += len(pending)
     return published

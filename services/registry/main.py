@@ -9,7 +9,7 @@ from services.registry.classification.service import load_standards
 from services.registry.consumers import CONSUMERS
 from services.registry.dci.routes import router as dci_router
 from services.registry.dci.settings import DciSettings
-from services.registry.dci.worker import dci_consumer, worker_factory
+from services.registry.dci.worker import DciRuntime
 from services.registry.households.routes import router as households_router
 from services.registry.imports.routes import router as imports_router
 from services.registry.personal_data import PersonalDataCipher, PersonalDataKeysMissing, cipher_from_settings
@@ -22,6 +22,7 @@ from shared.app import ServiceSpec, create_service_app
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
     cipher = _sealer(settings)
+    dci = DciRuntime(cipher, DciSettings())
     return create_service_app(ServiceSpec(
         name="registry",
         settings=settings,
@@ -33,8 +34,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             imports_router,
             dci_router,
         ],
-        consumers=[*CONSUMERS, dci_consumer(cipher)],
-        workers=[worker_factory(cipher, DciSettings())],
+        consumers=[*CONSUMERS, dci.consumer()],
+        workers=[dci.worker],
         title="Chung Tay — registry",
         # Answers replayed for an Idempotency-Key hold citizen IDs: stored encrypted like them.
         extra_state={"idempotency_sealer": cipher, "standards": load_standards(settings)},

@@ -21,7 +21,7 @@ import nats
 import orjson
 from sqlalchemy.engine import make_url
 
-from devstack.backup import create, dump_stream, restore
+from devstack.backup import create, dump_stream, restore, restore_stream
 from devstack.embedded import EmbeddedNats, free_port
 from services.registry.main import create_app as create_registry
 from services.registry.settings import RegistrySettings
@@ -29,6 +29,7 @@ from services.registry.units.load import load
 from services.reporting.operations.check import check
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
+from shared.streams import ensure_streams
 from tests.e2e.test_registry_to_reporting import OFFICER, import_file, import_households, registry_sql
 from tests.kit import Stack, auth_headers, eventually, fresh_database, running_app, service_env
 from tests.reporting.conftest import reporting_app
@@ -157,3 +158,26 @@ async def test_restore_drill(stack: Stack) -> None:
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def test_a_stream_of_large_events_is_saved_and_restored_whole(fresh_nats: EmbeddedNats, tmp_path: Path) -> None:
+    """200 events of 400 KB (an import's batch events): 80 MB, more than a subscription buffers by default
+    (64 MB), so a backup fetching without regard to size would lose messages on the way."""
+    nc = await nats.connect(fresh_nats.url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        body = b"x" * 400_000
+        for i in range(200):
+            await js.publish("registry.household.assessed_batch", body + str(i).encode(),
+                             headers={"Nats-Msg-Id": f"big-{i}"})
+        saved = await dump_stream(js, "REGISTRY", tmp_path)
+        assert saved.messages == 200
+        restored = await restore_stream(js, "REGISTRY", tmp_path, replace=True)
+        assert restored == 200
+        info = await js.stream_info("REGISTRY")
+        assert (info.state.messages, info.state.bytes > 200 * 400_000) == (200, True)
+        last = await js.get_msg("REGISTRY", 200)
+        assert last.data.endswith(b"199") and last.headers["Nats-Msg-Id"] == "big-199"
+    finally:
+        await nc.close()

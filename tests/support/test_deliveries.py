@@ -8,7 +8,9 @@ import uuid
 import orjson
 
 from services.reporting.support.rules import delivery_row
+from services.support.households.rebuild import rebuild
 from shared.events import Event
+from tests.kit import fetch
 from tests.support.conftest import (
     A0,
     A1,
@@ -213,3 +215,21 @@ async def test_an_aggregate_delivery_and_the_totals_per_programme_source_and_bod
                                  json={**cards, "unit": "99999"})
     assert unknown.status_code == 404
     assert A1  # (the other commune of the district is used by the scope tests)
+
+
+async def test_the_read_model_is_rebuilt_from_the_registry_stream(support: Support) -> None:
+    poor = await support.household(A0, "poor")
+    changed = str(uuid.uuid4())
+    await support.publish([household_event(changed, A1, "near_poor"),
+                           assessed(changed, A1, 2024, "poor", "near_poor", "newly_poor", 2)])
+    await support.wait_version(changed, 2)
+    before = await fetch(support.db_url, "SELECT id, status, version FROM sp_households ORDER BY id")
+    units = await support.count("sp_units")
+    await fetch(support.db_url, "DELETE FROM sp_households")  # a projection gone wrong
+    stats = await rebuild(support.db_url, support.app.state.settings.nats_url)
+    assert stats["applied"] == stats["messages"] >= units + 3
+    assert await fetch(support.db_url, "SELECT id, status, version FROM sp_households ORDER BY id") == before
+    assert await support.count("sp_household_transitions") == 1 and await support.count("sp_units") == units
+    # The live consumer goes on after the rebuild: a later change applies once.
+    await support.publish([assessed(poor, A0, 2025, "near_poor", "poor", "escaped_poverty", 2)])
+    await support.wait_version(poor, 2)

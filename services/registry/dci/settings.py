@@ -8,7 +8,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class DciSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_DCI_", extra="ignore")
 
-    poll_seconds: float = 0.25  # how often the worker looks for due callbacks without being woken
+    # How often the worker looks for due work without being woken (requests and the consumer wake it;
+    # the poll serves retries and other processes' work).
+    poll_seconds: float = 1.0
     callback_timeout_seconds: float = 5.0
     retry_base_seconds: float = 2.0  # the first retry of a failed callback; doubling after each failure
     retry_cap_seconds: float = 300.0  # never longer than this between tries: a subscriber back up is served soon

@@ -33,14 +33,38 @@ CONSUMER_NAME = "registry-dci"
 WAKE_KEY = "dci_wake"
 
 
-def dci_consumer(cipher: PersonalDataCipher | None) -> Consumer:
+class DciRuntime:
+    """The DCI consumer and worker of one registry process, sharing the worker's wake-up call."""
+
+    def __init__(self, cipher: PersonalDataCipher | None, settings: DciSettings) -> None:
+        self.cipher, self.settings = cipher, settings
+        self.wake = asyncio.Event()
+
+    def consumer(self) -> Consumer:
+        return dci_consumer(self.cipher, self._queued)
+
+    def worker(self, app: FastAPI) -> DciWorker:
+        worker = DciWorker(app.state.db, self.cipher, self.settings, self.wake)
+        setattr(app.state, WAKE_KEY, self.wake)
+        return worker
+
+    def _queued(self) -> None:
+        """Notifications were queued in the consumer's transaction, which commits right after the
+        handler: the worker looks twice, soon, rather than at its next poll."""
+        loop = asyncio.get_running_loop()
+        for delay in (0.05, 0.3):
+            loop.call_later(delay, self.wake.set)
+
+
+def dci_consumer(cipher: PersonalDataCipher | None, queued: Any = None) -> Consumer:
     """The registry's own events, turned into queued notifications for the matching subscriptions."""
 
     async def handle(session: Any, events: list[Event]) -> None:
         if cipher is None:
             log.warning("DCI notifications need the personal-data keys; %d events skipped", len(events))
             return
-        await service.notify(session, events, cipher)
+        if await service.notify(session, events, cipher) and queued is not None:
+            queued()
 
     types = (registry_events.HOUSEHOLD_ASSESSED, registry_events.HOUSEHOLD_ASSESSED_BATCH,
              registry_events.HOUSEHOLD_REGISTERED, registry_events.HOUSEHOLD_UPDATED, registry_events.HOUSEHOLD_REMOVED)
@@ -48,9 +72,10 @@ def dci_consumer(cipher: PersonalDataCipher | None) -> Consumer:
 
 
 class DciWorker:
-    def __init__(self, db: Database, cipher: PersonalDataCipher | None, settings: DciSettings) -> None:
+    def __init__(self, db: Database, cipher: PersonalDataCipher | None, settings: DciSettings,
+                 wake: asyncio.Event | None = None) -> None:
         self.db, self.cipher, self.settings = db, cipher, settings
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
 
@@ -119,12 +144,3 @@ class DciWorker:
         if 200 <= response.status_code < 300:
             return None
         return f"HTTP {response.status_code}"
-
-
-def worker_factory(cipher: PersonalDataCipher | None, settings: DciSettings) -> Any:
-    def make(app: FastAPI) -> DciWorker:
-        worker = DciWorker(app.state.db, cipher, settings)
-        setattr(app.state, WAKE_KEY, worker.wake)
-        return worker
-
-    return make
