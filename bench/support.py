@@ -241,6 +241,25 @@ async def bench_delivery(client: httpx.AsyncClient, headers: dict[str, str], peo
             "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies)}
 
 
+# ---- the machine's baseline in the same run -------------------------------------------------------
+async def bench_baseline(client: httpx.AsyncClient, headers: dict[str, str], seconds: float = 5.0,
+                         concurrency: int = 50) -> float:
+    """Closed-loop requests/s of the service's lightest read that touches the database (the measures
+    list: one query): what this machine gives the service right now, to read the other figures by."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def reader() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            response = await client.get("/support/catalogue", headers=headers, params={"catalogue": "measure"})
+            done += response.status_code == 200
+
+    started = time.perf_counter()
+    await asyncio.gather(*(reader() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
 # ---- registry status change → read model ------------------------------------------------------------
 async def bench_read_model(nats_url: str, db_url: str, people: list[tuple[str, str, str]], count: int,
                            rate: int) -> dict[str, Any]:
@@ -295,6 +314,9 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
                 await wait_healthy(client)
                 print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}")
+                baseline = await bench_baseline(client, headers)
+                print(f"baseline: GET /support/catalogue?catalogue=measure (one query), 50 concurrent, closed loop: "
+                      f"{baseline:.0f} requests/s")
                 if args.events:
                     rm = await bench_read_model(nats_url, db_url, people, min(args.events, len(people)),
                                                 args.event_rate)

@@ -114,7 +114,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.error("unhandled error", exc_info=exc)
             return _internal_error()
         log.warning("database unavailable", extra={"error": repr(exc)})
-        DATABASE_UNAVAILABLE.labels(getattr(request.app.state, "service_name", "gateway")).inc()
+        DATABASE_UNAVAILABLE.labels(_app_name(request)).inc()
         response = problem_response(503, "database_unavailable", "Service temporarily unavailable",
                                     ("The database could not be reached or dropped the connection. Try again shortly: "
                                      "a write is safe to repeat with its Idempotency-Key or If-Match."))
@@ -134,6 +134,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _internal_error()
+
+
+def _app_name(request: Request) -> str:
+    """The metric label of the app answering: a service's name, or its settings' (the gateway's). No
+    module name as a string here: shared/ names nothing above it (tests/platform/test_import_rules.py)."""
+    state = request.app.state
+    return str(getattr(state, "service_name", None) or getattr(getattr(state, "settings", None), "service_name",
+                                                                "unknown"))
 
 
 def allowed_methods(request: Request) -> list[str]:

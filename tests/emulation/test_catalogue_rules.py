@@ -74,6 +74,8 @@ def test_movement_dates() -> None:
     start, end = date(2017, 9, 27), date(2020, 12, 31)
     movements.check_period(start, end, [{"kind": "midterm_review", "held_on": date(2019, 3, 1)},
                                         {"kind": "final_review", "held_on": date(2021, 3, 1)}])
+    # A period ending on 29 February (the final review may fall in the year after it).
+    movements.check_period(date(2023, 1, 1), date(2024, 2, 29), [{"kind": "final_review", "held_on": date(2025, 6, 1)}])
     with pytest.raises(Problem) as caught:
         movements.check_period(start, end, [{"kind": "launch", "held_on": date(2016, 1, 1)}])
     assert caught.value.extra["errors"][0]["field"] == "phases[0].held_on"

@@ -174,6 +174,23 @@ async def test_a_wrong_password_is_refused_on_the_page(site: Site, tab: Tab) -> 
     assert await tab.page.locator("#board").is_hidden()
 
 
+async def test_an_account_without_the_indicators_permission_is_told_so(site: Site, tab: Tab) -> None:
+    """A surveyor records households but reads no indicators: the page says so instead of an empty board."""
+    async with httpx.AsyncClient(base_url=site.url) as client:
+        admin = (await client.post("/auth/token", data={"grant_type": "password", "username": "admin",
+                                                        "password": "demo"})).json()["access_token"]
+        made = await client.post("/admin/users", headers={"Authorization": f"Bearer {admin}"}, json={
+            "username": "surveyor.07207", "role": "surveyor", "password": "a-long-password",
+            "scopes": [{"hierarchy": "v2008", "code": "07207"}]})
+        assert made.status_code == 201, made.text
+    await sign_in(site, tab, "surveyor.07207", "a-long-password")
+    error = tab.page.locator("#signin-error")
+    await error.wait_for(state="visible")
+    assert "reporting.indicators.read" in (await error.inner_text())
+    assert await tab.page.locator("#board").is_hidden()
+    assert await tab.page.evaluate("sessionStorage.getItem('chungtay.dashboard.tokens')") is None
+
+
 async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab: Tab) -> None:
     await sign_in(site, tab, "district.213")
     await ready(tab)
@@ -216,6 +233,19 @@ async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab:
                    "chart-completeness", "chart-ranking-0"):
         drawn = await chart(tab, canvas)
         assert drawn["width"] > 0 and drawn["painted"] > 1000, canvas  # pixels painted, not an empty canvas
+
+    # A month's review report instead of the annual one: nobody has opened March's (due 05/04/2024).
+    await page.select_option("#report", label="Tháng 3")
+    await expect(page.locator("#completeness-title")).to_have_text(
+        "Tiến độ nộp báo cáo tháng 3/2024 (hạn 05/04/2024)")
+    await ready(tab)
+    march = await chart(tab, "chart-completeness")
+    assert [d["data"] for d in march["datasets"]] == [[0, 0, 0], [0, 0, 0], [1, 1, 1]]
+    assert (await chart(tab, "chart-units"))["datasets"][0]["data"] == units["datasets"][0]["data"]
+    await page.select_option("#report", label="Báo cáo năm")
+    await expect(page.locator("#completeness-title")).to_have_text(
+        "Tiến độ nộp báo cáo năm 2024 (hạn 20/11/2024)")
+    await ready(tab)
 
     screenshot = os.environ.get("CHUNGTAY_DASHBOARD_SCREENSHOT")
     if screenshot:

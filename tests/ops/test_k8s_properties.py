@@ -151,7 +151,8 @@ def test_the_repository_holds_secrets_only_as_examples() -> None:
         if path.suffix not in {".yaml", ".yml"} or "schemas" in path.parts:
             continue
         for doc in read_yaml_documents(path):
-            if doc.get("kind") != "Secret":
+            # Non-manifest YAML (e.g. a Prometheus scrape list) holds no Kubernetes object.
+            if not isinstance(doc, dict) or doc.get("kind") != "Secret":
                 continue
             assert path.name.endswith(".example.yaml"), f"{name}: a Secret outside an example"
             examples += 1

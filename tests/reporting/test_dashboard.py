@@ -127,3 +127,22 @@ async def test_a_kept_dashboard_gives_way_to_new_events_and_reports(reporting: R
         "completeness"]["own"]
     assert own["report_id"] == commune["id"] and own["state"] == "submitted"
     assert own["on_time"] is (own["first_submitted_on"] <= "2024-11-20")
+
+
+async def test_the_completeness_of_a_months_review_report(reporting: Reporting) -> None:
+    await loaded(reporting)
+    await ok(await open_report(reporting, COMMUNE, COMMUNES_A[0], "monthly", "2024-03"), 201)
+    answer = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT,
+                                 params={"year": 2024, "month": 3}))
+    reports = answer["completeness"]
+    assert (reports["type"], reports["period"], reports["due_on"]) == ("monthly", "2024-03", "2024-04-05")
+    assert reports["totals"]["expected"] == 3 and reports["totals"]["drafts"] == 1
+    assert reports["totals"]["submitted"] == 0
+    mine = await ok(await call(reporting, "GET", "/reporting/dashboard", COMMUNE, params={"year": 2024, "month": 3}))
+    assert mine["completeness"]["own"]["state"] == "draft" and mine["completeness"]["own"]["on_time"] is None
+    # Monthly reports are expected for January–August only; a month of no month is refused.
+    october = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT,
+                                  params={"year": 2024, "month": 10}))
+    assert october["completeness"]["expected_period"] is False and october["completeness"]["totals"]["expected"] == 0
+    refused = await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024, "month": 13})
+    assert refused.status_code == 422

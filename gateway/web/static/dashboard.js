@@ -13,6 +13,7 @@
   const PALETTE = ["#1d4e89", "#a4161a", "#2b7a3d", "#e8a33d", "#6a4c93", "#1b998b", "#c05746", "#8d99ae",
                    "#ffb703", "#3a86ff", "#8338ec", "#fb5607"];
   const YEARS_SHOWN = 10;
+  const READS = "reporting.indicators.read";  // what GET /reporting/dashboard asks of the caller
   const REPORT_STATES = { draft: "Đang soạn", submitted: "Đã nộp, chờ duyệt", returned: "Bị trả lại",
                           accepted: "Đã được duyệt" };
   // A national scope's name before its first answer (the reporting service names the units after that).
@@ -22,7 +23,8 @@
   const integer = new Intl.NumberFormat("vi-VN");
   const twoDecimals = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const state = {
-    tokens: null, me: null, trail: [], year: null, firstLoad: true, charts: {}, data: null, request: 0, names: {},
+    tokens: null, me: null, trail: [], year: null, month: null, firstLoad: true, charts: {}, data: null, request: 0,
+    names: {},
   };
 
   class ApiError extends Error {
@@ -98,19 +100,24 @@
     }
   }
 
-  async function signOut() {
+  async function signOut(message) {  // ends the session at the gateway too (its refresh token stops working)
     try {
       await fetch("/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${state.tokens.access}` } });
     } catch (_) { /* leaving anyway */ }
-    signedOut("");
+    signedOut(typeof message === "string" ? message : "");
   }
 
   // ---- filters -------------------------------------------------------------------------------------------
   async function start() {
     state.me = await api("/auth/me");
     const scopes = state.me.scopes || [];
+    const permissions = state.me.permissions || [];
+    if (!permissions.includes(READS) && !permissions.includes("*")) {
+      await signOut(`Tài khoản này không có quyền xem bảng theo dõi (cần quyền ${READS}).`);
+      return;
+    }
     if (!scopes.length) {
-      signedOut("Tài khoản chưa được giao đơn vị nào.");
+      await signOut("Tài khoản chưa được giao đơn vị nào.");
       return;
     }
     $("who").textContent = state.me.display_name || state.me.username;
@@ -181,7 +188,9 @@
     showError("board-error", "");
     document.body.dataset.state = "loading";
     try {
-      const data = await api("/reporting/dashboard", { unit: unit.path, year: String(state.year) });
+      const params = { unit: unit.path, year: String(state.year) };
+      if (state.month) params.month = String(state.month);  // a month's review report instead of the annual
+      const data = await api("/reporting/dashboard", params);
       if (request !== state.request) return;  // a newer choice was made meanwhile
       const latest = state.firstLoad && latestYearWithData(data);
       state.firstLoad = false;
@@ -223,7 +232,7 @@
     units(data);
     support(data.support);
     funds(data.funds);
-    completeness(data.completeness, data.year);
+    completeness(data.completeness);
     ranking(data.ranking);
   }
 
@@ -246,13 +255,14 @@
     $("kpi-support-households").textContent = `${integer.format(data.support.total.households)} lượt hộ`;
     $("kpi-fund").textContent = million(data.funds.balance_million_vnd);
     const totals = data.completeness.totals;
+    const name = reportName(data.completeness);
     if (totals.expected) {
-      $("kpi-reports-label").textContent = "Báo cáo năm đơn vị cấp dưới đã nộp";
+      $("kpi-reports-label").textContent = `Cấp dưới nộp báo cáo ${name}`;
       $("kpi-reports").textContent = `${totals.submitted} / ${totals.expected}`;
       $("kpi-timely").textContent = `đúng hạn ${percent(totals.timeliness_rate)}`;
     } else {  // a commune: nobody reports to it; its own report instead
       const own = data.completeness.own;
-      $("kpi-reports-label").textContent = "Báo cáo năm của đơn vị";
+      $("kpi-reports-label").textContent = `Báo cáo ${name} của đơn vị`;
       $("kpi-reports").textContent = own ? REPORT_STATES[own.state] || own.state : "Chưa lập";
       $("kpi-timely").textContent = submittedText(own);
     }
@@ -386,9 +396,14 @@
     });
   }
 
-  function completeness(data, year) {
+  function reportName(data) {  // "năm 2024", "tháng 3/2024"
+    const [year, month] = data.period.split("-");
+    return month ? `tháng ${Number(month)}/${year}` : `năm ${year}`;
+  }
+
+  function completeness(data) {
     const due = data.due_on.split("-").reverse().join("/");
-    $("completeness-title").textContent = `Tiến độ nộp báo cáo năm ${year} (hạn ${due})`;
+    $("completeness-title").textContent = `Tiến độ nộp báo cáo ${reportName(data)} (hạn ${due})`;
     const children = data.children;
     $("completeness-chart").hidden = !children.length;  // a commune: nobody reports to it
     if (!children.length) {
@@ -396,9 +411,9 @@
       delete state.charts["chart-completeness"];
       const own = data.own;
       $("completeness-rates").textContent = own
-        ? `Không có đơn vị cấp dưới phải báo cáo. Báo cáo năm của đơn vị: ${REPORT_STATES[own.state] || own.state}, `
-          + `${submittedText(own)}.`
-        : "Không có đơn vị cấp dưới phải báo cáo. Đơn vị chưa lập báo cáo năm.";
+        ? `Không có đơn vị cấp dưới phải báo cáo. Báo cáo ${reportName(data)} của đơn vị: `
+          + `${REPORT_STATES[own.state] || own.state}, ${submittedText(own)}.`
+        : `Không có đơn vị cấp dưới phải báo cáo. Đơn vị chưa lập báo cáo ${reportName(data)}.`;
       return;
     }
     draw("chart-completeness", {
@@ -488,6 +503,7 @@
     $("logout").addEventListener("click", signOut);
     $("unit").addEventListener("change", chooseUnit);
     $("year").addEventListener("change", () => { state.year = Number($("year").value); load(); });
+    $("report").addEventListener("change", () => { state.month = Number($("report").value) || null; load(); });
     const kept = sessionStorage.getItem(TOKENS);
     if (kept) {
       state.tokens = JSON.parse(kept);

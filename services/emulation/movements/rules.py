@@ -62,7 +62,7 @@ def check_period(starts_on: date, ends_on: date, phases: list[dict[str, Any]]) -
     for i, phase in enumerate(phases):
         for key in ("starts_on", "ends_on", "held_on"):
             day = phase.get(key)
-            if day is not None and not starts_on <= day <= ends_on.replace(year=ends_on.year + 1):
+            if day is not None and not starts_on <= day <= date(ends_on.year + 1, 12, 31):
                 errors.append({"field": f"phases[{i}].{key}", "reason": "outside the movement's period (and the "
                                "year after it, when the final review is held)"})
         if phase.get("starts_on") and phase.get("ends_on") and phase["ends_on"] < phase["starts_on"]:

@@ -25,7 +25,9 @@ async def officer_dashboard(
                                                                   "default: your scope unit")] = None,
     hierarchy: Annotated[str | None, Query(description="v2008 or v2025")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
+    month: Annotated[int | None, Query(ge=1, le=12, description="Completeness of that month's review report "
+                                                               "instead of the year's annual report")] = None,
 ) -> Response:
     """docs/reporting.md "Dashboard data" describes every field."""
-    body = await dashboard(session, request.app.state.dashboard_cache, principal, unit, hierarchy, year)
+    body = await dashboard(session, request.app.state.dashboard_cache, principal, unit, hierarchy, year, month)
     return Response(orjson.dumps(body), media_type="application/json")

@@ -32,7 +32,7 @@ from services.reporting.indicators.rules import change_pp, rate
 from services.reporting.progress.projection import EMULATION_CONSUMER, SUPPORT_CONSUMER
 from services.reporting.progress.repository import read_progresses
 from services.reporting.reports.layout import INDICATORS
-from services.reporting.reports.rules import REPORT_TYPES, period_of
+from services.reporting.reports.rules import REPORT_TYPES, Period, period_of
 from services.reporting.sql import fetch
 from services.reporting.support.repository import catalogue_names, support_rows
 from services.reporting.support.rules import million_vnd, support_figures
@@ -143,9 +143,18 @@ def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
     return list(ranking.values())
 
 
+def report_period(year: int, month: int | None) -> tuple[str, Period]:
+    """The report whose completeness the dashboard counts: the year's annual report, or a month's review
+    report (`month` 1–12 of `year`; monthly reports are expected for January–August)."""
+    if month is None:
+        return "annual", period_of(REPORT_TYPES["annual"], str(year))
+    return "monthly", period_of(REPORT_TYPES["monthly"], f"{year}-{month:02d}")
+
+
 async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Principal, unit: str | None,
-                    hierarchy: str | None, year: int | None) -> dict[str, Any]:
+                    hierarchy: str | None, year: int | None, month: int | None = None) -> dict[str, Any]:
     year = year or today().year
+    report_type, period = report_period(year, month)
     located = await locate(session, principal, unit, hierarchy)  # checked against the scope before any read
     ref = located.unit
     fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])  # before the figures
@@ -156,15 +165,17 @@ async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Pri
         parts["current_as_of"] = {"registry": located.progress, "support": fresh[SUPPORT_CONSUMER],
                                   "emulation": fresh[EMULATION_CONSUMER]}
         cache.put(ref.path, year, version, parts)
-    annual = period_of(REPORT_TYPES["annual"], str(year))
-    reports = roll_up(await completeness.counts(session, ref.path, "annual", annual.key, annual.due_on, today()))
-    own = await repository.own_report(session, ref.path, "annual", annual.key)
+    counts = await completeness.counts(session, ref.path, report_type, period.key, period.due_on, today()) \
+        if period.expected else []
+    reports = roll_up(counts)
+    own = await repository.own_report(session, ref.path, report_type, period.key)
     names = {c["code"]: c["name"] for c in parts["poverty"]["children"]}
     return {
         "unit": ref.as_dict(), "year": year,
         "poverty": parts["poverty"], "support": parts["support"], "funds": parts["funds"],
-        "completeness": {"type": "annual", "period": annual.key, "due_on": annual.due_on.isoformat(),
-                         "own": _own(own, annual.due_on), "totals": reports.total.as_dict(),
+        "completeness": {"type": report_type, "period": period.key, "due_on": period.due_on.isoformat(),
+                         "expected_period": period.expected,
+                         "own": _own(own, period.due_on), "totals": reports.total.as_dict(),
                          "children": [{"code": code, "name": names.get(code, code), **t.as_dict()}
                                       for code, t in sorted(reports.by_child.items())]},
         "ranking": parts["ranking"],
@@ -173,7 +184,7 @@ async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Pri
 
 
 def _own(row: Any | None, due_on: date) -> dict[str, Any] | None:
-    """The unit's own annual report: its state and first submission (the timeliness counts that one)."""
+    """The unit's own report: its state and first submission (the timeliness counts that one)."""
     if row is None:
         return None
     submitted = row["first_submitted_on"]
