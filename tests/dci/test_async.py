@@ -64,6 +64,8 @@ async def test_async_search_acks_then_delivers_on_search_to_the_callback(
         validate(answer, TXN_ON_STATUS)
         items = answer["message"]["txnstatus_response"]["txn_status"]["search_response"]
         assert items[0]["reference_id"] == "mine" and items[0]["status"] == "succ", (attribute, items)
+    # Records handed out again by txn status are logged again (three sync status calls found "mine").
+    assert await scalar(registry_db, "SELECT count(*) FROM dci_access_log WHERE action = 'txn-status'") == 3
     # txn status, async: ACK, then txn-on-status to the callback.
     asked = await dci_client.post("/registry/txn/status", headers=system("bhxh", HOME),
                                   json=_status_body("bhxh", "correlation_id", correlation_id))

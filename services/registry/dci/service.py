@@ -530,11 +530,30 @@ async def txn_status(session: AsyncSession, client: ClientView, cipher: Personal
     responses: list[dict[str, Any]] = []
     correlation_id = found[-1].correlation_id if found else str(uuid7())
     for txn in found:
-        responses.extend(_item_states(txn, cipher, values if attribute == "reference_id_list" else None))
+        items = _item_states(txn, cipher, values if attribute == "reference_id_list" else None)
+        responses.extend(items)
+        for item in items:  # records handed out again are logged again
+            returned = _households_in(item.get("data", {}).get("reg_records", []))
+            if returned:
+                session.add(DciAccessLog(client_id=client.client_id, transaction_id=txn.transaction_id,
+                                         correlation_id=txn.correlation_id, reference_id=item["reference_id"],
+                                         action="txn-status", query={"txn_status": dict(request)},
+                                         household_ids=returned, data_profile=client.data_profile))
     status = {"transaction_id": found[-1].transaction_id if found else str(values[0])[:99],
               "correlation_id": correlation_id, "search_response": responses}
     return {"transaction_id": transaction_id, "correlation_id": correlation_id,
             "txnstatus_response": {"txn_type": "search" if kind == "search" else "subscibe", "txn_status": status}}
+
+
+def _households_in(records: Sequence[Mapping[str, Any]]) -> list[UUID]:
+    """The household ids of Group or Member records (RegistryId, or a member's household_id)."""
+    found: list[UUID] = []
+    for record in records:
+        values = [i["identifier_value"] for i in record.get("group_identifier", [])
+                  if i.get("identifier_type") == "RegistryId"]
+        values += [a["value"] for a in record.get("additional_attributes", []) if a.get("name") == "household_id"]
+        found.extend(UUID(v) for v in values[:1])
+    return list(dict.fromkeys(found))
 
 
 def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str] | None) -> list[dict[str, Any]]:
