@@ -214,8 +214,13 @@ class Harness:
         base = self.processes["registry-api"].url
         for attempt in range(1, 6):
             try:
-                response = await client.post(f"{base}/registry/imports", headers=auth_headers(OFFICER),
-                                             files={"file": ("households.csv", data)})
+                deadline = time.monotonic() + 300
+                while True:  # 503 while the database is away: the upload is refused, not lost; again
+                    response = await client.post(f"{base}/registry/imports", headers=auth_headers(OFFICER),
+                                                 files={"file": ("households.csv", data)})
+                    if response.status_code != 503 or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(1.0)
                 if response.status_code != 202:
                     raise RuntimeError(f"{response.status_code} {response.text[:200]}")
                 job_id = response.json()["id"]
@@ -231,9 +236,11 @@ class Harness:
                         errors = job.json().get("errors") or []
                         if status == "rejected" and any("already" in json.dumps(e) for e in errors):
                             return attempt  # an earlier upload did store it before its answer was lost
+                        self.log(f"[faults] import of {commune}, upload {attempt}: {status} "
+                                 f"{json.dumps(job.json().get('failure') or errors[:2], ensure_ascii=False)[:300]}")
                         break
-            except (httpx.HTTPError, RuntimeError, KeyError):
-                pass
+            except (httpx.HTTPError, RuntimeError, KeyError) as exc:
+                self.log(f"[faults] import of {commune}, upload {attempt}: {type(exc).__name__}: {exc}"[:300])
             await asyncio.sleep(1.0)
         raise RuntimeError(f"the import of {commune} never completed")
 
@@ -364,9 +371,10 @@ def main() -> int:
     parser.add_argument("--households", type=int, default=5000)
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--targets", default=",".join(TARGETS), help="what to kill, comma-separated")
     args = parser.parse_args()
     summary = asyncio.run(run(Options(trials=args.trials, households=args.households, writers=args.writers,
-                                      seed=args.seed)))
+                                      seed=args.seed, targets=tuple(args.targets.split(",")))))
     bad = summary["lost_events"] + summary["lost_acknowledged_writes"] + summary["projection_differences"]
     return 1 if bad else 0
 

@@ -21,7 +21,8 @@ from services.registry.dci import rules, service
 from services.registry.dci.rules import Rejected
 from services.registry.dci.schemas import DCI_BODY, ClientIn, ClientOut
 from services.registry.dci.service import Refused
-from services.registry.dci.worker import WAKE_KEY
+from services.registry.dci.signatures import Signer
+from services.registry.dci.worker import SIGNER_KEY, WAKE_KEY
 from services.registry.personal_data import request_cipher
 from shared.db import Database
 from shared.http import DbSession, require
@@ -45,10 +46,18 @@ async def _body(request: Request) -> Any:
         raise Refused(400, "err.request.bad", f"the body is not JSON: {exc}") from exc
 
 
-def _json(body: Any, status_code: int = 200, background: BackgroundTask | None = None) -> Response:
-    """orjson-encoded (a sync search's answer is its hottest part after the SQL)."""
+def _json(body: Any, status_code: int = 200, background: BackgroundTask | None = None,
+          signer: Signer | None = None) -> Response:
+    """orjson-encoded (a sync search's answer is its hottest part after the SQL); an envelope is signed
+    when the registry has a signing key."""
+    if signer is not None and isinstance(body, dict) and "header" in body:
+        body = signer.signed(body)
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json",
                     background=background)
+
+
+def _signer(request: Request) -> Signer | None:
+    return getattr(request.app.state, SIGNER_KEY, None)
 
 
 def _refused(exc: Refused) -> Response:
@@ -79,7 +88,7 @@ async def sync_search(request: Request, principal: Exchange) -> Response:
                 answer = await service.sync_search(session, principal, client, cipher, body)
     except Refused as exc:
         return _refused(exc)
-    return _json(answer)
+    return _json(answer, signer=_signer(request))
 
 
 @router.post("/registry/search", summary="DCI async search: ACK now, on-search to the registered callback",
@@ -110,13 +119,14 @@ async def _txn_status(request: Request, principal: Principal, sync: bool) -> Res
         except Rejected as exc:
             if sync:
                 return _json({"header": service.callback_header(
-                    "txn-on-status", client.client_id, rules.RJCT, 0, 0, exc.code, exc.message)})
+                    "txn-on-status", client.client_id, rules.RJCT, 0, 0, exc.code, exc.message)},
+                    signer=_signer(request))
             return _json(service.ack("", service.ack_error(exc)))
         count = len(status["txnstatus_response"]["txn_status"]["search_response"])
         envelope = {"header": service.callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
                     "message": status}
         if sync:
-            return _json(envelope)
+            return _json(envelope, signer=_signer(request))
         service.queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
     return _json(service.ack(status["correlation_id"]), background=_wake(request))
 
@@ -165,6 +175,12 @@ async def unsubscribe(request: Request, principal: Exchange) -> Response:
     except Refused as exc:
         return _refused(exc)
     return _json(answer, background=_wake(request))
+
+
+@router.get("/registry/dci/keys", summary="The public keys the registry signs its DCI answers and callbacks with")
+async def keys(request: Request, principal: Exchange) -> dict[str, Any]:
+    signer = _signer(request)
+    return {"keys": [signer.public_jwk] if signer is not None else []}
 
 
 # ---- administration --------------------------------------------------------------------------------------

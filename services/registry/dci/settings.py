@@ -16,3 +16,5 @@ class DciSettings(BaseSettings):
     retry_cap_seconds: float = 300.0  # never longer than this between tries: a subscriber back up is served soon
     max_age_seconds: float = 7 * 24 * 3600.0  # a callback undelivered this long is given up (expired_at)
     deliveries_per_round: int = 50  # callbacks in flight at once per process
+    # A private JWK (with its kid) the registry signs its answers and callbacks with; empty: unsigned.
+    signing_key: str = ""

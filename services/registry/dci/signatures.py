@@ -84,3 +84,22 @@ def sign(header: Any, message: Any, private_jwk: Mapping[str, Any], detached: bo
     headers = {"kid": private_jwk["kid"]} if private_jwk.get("kid") else None
     return _JWS.encode(canonical(header, message), key, algorithm=key.algorithm_name, headers=headers,
                        is_payload_detached=detached)
+
+
+class Signer:
+    """The registry's own signature on what it sends (sync answers and every callback), so a client
+    can check that a message comes from the registry unchanged: REGISTRY_DCI_SIGNING_KEY, a private
+    JWK with its `kid` (Ed25519 recommended)."""
+
+    def __init__(self, private_jwk_json: str) -> None:
+        import orjson
+
+        jwk = orjson.loads(private_jwk_json)
+        if not isinstance(jwk, dict) or not jwk.get("kid") or jwk.get("d") is None:
+            raise ValueError("REGISTRY_DCI_SIGNING_KEY must be a private JWK with a kid")
+        self._jwk = jwk
+        self.public_jwk = {k: v for k, v in jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
+        sign({}, {}, jwk)  # fails now, at start, rather than on the first message
+
+    def signed(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        return {**envelope, "signature": sign(envelope.get("header"), envelope.get("message"), self._jwk)}

@@ -14,11 +14,13 @@ import logging
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import FastAPI
 
 from services.registry import events as registry_events
 from services.registry.dci import repository, service
 from services.registry.dci.settings import DciSettings
+from services.registry.dci.signatures import Signer
 from services.registry.personal_data import PersonalDataCipher
 from shared import clock
 from shared.consumer import Consumer
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CONSUMER_NAME = "registry-dci"
 WAKE_KEY = "dci_wake"
+SIGNER_KEY = "dci_signer"
 
 
 class DciRuntime:
@@ -39,13 +42,15 @@ class DciRuntime:
     def __init__(self, cipher: PersonalDataCipher | None, settings: DciSettings) -> None:
         self.cipher, self.settings = cipher, settings
         self.wake = asyncio.Event()
+        self.signer = Signer(settings.signing_key) if settings.signing_key else None
 
     def consumer(self) -> Consumer:
         return dci_consumer(self.cipher, self._queued)
 
     def worker(self, app: FastAPI) -> DciWorker:
-        worker = DciWorker(app.state.db, self.cipher, self.settings, self.wake)
+        worker = DciWorker(app.state.db, self.cipher, self.settings, self.wake, self.signer)
         setattr(app.state, WAKE_KEY, self.wake)
+        setattr(app.state, SIGNER_KEY, self.signer)
         return worker
 
     def _queued(self) -> None:
@@ -73,8 +78,8 @@ def dci_consumer(cipher: PersonalDataCipher | None, queued: Any = None) -> Consu
 
 class DciWorker:
     def __init__(self, db: Database, cipher: PersonalDataCipher | None, settings: DciSettings,
-                 wake: asyncio.Event | None = None) -> None:
-        self.db, self.cipher, self.settings = db, cipher, settings
+                 wake: asyncio.Event | None = None, signer: Signer | None = None) -> None:
+        self.db, self.cipher, self.settings, self.signer = db, cipher, settings, signer
         self.wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
@@ -126,7 +131,7 @@ class DciWorker:
         s = self.settings
         async with self.db.system_session() as session:
             due = await repository.due_deliveries(session, clock.now(), s.deliveries_per_round)
-            results = await asyncio.gather(*(self._post(d.url, self.cipher.open(d.body_sealed)) for d in due))
+            results = await asyncio.gather(*(self._post(d.url, self._body(d.body_sealed)) for d in due))
             now = clock.now()
             for delivery, error in zip(due, results, strict=True):
                 if error is None:
@@ -134,6 +139,11 @@ class DciWorker:
                 else:
                     service.failed(delivery, error, now, s.retry_base_seconds, s.retry_cap_seconds, s.max_age_seconds)
         return len(due)
+
+    def _body(self, sealed: bytes) -> bytes:
+        assert self.cipher is not None
+        body = self.cipher.open(sealed)
+        return body if self.signer is None else orjson.dumps(self.signer.signed(orjson.loads(body)))
 
     async def _post(self, url: str, body: bytes) -> str | None:
         assert self._http is not None
