@@ -83,6 +83,14 @@ async def _replayed(session: DbSession, principal: Principal, response: Response
     return Response(orjson.dumps(body), status_code=response.status_code, headers=headers)
 
 
+async def _locked(session: DbSession, household_id: UUID, if_match: str | None) -> Household:
+    """The household, locked for a change, at the version the caller read (428 without If-Match, 412
+    when stale, 404 outside the scope, 409 when removed)."""
+    household = await repository.load(session, household_id, lock=True)
+    check_if_match(if_match, household.version)
+    return household
+
+
 def _json(model: HouseholdOut | MemberWritten, status: int, version: int, location: str | None = None) -> JSONResponse:
     headers = {"ETag": etag_of(version)}
     if location:
@@ -171,8 +179,7 @@ async def get_household(household_id: UUID, request: Request, principal: Reader,
                   response_model=HouseholdOut, summary="Change a household (If-Match required)")
 async def patch_household(household_id: UUID, body: HouseholdPatch, principal: Writer, session: DbSession,
                           cipher: Cipher, response: Response, if_match: IfMatch = None) -> HouseholdOut:
-    household = await repository.load(session, household_id, lock=True)
-    check_if_match(if_match, household.version)
+    household = await _locked(session, household_id, if_match)
     changed = await service.update(session, principal, household, body, cipher)
     await service.log_answer(session, principal, household, changed)
     set_etag(response, household.version)
@@ -184,8 +191,7 @@ async def patch_household(household_id: UUID, body: HouseholdPatch, principal: W
                    summary="Remove a household with a reason (kept, marked removed; If-Match required)")
 async def remove_household(household_id: UUID, reason: Reason, principal: Writer, session: DbSession,
                            response: Response, if_match: IfMatch = None) -> HouseholdSummary:
-    household = await repository.load(session, household_id, lock=True)
-    check_if_match(if_match, household.version)
+    household = await _locked(session, household_id, if_match)
     await service.remove(session, principal, household, reason)
     set_etag(response, household.version)
     return schemas.summary(household)
@@ -207,8 +213,7 @@ async def household_history(household_id: UUID, principal: Reader, session: DbSe
 async def add_member(household_id: UUID, body: MemberAdd, request: Request, principal: Writer, session: DbSession,
                      cipher: Cipher, if_match: IfMatch = None) -> Response:
     async def run() -> Response:
-        household = await repository.load(session, household_id, lock=True)
-        check_if_match(if_match, household.version)
+        household = await _locked(session, household_id, if_match)
         member = await service.add_member(session, principal, household, body, cipher)
         out = schemas.member_written(member, household.version, cipher, rules.may_read_personal_data(principal))
         return _json(out, 201, household.version, f"/registry/households/{household.id}/members/{member.id}")
@@ -222,8 +227,7 @@ async def add_member(household_id: UUID, body: MemberAdd, request: Request, prin
                   summary="Change a member (If-Match of the household required)")
 async def patch_member(household_id: UUID, member_id: UUID, body: MemberPatch, principal: Writer, session: DbSession,
                        cipher: Cipher, response: Response, if_match: IfMatch = None) -> MemberWritten:
-    household = await repository.load(session, household_id, lock=True)
-    check_if_match(if_match, household.version)
+    household = await _locked(session, household_id, if_match)
     member = await repository.load_member(session, household, member_id)
     changed = await service.update_member(session, principal, household, member, body, cipher)
     await service.log_answer(session, principal, household, changed)
@@ -236,8 +240,7 @@ async def patch_member(household_id: UUID, member_id: UUID, body: MemberPatch, p
                    summary="Remove a member with a reason (If-Match of the household required)")
 async def remove_member(household_id: UUID, member_id: UUID, reason: Reason, principal: Writer, session: DbSession,
                         cipher: Cipher, response: Response, if_match: IfMatch = None) -> HouseholdSummary:
-    household = await repository.load(session, household_id, lock=True)
-    check_if_match(if_match, household.version)
+    household = await _locked(session, household_id, if_match)
     member = await repository.load_member(session, household, member_id)
     await service.remove_member(session, principal, household, member, reason, cipher)
     set_etag(response, household.version)
