@@ -464,6 +464,7 @@ async def test_one_openapi_document_for_the_whole_platform(platform: Platform) -
         for status in statuses:
             assert set(responses[status]["content"]) == {"application/problem+json"}, (path, status)
     assert "404" not in paths["/admin/roles"]["get"]["responses"]  # no path parameter, nothing to find
+    assert "404" in paths["/admin/audit"]["get"]["responses"]  # target_id of an account you cannot see
     assert "content" not in paths["/auth/revoke"]["post"]["responses"]["200"]  # it answers an empty body
     # An answer in another media type is documented with it (the fuzzer found the CSV of the gaps missing).
     assert {"application/json", "text/csv"} <= set(paths["/support/gaps/health-insurance"]["get"]["responses"]

@@ -147,5 +147,7 @@ def test_what_the_fuzzer_found_undocumented_is_documented() -> None:
     template = support["/support/imports/template"]["get"]["responses"]["200"]["content"]
     assert set(template) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     assert "text/csv" in support["/support/gaps/health-insurance"]["get"]["responses"]["200"]["content"]
+    statement = support["/support/funds/{fund_id}/statement"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(statement)
     registry = _service_app("registry").openapi()["paths"]
     assert "404" in registry["/registry/regular-reviews"]["post"]["responses"]  # a household of another unit

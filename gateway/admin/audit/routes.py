@@ -12,11 +12,13 @@ from gateway.admin.audit.schemas import AuditOut
 from gateway.admin.rules import within
 from gateway.dependencies import DatabaseDep
 from shared.errors import not_found
+from shared.openapi import problems
 
 router = APIRouter(prefix="/admin", tags=["admin: platform"])
 
 
-@router.get("/audit", response_model=list[AuditOut], summary="Account changes inside your scope, newest first")
+@router.get("/audit", response_model=list[AuditOut], summary="Account changes inside your scope, newest first",
+            responses=problems(404))  # target_id names no account whose changes you may see
 async def list_audit(principal: Manager, db: DatabaseDep, target_id: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
     found: list[AuditOut] = []
@@ -28,5 +30,5 @@ async def list_audit(principal: Manager, db: DatabaseDep, target_id: str | None 
                 if len(found) >= limit:
                     break
     if target_id and not found:
-        raise not_found("audit entry for", target_id)
+        raise not_found("audit entry of the account", target_id)
     return found

@@ -19,7 +19,7 @@ from shared.errors import Problem
 from shared.etag import etag_of
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
-from shared.openapi import problems
+from shared.openapi import file_answer, problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.principal import Principal
 
@@ -112,7 +112,7 @@ async def list_entries(fund_id: UUID, principal: Reader, session: DbSession, pag
     return await paginate(session, repository.entries(fund.id, date_from, date_to), paging, entry_out)
 
 
-@router.get("/{fund_id}/statement", response_model=StatementOut, responses=problems(404),
+@router.get("/{fund_id}/statement", response_model=StatementOut, responses={**problems(404), **file_answer(XLSX)},
             summary="The statement of a period: opening, in, out, closing and the entries (JSON or XLSX)")
 async def fund_statement(fund_id: UUID, principal: Reader, session: DbSession,
                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
