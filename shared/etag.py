@@ -13,6 +13,8 @@ The ETag of a versioned record is its row version as a strong tag (`"7"`). Rules
 from __future__ import annotations
 
 from fastapi import Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from shared.errors import Problem
 
@@ -44,3 +46,11 @@ def check_if_match(if_match: str | None, version: int, *, required: bool = True)
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
+
+
+def versioned_json(body: BaseModel, version: int, status: int = 200, location: str | None = None) -> JSONResponse:
+    """A versioned record's answer: its ETag always, its Location when a create names one."""
+    headers = {"ETag": etag_of(version)}
+    if location:
+        headers["Location"] = location
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)

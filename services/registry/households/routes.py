@@ -33,7 +33,7 @@ from services.registry.units.names import search_key
 from services.registry.units.repository import find_visible
 from shared import permissions
 from shared.errors import Problem, forbidden, not_found
-from shared.etag import check_if_match, etag_of, set_etag
+from shared.etag import check_if_match, etag_of, set_etag, versioned_json
 from shared.http import DbSession, require
 from shared.idempotency import REPLAYED_HEADER, idempotent
 from shared.openapi import problems
@@ -92,10 +92,7 @@ async def _locked(session: DbSession, household_id: UUID, if_match: str | None) 
 
 
 def _json(model: HouseholdOut | MemberWritten, status: int, version: int, location: str | None = None) -> JSONResponse:
-    headers = {"ETag": etag_of(version)}
-    if location:
-        headers["Location"] = location
-    return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
+    return versioned_json(model, version, status, location)
 
 
 # ---- households --------------------------------------------------------------------------------------------

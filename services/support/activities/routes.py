@@ -15,7 +15,7 @@ from services.support.activities.schemas import ActivityIn, ActivityOut, VoidIn
 from services.support.households import repository as units
 from shared import permissions
 from shared.db import scope_clause
-from shared.etag import check_if_match, etag_of
+from shared.etag import check_if_match, versioned_json
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
 from shared.openapi import problems
@@ -34,10 +34,7 @@ def out(item: Activity) -> ActivityOut:
 
 
 def _json(item: Activity, status: int = 200) -> JSONResponse:
-    headers = {"ETag": etag_of(item.version)}
-    if status == 201:
-        headers["Location"] = f"/support/activities/{item.id}"
-    return JSONResponse(out(item).model_dump(mode="json"), status_code=status, headers=headers)
+    return versioned_json(out(item), item.version, status, f"/support/activities/{item.id}" if status == 201 else None)
 
 
 @router.post("", status_code=201, response_model=ActivityOut, responses=problems(404),

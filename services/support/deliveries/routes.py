@@ -23,7 +23,7 @@ from services.support.deliveries.schemas import (
 from services.support.households import repository as households
 from shared import clock, permissions
 from shared.errors import Problem, not_found
-from shared.etag import check_if_match, etag_of
+from shared.etag import check_if_match, versioned_json
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
 from shared.openapi import problems
@@ -46,10 +46,8 @@ def out(delivery: Delivery) -> DeliveryOut:
 
 
 def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSONResponse:
-    headers = {"ETag": etag_of(delivery.version)}
-    if location:
-        headers["Location"] = f"/support/deliveries/{delivery.id}"
-    return JSONResponse(out(delivery).model_dump(mode="json"), status_code=status, headers=headers)
+    return versioned_json(out(delivery), delivery.version, status,
+                          f"/support/deliveries/{delivery.id}" if location else None)
 
 
 @router.post("/deliveries", status_code=201, response_model=DeliveryOut, responses=problems(404),

@@ -15,7 +15,7 @@ from services.support.sponsorships.models import Sponsorship
 from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
 from shared import permissions
 from shared.db import scope_clause
-from shared.etag import check_if_match, etag_of
+from shared.etag import check_if_match, versioned_json
 from shared.http import DbSession, require
 from shared.idempotency import idempotent
 from shared.openapi import problems
@@ -34,10 +34,8 @@ def out(item: Sponsorship) -> SponsorshipOut:
 
 
 def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
-    headers = {"ETag": etag_of(item.version)}
-    if status == 201:
-        headers["Location"] = f"/support/sponsorships/{item.id}"
-    return JSONResponse(out(item).model_dump(mode="json"), status_code=status, headers=headers)
+    location = f"/support/sponsorships/{item.id}" if status == 201 else None
+    return versioned_json(out(item), item.version, status, location)
 
 
 @router.post("", status_code=201, response_model=SponsorshipOut, responses=problems(404),
