@@ -19,8 +19,10 @@ from services.registry.dci.models import DciClient, DciDelivery, DciSubscription
 from services.registry.dci.rules import Condition
 from services.registry.households.models import Assessment, HistoryEntry, Household, Member
 from services.registry.units.models import Unit
+from shared.clock import VIETNAM
+from shared.pagination import PageParams, paginate
 
-ZONE = "Asia/Ho_Chi_Minh"  # dates people compare are Vietnamese dates
+ZONE = VIETNAM.key  # dates people compare are Vietnamese dates
 
 _COLUMNS: dict[str, Any] = {
     "poverty_status": Household.status, "review_year": Household.status_year,
@@ -91,10 +93,10 @@ async def households_matching(session: AsyncSession, cond: Condition | None, sor
                               limit: int, offset: int) -> tuple[int, list[UUID]]:
     """(how many households match, the ids of one page)."""
     where = and_(Household.removed_at.is_(None), compile_condition(cond))
-    total = await session.scalar(select(func.count()).select_from(Household).where(where))
     order = [_SORT[name].desc() if desc else _SORT[name] for name, desc in sort] + [Household.id]
-    ids = (await session.scalars(select(Household.id).where(where).order_by(*order).limit(limit).offset(offset))).all()
-    return int(total or 0), list(ids)
+    page = await paginate(session, select(Household.id).where(where).order_by(*order),
+                          PageParams(limit=limit, offset=offset), lambda household_id: household_id)
+    return page.total, page.items
 
 
 async def households(session: AsyncSession, ids: Iterable[UUID], *,
