@@ -101,6 +101,25 @@ def wait_healthy(name: str, port: int, process: subprocess.Popen[bytes], timeout
     raise RuntimeError(f"{url} did not become healthy in {timeout}s")
 
 
+def wait_for_routes(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until the gateway's /ready counts routes for every service (it answers a service whose routes
+    it does not know as down)."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/ready"
+    routes: object = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with code {process.returncode} while starting")
+        try:
+            routes = httpx.get(url, timeout=2).json().get("checks", {}).get("routes")
+        except (httpx.HTTPError, ValueError):
+            routes = None
+        if isinstance(routes, dict) and routes and all(isinstance(n, int) for n in routes.values()):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the gateway does not know every service's routes after {timeout}s: {routes}")
+
+
 class Platform:
     def __init__(self) -> None:
         self.data_dir = Path(os.environ.get("CHUNGTAY_DATA_DIR", ".data")).resolve()
@@ -201,6 +220,10 @@ class Platform:
             if name == "registry":
                 env |= kept_keys(self.data_dir, PERSONAL_DATA_KEYS)
             self.spawn(name, self.service_port(name), env)
+        # The services first: the gateway reads their routes as it starts, and a service it found down
+        # stays unknown until its next refresh (a restart on kept data is otherwise "ready" too soon).
+        for name, process in self.processes.items():
+            wait_healthy(name, self.service_port(name), process)
         gateway_env = base_env | {
             "GATEWAY_DATABASE_URL": urls["gateway"], "GATEWAY_NATS_URL": nats_url,
             "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
@@ -209,9 +232,8 @@ class Platform:
             **{f"GATEWAY_UPSTREAM_{n.upper()}": f"http://127.0.0.1:{self.service_port(n)}" for n in SERVICES},
         }
         self.spawn("gateway", self.gateway_port, gateway_env, host=self.host)
-        for name, process in self.processes.items():
-            port = self.gateway_port if name == "gateway" else self.service_port(name)
-            wait_healthy(name, port, process)
+        wait_healthy("gateway", self.gateway_port, self.processes["gateway"])
+        wait_for_routes(self.gateway_port, self.processes["gateway"])
 
     def spawn(self, name: str, port: int, env: dict[str, str], host: str = "127.0.0.1") -> None:
         args = [sys.executable, "-m", "uvicorn", "--factory", apps.factory_of(name), "--host", host,
