@@ -1,11 +1,15 @@
 """The consumer runner: a durable JetStream pull consumer feeding batch handlers idempotently.
 
 For each fetched batch, in ONE database transaction: record the event ids in the inbox (skipping ids
-already there), run the handlers for the new events, commit; then ack. A crash before the commit
-loses nothing (the batch is redelivered after ack_wait); a crash after it applies nothing twice (the
-inbox skips the ids). If the batch fails, its messages are retried one by one so one poison message
-cannot hold the others; a message failing `max_attempts` times is parked in the dead-letter stream
-and the `dead_letters` table with its error, and acked so the stream flows on.
+already there), run the handlers for the new events, commit; then ack. A crash before the commit loses
+nothing (the batch is redelivered after ack_wait); a crash after it applies nothing twice (the inbox
+skips the ids). Replicas of a service share the durable consumer, but a batch is applied under a
+transaction-level advisory lock named after the consumer: the projections read a row and write the
+difference (counters move by new minus old), which is only right with one writer at a time. The replicas
+still fetch and decode side by side and take over from each other. If the batch fails, its messages are
+retried one by one so one poison message cannot hold the others; a message failing `max_attempts` times
+is parked in the dead-letter stream and the `dead_letters` table with its error, and acked so the stream
+flows on.
 
 Log lines written while a batch is handled carry the request id of the request that caused its events
 (their correlation_id; a new id when the batch mixes several), and with tracing on each message is a
@@ -57,6 +61,8 @@ _RECORD_INBOX = text(
     "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
+# One writer per consumer at a time, across replicas (released at commit or rollback).
+_ONE_WRITER = text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))")
 _RECORD_DEAD = text(
     "INSERT INTO dead_letters (consumer, event_id, subject, body, error, attempts) "
     "VALUES (:consumer, :event_id, :subject, :body, :error, :attempts)"
@@ -211,6 +217,7 @@ class ConsumerRunner:
         async with self.db.system_session() as session:
             # Handlers may record how far the stream is applied (read models report their freshness).
             session.info[STREAM_SEQ_KEY] = _last_stream_seq([m for m, _ in decoded])
+            await session.execute(_ONE_WRITER, {"lock": f"consumer:{name}"})
             ids = [e.id for _, e in decoded]
             result = await session.execute(_RECORD_INBOX, {"consumer": name, "ids": ids})
             fresh_ids = {row[0] for row in result}

@@ -6,6 +6,7 @@ rows in probe tables so each test can count exactly what was applied.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -193,6 +194,39 @@ async def test_event_published_twice_is_applied_once(backbone: Backbone) -> None
         await consumer.stop()
         await relay.stop()
     assert await applied_count(b) == 1
+
+
+async def test_two_runners_of_one_consumer_apply_batches_one_at_a_time(backbone: Backbone) -> None:
+    """Replicas share the durable consumer; a projection that reads a total and writes it back (as the
+    read models' counters do) must not lose or double an update when both apply a batch at once."""
+    b = backbone
+    async with b.consumer.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE probe_total (id int PRIMARY KEY, events int NOT NULL)"))
+        await conn.execute(text("INSERT INTO probe_total VALUES (1, 0)"))
+
+    async def read_then_add(session: AsyncSession, events: list[Event]) -> None:
+        held = (await session.execute(text("SELECT events FROM probe_total WHERE id = 1"))).scalar_one()
+        await asyncio.sleep(0.05)  # the other replica's batch arrives meanwhile
+        await session.execute(text("UPDATE probe_total SET events = :n WHERE id = 1"), {"n": held + len(events)})
+
+    await write_change(b.producer, 60)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+    options = RunnerOptions(batch_size=3, ack_wait_seconds=5.0, fetch_timeout_seconds=0.3)
+    replicas = [ConsumerRunner(Consumer("support-probe", "registry", {TYPE: read_then_add}), b.consumer, b.js,
+                               options) for _ in range(2)]
+    for replica in replicas:
+        await replica.subscribe()
+    total, side_by_side = 0, 0
+    while total < 60:
+        handled = await asyncio.gather(*(r.run_once() for r in replicas))
+        side_by_side += all(handled)
+        total += sum(handled)
+    assert side_by_side > 0, "the two replicas never held a batch at the same time"
+    for replica in replicas:
+        await replica.stop()
+    assert await scalar(b.consumer, "SELECT events FROM probe_total") == 60
 
 
 class Crash(BaseException):

@@ -1,17 +1,17 @@
 """Projection of the registry's household events into the poverty read model (models.py).
 
-Assessments (`registry.household.assessed`, `.assessed_batch`): one row per (household, review year)
-in `rp_household_years`, and the commune counters. A row is upserted only where the event's version
-is newer than the row's, and the SAME statement adjusts `rp_commune_year` by the difference between
-the old row and the new one (data-modifying CTEs all see the snapshot taken before the statement,
-so `old` is the row as it was). Applying an event twice, or a stale one, changes nothing.
+Assessments (`registry.household.assessed`, `.assessed_batch`): one row per (household, review year) in
+`rp_household_years`, and the commune counters. A row is upserted only where the event's version is
+newer than the row's, and the SAME statement adjusts `rp_commune_year` by the difference between the old
+row and the new one (data-modifying CTEs all see the snapshot taken before the statement, so `old` is
+the row as it was). Applying an event twice, or a stale one, changes nothing.
 
 Set-based: one statement per batch of messages, never one per event. A first import takes a cheaper
 insert-only statement; the full upsert runs only when some rows were held already. Bulk batches are
-staged with COPY into a temporary table (several times faster than binding a million-element array
-per column); small ones bind arrays. The projections have one writer at a time (the durable
-consumer; a rebuild locks the tables), so `old` is a plain snapshot read: FOR UPDATE would skip the
-rows the same statement's upsert changes.
+staged with COPY into a temporary table (several times faster than binding a million-element array per
+column); small ones bind arrays. The projections have one writer at a time (the durable consumer applies
+batches under an advisory lock, even with several replicas; a rebuild locks the tables), so `old` is a
+plain snapshot read: FOR UPDATE would skip the rows the same statement's upsert changes.
 
 Registrations (`registry.household.registered`, `.updated`, `.removed`): a removal takes the
 household out of the figures of every year (the registry's own lists leave removed households out):
