@@ -87,7 +87,8 @@ async def _answer(session: AsyncSession, item: Nomination, response: Response) -
              summary="Draft a nomination: nominee, form, year, achievements, dossier")
 async def create_nomination(body: NominationIn, request: Request, principal: Writer, session: DbSession) -> Response:
     """422 `form_does_not_fit` (the form is not for this nominee kind), `form_not_awardable` (no level
-    from the unit upward awards it today)."""
+    from the unit upward awards it today); a household nominee: 404 `household_not_found` (unknown to the
+    registry's events, or outside your units), 422 `household_removed`, `household_outside_unit`."""
     async def run() -> Response:
         item = await service.create(session, principal, body)
         return created(nomination_out(item), f"/emulation/nominations/{item.id}", item.version)

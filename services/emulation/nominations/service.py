@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation import events
 from services.emulation.catalogue import rules as catalogue
+from services.emulation.households.service import check as check_household
 from services.emulation.models import Award, Nomination, Quota
 from services.emulation.movements import repository as movements
 from services.emulation.nominations import repository, rules
@@ -67,6 +68,8 @@ async def create(session: AsyncSession, principal: Principal, body: NominationIn
     if (body.nominee.household_id is not None) != (body.nominee.kind == "household"):
         raise Problem(422, "validation_error", "Invalid request", "A household is named by its registry id.",
                       errors=[{"field": "nominee.household_id", "reason": "required for a household, only for one"}])
+    if body.nominee.household_id is not None:
+        await check_household(session, principal, body.nominee.household_id, unit.path, "nominee.household_id")
     item = Nomination(id=uuid7(), unit_path=unit.path, movement_id=body.movement_id, year=body.year, form=form.code,
                       nominee_kind=body.nominee.kind, nominee_name=body.nominee.name, nominee_role=body.nominee.role,
                       nominee_unit_path=nominee_unit.path if nominee_unit else None,
