@@ -1,8 +1,14 @@
-"""Events the emulation service consumes from other services (never calling them): units from the
-registry; the facts automatic criteria are scored from arrive in services/emulation/scoring."""
+"""Events the emulation service consumes from other services (never calling them): units and
+households from the registry; the facts automatic criteria are scored from arrive in
+services/emulation/scoring.
+
+Households have their own durable consumer: a durable consumer keeps the subjects it was created
+with (adding subjects to `emulation-registry` would not reach one that already exists), and a new
+one starts at the beginning of the REGISTRY stream, so every household already registered arrives."""
 
 from __future__ import annotations
 
+from services.emulation.households import projection as households
 from services.emulation.scoring import projection as scoring
 from services.emulation.units.projection import on_unit_changed
 from shared.consumer import Consumer, Handler
@@ -14,6 +20,9 @@ REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers={
     "registry.review.approved": scoring.on_review_approved,
 }, filter_subjects=["registry.unit.changed", "registry.review.approved"])
 
+HOUSEHOLDS = Consumer(name="emulation-households", producer="registry", handlers=dict(households.HANDLERS),
+                      filter_subjects=list(households.HANDLERS))
+
 SUPPORT_EVENTS: dict[str, Handler] = {
     "support.delivery.recorded": scoring.on_delivery,
     "support.delivery.corrected": scoring.on_delivery,
@@ -24,4 +33,4 @@ SUPPORT_EVENTS: dict[str, Handler] = {
 SUPPORT = Consumer(name="emulation-support", producer="support", handlers=SUPPORT_EVENTS,
                    filter_subjects=list(SUPPORT_EVENTS))
 
-CONSUMERS: list[Consumer] = [REGISTRY, SUPPORT]
+CONSUMERS: list[Consumer] = [REGISTRY, HOUSEHOLDS, SUPPORT]

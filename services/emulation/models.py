@@ -2,7 +2,7 @@
 
 Rows that belong to a unit inherit `shared.db.Scoped`: a caller's ORM queries see only its units and
 the units below. The units read model (`em_units`) and the facts taken from other services' events
-(`em_review_counts`, `em_deliveries`, `em_fund_entries`) are not scoped: only consumers and scoring
+(`em_review_counts`, `em_deliveries`, `em_fund_entries`, `em_households`) are not scoped: only consumers and scoring
 write them, and a request reads them only for units it has already located in its scope.
 """
 
@@ -49,6 +49,17 @@ class Unit(Base):
     level: Mapped[str] = mapped_column(String(12))
     parent_path: Mapped[str | None] = mapped_column(PATH, index=True)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+class Household(Base):
+    """A registry household as its `registry.household.registered` / `.updated` / `.removed` events
+    describe it: enough to check a household nominee or registrant (households/service.py)."""
+
+    __tablename__ = "em_households"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    unit_path: Mapped[str] = mapped_column(PATH)
+    removed: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -287,6 +298,7 @@ class Delivery(Base):
     year: Mapped[int] = mapped_column(SmallInteger)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
     households: Mapped[int] = mapped_column(Integer)
+    houses: Mapped[Decimal] = mapped_column(Numeric)  # a housing delivery's houses built or repaired
     status: Mapped[str] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(BigInteger)
 

@@ -113,3 +113,12 @@ def test_vietnamese_names() -> None:
     assert rules.split_name("Nguyễn Thị Minh Khai") == {"@type": "Name", "surname": "Nguyễn",
                                                         "second_name": "Thị Minh", "given_name": "Khai"}
     assert rules.split_name("Lò") == {"@type": "Name", "surname": "Lò"}
+
+
+def test_a_person_filter_keeps_the_hash_and_shows_the_masked_number() -> None:
+    stored = rules.person_filter(b"\x01\x02" * 16, "0241******01")
+    assert rules.person_hash(stored) == b"\x01\x02" * 16
+    assert rules.condition_from_json(stored) is None  # matched by the person, not by a condition
+    assert rules.shown_filter(stored) == ("idtype-value", {"type": "NationalID", "value": "0241******01"})
+    assert rules.person_hash({"attr": "commune_code", "cmp": "eq", "value": "07702"}) is None
+    assert rules.shown_filter(None) == ("expression", {})

@@ -15,7 +15,8 @@ from services.registry.settings import RegistrySettings
 from shared.db import Database
 from shared.events import Event
 from tests.dci.conftest import Receiver, envelope, register_client, system
-from tests.dci.spec.schemas import ACK, NOTIFY, ON_SUBSCRIBE, ON_UNSUBSCRIBE, validate
+from tests.dci.spec.schemas import ON_UNSUBSCRIBE, validate
+from tests.dci.subscribing import attr_of, criteria, event_of, make_poor, notifications, subscribe
 from tests.kit import eventually, fetch, scalar
 from tests.registry.conftest import PERSONAL_DATA_KEYS
 from tests.registry.households_helpers import (
@@ -28,70 +29,15 @@ from tests.registry.households_helpers import (
 )
 
 
-def _criteria(event_type: str, reference_id: str, flt: Any = None, **extra: Any) -> dict[str, Any]:
-    criteria: dict[str, Any] = {"reg_event_type": event_type, "notify_record_type": "spdci:Group", **extra}
-    if flt is not None:
-        criteria |= {"filter_type": "expression", "filter": flt}
-    return {"reference_id": reference_id, "timestamp": "2026-01-01T00:00:00+07:00", "subscribe_criteria": criteria}
-
-
-async def _subscribe(client: httpx.AsyncClient, sender: str, scope: str, items: list[dict[str, Any]],
-                     receiver: Receiver) -> dict[str, Any]:
-    body = envelope("subscribe", sender, {"transaction_id": "SUB-T", "subscribe_request": items}, len(items),
-                    sender_uri=f"{receiver.url}/registry/notify")
-    response = await client.post("/registry/subscribe", json=body, headers=system(sender, scope))
-    validate(response.json(), ACK)
-    assert response.json()["message"]["ack_status"] == "ACK", response.text
-
-    async def answered() -> list[dict[str, Any]]:
-        return receiver.of("on-subscribe")
-
-    [answer] = await eventually(answered)
-    validate(answer, ON_SUBSCRIBE)
-    receiver.received.clear()
-    return answer
-
-
-async def _notifications(receiver: Receiver, count: int) -> list[dict[str, Any]]:
-    async def arrived() -> list[dict[str, Any]] | None:
-        found = receiver.of("notify")
-        return found if len(found) >= count else None
-
-    found = await eventually(arrived)
-    for message in found:
-        validate(message, NOTIFY)
-    return found
-
-
-def _event(message: dict[str, Any]) -> dict[str, Any]:
-    [event] = message["message"]["notify_event"]
-    return event
-
-
-def _attr(record: dict[str, Any], name: str) -> Any:
-    return next(a["value"] for a in record["additional_attributes"] if a["name"] == name)
-
-
-async def _make_poor(client: httpx.AsyncClient, household: dict[str, Any]) -> None:
-    officer = commune_officer(principal_id="officer-quynh-son")
-    item = await client.post("/registry/regular-reviews", headers=officer, json={
-        "household_id": household["id"], "request": "enter", "requested_on": "2023-12-20"})
-    assert item.status_code == 201, item.text
-    decided = await client.post(f"/registry/regular-reviews/{item.json()['id']}/decision", headers=officer, json={
-        "decision_number": "45/QĐ-UBND", "decided_on": "2023-12-28", "income_per_capita": 1_100_000,
-        "deprived_indicators": ["employment", "dependants", "housing_quality", "latrine"]})
-    assert decided.status_code == 200, decided.text
-
-
 async def test_subscriptions_are_bound_to_the_scope_and_notified_by_registry_events(
         dci_client: httpx.AsyncClient, receiver: Receiver, registry_db: str) -> None:
     await register_client(dci_client, "bhxh", callback_urls=[receiver.url])
-    answer = await _subscribe(dci_client, "bhxh", HOME, [
-        _criteria("status_changed", "status", {"poverty_status": {"$in": ["poor", "near_poor"]}}),
-        _criteria("chungtay:RegistryEventType:household_registered", "registered"),
-        _criteria("member_changed", "members", {"commune_code": HOME_CODE}),
-        _criteria("status_changed", "foreign", {"commune_code": {"$eq": OTHER_COMMUNE_CODE}}),
-        _criteria("birth", "bad-type")], receiver)
+    answer = await subscribe(dci_client, "bhxh", HOME, [
+        criteria("status_changed", "status", {"poverty_status": {"$in": ["poor", "near_poor"]}}),
+        criteria("chungtay:RegistryEventType:household_registered", "registered"),
+        criteria("member_changed", "members", {"commune_code": HOME_CODE}),
+        criteria("status_changed", "foreign", {"commune_code": {"$eq": OTHER_COMMUNE_CODE}}),
+        criteria("birth", "bad-type")], receiver)
     items = answer["message"]["subscribe_response"]
     got = [(r["reference_id"], r["status"], r.get("status_reason_code")) for r in items]
     assert got == [("status", "succ", None), ("registered", "succ", None), ("members", "succ", None),
@@ -103,27 +49,27 @@ async def test_subscriptions_are_bound_to_the_scope_and_notified_by_registry_eve
 
     household = await register(dci_client, members=2)
     await register(dci_client, commune_code=OTHER_COMMUNE_CODE, headers=commune_officer(OTHER_COMMUNE))
-    [registered] = await _notifications(receiver, 1)
-    event = _event(registered)
+    [registered] = await notifications(receiver, 1)
+    event = event_of(registered)
     assert event["reference_id"] == codes["registered"] and event["data"]["reg_event_type"] == "household_registered"
     assert event["data"]["reg_records"]["group_identifier"][0]["identifier_value"] == household["id"]
     receiver.received.clear()
 
-    await _make_poor(dci_client, household)
-    [changed] = await _notifications(receiver, 1)
-    record = _event(changed)["data"]["reg_records"]
-    assert _event(changed)["reference_id"] == codes["status"]
-    assert _attr(record, "poverty_status") == "poor" and _attr(record, "review_year") == 2023
-    assert _attr(record, "status_since") is not None
+    await make_poor(dci_client, household)
+    [changed] = await notifications(receiver, 1)
+    record = event_of(changed)["data"]["reg_records"]
+    assert event_of(changed)["reference_id"] == codes["status"]
+    assert attr_of(record, "poverty_status") == "poor" and attr_of(record, "review_year") == 2023
+    assert attr_of(record, "status_since") is not None
     receiver.received.clear()
 
     added = await dci_client.post(f"/registry/households/{household['id']}/members",
                                   headers=commune_officer() | {"If-Match": "*"},
                                   json={"full_name": "Nguyễn Văn Bé", "relation": "child", "sex": "male"})
     assert added.status_code == 201, added.text
-    [member] = await _notifications(receiver, 1)
-    assert _event(member)["data"]["reg_event_type"] == "member_changed"
-    assert _event(member)["data"]["reg_records"]["group_size"] == 3
+    [member] = await notifications(receiver, 1)
+    assert event_of(member)["data"]["reg_event_type"] == "member_changed"
+    assert event_of(member)["data"]["reg_records"]["group_size"] == 3
     # Nothing about the other commune's household ever reached this commune's client.
     logged = await fetch(registry_db, "SELECT DISTINCT unnest(household_ids)::text AS id FROM dci_access_log")
     assert {r["id"] for r in logged} == {household["id"]}
@@ -132,7 +78,7 @@ async def test_subscriptions_are_bound_to_the_scope_and_notified_by_registry_eve
 async def test_a_subscriber_that_was_down_receives_each_change_once(
         dci_client: httpx.AsyncClient, receiver: Receiver, registry_db: str) -> None:
     await register_client(dci_client, "bhxh", callback_urls=[receiver.url])
-    await _subscribe(dci_client, "bhxh", HOME, [_criteria("household_registered", "registered")], receiver)
+    await subscribe(dci_client, "bhxh", HOME, [criteria("household_registered", "registered")], receiver)
     receiver.status = 503
     households = [await register(dci_client) for _ in range(3)]
 
@@ -142,8 +88,8 @@ async def test_a_subscriber_that_was_down_receives_each_change_once(
     await eventually(refused)
     assert receiver.of("notify") == []
     receiver.status = 200
-    found = await _notifications(receiver, 3)
-    assert sorted(_event(m)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] for m in found) \
+    found = await notifications(receiver, 3)
+    assert sorted(event_of(m)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] for m in found) \
         == sorted(h["id"] for h in households)
     assert len({m["header"]["message_id"] for m in found}) == 3
     # The same registry events again (a redelivery, a replay): no second notification.
@@ -165,9 +111,9 @@ async def test_unsubscribe_stops_notifications_and_refuses_unknown_codes(
         dci_client: httpx.AsyncClient, receiver: Receiver, registry_db: str) -> None:
     await register_client(dci_client, "bhxh", callback_urls=[receiver.url])
     await register_client(dci_client, "other", callback_urls=[receiver.url])
-    answer = await _subscribe(dci_client, "bhxh", HOME, [_criteria("household_registered", "r")], receiver)
+    answer = await subscribe(dci_client, "bhxh", HOME, [criteria("household_registered", "r")], receiver)
     code = answer["message"]["subscribe_response"][0]["subscriptions"][0]["code"]
-    theirs = await _subscribe(dci_client, "other", HOME, [_criteria("household_registered", "r")], receiver)
+    theirs = await subscribe(dci_client, "other", HOME, [criteria("household_registered", "r")], receiver)
     their_code = theirs["message"]["subscribe_response"][0]["subscriptions"][0]["code"]
     body = envelope("unsubscribe", "bhxh", {"transaction_id": "U-1", "timestamp": "2026-01-01T00:00:00+07:00",
                                             "subscription_codes": [code, their_code, "SUB-made-up"]}, 3)
@@ -186,5 +132,5 @@ async def test_unsubscribe_stops_notifications_and_refuses_unknown_codes(
     assert statuses == {code: "unsubscribe", their_code: "subscribe"}  # another client's code is left alone
     receiver.received.clear()
     await register(dci_client)
-    [only] = await _notifications(receiver, 1)
-    assert _event(only)["reference_id"] == their_code
+    [only] = await notifications(receiver, 1)
+    assert event_of(only)["reference_id"] == their_code

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from nats.js import JetStreamContext
+
 from services.reporting.emulation import projection, rules
 from shared.events import Event
-from tests.kit import fetch
+from tests.kit import eventually, fetch, scalar
+from tests.reporting.registry_events import publish
 
 READERS = {"emulation.movement.launched": rules.movement_row, "emulation.movement.updated": rules.movement_row,
            "emulation.document.issued": rules.document_row, "emulation.activity.recorded": rules.activity_row,
@@ -27,3 +30,28 @@ def reporting_row(event: Event) -> dict[str, Any]:
     """The row reporting's projection makes of the event (raises BadEvent if the payload lacks a field)."""
     assert event.type in projection.HANDLERS, event.type
     return rules.row_of(READERS[event.type], event)
+
+
+def household_event(household_id: str, path: str, version: int = 1, kind: str = "registered") -> Event:
+    """`registry.household.registered` (or `.updated`) as the registry writes it (docs/events.md)."""
+    code = path.rsplit(".", 1)[-1]
+    return Event(type=f"registry.household.{kind}", producer="registry", subject_id=household_id, unit_path=path,
+                 unit_code=code, version=version, payload={
+                     "household_code": f"HH-{household_id[:6]}", "commune_code": code, "village": "Tổ 3",
+                     "member_count": 4, "ethnic_minority": False, "policy_family": False,
+                     "social_protection": False, "area": "urban", "status": "poor"})
+
+
+async def known_households(js: JetStreamContext, db_url: str, events: list[Event]) -> None:
+    """Publish the registry's household events and wait until the read model holds each one's newest version."""
+    await publish(js, events)
+    newest: dict[str, int] = {}
+    for e in events:
+        newest[str(e.subject_id)] = max(newest.get(str(e.subject_id), 0), e.version)
+
+    async def applied() -> bool:
+        held = await scalar(db_url, "SELECT count(*) FROM em_households h JOIN unnest($1::text[], $2::bigint[]) "
+                            "AS t(id, v) ON h.id = t.id AND h.version = t.v", list(newest), list(newest.values()))
+        return bool(held == len(newest))
+
+    await eventually(applied, timeout=30)

@@ -20,7 +20,7 @@ from tests.emulation.conftest import (
     Emulation,
     launched,
 )
-from tests.emulation.events_kit import outbox, reporting_row
+from tests.emulation.events_kit import household_event, known_households, outbox, reporting_row
 from tests.kit import fetch, scalar
 
 
@@ -113,8 +113,10 @@ async def test_sums_who_may_hand_down_and_to_whom(emulation: Emulation) -> None:
 async def test_registrations_and_their_status(emulation: Emulation) -> None:
     movement = await launched(emulation)
     url = f"/emulation/movements/{movement['id']}/registrations"
+    household_id = str(uuid.uuid4())
+    await known_households(emulation.js, emulation.db_url, [household_event(household_id, COMMUNE)])
     household = {"unit": "07207", "year": 2018, "registrant_kind": "household",
-                 "registrant_name": "Hộ ông Nguyễn Văn An", "household_id": str(uuid.uuid4()),
+                 "registrant_name": "Hộ ông Nguyễn Văn An", "household_id": household_id,
                  "title_sought": "gia_dinh_van_hoa",
                  "commitment": "Thoát nghèo bền vững trong năm 2018"}
     made = await emulation.post(url, COMMUNE_OFFICER, household)

@@ -38,6 +38,7 @@ from shared.permissions import EMULATION_APPRAISE, EMULATION_READ, EMULATION_WRI
 from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["nominations and awards"])
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
 Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
 Board = Annotated[Principal, Depends(require(EMULATION_APPRAISE))]
@@ -87,7 +88,8 @@ async def _answer(session: AsyncSession, item: Nomination, response: Response) -
              summary="Draft a nomination: nominee, form, year, achievements, dossier")
 async def create_nomination(body: NominationIn, request: Request, principal: Writer, session: DbSession) -> Response:
     """422 `form_does_not_fit` (the form is not for this nominee kind), `form_not_awardable` (no level
-    from the unit upward awards it today)."""
+    from the unit upward awards it today); a household nominee: 404 `household_not_found` (unknown to the
+    registry's events, or outside your units), 422 `household_removed`, `household_outside_unit`."""
     async def run() -> Response:
         item = await service.create(session, principal, body)
         return created(nomination_out(item), f"/emulation/nominations/{item.id}", item.version)
@@ -212,6 +214,17 @@ async def certificates(principal: Reader, session: DbSession, paging: Paging,
                        year: Year = None) -> Page[CertificateOut]:
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.awards(path, year, None), paging, certificate_out)
+
+
+@router.get("/awards/{award_id}/certificate.docx", response_class=Response,
+            responses={200: {"description": "The certificate", "content": {DOCX: {}}}, **problems(404, 409)},
+            summary="The award's certificate (giấy khen, bằng khen) as a DOCX in the official layout")
+async def certificate_docx(award_id: UUID, principal: Reader, session: DbSession) -> Response:
+    """Whoever reads the award reads its certificate (the nominating unit and the units above it);
+    409 `award_revoked` once the award is revoked."""
+    award, body = await service.certificate(session, award_id)
+    return Response(body, media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="certificate_{award.id}.docx"', "ETag": f'"{award.version}"'})
 
 
 @router.post("/awards/{award_id}/revocation", response_model=AwardOut, responses=problems(404, 409),

@@ -76,6 +76,8 @@ async def list_targets(movement_id: UUID, principal: Reader, session: DbSession,
              responses=problems(404), summary="Register a commitment and the title sought for a year")
 async def register(movement_id: UUID, body: RegistrationIn, request: Request, principal: Writer,
                    session: DbSession) -> Response:
+    """A household registrant: 404 `household_not_found` (unknown to the registry's events, or outside
+    your units), 422 `household_removed`, `household_outside_unit`."""
     async def run() -> Response:
         item = await service.register(session, principal, movement_id, body)
         return created(registration_out(item), f"/emulation/registrations/{item.id}")

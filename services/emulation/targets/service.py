@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation import events
+from services.emulation.households.service import check as check_household
 from services.emulation.models import Registration, Target, Unit
 from services.emulation.movements import repository as movements
 from services.emulation.scoring.service import rescore_touched
@@ -99,6 +100,8 @@ async def register(session: AsyncSession, principal: Principal, movement_id: UUI
     if (body.household_id is not None) != (body.registrant_kind == "household"):
         raise Problem(422, "validation_error", "Invalid request", "A household registers with its registry id.",
                       errors=[{"field": "household_id", "reason": "required for a household, only for one"}])
+    if body.household_id is not None:
+        await check_household(session, principal, body.household_id, unit.path, "household_id")
     item = Registration(id=uuid7(), movement_id=movement.id, unit_path=unit.path, year=body.year,
                         registrant_kind=body.registrant_kind, registrant_name=body.registrant_name,
                         household_id=str(body.household_id) if body.household_id else None,

@@ -136,10 +136,27 @@ async def status_since(session: AsyncSession, household_ids: Iterable[UUID]) -> 
     return {r[0]: r[1] for r in rows if r[1] is not None}
 
 
-async def history_action(session: AsyncSession, household_id: UUID, version: int) -> str | None:
-    """What changed a household to `version` (member_added, updated, ...), from its history."""
-    return await session.scalar(select(HistoryEntry.action).where(
-        HistoryEntry.household_id == household_id, HistoryEntry.version == version).limit(1))
+async def history_change(session: AsyncSession, household_id: UUID,
+                         version: int) -> tuple[str | None, tuple[UUID, ...]]:
+    """What changed a household to `version` (member_added, updated, ...), from its history, and the
+    members that change names (before and after)."""
+    row = (await session.execute(select(HistoryEntry.action, HistoryEntry.before, HistoryEntry.after).where(
+        HistoryEntry.household_id == household_id, HistoryEntry.version == version).limit(1))).first()
+    if row is None:
+        return None, ()
+    named = [m.get("member_id") for side in (row.before, row.after) if isinstance(side, dict)
+             for m in side.get("members") or [] if isinstance(m, dict)]
+    return row.action, tuple(dict.fromkeys(UUID(m) for m in named if isinstance(m, str)))
+
+
+async def member_hashes(session: AsyncSession, member_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+    """member id -> citizen_id_hash, removed members included (a removal concerns the removed person)."""
+    wanted = list(set(member_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Member.id, Member.citizen_id_hash).where(
+        Member.id.in_(wanted), Member.citizen_id_hash.isnot(None)))
+    return {r[0]: r[1] for r in rows if r[1] is not None}
 
 
 async def units_with_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, list[str]]:

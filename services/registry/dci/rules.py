@@ -48,6 +48,9 @@ HOUSEHOLD_UPDATED = "household_updated"
 HOUSEHOLD_REMOVED = "household_removed"
 EVENT_TYPES = (STATUS_CHANGED, HOUSEHOLD_REGISTERED, MEMBER_CHANGED, HOUSEHOLD_UPDATED, HOUSEHOLD_REMOVED)
 EVENT_TYPE_PREFIX = "chungtay:RegistryEventType:"
+# What a subscription naming one person (a citizen ID filter) can hear of: that person's household
+# changing status, and that person's own membership (added to, changed in or removed from a household).
+PERSON_EVENT_TYPES = (STATUS_CHANGED, MEMBER_CHANGED)
 
 # idtype-value: identifier types a query may name.
 CITIZEN_ID_TYPES = frozenset({"nationalid", "nid", "uin", "cccd", "citizen_id", "citizenid"})
@@ -390,13 +393,37 @@ def condition_json(cond: Condition | None) -> Any:
 
 
 def condition_from_json(data: Any) -> Condition | None:
-    if data is None:
+    if data is None or PERSON in data:  # a person's subscription: matched by person_hash, not a condition
         return None
     if "attr" in data:
         return comparison(data["attr"], data["cmp"], data["value"])
     if data["op"] == "not":
         return {"op": "not", "arg": condition_from_json(data["arg"])}
     return {"op": data["op"], "args": [condition_from_json(c) for c in data["args"]]}
+
+
+PERSON = "person"
+
+
+def person_filter(citizen_hash: bytes, masked_id: str) -> dict[str, Any]:
+    """A subscription's stored filter for one person: the keyed search hash (never the number) and the
+    masked number shown back to the client."""
+    return {PERSON: {"citizen_id_hash": citizen_hash.hex(), "citizen_id": masked_id}}
+
+
+def person_hash(data: Any) -> bytes | None:
+    """The keyed hash of the person a stored subscription filter names, or None."""
+    person = data.get(PERSON) if isinstance(data, Mapping) else None
+    return bytes.fromhex(person["citizen_id_hash"]) if isinstance(person, Mapping) else None
+
+
+def shown_filter(data: Any) -> tuple[str, Any]:
+    """(filter_type, filter) of a stored subscription as the client is shown it: a person as the
+    idtype-value query it sent, its number masked."""
+    person = data.get(PERSON) if isinstance(data, Mapping) else None
+    if isinstance(person, Mapping):
+        return "idtype-value", {"type": "NationalID", "value": person["citizen_id"]}
+    return "expression", data or {}
 
 
 def event_type(value: Any) -> str:

@@ -590,7 +590,8 @@ async def subscribe(session: AsyncSession, principal: Principal, client: ClientV
     for raw in message["subscribe_request"]:
         try:
             reference_id, criteria = rules.check_item(raw, seen, "subscribe_criteria")
-            subscription = await _subscription(session, principal, client, criteria, transaction_id, reference_id, uri)
+            subscription = await _subscription(session, principal, client, cipher, criteria, transaction_id,
+                                               reference_id, uri)
         except Rejected as exc:
             code = exc.code if exc.code in SUBSCRIBE_REASONS else "rjct.notify_details.invalid"
             reference_id = rules.reference_of(raw)
@@ -622,15 +623,35 @@ SUBSCRIBE_REASONS = {"rjct.reference_id.invalid", "rjct.reference_id.duplicate",
                      "rjct.event.already_subscribed"}
 
 
-async def _subscription(session: AsyncSession, principal: Principal, client: ClientView, criteria: Mapping[str, Any],
-                        transaction_id: str, reference_id: str, uri: str) -> DciSubscription:
+async def _person_in_scope(session: AsyncSession, cipher: PersonalDataCipher, value: str) -> dict[str, Any]:
+    """The stored filter of a subscription to one person, found by the keyed search hash (nothing is
+    decrypted) among the current members in the caller's scope (`session` is scoped). A person who does
+    not exist and one outside the scope are refused alike: the answer never tells them apart."""
+    try:
+        number = normalize_citizen_id(value)
+    except InvalidCitizenId as exc:
+        raise Rejected("rjct.person_id.invalid", f"citizen ID: {exc}") from exc
+    citizen_hash = cipher.hash(number)
+    if citizen_hash not in await repository.members_by_hash(session, [citizen_hash]):
+        raise Rejected("rjct.person_id.invalid", "no person with this citizen ID is in your scope")
+    return rules.person_filter(citizen_hash, mask_citizen_id(number))
+
+
+async def _subscription(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
+                        criteria: Mapping[str, Any], transaction_id: str, reference_id: str,
+                        uri: str) -> DciSubscription:
     event_type = rules.event_type(criteria.get("reg_event_type"))
     raw_filter = criteria.get("filter")
     cond = None if raw_filter in (None, {}) else rules.parse_query(criteria.get("filter_type", "expression"),
                                                                    raw_filter)
-    if isinstance(cond, rules.IdQuery):
-        if cond.kind != "household_code":
-            raise Rejected("rjct.notify_details.invalid", "subscribe by HouseholdCode, expression or predicate")
+    stored: Any = None
+    if isinstance(cond, rules.IdQuery) and cond.kind == "citizen_id":
+        if event_type not in rules.PERSON_EVENT_TYPES:
+            raise Rejected("rjct.notify_types.invalid", "a subscription naming a citizen ID hears of "
+                                                         f"{' or '.join(rules.PERSON_EVENT_TYPES)}")
+        stored = await _person_in_scope(session, cipher, cond.value)
+        cond = None
+    elif isinstance(cond, rules.IdQuery):
         cond = {"attr": "household_code", "cmp": "eq", "value": cond.value}
     named = rules.condition_units(cond)
     units = await repository.units_with_codes(session, named)
@@ -640,17 +661,27 @@ async def _subscription(session: AsyncSession, principal: Principal, client: Cli
                        f"err.request.forbidden: commune(s) {', '.join(outside)} are outside your scope")
     subscription = DciSubscription(id=uuid7(), code=f"SUB-{uuid.uuid4().hex}", client_id=client.client_id,
                                    transaction_id=transaction_id, reference_id=reference_id, event_type=event_type,
-                                   filter=rules.condition_json(cond), scope_paths=principal.scope_paths,
+                                   filter=stored or rules.condition_json(cond), scope_paths=principal.scope_paths,
                                    sender_uri=uri, status="subscribe", created_at=clock.now())
     session.add(subscription)
     return subscription
 
 
 def subscription_info(s: DciSubscription, criteria: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    filter_type, shown = rules.shown_filter(s.filter)
     return {"version": rules.VERSION, "code": s.code, "subscription_code": s.code, "status": s.status,
             "timestamp": (s.created_at or clock.now()).isoformat(), "reg_type": rules.REG_TYPE,
-            "reg_event_type": s.event_type, "filter_type": "expression", "filter": s.filter or {},
-            "notify_record_type": "spdci:Group", "subscribe_criteria": dict(criteria or {})}
+            "reg_event_type": s.event_type, "filter_type": filter_type, "filter": shown,
+            "notify_record_type": "spdci:Group", "subscribe_criteria": _masked_criteria(criteria, shown)}
+
+
+def _masked_criteria(criteria: Mapping[str, Any] | None, shown: Any) -> dict[str, Any]:
+    """The criteria echoed back, a citizen ID in it masked (the callback is logged and stored sealed,
+    but a number sent once is not sent back)."""
+    out = dict(criteria or {})
+    if out.get("filter_type") == "idtype-value" and isinstance(shown, Mapping) and shown.get("type") == "NationalID":
+        out["filter"] = dict(shown)
+    return out
 
 
 async def unsubscribe(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
@@ -701,6 +732,7 @@ class Change:
     household_id: UUID
     unit_path: str
     occurred_at: datetime
+    member_ids: tuple[UUID, ...] = ()  # the members a member_changed change concerns
 
 
 async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Change]:
@@ -723,9 +755,9 @@ async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Cha
             out.append(Change(e.id, rules.HOUSEHOLD_REMOVED, UUID(e.subject_id), e.unit_path or "",
                               e.occurred_at))
         elif e.type == registry_events.HOUSEHOLD_UPDATED:
-            action = await repository.history_action(session, UUID(e.subject_id), e.version)
+            action, member_ids = await repository.history_change(session, UUID(e.subject_id), e.version)
             kind = rules.MEMBER_CHANGED if (action or "").startswith("member_") else rules.HOUSEHOLD_UPDATED
-            out.append(Change(e.id, kind, UUID(e.subject_id), e.unit_path or "", e.occurred_at))
+            out.append(Change(e.id, kind, UUID(e.subject_id), e.unit_path or "", e.occurred_at, member_ids))
     return out
 
 
@@ -751,22 +783,35 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
         return 0
     records = await load_records(session, [c.household_id for c in changes], True, include_removed=True)
     clients = {s.client_id: await client_view(session, s.client_id) for s in subscriptions}
+    people = {s.id: h for s in subscriptions if (h := rules.person_hash(s.filter)) is not None}
+    changed_members = await repository.member_hashes(session, {m for c in changes for m in c.member_ids}) \
+        if people else {}
     queued = 0
     for change in changes:
         household = records.households.get(change.household_id)
         if household is None:
             continue
         attrs = household_attributes(household, records.since.get(household.id))
+        concerned = _people_concerned(change, records, changed_members) if people else set()
         for s in subscriptions:
             client = clients.get(s.client_id)
             # A subscription hears of what happens after it was made, not of older events still in flight.
             if s.event_type != change.event_type or client is None or not client.active \
                     or (s.created_at is not None and change.occurred_at < s.created_at) \
                     or not path_in_any(household.unit_path, s.scope_paths) \
+                    or (s.id in people and people[s.id] not in concerned) \
                     or not rules.evaluate(rules.condition_from_json(s.filter), attrs):
                 continue
             queued += await _queue_notification(session, s, client, change, records, cipher)
     return queued
+
+
+def _people_concerned(change: Change, records: Records, changed_members: Mapping[UUID, bytes]) -> set[bytes]:
+    """The keyed hashes of the people a change concerns: a member change, the members it added, changed
+    or removed; any other change, the household's current members."""
+    if change.event_type == rules.MEMBER_CHANGED:
+        return {changed_members[m] for m in change.member_ids if m in changed_members}
+    return {m.citizen_id_hash for m in records.members.get(change.household_id, []) if m.citizen_id_hash}
 
 
 async def _queue_notification(session: AsyncSession, s: DciSubscription, client: ClientView, change: Change,
