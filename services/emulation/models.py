@@ -298,6 +298,7 @@ class Delivery(Base):
     year: Mapped[int] = mapped_column(SmallInteger)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
     households: Mapped[int] = mapped_column(Integer)
+    houses: Mapped[Decimal] = mapped_column(Numeric)  # a housing delivery's houses built or repaired
     status: Mapped[str] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(BigInteger)
 

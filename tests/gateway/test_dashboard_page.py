@@ -25,9 +25,9 @@ from gateway.main import create_app
 from tests.gateway.support import gateway_settings, seed, serve
 from tests.kit import Stack, eventually, fresh_database, system_tool
 from tests.reporting.conftest import Reporting, connect, reporting_app
-from tests.reporting.emulation_events import score, target
+from tests.reporting.emulation_events import MOVEMENT, score, target
 from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, NAMES, Dataset, all_unit_events, expected
-from tests.reporting.report_kit import COMMUNE, load_everything, open_report, write_and_submit
+from tests.reporting.report_kit import COMMUNE, THIRD_COMMUNE, load_everything, open_report, write_and_submit
 from tests.reporting.support_events import fund_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -68,6 +68,8 @@ async def site(stack: Stack) -> AsyncIterator[Site]:
             await reporting.settled(await reporting.publish(emulation), consumer="reporting-emulation")
             opened = (await open_report(reporting, COMMUNE, COMMUNES_A[0])).json()
             await write_and_submit(reporting, COMMUNE, opened["id"], f'"{opened["row_version"]}"')
+            review = (await open_report(reporting, THIRD_COMMUNE, COMMUNES_A[2], "midterm", MOVEMENT)).json()
+            await write_and_submit(reporting, THIRD_COMMUNE, review["id"], f'"{review["row_version"]}"')
 
             front = create_app(gateway_settings(gateway_db, nats_server.url, {"reporting": upstream},
                                                 requests_per_principal_per_minute=0,
@@ -242,6 +244,21 @@ async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab:
     march = await chart(tab, "chart-completeness")
     assert [d["data"] for d in march["datasets"]] == [[0, 0, 0], [0, 0, 0], [1, 1, 1]]
     assert (await chart(tab, "chart-units"))["datasets"][0]["data"] == units["datasets"][0]["data"]
+    # The movement's mid-term review (sơ kết, held 30/06/2024): only Trần Phú has sent it, late.
+    movement = "Bắc Giang chung tay vì người nghèo - Không để ai bị bỏ lại phía sau"
+    choices = await page.locator("#report option").all_inner_texts()
+    assert choices[-2:] == [f"Sơ kết: {movement}", f"Tổng kết: {movement}"]
+    await page.select_option("#report", label=f"Sơ kết: {movement}")
+    await expect(page.locator("#completeness-title")).to_have_text(
+        f"Tiến độ nộp báo cáo sơ kết “{movement}” (hạn 30/06/2024)")
+    await ready(tab)
+    midterm = await chart(tab, "chart-completeness")
+    assert midterm["labels"] == [NAMES[p] for p in COMMUNES_A]
+    assert [d["data"] for d in midterm["datasets"]] == [[0, 0, 0], [0, 0, 1], [1, 1, 0]]
+    assert midterm["painted"] > 1000
+    assert await page.locator("#kpi-reports-label").inner_text() == "Cấp dưới nộp báo cáo sơ kết"
+    assert await page.locator("#kpi-reports").inner_text() == "1 / 3"
+    assert "quá hạn chưa nộp: 2 đơn vị" in await page.locator("#completeness-rates").inner_text()
     await page.select_option("#report", label="Báo cáo năm")
     await expect(page.locator("#completeness-title")).to_have_text(
         "Tiến độ nộp báo cáo năm 2024 (hạn 20/11/2024)")

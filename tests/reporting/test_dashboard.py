@@ -1,12 +1,13 @@
 """The dashboard data of a unit and year: poverty over five years against targets, support by programme
-and source, fund balances, the annual report's completeness, the emulation ranking; the caller's scope."""
+and source, fund balances, the completeness of the annual, a monthly or a movement's review report, the
+emulation ranking; the caller's scope."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.reporting.conftest import Reporting
-from tests.reporting.emulation_events import score
+from tests.reporting.emulation_events import MOVEMENT, score
 from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, PROVINCE
 from tests.reporting.report_kit import (
     COMMUNE,
@@ -14,6 +15,7 @@ from tests.reporting.report_kit import (
     OTHER_DISTRICT,
     OTHER_PROVINCE,
     PROVINCE_OFFICER,
+    SISTER_COMMUNE,
     call,
     load_everything,
     ok,
@@ -146,3 +148,47 @@ async def test_the_completeness_of_a_months_review_report(reporting: Reporting) 
     assert october["completeness"]["expected_period"] is False and october["completeness"]["totals"]["expected"] == 0
     refused = await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024, "month": 13})
     assert refused.status_code == 422
+
+
+async def test_the_completeness_of_a_movements_midterm_and_final_review(reporting: Reporting) -> None:
+    await loaded(reporting)
+    plain = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    # The province's movement covers the district: its two reviews and their days, for the page's choice.
+    assert plain["movements"] == [{"movement_id": MOVEMENT, "name": plain["ranking"][0]["name"], "reviews": [
+        {"type": "midterm", "name": "Sơ kết", "due_on": "2024-06-30"},
+        {"type": "final", "name": "Tổng kết", "due_on": "2027-12-15"}]}]
+    opened = await open_report(reporting, COMMUNE, COMMUNES_A[0], "midterm", MOVEMENT)
+    await write_and_submit(reporting, COMMUNE, (await ok(opened, 201))["id"], opened.headers["etag"])
+
+    review = {"year": 2024, "review": "midterm", "movement": MOVEMENT}
+    midterm = (await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params=review)))["completeness"]
+    assert (midterm["type"], midterm["period"], midterm["due_on"]) == ("midterm", MOVEMENT, "2024-06-30")
+    assert midterm["movement"] == {"movement_id": MOVEMENT, "name": plain["ranking"][0]["name"]}
+    totals = midterm["totals"]
+    assert (totals["expected"], totals["submitted"], totals["late"], totals["missing"], totals["overdue"]) == (
+        3, 1, 1, 2, 2)  # submitted after 30/06/2024 (the tests run later); the two others overdue
+    children = {c["code"]: (c["submitted"], c["late"], c["missing"]) for c in midterm["children"]}
+    assert children == {"07207": (1, 1, 0), "07210": (0, 0, 1), "07213": (0, 0, 1)}
+    mine = await ok(await call(reporting, "GET", "/reporting/dashboard", COMMUNE, params=review))
+    assert mine["completeness"]["own"]["state"] == "submitted" and mine["completeness"]["own"]["on_time"] is False
+    final = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT,
+                                params={**review, "review": "final"}))
+    assert final["completeness"]["due_on"] == "2027-12-15"
+    # The old city and its wards end with the July 2025 reform: none of them is expected to report in 2027.
+    assert final["completeness"]["totals"]["expected"] == 0 and final["completeness"]["children"] == []
+    assert final["poverty"] == plain["poverty"]  # the choice of report moves no other figure
+
+    async def refused(params: dict[str, object]) -> dict[str, object]:
+        answer = await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params=params)
+        assert answer.status_code == 422, answer.text
+        return dict(answer.json())
+
+    assert (await refused({"review": "midterm"}))["errors"][0]["field"] == "movement"
+    assert (await refused({"movement": MOVEMENT}))["errors"][0]["field"] == "review"
+    assert (await refused({**review, "month": 3}))["errors"][0]["field"] == "month"
+    unknown = await refused({"review": "midterm", "movement": "no-such-movement"})
+    assert unknown["code"] == "unknown_movement" and unknown["errors"][0]["field"] == "movement"
+    assert (await refused({"review": "weekly", "movement": MOVEMENT}))["errors"][0]["field"] == "review"
+    # Another ward's officer cannot read the district's review completeness.
+    other = await call(reporting, "GET", "/reporting/dashboard", SISTER_COMMUNE, params={**review, "unit": DISTRICT_A})
+    assert other.status_code == 403 and "expected" not in other.text

@@ -16,6 +16,7 @@
   const READS = "reporting.indicators.read";  // what GET /reporting/dashboard asks of the caller
   const REPORT_STATES = { draft: "Đang soạn", submitted: "Đã nộp, chờ duyệt", returned: "Bị trả lại",
                           accepted: "Đã được duyệt" };
+  const REVIEWS = { midterm: "sơ kết", final: "tổng kết" };  // a movement's review reports
   // A national scope's name before its first answer (the reporting service names the units after that).
   const ROOTS = { v2008: "Toàn quốc (trước 01/7/2025)", v2025: "Toàn quốc" };
 
@@ -23,7 +24,7 @@
   const integer = new Intl.NumberFormat("vi-VN");
   const twoDecimals = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const state = {
-    tokens: null, me: null, trail: [], year: null, month: null, firstLoad: true, charts: {}, data: null, request: 0,
+    tokens: null, me: null, trail: [], year: null, report: "", firstLoad: true, charts: {}, data: null, request: 0,
     names: {},
   };
 
@@ -189,7 +190,11 @@
     document.body.dataset.state = "loading";
     try {
       const params = { unit: unit.path, year: String(state.year) };
-      if (state.month) params.month = String(state.month);  // a month's review report instead of the annual
+      // The report whose completeness is shown: the year's annual report (""), a month ("3"), or a movement's
+      // mid-term or final review ("midterm:<movement id>").
+      const [kind, movement] = state.report.split(/:(.*)/s);
+      if (movement) Object.assign(params, { review: kind, movement });
+      else if (kind) params.month = kind;
       const data = await api("/reporting/dashboard", params);
       if (request !== state.request) return;  // a newer choice was made meanwhile
       const latest = state.firstLoad && latestYearWithData(data);
@@ -221,6 +226,7 @@
   // ---- drawing -------------------------------------------------------------------------------------------
   function render(data) {
     fillUnits();
+    fillReports(data);
     const unit = data.unit;
     $("title").textContent = `${unit.name} – năm ${data.year}`;
     const registry = data.current_as_of.registry || {};
@@ -255,7 +261,7 @@
     $("kpi-support-households").textContent = `${integer.format(data.support.total.households)} lượt hộ`;
     $("kpi-fund").textContent = million(data.funds.balance_million_vnd);
     const totals = data.completeness.totals;
-    const name = reportName(data.completeness);
+    const name = reportName(data.completeness, true);
     if (totals.expected) {
       $("kpi-reports-label").textContent = `Cấp dưới nộp báo cáo ${name}`;
       $("kpi-reports").textContent = `${totals.submitted} / ${totals.expected}`;
@@ -396,7 +402,25 @@
     });
   }
 
-  function reportName(data) {  // "năm 2024", "tháng 3/2024"
+  // The report filter: the annual report and the months (in the page), then each review report of the
+  // movements covering the unit (from the answer). A chosen review stays chosen while another unit is shown.
+  function fillReports(data) {
+    const select = $("report");
+    for (const option of [...select.options]) if (option.value.includes(":")) option.remove();
+    const reviews = data.movements.flatMap((m) => m.reviews.map((r) => [`${r.type}:${m.movement_id}`,
+                                                                         `${r.name}: ${m.name}`]));
+    const shown = data.completeness.movement;
+    const chosen = `${data.completeness.type}:${shown ? shown.movement_id : ""}`;
+    if (shown && !reviews.some(([value]) => value === chosen)) {
+      const word = REVIEWS[data.completeness.type];
+      reviews.push([chosen, `${word[0].toUpperCase()}${word.slice(1)}: ${shown.name}`]);
+    }
+    for (const [value, label] of reviews) select.append(new Option(label, value, false, value === state.report));
+    select.value = state.report;
+  }
+
+  function reportName(data, short) {  // "năm 2024", "tháng 3/2024", "sơ kết “…”"
+    if (data.movement) return short ? REVIEWS[data.type] : `${REVIEWS[data.type]} “${data.movement.name}”`;
     const [year, month] = data.period.split("-");
     return month ? `tháng ${Number(month)}/${year}` : `năm ${year}`;
   }
@@ -503,7 +527,7 @@
     $("logout").addEventListener("click", signOut);
     $("unit").addEventListener("change", chooseUnit);
     $("year").addEventListener("change", () => { state.year = Number($("year").value); load(); });
-    $("report").addEventListener("change", () => { state.month = Number($("report").value) || null; load(); });
+    $("report").addEventListener("change", () => { state.report = $("report").value; load(); });
     const kept = sessionStorage.getItem(TOKENS);
     if (kept) {
       state.tokens = JSON.parse(kept);

@@ -1,18 +1,22 @@
 """The facts automatic criteria are measured from, taken from other services' events (never by calling
-them): households by status after each approved annual review (registry), support delivered and
-donations to the fund (support). Each handler keeps the latest state per subject (a redelivered or
-older event changes nothing) and queues the units whose facts it changed, in the same transaction, for
-the re-scorer (scoring/worker.py), which scores only those."""
+them): households by status after each approved annual review (registry), support delivered, the
+houses its housing deliveries built or repaired, and donations to the fund (support). Each handler
+keeps the latest state per subject (a redelivered or older event changes nothing) and queues the units
+whose facts it changed, in the same transaction, for the re-scorer (scoring/worker.py), which scores
+only those."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import Event
+
+HOUSING, HOUSE = "housing", "house"  # support's programme category and measure (docs/events.md "support")
 
 _REVIEWS = text("""
 INSERT INTO em_review_counts AS r (unit_path, year, households, poor, near_poor, version)
@@ -27,13 +31,13 @@ RETURNING unit_path, year
 _OLD_DELIVERIES = text("SELECT unit_path, year FROM em_deliveries WHERE delivery_id = ANY(CAST(:ids AS text[]))")
 
 _DELIVERIES = text("""
-INSERT INTO em_deliveries AS d (delivery_id, unit_path, year, amount_vnd, households, status, version)
+INSERT INTO em_deliveries AS d (delivery_id, unit_path, year, amount_vnd, households, houses, status, version)
 SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:paths AS text[]), CAST(:years AS int[]),
-                     CAST(:amounts AS bigint[]), CAST(:households AS int[]), CAST(:statuses AS text[]),
-                     CAST(:versions AS bigint[]))
+                     CAST(:amounts AS bigint[]), CAST(:households AS int[]), CAST(:houses AS numeric[]),
+                     CAST(:statuses AS text[]), CAST(:versions AS bigint[]))
 ON CONFLICT (delivery_id) DO UPDATE SET unit_path = EXCLUDED.unit_path, year = EXCLUDED.year,
-    amount_vnd = EXCLUDED.amount_vnd, households = EXCLUDED.households, status = EXCLUDED.status,
-    version = EXCLUDED.version
+    amount_vnd = EXCLUDED.amount_vnd, households = EXCLUDED.households, houses = EXCLUDED.houses,
+    status = EXCLUDED.status, version = EXCLUDED.version
 WHERE d.version < EXCLUDED.version
 RETURNING unit_path, year
 """)
@@ -85,13 +89,22 @@ async def on_review_approved(session: AsyncSession, batch: list[Event]) -> None:
     await queue_rescore(session, touched)
 
 
+def houses(state: dict[str, Any]) -> Decimal:
+    """Temporary houses removed by a delivery: the `house` quantities of a housing programme (new house,
+    repair — support's catalogue); 0 for any other delivery."""
+    if state.get("programme_category") != HOUSING:
+        return Decimal(0)
+    return sum((Decimal(str(q.get("quantity") or 0)) for q in state.get("quantities") or []
+                if q.get("measure") == HOUSE), Decimal(0))
+
+
 def _delivery(state: dict[str, Any], event: Event) -> dict[str, Any]:
     delivered_on = state.get("delivered_on")
     year = state.get("year") or (date.fromisoformat(str(delivered_on)[:10]).year if delivered_on else None)
     return {"id": str(state["delivery_id"]), "path": str(state.get("unit_path") or event.unit_path),
             "year": int(str(year)), "amount": int(state.get("amount_vnd") or 0),
-            "households": int(state.get("households") or 0), "status": str(state.get("status") or "recorded"),
-            "version": int(state.get("version") or event.version)}
+            "households": int(state.get("households") or 0), "houses": houses(state),
+            "status": str(state.get("status") or "recorded"), "version": int(state.get("version") or event.version)}
 
 
 async def _apply_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -101,7 +114,8 @@ async def _apply_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
     after = (await session.execute(_DELIVERIES, {
         "ids": ids, "paths": [r["path"] for r in rows], "years": [r["year"] for r in rows],
         "amounts": [r["amount"] for r in rows], "households": [r["households"] for r in rows],
-        "statuses": [r["status"] for r in rows], "versions": [r["version"] for r in rows]})).all()
+        "houses": [r["houses"] for r in rows], "statuses": [r["status"] for r in rows],
+        "versions": [r["version"] for r in rows]})).all()
     if after:  # a correction may move a delivery to another unit or year: both are touched
         await queue_rescore(session, sorted({(str(r[0]), int(r[1])) for r in [*before, *after]}))
 

@@ -39,7 +39,7 @@ WITH u AS (
     WHERE f.year IN (:year, :year - 1)
     GROUP BY u.path
 ), dv AS (
-    SELECT u.path, sum(amount_vnd) AS delivered
+    SELECT u.path, sum(amount_vnd) AS delivered, sum(houses) AS houses
     FROM u JOIN em_deliveries f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
     WHERE f.year = :year AND f.status = 'recorded'
     GROUP BY u.path
@@ -55,8 +55,8 @@ WITH u AS (
       AND f.kind = ANY(CAST(:session_kinds AS text[]))
     GROUP BY u.path
 ), measured AS (
-    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0, dv.delivered, fe.raised,
-           ac.sessions
+    SELECT u.path, u.parent_path, rc.hh, rc.poor, rc.near, rc.hh0, rc.poor0, rc.near0, dv.delivered, dv.houses,
+           fe.raised, ac.sessions
     FROM u LEFT JOIN rc USING (path) LEFT JOIN dv USING (path) LEFT JOIN fe USING (path) LEFT JOIN ac USING (path)
 ), crit AS (
     SELECT c->>'key' AS key, c->>'kind' AS kind, c->>'source' AS source, (c->>'weight')::numeric AS weight, ord
@@ -70,6 +70,7 @@ WITH u AS (
                    THEN round((m.near0::numeric / m.hh0 - m.near::numeric / m.hh) * 100, 4) END
                WHEN 'households_escaping_poverty' THEN CASE WHEN m.hh0 > 0 AND m.hh > 0 THEN m.poor0 - m.poor END
                WHEN 'support_delivered' THEN coalesce(m.delivered, 0)
+               WHEN 'temporary_houses_removed' THEN coalesce(m.houses, 0)
                WHEN 'fund_raised' THEN coalesce(m.raised, 0)
                WHEN 'propaganda_sessions' THEN coalesce(m.sessions, 0) END AS value,
            t.value AS target, ms.points AS manual, ms.evidence

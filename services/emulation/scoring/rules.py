@@ -21,6 +21,8 @@ SOURCES = {
     "near_poor_rate_reduction": "registry.review.approved: near-poor ÷ households, last year − this year (pp)",
     "households_escaping_poverty": "registry.review.approved: poor households last year − this year",
     "support_delivered": "support.delivery.*: VND delivered in the year (deliveries not voided)",
+    "temporary_houses_removed": "support.delivery.*: houses built or repaired by housing programmes in the year "
+                                "(quantities in the measure house; deliveries not voided)",
     "fund_raised": "support.fund.donation_received: VND donated in the year",
     "propaganda_sessions": "emulation activities: propaganda sessions, conferences, training classes held",
 }

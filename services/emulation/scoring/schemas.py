@@ -13,7 +13,7 @@ from services.emulation.movements.schemas import Hierarchy, UnitCode
 from shared.text import NoteText, PlainText
 
 Source = Literal["poor_rate_reduction", "near_poor_rate_reduction", "households_escaping_poverty",
-                 "support_delivered", "fund_raised", "propaganda_sessions"]
+                 "support_delivered", "temporary_houses_removed", "fund_raised", "propaganda_sessions"]
 
 
 class CriterionIn(BaseModel):

@@ -65,3 +65,13 @@ FROM rp_reports WHERE unit_path = $1 AND report_type = $2 AND period = $3"""
 async def own_report(session: AsyncSession, path: str, report_type: str, period: str) -> Any | None:
     rows = await fetch(session, _OWN_REPORT, path, report_type, period, VIETNAM.key)
     return rows[0] if rows else None
+
+
+# The movements covering a unit (launched by the unit itself or a unit above it), oldest first, with their
+# phases (the mid-term and final reviews' days).
+_MOVEMENTS = """SELECT movement_id, name, starts_on, phases FROM rp_movements
+WHERE unit_path = $1 OR starts_with($1, unit_path || '.') ORDER BY starts_on, movement_id"""
+
+
+async def movements(session: AsyncSession, path: str) -> list[Any]:
+    return await fetch(session, _MOVEMENTS, path)

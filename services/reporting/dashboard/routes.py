@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -27,7 +27,13 @@ async def officer_dashboard(
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
     month: Annotated[int | None, Query(ge=1, le=12, description="Completeness of that month's review report "
                                                                "instead of the year's annual report")] = None,
+    review: Annotated[Literal["midterm", "final"] | None,
+                      Query(description="Completeness of a movement's mid-term (sơ kết) or final (tổng kết) "
+                                        "review instead (with `movement`)")] = None,
+    movement: Annotated[str | None, Query(max_length=64, description="The movement of `review` (the "
+                                          "answer's `movements` lists those covering the unit)")] = None,
 ) -> Response:
     """docs/reporting.md "Dashboard data" describes every field."""
-    body = await dashboard(session, request.app.state.dashboard_cache, principal, unit, hierarchy, year, month)
+    body = await dashboard(session, request.app.state.dashboard_cache, principal, unit, hierarchy, year, month,
+                           review, movement)
     return Response(orjson.dumps(body), media_type="application/json")

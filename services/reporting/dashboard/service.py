@@ -23,6 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.completeness import repository as completeness
@@ -31,6 +32,7 @@ from services.reporting.dashboard import repository
 from services.reporting.indicators.rules import change_pp, rate
 from services.reporting.progress.projection import EMULATION_CONSUMER, SUPPORT_CONSUMER
 from services.reporting.progress.repository import read_progresses
+from services.reporting.reports import figures as gathering
 from services.reporting.reports.layout import INDICATORS
 from services.reporting.reports.rules import REPORT_TYPES, Period, period_of
 from services.reporting.sql import fetch
@@ -39,6 +41,7 @@ from services.reporting.support.rules import million_vnd, support_figures
 from services.reporting.units.rules import UnitRef, child_ref
 from services.reporting.units.service import locate
 from shared.clock import today
+from shared.errors import Problem
 from shared.principal import Principal
 
 SERIES_YEARS = 5
@@ -143,19 +146,71 @@ def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
     return list(ranking.values())
 
 
-def report_period(year: int, month: int | None) -> tuple[str, Period]:
-    """The report whose completeness the dashboard counts: the year's annual report, or a month's review
-    report (`month` 1–12 of `year`; monthly reports are expected for January–August)."""
+REVIEWS = ("midterm", "final")  # the movement's review reports
+REVIEW_NAMES = {"midterm": "Sơ kết", "final": "Tổng kết"}
+
+
+def report_period(year: int, month: int | None, review: str | None = None,
+                  movement: dict[str, Any] | None = None) -> tuple[str, Period]:
+    """The report whose completeness the dashboard counts: the year's annual report, a month's review
+    report (`month` 1–12 of `year`; monthly reports are expected for January–August), or a movement's
+    mid-term or final review (`review`, of `movement` as the read model holds it)."""
+    if review is not None:
+        try:
+            return review, period_of(REPORT_TYPES[review], str((movement or {}).get("movement_id")), movement)
+        except Problem as problem:  # the movement is what the dashboard's caller named
+            problem.extra["errors"] = [{"field": "movement", "reason": e["reason"]}
+                                       for e in problem.extra.get("errors") or []]
+            raise
     if month is None:
         return "annual", period_of(REPORT_TYPES["annual"], str(year))
     return "monthly", period_of(REPORT_TYPES["monthly"], f"{year}-{month:02d}")
 
 
+def _reviews(rows: list[Any]) -> list[dict[str, Any]]:
+    """The movements covering the unit and the review reports each plans (those with a day)."""
+    out = []
+    for row in rows:
+        movement = dict(row)
+        if isinstance(movement["phases"], str):
+            movement["phases"] = orjson.loads(movement["phases"])
+        reviews = []
+        for code in REVIEWS:
+            try:
+                period = period_of(REPORT_TYPES[code], str(movement["movement_id"]), movement)
+            except Problem:
+                continue  # no such phase, or no day for it
+            reviews.append({"type": code, "name": REVIEW_NAMES[code], "due_on": period.due_on.isoformat()})
+        out.append({"movement_id": movement["movement_id"], "name": movement["name"], "reviews": reviews})
+    return out
+
+
+def _choice(month: int | None, review: str | None, movement_id: str | None) -> None:
+    """422 naming the parameter when the report asked for is ambiguous or incomplete."""
+    errors = []
+    if review is not None and month is not None:
+        errors.append({"field": "month", "reason": "give either month or review, not both"})
+    if review is not None and not movement_id:
+        errors.append({"field": "movement", "reason": "a review report needs the movement's id"})
+    if movement_id and review is None:
+        errors.append({"field": "review", "reason": "midterm or final, with movement"})
+    if errors:
+        raise Problem(422, "validation_error", "Invalid request",
+                      "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors)
+
+
 async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Principal, unit: str | None,
-                    hierarchy: str | None, year: int | None, month: int | None = None) -> dict[str, Any]:
+                    hierarchy: str | None, year: int | None, month: int | None = None, review: str | None = None,
+                    movement_id: str | None = None) -> dict[str, Any]:
     year = year or today().year
-    report_type, period = report_period(year, month)
+    _choice(month, review, movement_id)
     located = await locate(session, principal, unit, hierarchy)  # checked against the scope before any read
+    movement = await gathering.movement(session, movement_id) if review and movement_id else None
+    if review and movement is None:
+        raise Problem(422, "unknown_movement", "Unknown movement",
+                      f"No movement {movement_id!r} is known to reporting (emulation.movement.launched).",
+                      errors=[{"field": "movement", "reason": "a movement id"}])
+    report_type, period = report_period(year, month, review, movement)
     ref = located.unit
     fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])  # before the figures
     version = _version(located.progress, fresh[SUPPORT_CONSUMER], fresh[EMULATION_CONSUMER])
@@ -173,8 +228,11 @@ async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Pri
     return {
         "unit": ref.as_dict(), "year": year,
         "poverty": parts["poverty"], "support": parts["support"], "funds": parts["funds"],
+        "movements": parts["movements"],
         "completeness": {"type": report_type, "period": period.key, "due_on": period.due_on.isoformat(),
                          "expected_period": period.expected,
+                         "movement": {"movement_id": movement["movement_id"], "name": movement["name"]}
+                         if movement else None,
                          "own": _own(own, period.due_on), "totals": reports.total.as_dict(),
                          "children": [{"code": code, "name": names.get(code, code), **t.as_dict()}
                                       for code, t in sorted(reports.by_child.items())]},
@@ -203,6 +261,7 @@ async def _projected(session: AsyncSession, ref: UnitRef, known: list[UnitRef], 
     names = await catalogue_names(session)
     funds = await repository.fund_balances(session, path, year)
     scores = await repository.scores(session, path, year)
+    movements = await repository.movements(session, path)
     poverty = _poverty(ref, known, counts, year)
     poverty["targets"] = _targets(targets, poverty)
     money = support_figures(support.lines, support.funding, [], names)
@@ -220,4 +279,5 @@ async def _projected(session: AsyncSession, ref: UnitRef, known: list[UnitRef], 
                     "sources": money["sources"], "total": money["total"]},
         "funds": {"balance_vnd": balance, "balance_million_vnd": million_vnd(balance), "by_unit": by_unit},
         "ranking": _ranking(scores),
+        "movements": _reviews(movements),
     }
