@@ -55,7 +55,8 @@ def household_removed(household: Any, reason: str) -> Event:
 
 def assessed_payload(household: Any, assessment: Any, previous_status: str | None,
                      transition: str | None) -> dict[str, Any]:
-    """`household` gives flags, area, commune and ids; `assessment` gives id, year, status, standard."""
+    """`household` gives flags, area, commune and ids; `assessment` gives id, year, status, standard and
+    the indicator codes the household is deprived in (as the classification computed them)."""
     return {
         "household_id": str(_get(household, "id")),
         "assessment_id": str(_get(assessment, "id")),
@@ -68,6 +69,7 @@ def assessed_payload(household: Any, assessment: Any, previous_status: str | Non
         "area": _get(household, "area"),
         "commune_code": _get(household, "commune_code"),
         "standard": _get(assessment, "standard"),
+        "deprived_indicators": list(_get(assessment, "deprived_indicators") or ()),
     }
 
 

@@ -144,8 +144,11 @@ def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
                               ethnic_minority=h["ethnic_minority"] == "t", policy_family=h["policy_family"] == "t",
                               social_protection=False, no_labour_capacity=False, status=None, status_year=None,
                               version=int(h["version"]))
-    assessment = {"id": a["id"], "review_year": a["review_year"], "status": a["status"], "standard": a["standard"]}
+    indicators = a["deprived_indicators"].strip("{}")
+    assessment = {"id": a["id"], "review_year": a["review_year"], "status": a["status"], "standard": a["standard"],
+                  "deprived_indicators": indicators.split(",") if indicators else []}
     expected = events.assessed_payload(household_obj, assessment, None, a["transition"])
+    assert expected["deprived_indicators"] == ["health_insurance", "housing_quality", "latrine"]
     assert orjson.loads(item.removesuffix(b",")) == expected | {"version": 1, "unit_path": commune.path}
     assert m["household_id"] == a["household_id"] == history["household_id"] == h["id"]
     encrypted = bytes.fromhex(m["citizen_id_enc"].removeprefix("\\x"))

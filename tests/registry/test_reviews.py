@@ -92,6 +92,7 @@ async def test_three_years_of_reviews_give_transitions_counts_certificates_and_e
     payload = h1_events[0]["payload"]
     assert payload["review_year"] == 2022 and payload["commune_code"] == HOME_CODE and payload["area"] == "rural"
     assert payload["member_count"] == 3 and payload["standard"] == "decree-07-2021"
+    assert payload["deprived_indicators"] == ["employment", "nutrition", "latrine"]  # as classified (POOR)
     assert h1_events[0]["unit_path"] == HOME
     approved = await events(registry_db, "registry.review.approved")
     assert [e["payload"]["year"] for e in approved] == [2022, 2023, 2024]

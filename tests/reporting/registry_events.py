@@ -104,7 +104,8 @@ class Assessment:
             "review_year": self.year, "status": self.status, "previous_status": None, "transition": self.transition,
             "member_count": self.members, "ethnic_minority": self.ethnic_minority,
             "policy_family": self.policy_family, "social_protection": self.social_protection, "area": self.area,
-            "commune_code": self.unit_path.rsplit(".", 1)[-1], "standard": "decree_07_2021",
+            "commune_code": self.unit_path.rsplit(".", 1)[-1], "standard": "decree-07-2021",
+            "deprived_indicators": ["housing_quality", "latrine"] if self.status == "poor" else [],
             "version": self.version, "unit_path": self.unit_path,
         }
 

@@ -48,14 +48,15 @@ def household_event(household_id: str, unit_path: str, status: str | None, versi
 
 
 def assessed(household_id: str, unit_path: str, year: int, status: str, previous: str | None, transition: str,
-             version: int) -> Event:
+             version: int, deprived: list[str] | None = None) -> Event:
     code = unit_path.rsplit(".", 1)[-1]
     return Event(type="registry.household.assessed", producer="registry", subject_id=household_id, unit_code=code,
                  unit_path=unit_path, version=version, payload={
                      "household_id": household_id, "assessment_id": str(uuid.uuid4()), "review_year": year,
                      "status": status, "previous_status": previous, "transition": transition, "member_count": 4,
                      "ethnic_minority": False, "policy_family": False, "social_protection": False, "area": "urban",
-                     "commune_code": code, "standard": "decree_07_2021"})
+                     "commune_code": code, "standard": "decree-07-2021",
+                     "deprived_indicators": deprived if deprived is not None else ["employment", "nutrition"]})
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Coverage gaps: poor and near-poor households without a health-insurance card this year, and
-households that escaped poverty and still get poor-only support; scoped, paged, exportable."""
+"""Coverage gaps: poor and near-poor households without a health-insurance card this year, those
+deprived in housing without housing support, and households that escaped poverty and still get
+poor-only support; scoped, paged, exportable."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import csv
 import io
 import uuid
 
+from shared.events import Event
 from tests.support.conftest import (
     A0,
     A1,
     DISTRICT_A_OFFICER,
     OFFICER_A0,
     OFFICER_B0,
+    OTHER_DISTRICT,
+    OTHER_PROVINCE,
     Support,
     assessed,
     household_event,
+    housing_repair,
 )
 
 
@@ -69,3 +74,84 @@ async def test_households_that_escaped_poverty_and_still_get_poor_only_support(s
     assert {i["delivery_id"] for i in gap["items"]} == {before.json()["id"], late.json()["id"]}
     assert (await support.call("GET", "/support/gaps/escaped-still-supported", OFFICER_B0,
                                params={"review_year": 2024})).json()["total"] == 0
+
+
+HOUSING = ["housing_quality"]
+
+
+async def _assessed_household(support: Support, unit_path: str, status: str, deprived: list[str]) -> str:
+    """A household the registry registered and then assessed (version 2) with these deprivations."""
+    household = str(uuid.uuid4())
+    await support.publish([household_event(household, unit_path, None),
+                           assessed(household, unit_path, 2024, status, None, "newly_poor", 2, deprived)])
+    await support.wait_version(household, 2)
+    return household
+
+
+async def test_poor_households_deprived_in_housing_without_housing_support(support: Support) -> None:
+    helped = await _assessed_household(support, A0, "poor", ["housing_quality", "latrine"])
+    unhelped = await _assessed_household(support, A0, "poor", HOUSING)
+    small_house = await _assessed_household(support, A0, "near_poor", ["housing_area"])
+    await _assessed_household(support, A0, "poor", ["latrine", "employment"])  # housing is fine
+    await _assessed_household(support, A0, "middle_income", HOUSING)  # not poor or near-poor
+    elsewhere = await _assessed_household(support, A1, "poor", HOUSING)
+    repaired = await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(helped))
+    assert repaired.status_code == 201
+
+    gap = (await support.call("GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2024})).json()
+    assert {i["household_id"]: i["deprived_indicators"] for i in gap["items"]} == {
+        unhelped: HOUSING, small_house: ["housing_area"]}
+    assert gap["total"] == 2 and {i["status"] for i in gap["items"]} == {"poor", "near_poor"}
+    district = (await support.call("GET", "/support/gaps/housing", DISTRICT_A_OFFICER, params={"year": 2024})).json()
+    assert {i["household_id"] for i in district["items"]} == {unhelped, small_house, elsewhere}
+    # Support in another year does not close this year's gap; a period covering it does.
+    assert helped in {i["household_id"] for i in (await support.call(
+        "GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2025})).json()["items"]}
+    campaign = (await support.call("GET", "/support/gaps/housing", OFFICER_A0,
+                                   params={"from": "2021-01-01", "to": "2025-12-31"})).json()
+    assert {i["household_id"] for i in campaign["items"]} == {unhelped, small_house}
+    backwards = await support.call("GET", "/support/gaps/housing", OFFICER_A0,
+                                   params={"from": "2025-01-01", "to": "2024-01-01"})
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "to"
+
+    exported = await support.call("GET", "/support/gaps/housing", DISTRICT_A_OFFICER,
+                                  params={"year": 2024, "format": "csv"})
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {r["household_id"]: r["deprived_indicators"] for r in rows} == {
+        unhelped: "housing_quality", small_house: "housing_area", elsewhere: "housing_quality"}
+
+    # A registration update (no indicators in it) keeps them; a new assessment without a housing
+    # deprivation takes the household out of the gap.
+    await support.publish([household_event(unhelped, A0, "poor", version=3, type_="registry.household.updated")])
+    await support.wait_version(unhelped, 3)
+    assert unhelped in {i["household_id"] for i in (await support.call(
+        "GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2024})).json()["items"]}
+    await support.publish([assessed(unhelped, A0, 2025, "poor", "poor", "stayed", 4, ["latrine"])])
+    await support.wait_version(unhelped, 4)
+    assert {i["household_id"] for i in (await support.call(
+        "GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2024})).json()["items"]} == {small_house}
+
+
+async def test_the_housing_gap_of_another_unit_is_not_shown(support: Support) -> None:
+    await _assessed_household(support, A0, "poor", HOUSING)
+    for officer in (OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE):
+        mine = await support.call("GET", "/support/gaps/housing", officer, params={"year": 2024})
+        assert mine.status_code == 200 and mine.json()["total"] == 0, officer.role
+        named = await support.call("GET", "/support/gaps/housing", officer, params={"unit": "07207"})
+        assert named.status_code == 404, officer.role
+        exported = await support.call("GET", "/support/gaps/housing", officer, params={"year": 2024, "format": "csv"})
+        assert exported.content.decode("utf-8-sig").strip().count("\n") == 0, officer.role  # the header only
+
+
+async def test_a_bulk_registry_import_tells_the_indicators_too(support: Support) -> None:
+    household = str(uuid.uuid4())
+    item = {**assessed(household, A0, 2024, "poor", None, "newly_poor", 1, ["housing_area", "latrine"]).payload,
+            "version": 1, "unit_path": A0}
+    await support.publish([Event(type="registry.household.assessed_batch", producer="registry",
+                                 subject_id=str(uuid.uuid4()), unit_code="07207", unit_path=A0,
+                                 payload={"items": [item]})])
+    await support.wait_version(household, 1)
+    gap = (await support.call("GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2024})).json()
+    assert gap["items"][0]["household_id"] == household
+    assert gap["items"][0]["deprived_indicators"] == ["housing_area", "latrine"]

@@ -142,7 +142,8 @@ class RecordBuilder:
                 "review_year": row.review_year, "status": status, "previous_status": None, "transition": move,
                 "member_count": row.member_count, "ethnic_minority": row.ethnic_minority,
                 "policy_family": row.policy_family, "social_protection": False, "area": area, "commune_code": code,
-                "standard": result.standard, "version": 1, "unit_path": path}) + b",")  # a copy of exact size
+                "standard": result.standard, "deprived_indicators": result.deprived_indicators, "version": 1,
+                "unit_path": path}) + b",")  # a copy of exact size
             out.paths.append(path)
             out.statuses.append(status)
             if self.with_keys:

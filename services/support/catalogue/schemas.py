@@ -40,6 +40,9 @@ class ProgrammeFields(BaseModel):
     active_from: date
     active_to: date | None = None
     standards: list[Standard] = []
+    # The registry's deprivation indicator codes the programme remedies (housing: housing_quality,
+    # housing_area): a household deprived in one of them and not reached is a coverage gap.
+    deprivations: list[Code] = Field([], max_length=30)
 
     @model_validator(mode="after")
     def _check(self) -> ProgrammeFields:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, exists, false, select
+from sqlalchemy.dialects.postgresql import array
 
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
@@ -23,6 +24,23 @@ def without_programme(unit_path: str | None, statuses: Sequence[str], programmes
                               Delivery.year == year, Delivery.programme.in_(list(programmes)))
     query = select(SupportHousehold).where(SupportHousehold.status.in_(list(statuses)),
                                            SupportHousehold.removed.is_(False), ~received)
+    if unit_path is not None:
+        query = query.where(scope_clause(SupportHousehold.unit_path, [unit_path]))
+    return query.order_by(SupportHousehold.unit_path, SupportHousehold.household_code, SupportHousehold.id)
+
+
+def deprived_without_programme(unit_path: str | None, statuses: Sequence[str], indicators: Sequence[str],
+                               programmes: Sequence[str], start: date, end: date) -> Select[SupportHousehold]:
+    """Households of these statuses deprived in one of `indicators` (their newest assessment's) with no
+    recorded delivery of these programmes from `start` to `end`."""
+    received = exists().where(Delivery.household_id == SupportHousehold.id, Delivery.status == RECORDED,
+                              Delivery.delivered_on >= start, Delivery.delivered_on <= end,
+                              Delivery.programme.in_(list(programmes)))
+    query = select(SupportHousehold).where(SupportHousehold.status.in_(list(statuses)),
+                                           SupportHousehold.removed.is_(False),
+                                           ~received)
+    query = query.where(SupportHousehold.deprived_indicators.overlap(array(list(indicators))) if indicators
+                        else false())
     if unit_path is not None:
         query = query.where(scope_clause(SupportHousehold.unit_path, [unit_path]))
     return query.order_by(SupportHousehold.unit_path, SupportHousehold.household_code, SupportHousehold.id)

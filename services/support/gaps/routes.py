@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from services.support.gaps import repository, service
 from services.support.households import repository as units
 from shared import clock, permissions
+from shared.errors import Problem
 from shared.http import DbSession, require
 from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
@@ -40,6 +42,10 @@ class HouseholdGap(BaseModel):
     status: str | None
 
 
+class DeprivedHouseholdGap(HouseholdGap):
+    deprived_indicators: list[str]
+
+
 class DeliveryGap(BaseModel):
     delivery_id: str
     delivered_on: str
@@ -58,12 +64,20 @@ def _household(row: Any) -> HouseholdGap:
                         unit_path=row.unit_path, status=row.status)
 
 
+def _deprived(row: Any) -> DeprivedHouseholdGap:
+    return DeprivedHouseholdGap(**_household(row).model_dump(), deprived_indicators=list(row.deprived_indicators or []))
+
+
 def _delivery(row: Any) -> DeliveryGap:
     delivery, household, transition = row
     return DeliveryGap(delivery_id=str(delivery.id), delivered_on=delivery.delivered_on.isoformat(),
                        programme=delivery.programme, amount_vnd=delivery.amount_vnd, household_id=str(household.id),
                        household_code=household.household_code, unit_path=delivery.unit_path,
                        status=household.status, transition=transition.transition, review_year=transition.review_year)
+
+
+def _cell(value: Any) -> Any:
+    return ";".join(value) if isinstance(value, list) else value
 
 
 async def _answer(session: DbSession, query: Any, paging: PageParams, to_item: Any, fmt: Format,
@@ -75,7 +89,7 @@ async def _answer(session: DbSession, query: Any, paging: PageParams, to_item: A
     writer = csv.writer(out)
     writer.writerow(columns)
     for item in page.items:
-        writer.writerow([neutralise_formula(getattr(item, c)) for c in columns])
+        writer.writerow([neutralise_formula(_cell(getattr(item, c))) for c in columns])
     return Response(out.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
@@ -90,6 +104,24 @@ async def health_insurance_gap(principal: Reader, session: DbSession, paging: Pa
     query = repository.without_programme(path, ("poor", "near_poor"), programmes, year)
     return await _answer(session, query, paging, _household, format, tuple(HouseholdGap.model_fields),
                          f"thieu-the-bhyt-{year}")
+
+
+@router.get("/housing", response_model=Page[DeprivedHouseholdGap], responses=ANSWERS,
+            summary="Poor and near-poor households deprived in housing with no housing support in the period")
+async def housing_gap(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
+                      hierarchy: Hierarchy = None, year: Year = None,
+                      date_from: Annotated[date | None, Query(alias="from")] = None,
+                      date_to: Annotated[date | None, Query(alias="to")] = None, format: Format = "json") -> Any:
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    year = year or clock.today().year
+    start, end = date_from or date(year, 1, 1), date_to or date(year, 12, 31)
+    if end < start:
+        raise Problem(422, "validation_error", "Invalid request", "to is before from",
+                      errors=[{"field": "to", "reason": "to is before from"}])
+    programmes, indicators = await service.deprivations_of_category(session, "housing")
+    query = repository.deprived_without_programme(path, ("poor", "near_poor"), indicators, programmes, start, end)
+    return await _answer(session, query, paging, _deprived, format, tuple(DeprivedHouseholdGap.model_fields),
+                         f"thieu-ho-tro-nha-o-{start.isoformat()}-{end.isoformat()}")
 
 
 @router.get("/escaped-still-supported", response_model=Page[DeliveryGap], responses=ANSWERS,

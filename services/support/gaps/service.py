@@ -14,3 +14,10 @@ async def programmes_of_category(session: AsyncSession, category: str) -> list[s
 
 async def poor_only_programmes(session: AsyncSession) -> list[str]:
     return [e.code for e in await catalogue.entries(session, "programme") if e.fields.get("eligible") == ["poor"]]
+
+
+async def deprivations_of_category(session: AsyncSession, category: str) -> tuple[list[str], list[str]]:
+    """The programmes of a category and the deprivation indicators they remedy (their `deprivations`)."""
+    programmes = [e for e in await catalogue.entries(session, "programme") if e.fields.get("category") == category]
+    indicators = sorted({code for e in programmes for code in e.fields.get("deprivations") or ()})
+    return [e.code for e in programmes], indicators

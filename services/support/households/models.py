@@ -10,6 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.support.db import Base
@@ -43,6 +44,9 @@ class SupportHousehold(Scoped, Base):
     status: Mapped[str | None] = mapped_column(String(16))
     status_year: Mapped[int | None] = mapped_column(Integer)
     member_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The indicator codes the household is deprived in, from its newest assessment (registry
+    # classification codes, e.g. housing_quality); None until an assessment event tells them.
+    deprived_indicators: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the registry event's time
