@@ -40,8 +40,9 @@ async def award_of(session: AsyncSession, nomination_id: UUID) -> Award | None:
     return await session.scalar(select(Award).where(Award.nomination_id == nomination_id))
 
 
-async def award(session: AsyncSession, award_id: UUID) -> Award:
-    found = await session.scalar(select(Award).where(Award.id == award_id).with_for_update())
+async def award(session: AsyncSession, award_id: UUID, lock: bool = True) -> Award:
+    query = select(Award).where(Award.id == award_id)
+    found = await session.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise not_found("award", award_id)
     return found

@@ -38,6 +38,7 @@ from shared.permissions import EMULATION_APPRAISE, EMULATION_READ, EMULATION_WRI
 from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["nominations and awards"])
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
 Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
 Board = Annotated[Principal, Depends(require(EMULATION_APPRAISE))]
@@ -213,6 +214,17 @@ async def certificates(principal: Reader, session: DbSession, paging: Paging,
                        year: Year = None) -> Page[CertificateOut]:
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.awards(path, year, None), paging, certificate_out)
+
+
+@router.get("/awards/{award_id}/certificate.docx", response_class=Response,
+            responses={200: {"description": "The certificate", "content": {DOCX: {}}}, **problems(404, 409)},
+            summary="The award's certificate (giấy khen, bằng khen) as a DOCX in the official layout")
+async def certificate_docx(award_id: UUID, principal: Reader, session: DbSession) -> Response:
+    """Whoever reads the award reads its certificate (the nominating unit and the units above it);
+    409 `award_revoked` once the award is revoked."""
+    award, body = await service.certificate(session, award_id)
+    return Response(body, media_type=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="certificate_{award.id}.docx"', "ETag": f'"{award.version}"'})
 
 
 @router.post("/awards/{award_id}/revocation", response_model=AwardOut, responses=problems(404, 409),

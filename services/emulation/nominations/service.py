@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from services.emulation.households.service import check as check_household
 from services.emulation.models import Award, Nomination, Quota
 from services.emulation.movements import repository as movements
 from services.emulation.nominations import repository, rules
+from services.emulation.nominations.certificate import CertificateFields, render
 from services.emulation.nominations.schemas import (
     Comment,
     Decision,
@@ -22,7 +24,7 @@ from services.emulation.nominations.schemas import (
     Revocation,
     Vote,
 )
-from services.emulation.units.service import locate
+from services.emulation.units.service import by_path, locate
 from shared import clock
 from shared.errors import Problem, forbidden
 from shared.events import record_events, uuid7
@@ -229,3 +231,24 @@ async def set_quota(session: AsyncSession, principal: Principal, body: QuotaIn) 
     return quota
 
 
+
+
+async def certificate(session: AsyncSession, award_id: UUID) -> tuple[Award, bytes]:
+    """The award's certificate as a DOCX (nominations/certificate.py); read by whoever reads the award.
+    A revoked award has no valid certificate: 409 `award_revoked`."""
+    award = await repository.award(session, award_id, lock=False)
+    if award.revoked_on is not None:
+        raise Problem(409, "award_revoked", "Award revoked",
+                      f"This award was revoked on {award.revoked_on.isoformat()}: its certificate is no longer valid.")
+    nomination = await repository.nomination(session, award.nomination_id)
+    form = catalogue.form(award.form)
+    awarding_unit = await by_path(session, award.awarding_path)
+    fields = CertificateFields(
+        form_code=award.form, form_name=form.name if form else award.form,
+        category=form.category if form else "award", nominee_kind=award.nominee_kind,
+        nominee_name=award.nominee_name, nominee_role=nomination.nominee_role, achievements=nomination.achievements,
+        year=award.year, decision_number=award.decision_number, decision_date=award.decision_date,
+        signer=award.signer, awarding_level=award.awarding_level,
+        awarding_unit_name=awarding_unit.name if awarding_unit else award.awarding_path,
+        certificate_number=award.certificate_number)
+    return award, await asyncio.to_thread(render, fields)
