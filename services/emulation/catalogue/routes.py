@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from services.emulation.catalogue import rules
+from services.emulation.dependencies import (
+    Reader,
+)
 from shared import clock
-from shared.http import require
-from shared.permissions import EMULATION_READ
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["award catalogue"])
-Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
 On = Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="Default: today")]
 
 

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
+from services.emulation.dependencies import (
+    DbSession,
+    Hierarchy,
+    Page,
+    Paging,
+    UnitQuery,
+    UpReader,
+    Writer,
+    created,
+    idempotent,
+    paginate,
+    problems,
+)
 from services.emulation.exemplars import repository, rules, service
 from services.emulation.exemplars.schemas import ExemplarIn, ExemplarKind, ExemplarOut, Withdrawal
 from services.emulation.models import Exemplar
-from services.emulation.movements.routes import created
-from services.emulation.movements.schemas import Hierarchy, UnitCode
 from services.emulation.units.service import locate
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.permissions import EMULATION_READ, EMULATION_WRITE
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["exemplary models"])
-UpReader = Annotated[Principal, Depends(require(EMULATION_READ, ancestors_ok=True))]
-Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def exemplar_out(e: Exemplar) -> ExemplarOut:
@@ -45,7 +46,7 @@ async def recognise(body: ExemplarIn, request: Request, principal: Writer, sessi
 @router.get("/exemplars", response_model=Page[ExemplarOut], responses=problems(404),
             summary="Exemplary models of a unit (yours, the units above and below)")
 async def list_exemplars(principal: UpReader, session: DbSession, paging: Paging,
-                         unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                         unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                          movement_id: UUID | None = None, kind: ExemplarKind | None = None,
                          withdrawn: bool = False) -> Page[ExemplarOut]:
     path = (await locate(session, principal, unit, hierarchy, ancestors_ok=True)).path if unit else None

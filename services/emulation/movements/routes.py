@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
+from services.emulation.dependencies import (
+    DbSession,
+    Hierarchy,
+    IfMatch,
+    Page,
+    Paging,
+    Reader,
+    UnitQuery,
+    UpReader,
+    Writer,
+    Year,
+    check_if_match,
+    created,
+    idempotent,
+    paginate,
+    problems,
+    set_etag,
+)
 from services.emulation.models import Activity, Document, Movement
 from services.emulation.movements import repository, rules, service
 from services.emulation.movements.schemas import (
@@ -17,28 +34,13 @@ from services.emulation.movements.schemas import (
     ActivityOut,
     DocumentIn,
     DocumentOut,
-    Hierarchy,
     MovementEdit,
     MovementIn,
     MovementOut,
-    UnitCode,
 )
 from services.emulation.units.service import locate
-from shared.etag import check_if_match, set_etag
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.permissions import EMULATION_READ, EMULATION_WRITE
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["movements"])
-Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
-# A commune reads the movement its province launched: reads may name the units above the caller's.
-UpReader = Annotated[Principal, Depends(require(EMULATION_READ, ancestors_ok=True))]
-Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
 def movement_out(m: Movement) -> MovementOut:
@@ -57,13 +59,6 @@ def activity_out(a: Activity) -> ActivityOut:
     return ActivityOut(id=a.id, movement_id=a.movement_id, unit_path=a.unit_path, kind=a.kind, kind_name=kind.name,
                        measure=kind.measure, held_on=a.held_on, year=a.year, count=a.count,
                        participants=a.participants, title=a.title, removed=a.removed)
-
-
-def created(model: Any, location: str, version: int | None = None) -> JSONResponse:
-    headers = {"Location": location}
-    if version is not None:
-        headers["ETag"] = f'"{version}"'
-    return JSONResponse(model.model_dump(mode="json"), status_code=201, headers=headers)
 
 
 @router.get("/activity-kinds", summary="The catalogue of counted activity kinds and document types")
@@ -86,7 +81,7 @@ async def launch(body: MovementIn, request: Request, principal: Writer, session:
 @router.get("/movements", response_model=Page[MovementOut], responses=problems(404),
             summary="Movements of your units, the units above (that you take part in) and below")
 async def list_movements(principal: UpReader, session: DbSession, paging: Paging,
-                         unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                         unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                          year: Year = None) -> Page[MovementOut]:
     path = (await locate(session, principal, unit, hierarchy, ancestors_ok=True)).path if unit else None
     return await paginate(session, repository.movements(principal, path, year), paging, movement_out)
@@ -103,7 +98,7 @@ async def read_movement(movement_id: UUID, principal: Reader, session: DbSession
 @router.patch("/movements/{movement_id}", response_model=MovementOut, responses=problems(404, 412, 428),
               summary="Change a movement's name, description, end, objectives or phases (If-Match)")
 async def edit_movement(movement_id: UUID, body: MovementEdit, principal: Writer, session: DbSession,
-                        response: Response, if_match: Annotated[str | None, Header()] = None) -> MovementOut:
+                        response: Response, if_match: IfMatch = None) -> MovementOut:
     item = await service.edit(session, principal, movement_id, body, partial(check_if_match, if_match))
     set_etag(response, item.version)
     return movement_out(item)
@@ -122,7 +117,7 @@ async def issue_document(movement_id: UUID, body: DocumentIn, request: Request, 
 @router.get("/movements/{movement_id}/documents", response_model=Page[DocumentOut], responses=problems(404),
             summary="Documents that launched or steered the movement, at any level you may see")
 async def list_documents(movement_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                         unit: Annotated[UnitCode | None, Query()] = None,
+                         unit: UnitQuery = None,
                          hierarchy: Hierarchy | None = None) -> Page[DocumentOut]:
     await repository.movement(session, principal, movement_id)
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
@@ -142,7 +137,7 @@ async def record_activity(movement_id: UUID, body: ActivityIn, request: Request,
 @router.get("/movements/{movement_id}/activities", response_model=Page[ActivityOut], responses=problems(404),
             summary="Activities of your units (and below) under the movement")
 async def list_activities(movement_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                          unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                          unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                           year: Year = None, kind: ActivityKindCode | None = None) -> Page[ActivityOut]:
     await repository.movement(session, principal, movement_id)
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None

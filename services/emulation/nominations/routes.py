@@ -7,13 +7,29 @@ from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation.catalogue import rules as catalogue
+from services.emulation.dependencies import (
+    Board,
+    DbSession,
+    Hierarchy,
+    IfMatch,
+    Page,
+    Paging,
+    Reader,
+    UnitQuery,
+    Writer,
+    Year,
+    check_if_match,
+    created,
+    idempotent,
+    paginate,
+    problems,
+    set_etag,
+)
 from services.emulation.models import Award, Nomination, Quota
-from services.emulation.movements.routes import created
-from services.emulation.movements.schemas import Hierarchy, UnitCode
 from services.emulation.nominations import repository, service
 from services.emulation.nominations.schemas import (
     AwardOut,
@@ -29,22 +45,9 @@ from services.emulation.nominations.schemas import (
     Vote,
 )
 from services.emulation.units.service import locate
-from shared.etag import check_if_match, set_etag
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.permissions import EMULATION_APPRAISE, EMULATION_READ, EMULATION_WRITE
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["nominations and awards"])
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
-Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
-Board = Annotated[Principal, Depends(require(EMULATION_APPRAISE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-Year = Annotated[int | None, Query(ge=2000, le=2100)]
-IfMatch = Annotated[str | None, Header(description="The ETag last read (required)")]
 
 
 def nomination_out(n: Nomination, award: Award | None = None) -> NominationOut:
@@ -99,7 +102,7 @@ async def create_nomination(body: NominationIn, request: Request, principal: Wri
 @router.get("/nominations", response_model=Page[NominationOut], responses=problems(404),
             summary="Nominations of your units and the units below")
 async def list_nominations(principal: Reader, session: DbSession, paging: Paging,
-                           unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                           unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                            year: Year = None, state: Annotated[str | None, Query(max_length=16)] = None,
                            with_me: Annotated[bool, Query(description="Only those your level handles")] = False,
                            ) -> Page[NominationOut]:
@@ -192,7 +195,7 @@ def _quota_out(row: tuple[Quota, int]) -> QuotaOut:
 @router.get("/quotas", response_model=Page[QuotaOut], responses=problems(404),
             summary="Quotas of your units and the units below, and how much of each is used")
 async def list_quotas(principal: Reader, session: DbSession, paging: Paging,
-                      unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                      unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                       year: Year = None) -> Page[QuotaOut]:
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.quotas(path, year), paging, _quota_out)
@@ -201,7 +204,7 @@ async def list_quotas(principal: Reader, session: DbSession, paging: Paging,
 @router.get("/awards", response_model=Page[AwardOut], responses=problems(404),
             summary="The award book: who got what, when, by which decision (your units and below)")
 async def award_book(principal: Reader, session: DbSession, paging: Paging,
-                     unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                     unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                      year: Year = None, form: Annotated[str | None, Query(max_length=40)] = None) -> Page[AwardOut]:
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.awards(path, year, form), paging, award_out)
@@ -210,7 +213,7 @@ async def award_book(principal: Reader, session: DbSession, paging: Paging,
 @router.get("/certificates", response_model=Page[CertificateOut], responses=problems(404),
             summary="Certificates issued (a revoked award's certificate is shown not valid)")
 async def certificates(principal: Reader, session: DbSession, paging: Paging,
-                       unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                       unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                        year: Year = None) -> Page[CertificateOut]:
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.awards(path, year, None), paging, certificate_out)

@@ -5,26 +5,28 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from services.emulation.dependencies import (
+    Board,
+    DbSession,
+    Hierarchy,
+    Page,
+    Paging,
+    Reader,
+    UnitQuery,
+    paginate,
+    problems,
+)
 from services.emulation.models import CriteriaSet, Score
 from services.emulation.movements import repository as movements
 from services.emulation.movements.repository import _up_or_down
-from services.emulation.movements.schemas import Hierarchy, UnitCode
 from services.emulation.scoring import repository, rules, service
 from services.emulation.scoring.schemas import CriteriaSetIn, CriteriaSetOut, ManualScoreIn, ManualScoreOut, ScoreOut
 from services.emulation.units.service import locate
-from shared.http import DbSession, require
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.permissions import EMULATION_APPRAISE, EMULATION_READ
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["scoring"])
-Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
-Board = Annotated[Principal, Depends(require(EMULATION_APPRAISE))]
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def set_out(s: CriteriaSet, changed: int | None = None) -> CriteriaSetOut:
@@ -87,7 +89,7 @@ async def recompute(criteria_set_id: UUID, principal: Board, session: DbSession)
 @router.get("/movements/{movement_id}/scores", response_model=Page[ScoreOut], responses=problems(404),
             summary="Yearly scores and ranks of your units and the units below, with each criterion's value")
 async def list_scores(movement_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                      unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                      unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                       year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                       level: Annotated[str | None, Query(max_length=12)] = None) -> Page[ScoreOut]:
     """`rank` is among all the set's units (1 is best; ties share a rank), `rank_in_parent` among the

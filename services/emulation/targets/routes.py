@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from services.emulation.dependencies import (
+    DbSession,
+    Hierarchy,
+    Page,
+    Paging,
+    Reader,
+    UnitQuery,
+    Writer,
+    Year,
+    created,
+    idempotent,
+    paginate,
+    problems,
+)
 from services.emulation.models import Registration, Target
 from services.emulation.movements import repository as movements
-from services.emulation.movements.routes import created
-from services.emulation.movements.schemas import Hierarchy, UnitCode
 from services.emulation.targets import repository, rules, service
 from services.emulation.targets.schemas import (
     IndicatorCode,
@@ -22,18 +34,8 @@ from services.emulation.targets.schemas import (
     TargetsIn,
 )
 from services.emulation.units.service import locate
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.permissions import EMULATION_READ, EMULATION_WRITE
-from shared.principal import Principal
 
 router = APIRouter(prefix="/emulation", tags=["targets and registrations"])
-Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
-Writer = Annotated[Principal, Depends(require(EMULATION_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
 def target_out(t: Target) -> TargetOut:
@@ -65,7 +67,7 @@ async def set_targets(movement_id: UUID, body: TargetsIn, principal: Writer, ses
 @router.get("/movements/{movement_id}/targets", response_model=Page[TargetOut], responses=problems(404),
             summary="Targets of your units and the units below")
 async def list_targets(movement_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                       unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                       unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                        year: Year = None, indicator: IndicatorCode | None = None) -> Page[TargetOut]:
     await movements.movement(session, principal, movement_id)
     path = (await locate(session, principal, unit, hierarchy)).path if unit else None
@@ -87,7 +89,7 @@ async def register(movement_id: UUID, body: RegistrationIn, request: Request, pr
 @router.get("/movements/{movement_id}/registrations", response_model=Page[RegistrationOut], responses=problems(404),
             summary="Registrations of your units and the units below, with their status")
 async def list_registrations(movement_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                             unit: Annotated[UnitCode | None, Query()] = None, hierarchy: Hierarchy | None = None,
+                             unit: UnitQuery = None, hierarchy: Hierarchy | None = None,
                              year: Year = None,
                              status: Annotated[str | None, Query(max_length=16)] = None) -> Page[RegistrationOut]:
     await movements.movement(session, principal, movement_id)
