@@ -2,6 +2,7 @@
 messages with their headers, read through a JetStream consumer), into one folder.
 
     python -m devstack.backup create FOLDER     # reads <APP>_DATABASE_URL and NATS_URL, as the apps do
+    python -m devstack.backup create --dated --keep 7 ROOT   # into ROOT/<UTC time>, keeping the newest 7
     python -m devstack.backup restore FOLDER    # into empty databases and a NATS without our streams
 
 Why this order (docs/operations.md, "Backups and restore"): the databases are dumped consumers first
@@ -21,6 +22,7 @@ import base64
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -172,6 +174,32 @@ async def restore_stream(js: JetStreamContext, name: str, folder: Path, replace:
     return published
 
 
+# ---- dated backups under one root (the CronJob's) ------------------------------------------------
+
+DATED = "%Y%m%dT%H%M%SZ"  # a backup's folder name under the root: its UTC start, sorting as time does
+_DATED_NAME = re.compile(r"\d{8}T\d{6}Z")
+
+
+def dated_folder(root: Path, now: datetime) -> Path:
+    return root / now.astimezone(UTC).strftime(DATED)
+
+
+def prune(root: Path, keep: int, current: Path) -> list[Path]:
+    """After `current` was written whole: delete the dated backups under `root` beyond the newest `keep`
+    complete ones (a complete backup has its manifest.json, written last), and the leftovers of runs that
+    failed before `current` (no manifest). Folders not named like a dated backup are never touched.
+    Returns what was deleted."""
+    if keep < 1:
+        raise ValueError("keep at least 1 backup")
+    dated = sorted((p for p in root.iterdir() if p.is_dir() and _DATED_NAME.fullmatch(p.name)),
+                   key=lambda p: p.name, reverse=True)
+    complete = [p for p in dated if (p / "manifest.json").exists()]
+    doomed = complete[keep:] + [p for p in dated if p not in complete and p.name < current.name]
+    for path in doomed:
+        shutil.rmtree(path)
+    return sorted(doomed)
+
+
 # ---- the whole backup ----------------------------------------------------------------------------
 
 async def create(folder: Path, database_urls: dict[str, str], nats_url: str) -> dict[str, Any]:
@@ -227,14 +255,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.backup", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("create", "restore"))
     parser.add_argument("folder", type=Path)
+    parser.add_argument("--dated", action="store_true",
+                        help="create: write into FOLDER/<UTC start, e.g. 20261206T183000Z> (the CronJob's way)")
+    parser.add_argument("--keep", type=int, default=0, metavar="N",
+                        help="create --dated: afterwards delete all but the newest N complete backups under FOLDER")
     parser.add_argument("--clean", action="store_true", help="restore: drop the databases' objects first")
     parser.add_argument("--replace-streams", action="store_true", help="restore: delete existing streams first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[backup] %(message)s")
+    if args.keep and not args.dated:
+        parser.error("--keep needs --dated (it deletes dated backups only)")
+    if args.keep < 0:
+        parser.error("--keep: a number of backups, at least 1")
     urls, nats_url = database_urls_from_env(), nats_url_from_env()
     if args.action == "create":
-        manifest = asyncio.run(create(args.folder, urls, nats_url))
-        print(json.dumps(manifest, indent=1))
+        folder = dated_folder(args.folder, datetime.now(UTC)) if args.dated else args.folder
+        manifest = asyncio.run(create(folder, urls, nats_url))
+        if args.keep:
+            for gone in prune(args.folder, args.keep, folder):
+                log.info("older backup deleted: %s", gone)
+        print(json.dumps({"folder": str(folder), **manifest}, indent=1))
     else:
         print(json.dumps(asyncio.run(restore(args.folder, urls, nats_url, clean=args.clean,
                                              replace_streams=args.replace_streams)), indent=1))

@@ -139,6 +139,7 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     assert [e.unit_path for e in new_events] == [COMMUNES[1]]
     row = reporting_row(new_events[0])
     assert (row["total"], row["level"], row["unit_path"]) == ("50.00", "commune", COMMUNES[1])
+    assert (row["criteria_set_id"], row["scored_by"]) == (set_id, PROVINCE)  # whose ranking it belongs to
     ranks = await ranked(emulation, movement_id)
     assert ranks[COMMUNES[1]] == ranks[COMMUNES[0]] == (1, 1) and ranks[COMMUNES[2]] == (4, 3)
     # Manual points with evidence, by the province's board only.

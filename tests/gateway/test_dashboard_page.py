@@ -26,7 +26,15 @@ from tests.gateway.support import gateway_settings, seed, serve
 from tests.kit import Stack, eventually, fresh_database, system_tool
 from tests.reporting.conftest import Reporting, connect, reporting_app
 from tests.reporting.emulation_events import MOVEMENT, score, target
-from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, NAMES, Dataset, all_unit_events, expected
+from tests.reporting.registry_events import (
+    COMMUNES_A,
+    DISTRICT_A,
+    NAMES,
+    PROVINCE,
+    Dataset,
+    all_unit_events,
+    expected,
+)
 from tests.reporting.report_kit import COMMUNE, THIRD_COMMUNE, load_everything, open_report, write_and_submit
 from tests.reporting.support_events import fund_events
 
@@ -36,7 +44,8 @@ expect = playwright_api.expect
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCORES = {COMMUNES_A[0]: "90.5", COMMUNES_A[1]: "75", COMMUNES_A[2]: "82.25"}
+SCORES = {COMMUNES_A[0]: "90.5", COMMUNES_A[1]: "75", COMMUNES_A[2]: "82.25"}  # by the city's criteria
+PROVINCE_SCORES = {COMMUNES_A[0]: "70", COMMUNES_A[1]: "88", COMMUNES_A[2]: "64"}  # the same wards, the province's
 
 
 @dataclass
@@ -63,7 +72,8 @@ async def site(stack: Stack) -> AsyncIterator[Site]:
             data, _ = await load_everything(reporting, households=240)
             extra = [*fund_events()]
             await reporting.settled(await reporting.publish(extra), consumer="reporting-support")
-            emulation = [score(path, total) for path, total in SCORES.items()]
+            emulation = [score(path, total, scored_by=DISTRICT_A) for path, total in SCORES.items()]
+            emulation += [score(path, total, scored_by=PROVINCE) for path, total in PROVINCE_SCORES.items()]
             emulation.append(target(DISTRICT_A, "poor_rate_reduction", "1", 2024, "percentage_points"))
             await reporting.settled(await reporting.publish(emulation), consumer="reporting-emulation")
             opened = (await open_report(reporting, COMMUNE, COMMUNES_A[0])).json()
@@ -228,11 +238,19 @@ async def test_a_district_officer_signs_in_and_sees_its_figures(site: Site, tab:
     submitted = {label: (on, late, missing) for label, on, late, missing in zip(
         reports["labels"], *(d["data"] for d in reports["datasets"]), strict=True)}
     assert submitted["Phường Ngô Quyền"] == (0, 1, 0) and submitted["Phường Trần Phú"] == (0, 0, 1)
-    ranking = await chart(tab, "chart-ranking-0")
+    # The province and the city both scored the wards in the movement: one ranking each, each ward once.
+    titles = await page.locator("#ranking h3").all_inner_texts()
+    assert [t.rsplit(" – ", 1)[-1] for t in titles] == ["tiêu chí của Tỉnh Bắc Giang",
+                                                         "tiêu chí của Thành phố Bắc Giang"]
+    by_province = await chart(tab, "chart-ranking-0")
+    assert by_province["labels"] == ["1. Phường Hoàng Văn Thụ", "2. Phường Ngô Quyền", "3. Phường Trần Phú"]
+    assert by_province["datasets"][0]["data"] == [88.0, 70.0, 64.0]
+    ranking = await chart(tab, "chart-ranking-1")
     assert ranking["labels"] == ["1. Phường Ngô Quyền", "2. Phường Trần Phú", "3. Phường Hoàng Văn Thụ"]
     assert ranking["datasets"][0]["data"] == [90.5, 82.25, 75.0]
+    assert await page.locator("#ranking tbody tr").count() == 6  # three wards in each table
     for canvas in ("chart-units", "chart-trend", "chart-programmes", "chart-sources", "chart-funds",
-                   "chart-completeness", "chart-ranking-0"):
+                   "chart-completeness", "chart-ranking-0", "chart-ranking-1"):
         drawn = await chart(tab, canvas)
         assert drawn["width"] > 0 and drawn["painted"] > 1000, canvas  # pixels painted, not an empty canvas
 
@@ -306,8 +324,9 @@ async def test_a_commune_officer_sees_only_its_commune(site: Site, tab: Tab) -> 
     assert units["labels"] == ["Phường Ngô Quyền"]
     assert units["datasets"][0]["data"] == [rate(counts["poor"], counts["households"])]
     assert (await chart(tab, "chart-funds"))["labels"] == ["Phường Ngô Quyền"]
-    ranking = await chart(tab, "chart-ranking-0")
-    assert ranking["labels"] == ["1. Phường Ngô Quyền"] and ranking["datasets"][0]["data"] == [90.5]
+    rankings = [await chart(tab, f"chart-ranking-{i}") for i in (0, 1)]
+    assert [(r["labels"], r["datasets"][0]["data"]) for r in rankings] == [
+        (["1. Phường Ngô Quyền"], [70.0]), (["1. Phường Ngô Quyền"], [90.5])]
     targets = await page.locator("#targets tbody tr").all_inner_texts()
     assert len(targets) == 1 and "Giảm tỷ lệ hộ nghèo" in targets[0]
     # Nobody reports to a ward: its own annual report instead (submitted after 20/11/2024 in the fixture).

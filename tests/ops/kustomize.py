@@ -53,8 +53,16 @@ def label(directory: Path) -> str:
     return str(directory.relative_to(K8S))
 
 
+def pod_template(obj: Manifest) -> Manifest:
+    """The pod template of a workload (a CronJob's is in its job template)."""
+    spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+    template = spec["template"]
+    assert isinstance(template, dict)
+    return template
+
+
 def pod_spec(obj: Manifest) -> Manifest:
-    spec = obj["spec"]["template"]["spec"]
+    spec = pod_template(obj)["spec"]
     assert isinstance(spec, dict)
     return spec
 
@@ -64,7 +72,7 @@ def all_containers(obj: Manifest) -> list[Manifest]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
-WORKLOADS = ("Deployment", "StatefulSet", "Job")
+WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob")
 
 
 def read_yaml_documents(path: Path) -> list[Manifest]:

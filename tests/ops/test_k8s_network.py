@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.ops.compose import PORTS, SERVICES
-from tests.ops.kustomize import BUILDS, WORKLOADS, Manifest, build, label
+from tests.ops.kustomize import BUILDS, WORKLOADS, Manifest, build, label, pod_template
 
 NAMESPACE = "chungtay"
 
@@ -53,7 +53,7 @@ PORTS_TRIED = [("UDP", 53), ("TCP", 53), *[("TCP", p) for p in (443, 4222, 5432,
 
 def pods_of(objects: list[Manifest]) -> list[Peer]:
     ns = {"kubernetes.io/metadata.name": NAMESPACE}
-    pods = [Peer(o["metadata"]["name"], NAMESPACE, o["spec"]["template"]["metadata"]["labels"], ns)
+    pods = [Peer(o["metadata"]["name"], NAMESPACE, pod_template(o)["metadata"]["labels"], ns)
             for o in objects if o["kind"] in WORKLOADS]
     for cluster in (o for o in objects if o["kind"] == "Cluster"):  # the operator's instance pods
         pods.append(Peer("postgres", NAMESPACE, {"cnpg.io/cluster": cluster["metadata"]["name"],
@@ -129,14 +129,14 @@ def allowed_connections(objects: list[Manifest], extra: tuple[Peer, ...] = ()) -
 
 def expected(external_postgres: str | None) -> set[tuple[str, str, str, int]]:
     apps = [*SERVICES, "gateway"]
-    ours = [*apps, "migrate", "nats", "redis", "stranger", *([] if external_postgres else ["postgres"])]
+    ours = [*apps, "migrate", "backup", "nats", "redis", "stranger", *([] if external_postgres else ["postgres"])]
     database = external_postgres or "postgres"
     allowed = {(pod, "kube-dns", protocol, 53) for pod in ours for protocol in ("UDP", "TCP")}
     allowed |= {("ingress-controller", "gateway", "TCP", 8000), ("prometheus", "gateway", "TCP", 8000)}
     allowed |= {("prometheus", s, "TCP", PORTS[s]) for s in SERVICES}
     allowed |= {("gateway", s, "TCP", PORTS[s]) for s in SERVICES} | {("gateway", "redis", "TCP", 6379)}
-    allowed |= {(a, "nats", "TCP", 4222) for a in apps} | {("nats", "nats", "TCP", 6222)}
-    allowed |= {(a, database, "TCP", 5432) for a in [*apps, "migrate"]}
+    allowed |= {(a, "nats", "TCP", 4222) for a in [*apps, "backup"]} | {("nats", "nats", "TCP", 6222)}
+    allowed |= {(a, database, "TCP", 5432) for a in [*apps, "migrate", "backup"]}
     allowed |= {("registry", "callback-partner", "TCP", 443)}
     if not external_postgres:
         allowed |= {(src, "postgres", "TCP", p) for src in ("cnpg-operator", "postgres") for p in (5432, 8000)}

@@ -86,7 +86,7 @@ def test_every_object_is_valid_against_its_schema(directory: Path, version: str)
     objects = build(directory)
     errors = [error for obj in objects for error in errors_of(obj, version)]
     assert not errors, "\n".join(errors)
-    assert {obj["kind"] for obj in objects} >= {"Deployment", "StatefulSet", "Job", "NetworkPolicy"}
+    assert {obj["kind"] for obj in objects} >= {"Deployment", "StatefulSet", "Job", "CronJob", "NetworkPolicy"}
 
 
 def test_the_vendored_crds_catch_what_the_api_server_would_refuse() -> None:

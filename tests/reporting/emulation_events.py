@@ -100,6 +100,14 @@ def seed_003_emulation(commune: str) -> list[Event]:
     ]
 
 
-def score(unit_path: str, total: str, year: int = 2024, movement_id: str = MOVEMENT, version: int = 2) -> Event:
-    return _event("emulation.score.computed", f"{movement_id}:{year}:{unit_path}", unit_path, {
-        "movement_id": movement_id, "year": year, "level": "commune", "total": total, "criteria": []}, version)
+def score(unit_path: str, total: str, year: int = 2024, movement_id: str = MOVEMENT, version: int = 2,
+          scored_by: str | None = None) -> Event:
+    """A unit's score; `scored_by`, the unit whose criteria set scored it (as emulation publishes it), or
+    None for an event published before `scored_by` and `criteria_set_id` were carried."""
+    if scored_by is None:
+        return _event("emulation.score.computed", f"{movement_id}:{year}:{unit_path}", unit_path, {
+            "movement_id": movement_id, "year": year, "level": "commune", "total": total, "criteria": []}, version)
+    criteria_set = f"set-{movement_id}-{year}-{scored_by}"
+    return _event("emulation.score.computed", f"{criteria_set}:{unit_path}", unit_path, {
+        "movement_id": movement_id, "criteria_set_id": criteria_set, "scored_by": scored_by, "year": year,
+        "level": "commune", "total": total, "criteria": []}, version)

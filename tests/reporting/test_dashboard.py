@@ -4,6 +4,8 @@ emulation ranking; the caller's scope."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.reporting.conftest import Reporting
@@ -178,7 +180,7 @@ async def test_the_completeness_of_a_movements_midterm_and_final_review(reportin
     assert final["completeness"]["totals"]["expected"] == 0 and final["completeness"]["children"] == []
     assert final["poverty"] == plain["poverty"]  # the choice of report moves no other figure
 
-    async def refused(params: dict[str, object]) -> dict[str, object]:
+    async def refused(params: dict[str, Any]) -> dict[str, Any]:
         answer = await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params=params)
         assert answer.status_code == 422, answer.text
         return dict(answer.json())
@@ -192,3 +194,35 @@ async def test_the_completeness_of_a_movements_midterm_and_final_review(reportin
     # Another ward's officer cannot read the district's review completeness.
     other = await call(reporting, "GET", "/reporting/dashboard", SISTER_COMMUNE, params={**review, "unit": DISTRICT_A})
     assert other.status_code == 403 and "expected" not in other.text
+
+
+async def test_communes_scored_by_both_the_province_and_their_district_are_listed_once_per_scorer(
+        reporting: Reporting) -> None:
+    """A province and a district may each score the same communes in one movement (each its own criteria
+    set): the district's ranking lists each commune once per set, ranked within it, named by who scored."""
+    await load_everything(reporting, households=100)
+    by_province = {COMMUNES_A[0]: "60", COMMUNES_A[1]: "80", COMMUNES_A[2]: "70"}
+    by_district = {COMMUNES_A[0]: "90.5", COMMUNES_A[1]: "75", COMMUNES_A[2]: "82"}
+    scores = [score(path, total, scored_by=PROVINCE) for path, total in by_province.items()]
+    scores += [score(path, total, scored_by=DISTRICT_A) for path, total in by_district.items()]
+    await reporting.settled(await reporting.publish(scores), consumer="reporting-emulation")
+
+    answer = await ok(await call(reporting, "GET", "/reporting/dashboard", DISTRICT, params={"year": 2024}))
+    rankings = {r["scored_by"]["path"]: r for r in answer["ranking"]}
+    assert sorted(rankings) == [PROVINCE, DISTRICT_A] and len(answer["ranking"]) == 2
+    assert {r["movement_id"] for r in answer["ranking"]} == {MOVEMENT}
+    assert rankings[PROVINCE]["scored_by"]["name"] == "Tỉnh Bắc Giang"
+    assert [(u["rank"], u["code"], u["total"]) for u in rankings[PROVINCE]["units"]] == [
+        (1, "07210", "80"), (2, "07213", "70"), (3, "07207", "60")]
+    assert [(u["rank"], u["code"], u["total"]) for u in rankings[DISTRICT_A]["units"]] == [
+        (1, "07207", "90.5"), (2, "07213", "82"), (3, "07210", "75")]
+    for ranking in answer["ranking"]:
+        codes = [u["code"] for u in ranking["units"]]
+        assert len(codes) == len(set(codes)) == 3  # no commune twice in a ranking
+
+    # A ward sees its own score under each scorer; the province ranks its districts (none scored here).
+    mine = await ok(await call(reporting, "GET", "/reporting/dashboard", COMMUNE, params={"year": 2024}))
+    assert sorted((r["scored_by"]["path"], [u["total"] for u in r["units"]]) for r in mine["ranking"]) == [
+        (PROVINCE, ["60"]), (DISTRICT_A, ["90.5"])]
+    province = await ok(await call(reporting, "GET", "/reporting/dashboard", PROVINCE_OFFICER, params={"year": 2024}))
+    assert province["ranking"] == []

@@ -472,7 +472,9 @@
       const section = document.createElement("section");
       section.className = "movement";
       const title = document.createElement("h3");
-      title.textContent = movement.name || movement.movement_id;
+      // A province and a district may both score the same communes: one ranking per scorer, named.
+      title.textContent = (movement.name || movement.movement_id)
+        + (movement.scored_by ? ` – tiêu chí của ${movement.scored_by.name || movement.scored_by.path}` : "");
       const layout = document.createElement("div");
       layout.className = "ranking";
       const table = document.createElement("table");

@@ -24,7 +24,8 @@ from shared.scope import ancestors, path_within
 
 def _score_event(s: CriteriaSet, row: Any) -> Event:
     return events.score(row.id, row.unit_path, row.version, {
-        "movement_id": str(s.movement_id), "criteria_set_id": str(s.id), "year": s.year, "level": s.level,
+        "movement_id": str(s.movement_id), "criteria_set_id": str(s.id), "scored_by": s.unit_path,
+        "year": s.year, "level": s.level,
         "total": str(row.total), "criteria": row.criteria})
 
 

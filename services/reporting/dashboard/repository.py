@@ -35,12 +35,17 @@ _FUND_STATEMENTS = {flag: _FUNDS.format(rows=subtree.rows("rp_fund_entries", "",
                                                          columns="t.amount_vnd, t.kind, t.occurred_on"),
                                         child=subtree.CHILD)
                     for flag in (False, True)}
-# $5 the year; the scores of the units one level below the unit (or of the unit itself, for a commune)
-_SCORES = """SELECT s.movement_id, m.name AS movement, s.unit_path, u.code, u.name, s.total
+# $5 the year; the scores of the units one level below the unit (or of the unit itself, for a commune), per
+# movement and criteria set (a province and a district may both score the same communes: one ranking each),
+# the higher scoring unit first.
+_SCORES = """SELECT s.movement_id, m.name AS movement, s.criteria_set_id, s.scored_by, b.name AS scored_by_name,
+    s.unit_path, u.code, u.name, s.total
 FROM rp_scores s LEFT JOIN rp_movements m USING (movement_id) LEFT JOIN rp_units u ON u.path = s.unit_path
+    LEFT JOIN rp_units b ON b.path = s.scored_by
 WHERE s.year = $5 AND $4::int IS NOT NULL AND (
     (s.unit_path > $2 AND s.unit_path < $3 AND position('.' IN substr(s.unit_path, $4)) = 0) OR s.unit_path = $1)
-ORDER BY s.movement_id, s.total DESC NULLS LAST, s.unit_path"""
+ORDER BY s.movement_id, length(s.scored_by) NULLS FIRST, s.scored_by, s.criteria_set_id NULLS FIRST,
+    s.total DESC NULLS LAST, s.unit_path"""
 
 
 async def poverty_counts(session: AsyncSession, path: str, year_from: int, year_to: int) -> list[Any]:

@@ -134,11 +134,15 @@ def _targets(rows: list[Any], poverty: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
-    """Per movement, the units ranked by total (equal totals share a rank)."""
-    ranking: dict[str, dict[str, Any]] = defaultdict(lambda: {"units": []})
+    """Per movement and criteria set (the unit whose board scored them: a province and a district may both
+    score the same communes), the units ranked by total (equal totals share a rank). Scores projected
+    before events carried their set have none and rank together."""
+    ranking: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(lambda: {"units": []})
     for r in rows:
-        movement = ranking[r["movement_id"]]
+        movement = ranking[(r["movement_id"], r["criteria_set_id"])]
         movement["movement_id"], movement["name"] = r["movement_id"], r["movement"]
+        movement["criteria_set_id"] = r["criteria_set_id"]
+        movement["scored_by"] = {"path": r["scored_by"], "name": r["scored_by_name"]} if r["scored_by"] else None
         units = movement["units"]
         total = str(Decimal(str(r["total"]))) if r["total"] is not None else None
         rank = units[-1]["rank"] if units and units[-1]["total"] == total else len(units) + 1

@@ -82,6 +82,8 @@ scores = Table(
     Column("score_id", KEY, primary_key=True),
     Column("unit_path", PATH, nullable=False),
     Column("movement_id", Text),
+    Column("criteria_set_id", Text),  # the set the unit was scored by (one per scoring unit, year, level)
+    Column("scored_by", PATH),  # the unit whose emulation board set those criteria
     Column("year", SmallInteger),
     Column("level", Text),
     Column("total", Numeric),

@@ -35,7 +35,8 @@ TARGETS = StateTable("rp_targets", ("target_id",), (
     ("measure_unit", "text"), ("value", "numeric"), ("upper", "numeric"), ("parent_path", "text"),
     ("parent_value", "numeric")))
 SCORES = StateTable("rp_scores", ("score_id",), (
-    ("unit_path", "text"), ("movement_id", "text"), ("year", "smallint"), ("level", "text"), ("total", "numeric"),
+    ("unit_path", "text"), ("movement_id", "text"), ("criteria_set_id", "text"), ("scored_by", "text"),
+    ("year", "smallint"), ("level", "text"), ("total", "numeric"),
     ("criteria", "jsonb")))
 EXEMPLARS = StateTable("rp_exemplars", ("exemplar_id",), (
     ("unit_path", "text"), ("movement_id", "text"), ("kind", "text"), ("name", "text"), ("summary", "text"),

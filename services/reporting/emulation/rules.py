@@ -39,6 +39,10 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _path(event: Event, p: dict[str, Any]) -> str:
     path = p.get("unit_path") or event.unit_path
     if not path:
@@ -80,6 +84,7 @@ def target_row(event: Event, p: dict[str, Any]) -> Row:
 
 def score_row(event: Event, p: dict[str, Any]) -> Row:
     return {"score_id": event.subject_id, "unit_path": _path(event, p), "movement_id": p.get("movement_id"),
+            "criteria_set_id": _text(p.get("criteria_set_id")), "scored_by": _text(p.get("scored_by")),
             "year": _int(p.get("year")), "level": p.get("level"), "total": _number(p.get("total")),
             "criteria": json_text(p.get("criteria") or [])}
 
