@@ -3,11 +3,11 @@
 1. after the last event: a country of N communes (default 10,000, v2025: 34 provinces, no districts),
    one criteria set scoring every commune (poor-rate reduction against a 2.0 pp target, 80 points;
    fund raised, 20 points), saved — and so scored, every commune at 0 — before the reviews arrive, as
-   `POST /emulation/movements/{id}/criteria-sets` does. The registry's `registry.review.approved` events of two years for every
-   commune (2 × N events) are published to JetStream as the registry's relay publishes them; the
-   emulation service's consumer (in process, with its relay) stores the counts and re-scores what each
-   batch touched. Measured: from the last event acknowledged by JetStream until all N communes are
-   scored with both years' counts and ranked. Target ≤ 2 s.
+   `POST /emulation/movements/{id}/criteria-sets` does. The registry's `registry.review.approved`
+   events of two years for every commune (2 × N events) are published to JetStream as the registry's
+   relay publishes them; the emulation service's consumer (in process, with its relay) stores the
+   counts and re-scores what each batch touched. Measured: from the last event acknowledged by
+   JetStream until all N communes are scored with both years' counts and ranked. Target ≤ 2 s.
 2. a full re-score of the set (one INSERT … SELECT over all units, then one ranking UPDATE), in SQL.
 3. a late event (one commune's corrected review): the time until its score changed, and how many
    score rows were rewritten (only the touched commune).
