@@ -6,7 +6,7 @@ import write the same payloads. `version` of a household event is the household'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.events import Event
@@ -28,9 +28,12 @@ def _get(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, Mapping) else getattr(row, key)
 
 
-def household_payload(household: Any) -> dict[str, Any]:
+def household_payload(household: Any, member_ids: Iterable[Any]) -> dict[str, Any]:
+    """The registration fields, the latest recognised status and the ids of the household's current
+    members (the head first): what support checks a delivery's `member_ids` against."""
     payload = {f: _get(household, f) for f in HOUSEHOLD_FIELDS}
     payload["status"] = _get(household, "status")
+    payload["member_ids"] = [str(m) for m in member_ids]
     return payload
 
 
@@ -40,12 +43,12 @@ def _household_event(type_: str, household: Any, payload: dict[str, Any]) -> Eve
                  version=int(_get(household, "version")))
 
 
-def household_registered(household: Any) -> Event:
-    return _household_event(HOUSEHOLD_REGISTERED, household, household_payload(household))
+def household_registered(household: Any, member_ids: Iterable[Any]) -> Event:
+    return _household_event(HOUSEHOLD_REGISTERED, household, household_payload(household, member_ids))
 
 
-def household_updated(household: Any) -> Event:
-    return _household_event(HOUSEHOLD_UPDATED, household, household_payload(household))
+def household_updated(household: Any, member_ids: Iterable[Any]) -> Event:
+    return _household_event(HOUSEHOLD_UPDATED, household, household_payload(household, member_ids))
 
 
 def household_removed(household: Any, reason: str) -> Event:

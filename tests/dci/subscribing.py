@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from tests.dci.conftest import Receiver, envelope, system
-from tests.dci.spec.schemas import ACK, NOTIFY, ON_SUBSCRIBE, validate
+from tests.dci.spec.schemas import ACK, GROUP, NOTIFY, ON_SUBSCRIBE, validate
 from tests.kit import eventually
 from tests.registry.households_helpers import commune_officer
 
@@ -46,6 +46,8 @@ async def notifications(receiver: Receiver, count: int) -> list[dict[str, Any]]:
     found = await eventually(arrived)
     for message in found:
         validate(message, NOTIFY)
+        for event in message["message"]["notify_event"]:
+            validate(event["data"]["reg_records"], GROUP)
     return found
 
 

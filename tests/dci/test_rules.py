@@ -119,6 +119,10 @@ def test_a_person_filter_keeps_the_hash_and_shows_the_masked_number() -> None:
     stored = rules.person_filter(b"\x01\x02" * 16, "0241******01")
     assert rules.person_hash(stored) == b"\x01\x02" * 16
     assert rules.condition_from_json(stored) is None  # matched by the person, not by a condition
-    assert rules.shown_filter(stored) == ("idtype-value", {"type": "NationalID", "value": "0241******01"})
+    sent = {"filter_type": "idtype-value", "filter": {"type": "NationalID", "value": "024100000001"}}
+    masked = {"type": "NationalID", "value": "0241******01"}
+    assert rules.shown_filter(sent, stored) == {"filter_type": "idtype-value", "filter": masked}
     assert rules.person_hash({"attr": "commune_code", "cmp": "eq", "value": "07702"}) is None
-    assert rules.shown_filter(None) == ("expression", {})
+    assert rules.shown_filter({"filter_type": "expression", "filter": {"village": "Thôn Đông"}}, None) \
+        == {"filter_type": "expression"}
+    assert rules.shown_filter({}, None) == {}

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.dci.conftest import by_citizen, new_key, register_client, search_body, search_item, system
-from tests.dci.spec.schemas import HTTP_ERROR, ON_SEARCH, validate
+from tests.dci.spec.schemas import GROUP, HTTP_ERROR, MEMBER, ON_SEARCH, validate
 from tests.kit import fetch, scalar
 from tests.registry.households_helpers import (
     HOME,
@@ -31,6 +31,10 @@ async def _search(client: httpx.AsyncClient, headers: dict[str, str], body: dict
     assert response.status_code == 200, response.text
     answer = response.json()
     validate(answer, ON_SEARCH)
+    for item in answer.get("message", {}).get("search_response", []):  # each record: a Group or a Member
+        data = item.get("data", {})
+        for record in data.get("reg_records", []):
+            validate(record, GROUP if data["reg_record_type"] == "spdci:Group" else MEMBER)
     return answer
 
 
@@ -66,6 +70,9 @@ async def test_a_citizen_id_finds_the_household_with_its_members(dci_client: htt
     assert person["identifier"][0]["identifier_value"] == cid  # the full profile gets the number
     assert person["name"] == {"@type": "Name", "surname": "Nguyễn", "second_name": "Văn", "given_name": "Hùng"}
     assert _attr(group, "commune_code") == HOME_CODE
+    assert group["group_type"] == "2"  # AssistanceUnitEnum: household
+    assert group["address"] == [{"@type": "Address", "locality": "Thôn Đông", "sub_region_code": HOME_CODE,
+                                 "region_code": "24", "country_code": "VN"}]
     # The access log names the client, the transaction and the household, never the number in clear.
     [log] = await fetch(registry_db, "SELECT client_id, transaction_id, household_ids::text[] AS ids, query::text AS q "
                                      "FROM dci_access_log")

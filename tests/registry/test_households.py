@@ -53,7 +53,9 @@ async def test_registering_a_household_stores_it_with_members_history_and_an_eve
     assert event["unit_path"] == HOME and event["unit_code"] == HOME_CODE
     assert event["payload"] == {"household_code": "HH-1", "commune_code": HOME_CODE, "village": "Thôn Đông",
                                 "member_count": 3, "ethnic_minority": False, "policy_family": False,
-                                "social_protection": False, "area": "rural", "status": None}
+                                "social_protection": False, "area": "rural", "status": None,
+                                "member_ids": [m["id"] for m in body["members"]]}  # the head first
+    assert body["members"][0]["relation"] == "head"
 
 
 async def test_the_commune_decides_urban_or_rural_and_the_head_decides_ethnic_minority_by_default(
@@ -231,7 +233,11 @@ async def test_members_are_added_changed_and_removed_under_the_household_etag(ho
     history = (await household_client.get(f"{url}/history", headers=commune_officer())).json()["items"]
     actions = [e["action"] for e in history]
     assert actions == ["registered", "member_added", "member_updated", "member_removed"]
-    assert [e["version"] for e in await events(registry_db, "registry.household.updated")] == [2, 3, 4]
+    updated = await events(registry_db, "registry.household.updated")
+    assert [e["version"] for e in updated] == [2, 3, 4]
+    # Each update tells the members after it: the new one while it belongs, not once removed.
+    before = [m["id"] for m in created["members"]]
+    assert [e["payload"]["member_ids"] for e in updated] == [before + [member["id"]], before + [member["id"]], before]
     # The removed member's citizen ID is free again for another household.
     other = household_body()
     other["members"][1]["citizen_id"] = new_id

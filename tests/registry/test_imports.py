@@ -94,7 +94,8 @@ async def test_a_valid_csv_is_stored_classified_and_published(registry: Registry
         "status": "poor", "previous_status": None, "transition": "newly_poor", "member_count": 4,
         "ethnic_minority": False, "policy_family": False, "social_protection": False, "area": "urban",
         "commune_code": COMMUNE_CODE, "standard": "decree-07-2021",
-        "deprived_indicators": ["health_insurance", "housing_quality", "latrine"], "version": 1, "unit_path": COMMUNE}
+        "deprived_indicators": ["health_insurance", "housing_quality", "latrine"], "version": 1, "unit_path": COMMUNE,
+        "household_code": "NQ-0001", "member_ids": [str(heads[0]["id"])]}
 
 
 async def test_backslashes_and_quotes_typed_in_cells_are_stored_as_typed(registry: Registry) -> None:  # noqa: F811

@@ -149,7 +149,8 @@ def test_imported_payloads_have_the_shapes_of_the_services_builders() -> None:
                   "deprived_indicators": indicators.split(",") if indicators else []}
     expected = events.assessed_payload(household_obj, assessment, None, a["transition"])
     assert expected["deprived_indicators"] == ["health_insurance", "housing_quality", "latrine"]
-    assert orjson.loads(item.removesuffix(b",")) == expected | {"version": 1, "unit_path": commune.path}
+    assert orjson.loads(item.removesuffix(b",")) == expected | {
+        "version": 1, "unit_path": commune.path, "household_code": h["household_code"], "member_ids": [m["id"]]}
     assert m["household_id"] == a["household_id"] == history["household_id"] == h["id"]
     encrypted = bytes.fromhex(m["citizen_id_enc"].removeprefix("\\x"))
     assert CIPHER.decrypt(encrypted) == "024085000001"

@@ -38,13 +38,16 @@ OTHER_PROVINCE = make_principal("province_officer", ["v2008.27"], permissions=[
 
 
 def household_event(household_id: str, unit_path: str, status: str | None, version: int = 1,
-                    type_: str = "registry.household.registered") -> Event:
+                    type_: str = "registry.household.registered", member_ids: list[str] | None = None) -> Event:
+    """As the registry writes it: `member_ids` = its current members (a head of its own by default)."""
     code = unit_path.rsplit(".", 1)[-1]
     return Event(type=type_, producer="registry", subject_id=household_id, unit_code=code, unit_path=unit_path,
                  version=version, payload={"household_code": f"HH-{household_id[:6]}", "commune_code": code,
                                            "village": "Thôn 1", "member_count": 4, "ethnic_minority": False,
                                            "policy_family": False, "social_protection": False, "area": "urban",
-                                           "status": status})
+                                           "status": status,
+                                           "member_ids": member_ids if member_ids is not None
+                                           else [str(uuid.uuid4())]})
 
 
 def assessed(household_id: str, unit_path: str, year: int, status: str, previous: str | None, transition: str,

@@ -19,6 +19,7 @@ VERSION = "1.0.0"
 REGISTRY_SENDER_ID = "chungtay.registry"
 REG_TYPE = "ns:chungtay:RegistryType:Social"
 GROUP, MEMBER = "Group", "Member"
+GROUP_TYPE_HOUSEHOLD = "2"  # Group.group_type, the spec's AssistanceUnitEnum: 1 member, 2 household, 3 family
 RECORD_TYPES = {GROUP: "spdci:Group", MEMBER: "spdci:Member"}
 MAX_ITEMS = 1_000  # search_request items per message
 MAX_PAGE_SIZE = 1_000
@@ -417,13 +418,18 @@ def person_hash(data: Any) -> bytes | None:
     return bytes.fromhex(person["citizen_id_hash"]) if isinstance(person, Mapping) else None
 
 
-def shown_filter(data: Any) -> tuple[str, Any]:
-    """(filter_type, filter) of a stored subscription as the client is shown it: a person as the
-    idtype-value query it sent, its number masked."""
-    person = data.get(PERSON) if isinstance(data, Mapping) else None
-    if isinstance(person, Mapping):
-        return "idtype-value", {"type": "NationalID", "value": person["citizen_id"]}
-    return "expression", data or {}
+def shown_filter(criteria: Mapping[str, Any], stored: Any) -> dict[str, Any]:
+    """A SubscriptionInfo's `filter_type` and `filter`: an idtype-value filter as the client sent it (a
+    citizen ID masked); an expression or predicate by its type alone — the spec's RegistryQueries is
+    a oneOf that an ExpTemplate (also a valid IdentifierTypeValue) or a predicate with a number (both
+    integer and number) never satisfies, and the client's own criteria are echoed in subscribe_criteria."""
+    filter_type = criteria.get("filter_type")
+    raw = criteria.get("filter")
+    if filter_type != "idtype-value" or not isinstance(raw, Mapping):
+        return {"filter_type": filter_type} if filter_type in ("expression", "predicate") and raw else {}
+    person = stored.get(PERSON) if isinstance(stored, Mapping) else None
+    value = person["citizen_id"] if isinstance(person, Mapping) else raw.get("value")
+    return {"filter_type": "idtype-value", "filter": {"type": raw.get("type"), "value": str(value)}}
 
 
 def event_type(value: Any) -> str:
@@ -453,7 +459,9 @@ def iso(value: date | datetime | None) -> str | None:
 def member_record(m: Mapping[str, Any], profile: str) -> dict[str, Any]:
     """One member as a DCI Member whose demographic_info is an SRPerson; `m["citizen_id"]` is already
     what the profile may see (the number, masked, or None)."""
-    person: dict[str, Any] = {"@type": "spdci:SRPerson", "sex": m.get("sex")}
+    person: dict[str, Any] = {"@type": "spdci:SRPerson"}
+    if m.get("sex"):  # SexCategoryEnum: male | female (other, unknown are not recorded here)
+        person["sex"] = m["sex"]
     if m.get("citizen_id"):
         person["identifier"] = [{"@type": "Identifier", "identifier_type": "NationalID",
                                  "identifier_value": m["citizen_id"]}]
@@ -471,6 +479,15 @@ def member_record(m: Mapping[str, Any], profile: str) -> dict[str, Any]:
         "registration_date": iso(m.get("created_at")),
         "last_updated": iso(m.get("updated_at")),
     }
+
+
+def address(h: Mapping[str, Any]) -> dict[str, Any]:
+    """The household's address as a DCI Address (spdci core Address; Group.address is a list of them):
+    the street address, the village, the commune and province codes, the country."""
+    province = h["unit_path"].split(".")[1] if h.get("unit_path", "").count(".") >= 1 else None
+    found = {"@type": "Address", "address_line_1": h.get("address") or None, "locality": h.get("village") or None,
+             "sub_region_code": h["commune_code"], "region_code": province, "country_code": "VN"}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def group_record(h: Mapping[str, Any], members: Sequence[Mapping[str, Any]], profile: str,
@@ -494,7 +511,7 @@ def group_record(h: Mapping[str, Any], members: Sequence[Mapping[str, Any]], pro
     record: dict[str, Any] = {
         "@type": "spdci:Group",
         "group_identifier": identifiers,
-        "group_type": "household",
+        "group_type": GROUP_TYPE_HOUSEHOLD,
         "group_size": h.get("member_count"),
         "poverty_score_type": "VN-MULTIDIMENSIONAL-2022",
         "registration_date": iso(h.get("created_at")),
@@ -504,9 +521,7 @@ def group_record(h: Mapping[str, Any], members: Sequence[Mapping[str, Any]], pro
     if profile != STATISTICS:
         identifiers.append({"@type": "Identifier", "identifier_type": "HouseholdCode",
                             "identifier_value": h["household_code"]})
-        record["address"] = {"@type": "Address", "street_address": h.get("address") or "",
-                             "locality": h.get("village") or "", "admin_unit": h["commune_code"],
-                             "country": "VN"}
+        record["address"] = [address(h)]
         listed = [member_record(m, profile) for m in members]
         record["member_list"] = listed
         heads = [r for r, m in zip(listed, members, strict=True) if m.get("is_head")]

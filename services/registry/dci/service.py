@@ -667,21 +667,17 @@ async def _subscription(session: AsyncSession, principal: Principal, client: Cli
     return subscription
 
 
-def subscription_info(s: DciSubscription, criteria: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    filter_type, shown = rules.shown_filter(s.filter)
+def subscription_info(s: DciSubscription, criteria: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's SubscriptionInfo (its `required` names subscription_code and subscribe_criteria, which
+    its properties call `code` and leave out: both are sent)."""
+    shown = rules.shown_filter(criteria, s.filter)
+    echoed = dict(criteria)
+    if "filter" in shown:  # a citizen ID sent once is not sent back: masked in the echo too
+        echoed["filter"] = shown["filter"]
     return {"version": rules.VERSION, "code": s.code, "subscription_code": s.code, "status": s.status,
             "timestamp": (s.created_at or clock.now()).isoformat(), "reg_type": rules.REG_TYPE,
-            "reg_event_type": s.event_type, "filter_type": filter_type, "filter": shown,
-            "notify_record_type": "spdci:Group", "subscribe_criteria": _masked_criteria(criteria, shown)}
-
-
-def _masked_criteria(criteria: Mapping[str, Any] | None, shown: Any) -> dict[str, Any]:
-    """The criteria echoed back, a citizen ID in it masked (the callback is logged and stored sealed,
-    but a number sent once is not sent back)."""
-    out = dict(criteria or {})
-    if out.get("filter_type") == "idtype-value" and isinstance(shown, Mapping) and shown.get("type") == "NationalID":
-        out["filter"] = dict(shown)
-    return out
+            "reg_event_type": s.event_type, **shown, "notify_record_type": rules.RECORD_TYPES[rules.GROUP],
+            "subscribe_criteria": echoed}
 
 
 async def unsubscribe(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
@@ -818,10 +814,8 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
                               records: Records, cipher: PersonalDataCipher) -> int:
     message_id = str(uuid7())
     record = group_of(records, change.household_id, client.data_profile, cipher)
-    envelope = {
-        "header": {"version": rules.VERSION, "message_id": message_id, "message_ts": now_ts(), "action": "notify",
-                   "sender_id": rules.REGISTRY_SENDER_ID, "receiver_id": client.client_id, "total_count": 1,
-                   "is_msg_encrypted": False},
+    envelope = {  # /registry/notify: a MsgCallbackHeader (status and counts) and a NotifyEventRequest
+        "header": callback_header("notify", client.client_id, rules.SUCC, 1, 1, message_id=message_id),
         "message": {"transaction_id": s.transaction_id, "notify_event": [{
             "reference_id": s.code, "timestamp": now_ts(),
             "data": {"version": rules.VERSION, "reg_type": rules.REG_TYPE, "reg_event_type": change.event_type,

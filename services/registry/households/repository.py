@@ -57,6 +57,13 @@ async def members_of(session: AsyncSession, household_id: UUID) -> list[Member]:
     return list((await session.scalars(query)).all())
 
 
+async def member_ids_of(session: AsyncSession, household_id: UUID) -> list[UUID]:
+    """The ids of the household's current members, the head first (the order of members_of)."""
+    query = (select(Member.id).where(Member.household_id == household_id, Member.removed_at.is_(None))
+             .order_by(Member.is_head.desc(), Member.created_at, Member.id))
+    return list((await session.scalars(query)).all())
+
+
 async def load_member(session: AsyncSession, household: Household, member_id: UUID) -> Member:
     member = await session.scalar(select(Member).where(
         Member.id == member_id, Member.household_id == household.id, Member.removed_at.is_(None)))

@@ -69,6 +69,12 @@ def _new_member(household: Household, data: MemberIn, cipher: PersonalDataCipher
     )
 
 
+async def _record_updated(session: AsyncSession, household: Household) -> None:
+    """`registry.household.updated` with the household's current members (after the change)."""
+    await record_event(session, events.household_updated(household, await repository.member_ids_of(session,
+                                                                                                   household.id)))
+
+
 def _touch(household: Household) -> None:
     household.version += 1
     household.updated_at = clock.now()
@@ -107,7 +113,8 @@ async def _create(session: AsyncSession, principal: Principal, body: HouseholdCr
     after = rules.household_snapshot(household) | {
         "members": [rules.member_snapshot(m, cipher) for m in members]}
     repository.add_history(session, principal, household, "registered", None, after)
-    await record_event(session, events.household_registered(household))
+    head_first = sorted(members, key=lambda m: not m.is_head)
+    await record_event(session, events.household_registered(household, [m.id for m in head_first]))
     return household, members
 
 
@@ -132,7 +139,7 @@ async def update(session: AsyncSession, principal: Principal, household: Househo
     _touch(household)
     await repository.flush(session)
     repository.add_history(session, principal, household, "updated", old, new)
-    await record_event(session, events.household_updated(household))
+    await _record_updated(session, household)
     return True
 
 
@@ -179,7 +186,7 @@ async def add_member(session: AsyncSession, principal: Principal, household: Hou
     await repository.flush(session)
     repository.add_history(session, principal, household, "member_added", None,
                            {"members": [rules.member_snapshot(member, cipher)], "member_count": household.member_count})
-    await record_event(session, events.household_updated(household))
+    await _record_updated(session, household)
     return member
 
 
@@ -212,7 +219,7 @@ async def update_member(session: AsyncSession, principal: Principal, household: 
     repository.add_history(session, principal, household, "member_updated",
                            {"members": [{"member_id": str(member.id), **old}]},
                            {"members": [{"member_id": str(member.id), **new}]})
-    await record_event(session, events.household_updated(household))
+    await _record_updated(session, household)
     return True
 
 
@@ -227,7 +234,7 @@ async def remove_member(session: AsyncSession, principal: Principal, household: 
     await repository.flush(session)
     repository.add_history(session, principal, household, "member_removed", {"members": [before]},
                            {"member_count": household.member_count}, reason=reason)
-    await record_event(session, events.household_updated(household))
+    await _record_updated(session, household)
 
 
 # ---- answers holding personal data: each one logged like a read -------------------------------------------

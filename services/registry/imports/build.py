@@ -136,14 +136,16 @@ class RecordBuilder:
             history.append(
                 f"{entry_id}\t{household_id}\t{path}\t1\t{history_tail}\t"
                 f"{c.json_text(snapshot(row, code, area, member_id))}\t{correlation}\n".encode())
-            # = events.assessed_payload(household, assessment, None, move) + version and unit_path
+            # = events.assessed_payload(household, assessment, None, move) + version and unit_path, and (an
+            # import writes no `registered` event) the household's code and its members' ids (its head)
             items.append(orjson.dumps({
                 "household_id": household_id, "assessment_id": assessment_id,
                 "review_year": row.review_year, "status": status, "previous_status": None, "transition": move,
                 "member_count": row.member_count, "ethnic_minority": row.ethnic_minority,
                 "policy_family": row.policy_family, "social_protection": False, "area": area, "commune_code": code,
                 "standard": result.standard, "deprived_indicators": result.deprived_indicators, "version": 1,
-                "unit_path": path}) + b",")  # a copy of exact size
+                "unit_path": path, "household_code": row.household_code, "member_ids": [member_id]})
+                + b",")  # a copy of exact size
             out.paths.append(path)
             out.statuses.append(status)
             if self.with_keys:

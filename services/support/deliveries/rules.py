@@ -38,6 +38,27 @@ class Lines:
     turns: int | None
 
 
+def member_problems(named: Iterable[str], known: Iterable[str] | None) -> list[dict[str, str]]:
+    """Each member a household delivery names must be one of the household's current members, as the
+    registry's events told this service (`known`; None: no event has listed them yet)."""
+    named = list(named)
+    if not named:
+        return []
+    if known is None:
+        return [{"field": "member_ids", "reason": "the registry has not yet told support this household's members "
+                                                  "(a registration or an update of the household tells them); "
+                                                  "record the delivery without member_ids"}]
+    members, seen = set(known), set()
+    found = []
+    for i, member in enumerate(named):
+        if member not in members:
+            found.append({"field": f"member_ids.{i}", "reason": f"{member} is not a current member of the household"})
+        elif member in seen:
+            found.append({"field": f"member_ids.{i}", "reason": f"{member} is named twice"})
+        seen.add(member)
+    return found
+
+
 def problems(lines: Lines, programme: Programme | None, sources: Mapping[str, bool], body_known: bool,
              today: date) -> list[dict[str, str]]:
     """Every reason the delivery cannot be recorded. `sources` maps each named source to whether the

@@ -118,6 +118,9 @@ async def record_household(session: AsyncSession, principal: Principal, body: Ho
     if household.removed:
         raise Problem(422, "household_removed", "Household removed",
                       "The registry removed this household; support cannot be recorded for it.", field="household_id")
+    members = rules.member_problems((str(m) for m in body.member_ids), household.member_ids)
+    if members:
+        raise _invalid(members)
     refs = await _refs(session, body.programme, body.body, [f.source for f in body.funding])
     state = _state(body)
     programme = _check(refs, state)
@@ -192,6 +195,12 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
                 raise _invalid([{"field": field, "reason": "a household delivery is for one household on one day"}])
     elif "member_ids" in given:
         raise _invalid([{"field": "member_ids", "reason": "an aggregate delivery names no members"}])
+    if delivery.kind == rules.HOUSEHOLD and given.get("member_ids"):
+        household = await households.household(session, delivery.household_id)  # type: ignore[arg-type]
+        members = rules.member_problems((str(m) for m in given["member_ids"]),
+                                        household.member_ids if household is not None else None)
+        if members:
+            raise _invalid(members)
     state: dict[str, Any] = {
         "programme": given.get("programme") or delivery.programme,
         "delivered_on": given.get("delivered_on") or delivery.delivered_on,

@@ -47,6 +47,9 @@ class SupportHousehold(Scoped, Base):
     # The indicator codes the household is deprived in, from its newest assessment (registry
     # classification codes, e.g. housing_quality); None until an assessment event tells them.
     deprived_indicators: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    # The ids of its current members (registered / updated events; an import's batch items tell its
+    # head); None until an event tells them.
+    member_ids: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the registry event's time

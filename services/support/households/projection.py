@@ -27,19 +27,20 @@ WHERE u.version <= EXCLUDED.version
 """)
 
 # `status` NULL in `keep_status` rows (a `removed` event) keeps the status held; `deprived` NULL (an event
-# that does not carry the indicators: registered, updated, removed) keeps the indicators held. `deprived`
-# is each row's codes joined by commas (unnest would flatten an array of arrays).
+# that does not carry the indicators: registered, updated, removed) keeps the indicators held, and
+# `members` NULL (assessed, removed) the member ids. Both are each row's values joined by commas
+# (unnest would flatten an array of arrays).
 _HOUSEHOLDS = text("""
 INSERT INTO sp_households AS h (id, unit_path, household_code, commune_code, status, status_year, member_count,
-                                deprived_indicators, removed, version, changed_at, applied_at)
+                                deprived_indicators, member_ids, removed, version, changed_at, applied_at)
 SELECT id, unit_path, household_code, commune_code, status, status_year, COALESCE(member_count, 0),
-       string_to_array(deprived, ','), removed, version, changed_at, :applied_at
+       string_to_array(deprived, ','), string_to_array(members, ','), removed, version, changed_at, :applied_at
 FROM unnest(CAST(:id AS uuid[]), CAST(:unit_path AS text[]), CAST(:household_code AS text[]),
             CAST(:commune_code AS text[]), CAST(:status AS text[]), CAST(:status_year AS int[]),
-            CAST(:member_count AS int[]), CAST(:deprived AS text[]), CAST(:removed AS bool[]),
+            CAST(:member_count AS int[]), CAST(:deprived AS text[]), CAST(:members AS text[]), CAST(:removed AS bool[]),
             CAST(:version AS int[]), CAST(:changed_at AS timestamptz[]), CAST(:keep_status AS bool[]))
-     AS t(id, unit_path, household_code, commune_code, status, status_year, member_count, deprived, removed, version,
-          changed_at, keep_status)
+     AS t(id, unit_path, household_code, commune_code, status, status_year, member_count, deprived, members, removed,
+          version, changed_at, keep_status)
 ON CONFLICT (id) DO UPDATE SET
     unit_path = EXCLUDED.unit_path, commune_code = EXCLUDED.commune_code,
     household_code = COALESCE(EXCLUDED.household_code, h.household_code),
@@ -47,6 +48,7 @@ ON CONFLICT (id) DO UPDATE SET
     status_year = COALESCE(EXCLUDED.status_year, h.status_year),
     member_count = CASE WHEN EXCLUDED.removed THEN h.member_count ELSE EXCLUDED.member_count END,
     deprived_indicators = COALESCE(EXCLUDED.deprived_indicators, h.deprived_indicators),
+    member_ids = COALESCE(EXCLUDED.member_ids, h.member_ids),
     removed = EXCLUDED.removed, version = EXCLUDED.version, changed_at = EXCLUDED.changed_at,
     applied_at = EXCLUDED.applied_at
 WHERE h.version < EXCLUDED.version
@@ -63,7 +65,7 @@ WHERE t.version < EXCLUDED.version
 """)
 
 _HOUSEHOLD_KEYS = ("id", "unit_path", "household_code", "commune_code", "status", "status_year", "member_count",
-                   "deprived", "removed", "version", "changed_at", "keep_status")
+                   "deprived", "members", "removed", "version", "changed_at", "keep_status")
 
 
 def _newest(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -100,7 +102,8 @@ def _household_row(event: Event) -> dict[str, Any]:
     p = event.payload
     return {"id": event.subject_id, "unit_path": event.unit_path, "household_code": p.get("household_code"),
             "commune_code": p.get("commune_code") or event.unit_code, "status": p.get("status"),
-            "status_year": None, "member_count": p.get("member_count"), "deprived": None, "removed": False,
+            "status_year": None, "member_count": p.get("member_count"), "deprived": None,
+            "members": _joined(p.get("member_ids")), "removed": False,
             "version": event.version,
             "changed_at": event.occurred_at, "keep_status": False}
 
@@ -111,21 +114,23 @@ async def on_household(session: AsyncSession, events: list[Event]) -> None:
 
 
 async def on_removed(session: AsyncSession, events: list[Event]) -> None:
-    await _apply_households(session, [{**_household_row(e), "status": None, "removed": True, "keep_status": True}
-                                      for e in events])
+    await _apply_households(session, [{**_household_row(e), "status": None, "members": None, "removed": True,
+                                       "keep_status": True} for e in events])
 
 
 def _joined(codes: Any) -> str | None:
-    """The indicator codes as one comma-joined text (None: the event does not carry them)."""
+    """Codes or ids as one comma-joined text (None: the event does not carry them)."""
     return None if codes is None else ",".join(str(c) for c in codes)
 
 
 def _assessed_rows(item: dict[str, Any], version: int, unit_path: str | None,
                    occurred_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     household = {"id": item["household_id"], "unit_path": item.get("unit_path") or unit_path,
-                 "household_code": None, "commune_code": item["commune_code"], "status": item["status"],
+                 "household_code": item.get("household_code"), "commune_code": item["commune_code"],
+                 "status": item["status"],
                  "status_year": item["review_year"], "member_count": item.get("member_count"),
-                 "deprived": _joined(item.get("deprived_indicators")), "removed": False,
+                 "deprived": _joined(item.get("deprived_indicators")), "members": _joined(item.get("member_ids")),
+                 "removed": False,
                  "version": version, "changed_at": occurred_at, "keep_status": False}
     transition = {"id": item["household_id"], "year": item["review_year"], "unit_path": household["unit_path"],
                   "status": item["status"], "previous": item.get("previous_status"),

@@ -1,9 +1,22 @@
-"""The DCI message schemas the tests validate answers against, transcribed from the published spec
-(spdci/standards, release/yaml/social_api_v1.0.0.yaml for search and txn status, and
-registry_core_api_v1.0.0.yaml for subscribe / notify / unsubscribe, which the social API refers to
-but does not define). Each schema names the spec component it follows; required fields, enums and
-types are the spec's. The spec file itself is not copied into this repository; `DCI_SPEC_DIR`, when
-set to a folder holding both YAML files, makes tests/dci/test_spec_files.py validate against them too.
+"""The DCI message schemas the tests validate answers against, transcribed from the published spec.
+
+Source, checked field by field against the files themselves (not a copy of a copy):
+- spdci/standards at commit b4816e1ecf415a5ac6635085fec0656160d285ea (2025-01-29, "Merge pull request
+  #24 from spdci/Changes_1"): release/yaml/social_api_v1.0.0.yaml (search, txn status, the headers,
+  Ack, HttpErrorResponse, EncryptedMessage) and release/yaml/registry_core_api_v1.0.0.yaml (subscribe,
+  notify, unsubscribe, SubscriptionInfo, RegistryQueries, which the social API refers to but does not
+  define). Both YAML files say `info.license: DCI Social Protection License` (api.spdci.org/LICENSE.md);
+  the repository's LICENSE.md is the Apache License 2.0.
+- spdci/schemas at commit 53b6dbc13c6a97299b6d155d7ff00d8e0549d3b6 (2026-04-17): the JSON-LD
+  vocabulary of the records (extensions/social/v1/data Group, Member, SRPerson; core/v1/data Group,
+  Member, Person, Identifier, Name, Address; core/v1/code SexCategoryEnum, AssistanceUnit), written
+  here as JSON Schema (the vocabulary has no JSON Schema of its own). Apache License 2.0.
+
+Each schema names the spec component it follows; properties, types, enums and `required` lists are
+the spec's, its quirks included (SubscriptionInfo requires `subscription_code` and
+`subscribe_criteria`, which its properties do not define; UnSubscribeResponse defines `timesatmp` and
+requires `timestamp`). The spec files are not copied into this repository: fetched third-party files
+are not committed here, so they are transcribed, with the commits above to check them against.
 """
 
 from __future__ import annotations
@@ -57,33 +70,64 @@ CALLBACK_HEADER = {  # MsgCallbackHeader_V1.0.0
 PAGINATION = {"type": "object", "properties": {"page_size": {"type": "number"}, "page_number": {"type": "number"},
                                                "total_count": {"type": "number"}},
               "required": ["page_size", "page_number", "total_count"]}
-LOCALE = {"type": "string", "pattern": "^[a-z]{3,3}$"}
-IDENTIFIER = {"type": "object", "required": ["identifier_type", "identifier_value"],
-              "properties": {"identifier_type": {"type": "string"}, "identifier_value": {"type": "string"}}}
-SR_PERSON = {  # extensions/social/v1 SRPerson (a core Person)
+LOCALE = {"type": "string", "pattern": "^[a-z]{3,3}$"}  # LanguageCode
+QUERY_TYPE = {"type": "string", "enum": ["idtype-value", "expression", "predicate"]}  # QueryType (core)
+ATTRIBUTE_VALUE = {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"},
+                             {"type": "object"}]}  # AttributeValue (core)
+EXP_TEMPLATE = {"type": "object", "properties": {"type": {"type": "string"}, "value": {"type": "object"}}}
+IDENTIFIER_TYPE_VALUE = {"type": "object", "properties": {"type": {"type": "string"},
+                                                          "value": {"allOf": [{}, ATTRIBUTE_VALUE]}}}
+EXP_PREDICATE = {"type": "object", "properties": {  # ExpPredicate (core)
+    "attribute_name": {"type": "string"}, "operator": {"type": "string", "enum": ["gt", "lt", "eq", "ge", "le", "in"]},
+    "attribute_value": ATTRIBUTE_VALUE}, "required": ["attribute_name", "operator", "attribute_value"]}
+PREDICATE_LIST = {"type": "array", "items": {  # ExpPredicateWithConditionList (core)
+    "type": "object", "properties": {"seq_num": {"type": "number"}, "expression1": EXP_PREDICATE,
+                                     "condition": {"type": "string", "enum": ["and", "or", "not"]},
+                                     "expression2": EXP_PREDICATE}, "required": ["expression1"]}}
+REGISTRY_QUERIES = {"oneOf": [EXP_TEMPLATE, IDENTIFIER_TYPE_VALUE, PREDICATE_LIST]}  # RegistryQueries (core)
+ENCRYPTED_MESSAGE = {  # EncryptedMessage: a JWE's parts, its header unprotected
     "type": "object",
-    "properties": {"identifier": {"type": "array", "items": IDENTIFIER},
-                   "name": {"type": "object", "properties": {"surname": {"type": "string"},
-                                                             "given_name": {"type": "string"},
-                                                             "second_name": {"type": "string"}}},
-                   "sex": {"type": ["string", "null"]}, "birth_date": {"type": "string"}},
+    "properties": {"header": {"type": "object", "properties": {"alg": {"type": "string"}, "enc": {"type": "string"},
+                                                               "kid": {"type": "string"}},
+                              "required": ["alg", "enc", "kid"]},
+                   "ciphertext": {"type": "string"}, "encrypted_key": {"type": "string"}, "tag": {"type": "string"},
+                   "iv": {"type": "string"}},
+    "required": ["header", "ciphertext", "encrypted_key", "tag", "iv"],
+}
+
+# The records (spdci/schemas JSON-LD, as JSON Schema). DateTime is an ISO 8601 string.
+IDENTIFIER = {"type": "object", "required": ["identifier_type", "identifier_value"],  # core Identifier
+              "properties": {"identifier_type": {"type": "string"}, "identifier_value": {"type": "string"}}}
+NAME = {"type": "object", "properties": {k: {"type": "string"} for k in (  # core Name
+    "surname", "given_name", "second_name", "maiden_name", "prefix", "suffix")}}
+ADDRESS = {"type": "object", "properties": {k: {"type": "string"} for k in (  # core Address
+    "address_line_1", "address_line_2", "locality", "sub_region_code", "region_code", "postal_code",
+    "country_code")}}
+SR_PERSON = {  # extensions/social/v1 SRPerson: a core Person
+    "type": "object",
+    "properties": {"identifier": {"type": "array", "items": IDENTIFIER}, "name": NAME,
+                   "sex": {"type": "string", "enum": ["male", "female", "other", "unknown"]},  # SexCategoryEnum
+                   "birth_date": {"type": "string"}, "death_date": {"type": "string"},
+                   "address": {"type": "array", "items": ADDRESS}, "phone_number": {"type": "array"},
+                   "email": {"type": "array"}, "registration_date": {"type": "string"},
+                   "last_updated": {"type": "string"}},
 }
 ATTRIBUTES = {"type": "array", "items": {"type": "object", "required": ["name", "value"]}}
-MEMBER = {  # extensions/social/v1 Member: demographic_info is an SRPerson
+MEMBER = {  # extensions/social/v1 Member: a core Member whose demographic_info is an SRPerson
     "type": "object",
     "properties": {"member_identifier": {"type": "array", "items": IDENTIFIER}, "demographic_info": SR_PERSON,
-                   "additional_attributes": ATTRIBUTES, "registration_date": {"type": ["string", "null"]},
-                   "last_updated": {"type": ["string", "null"]}},
-    "required": ["member_identifier", "demographic_info"],
+                   "is_disabled": {"type": "boolean"}, "additional_attributes": ATTRIBUTES,
+                   "registration_date": {"type": "string"}, "last_updated": {"type": "string"}},
 }
-GROUP = {  # extensions/social/v1 Group (core Group properties)
+GROUP = {  # extensions/social/v1 Group: a core Group whose head and members are social Members
     "type": "object",
-    "properties": {"group_identifier": {"type": "array", "items": IDENTIFIER}, "group_type": {"type": "string"},
-                   "group_size": {"type": "integer"}, "poverty_score_type": {"type": "string"},
-                   "group_head_info": MEMBER, "member_list": {"type": "array", "items": MEMBER},
-                   "address": {"type": "object"}, "registration_date": {"type": ["string", "null"]},
-                   "last_updated": {"type": ["string", "null"]}, "additional_attributes": ATTRIBUTES},
-    "required": ["group_identifier", "group_type", "group_size", "additional_attributes"],
+    "properties": {"group_identifier": {"type": "array", "items": IDENTIFIER},
+                   "group_type": {"type": "string", "enum": ["1", "2", "3"]},  # AssistanceUnitEnum
+                   "address": {"type": "array", "items": ADDRESS}, "place_address": {"type": "boolean"},
+                   "poverty_score": {"type": "number"}, "poverty_score_type": {"type": "string"},
+                   "group_head_info": MEMBER, "group_size": {"type": "integer"},
+                   "member_list": {"type": "array", "items": MEMBER}, "registration_date": {"type": "string"},
+                   "last_updated": {"type": "string"}, "additional_attributes": ATTRIBUTES},
 }
 SEARCH_RESPONSE = {  # SearchResponse
     "type": "object",
@@ -114,17 +158,23 @@ def _envelope(header: dict[str, Any], action: str, message: dict[str, Any] | Non
                        "header": {"allOf": [header, {"properties": {"action": {"enum": [action]}}}]}},
         "required": ["header", "message"] if message_required else ["header"],
     }
-    if message is not None:
-        schema["properties"]["message"] = message
+    if message is not None:  # the spec's `message`: the clear message or an EncryptedMessage
+        schema["properties"]["message"] = {"type": "object", "oneOf": [message, ENCRYPTED_MESSAGE]}
     return schema
 
 
 ON_SEARCH = _envelope(CALLBACK_HEADER, "on-search", SEARCH_RESPONSE)  # /registry/sync/search, /registry/on-search
-TXN_STATUS_RESPONSE = {  # TxnStatusResponse (social): txn_status is a SearchResponse
+RECEIPT_STATUS = {"type": "object", "properties": {  # TxnStatusResponse's second txn_status form
+    "transaction_id": {"type": "string", "maxLength": 99},
+    "receipt_information": {"type": "object", "properties": {"beneficiaries": {"type": "array"}}}},
+    "required": ["transaction_id", "receipt_information"]}
+TXN_STATUS_RESPONSE = {  # TxnStatusResponse (social): txn_status is a SearchResponse or a receipt
     "type": "object",
-    "properties": {"transaction_id": {"type": "string"}, "correlation_id": {"type": "string"},
+    "properties": {"transaction_id": {"type": "string", "maxLength": 99},
+                   "correlation_id": {"type": "string", "maxLength": 99},
                    "txnstatus_response": {"type": "object", "properties": {
-                       "txn_type": {"enum": ["search", "subscibe", "receipt"]}, "txn_status": SEARCH_RESPONSE},
+                       "txn_type": {"type": "string", "enum": ["search", "subscibe", "receipt"]},
+                       "txn_status": {"oneOf": [SEARCH_RESPONSE, RECEIPT_STATUS]}},
                        "required": ["txn_type", "txn_status"]}},
     "required": ["transaction_id", "correlation_id", "txnstatus_response"],
 }
@@ -138,16 +188,18 @@ ACK = {  # responses/Response
         "correlation_id": {"type": "string", "maxLength": 99}},
         "required": ["ack_status", "timestamp", "correlation_id"]}},
 }
-HTTP_ERROR = {  # responses/HttpErrorResponse
+HTTP_ERROR = {  # responses/HttpErrorResponse (nothing in it is required)
     "type": "object",
-    "properties": {"errors": {"type": "array", "items": {"type": "object", "properties": {
+    "properties": {"errors": {"items": {"type": "object", "properties": {
         "code": {"type": "string"}, "message": {"type": "string"}}}}},
-    "required": ["errors"],
 }
 SUBSCRIPTION_INFO = {  # SubscriptionInfo (core; its `required` list is the spec's, names and all)
     "type": "object",
-    "properties": {"code": {"type": "string", "maxLength": 99}, "status": {"enum": ["subscribe", "unsubscribe"]},
-                   "timestamp": DATE_TIME, "reg_event_type": {"type": "string"}},
+    "properties": {"version": {"type": "string"}, "code": {"type": "string", "maxLength": 99},
+                   "status": {"type": "string", "enum": ["subscribe", "unsubscribe"]}, "timestamp": DATE_TIME,
+                   "reg_type": {"type": "string"}, "reg_event_type": {"type": "string"},
+                   "frequency": {"type": "object"}, "filter_type": QUERY_TYPE, "filter": REGISTRY_QUERIES,
+                   "notify_record_type": {"type": "string"}, "locale": LOCALE},
     "required": ["subscription_code", "timestamp", "subscribe_criteria"],
 }
 ON_SUBSCRIBE = _envelope(MSG_HEADER, "on-subscribe", {  # /registry/on-subscribe: SubscribeResponse
@@ -157,12 +209,13 @@ ON_SUBSCRIBE = _envelope(MSG_HEADER, "on-subscribe", {  # /registry/on-subscribe
                        "type": "object",
                        "properties": {"reference_id": {"type": "string"}, "timestamp": DATE_TIME,
                                       "status": STATUS, "status_reason_code": SUBSCRIBE_REASON,
+                                      "status_reason_message": {"type": "string", "maxLength": 999},
                                       "subscriptions": {"type": "array", "items": SUBSCRIPTION_INFO},
-                                      "pagination": PAGINATION},
+                                      "pagination": PAGINATION, "locale": LOCALE},
                        "required": ["reference_id", "timestamp", "status"]}}},
     "required": ["transaction_id", "correlation_id", "subscribe_response"],
 }, message_required=True)
-NOTIFY = _envelope(MSG_HEADER, "notify", {  # /registry/notify: NotifyEventRequest
+NOTIFY = _envelope(CALLBACK_HEADER, "notify", {  # /registry/notify: MsgCallbackHeader, NotifyEventRequest
     "type": "object",
     "properties": {"transaction_id": {"type": "string"}, "notify_event": {"type": "array", "items": {
         "type": "object",
@@ -174,11 +227,12 @@ NOTIFY = _envelope(MSG_HEADER, "notify", {  # /registry/notify: NotifyEventReque
                        "locale": LOCALE},
         "required": ["reference_id", "timestamp", "data"]}}},
     "required": ["transaction_id", "notify_event"],
-}, message_required=True)
+})
 ON_UNSUBSCRIBE = _envelope(MSG_HEADER, "on-unsubscribe", {  # /registry/on-unsubscribe: UnSubscribeResponse
     "type": "object",
     "properties": {"transaction_id": {"type": "string"}, "correlation_id": {"type": "string"},
-                   "timestamp": DATE_TIME, "status": STATUS, "status_reason_code": UNSUBSCRIBE_REASON,
+                   "timesatmp": DATE_TIME, "status": STATUS, "status_reason_code": UNSUBSCRIBE_REASON,
+                   "status_reason_message": {"type": "string", "maxLength": 999},
                    "subscription_status": {"type": "array", "items": {
                        "type": "object", "properties": {"code": {"type": "string"},
                                                         "status": {"enum": ["subscribe", "unsubscribe"]}},
