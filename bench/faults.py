@@ -53,17 +53,25 @@ import psutil
 from devstack.backup import dump_stream
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from devstack.migrate import migrate, service_database_url
+from devstack.processes import AppProcess, service_env, spawn, started
+from devstack.sample_households import import_file
 from services.reporting.operations.check import check
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS
-from tests.e2e.test_registry_to_reporting import import_file
-from tests.kit import auth_headers, make_principal
-from tests.ops.processes import AppProcess, service_env, spawn, started
+from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
 TARGETS = ("relay", "consumer", "nats", "postgres")
 COMMUNES = ("07207", "07210", "07213", "07702")  # wards and a commune of Bắc Giang city (district 213)
-OFFICER = make_principal("district_officer", ["v2008.24.213"], ROLE_PERMISSIONS["district_officer"], "faults")
+# The harness signs its officer's principal itself (as the gateway would); the processes trust PUBLIC_KEY.
+PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
+SIGNER = PrincipalSigner(PRIVATE_KEY, ttl_seconds=24 * 3600)
+OFFICER = Principal(id="faults", role="district_officer", permissions=frozenset(ROLE_PERMISSIONS["district_officer"]),
+                    scopes=(ScopeUnit("v2008", "213", "v2008.24.213", "district"),), kind="user", name="faults")
+
+
+def auth_headers(principal: Principal) -> dict[str, str]:
+    return {PRINCIPAL_HEADER: SIGNER.sign(principal)}
 CONSUMER = "reporting-registry"
 
 
@@ -151,14 +159,14 @@ class Harness:
         await migrate(self.urls)
         await importlib.import_module("services.registry.bootstrap").run(self.urls["registry"])  # every unit
         keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
-        registry = service_env("registry", self.urls["registry"], self.nats.url, **keys)
+        registry = service_env("registry", self.urls["registry"], self.nats.url, PUBLIC_KEY, **keys)
         self.envs = {
             # An import whose database connection a kill cut is reported failed once its heartbeat is
             # this old (300 s by default); the harness then uploads it again.
             "registry-api": registry | {"REGISTRY_RUN_BACKGROUND_WORKERS": "false",
                                         "REGISTRY_IMPORT_STALE_AFTER_SECONDS": str(self.options.stale_after)},
             "registry-relay": registry | {"REGISTRY_DB_POOL_SIZE": "2"},
-            "consumer": service_env("reporting", self.urls["reporting"], self.nats.url),
+            "consumer": service_env("reporting", self.urls["reporting"], self.nats.url, PUBLIC_KEY),
         }
         apps = {"registry-api": "registry", "registry-relay": "registry", "consumer": "reporting"}
         self.apps = apps

@@ -36,11 +36,11 @@ import httpx
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import bootstrap, migrate, wait_for_unit_directory
+from devstack.processes import AppProcess, spawn, started
+from devstack.sample_households import import_file
 from shared.crypto import generate_key
 from shared.migrations import service_database_url
 from shared.principal import generate_keypair
-from tests.e2e.test_registry_to_reporting import import_file
-from tests.ops.processes import AppProcess, spawn, started
 
 MIX = (("read", 55), ("list", 15), ("write", 15), ("report", 15))
 APPS = ("registry", "reporting", "gateway")

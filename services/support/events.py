@@ -21,6 +21,7 @@ DELIVERY_RECORDED_BATCH = "support.delivery.recorded_batch"
 FUND_DONATION = "support.fund.donation_received"
 FUND_SPENT = "support.fund.spent"
 FUND_TRANSFERRED = "support.fund.transferred"
+FUND_REFUNDED = "support.fund.refunded"
 
 
 def _get(row: Any, key: str) -> Any:

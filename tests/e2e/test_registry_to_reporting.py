@@ -7,14 +7,13 @@ the reporting check finds no difference with the registry's database or with the
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 import asyncpg
 import httpx
 
-from services.registry.imports.columns import COLUMN_NAMES
+from devstack.sample_households import import_file
 from services.registry.main import create_app as create_registry
 from services.registry.settings import RegistrySettings
 from services.registry.units.load import load
@@ -28,26 +27,6 @@ from tests.reporting.conftest import Reporting, connect, reporting_app
 PROVINCE, DISTRICT = "v2008.24", "v2008.24.213"
 COMMUNE, OTHER_COMMUNE = "v2008.24.213.07207", "v2008.24.213.07210"
 OFFICER = make_principal("district_officer", [DISTRICT], ROLE_PERMISSIONS["district_officer"], "officer-e2e")
-# Decree 07/2021, urban wards: income line 2,000,000; poor needs >= 3 deprivations.
-NAMES = ["An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Minh", "Nga", "Phúc", "Quang", "Sơn", "Thảo", "Vân"]
-PROFILES = [("1200000", "health_insurance;housing_quality;latrine"), ("1800000", "telecom"),
-            ("2500000", ""), ("9000000", ""), ("1500000", "employment;nutrition;latrine;telecom")]
-
-
-def import_file(commune_code: str, count: int, start: int) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMN_NAMES)
-    for n in range(start, start + count):
-        income, deprived = PROFILES[n % len(PROFILES) if n % 7 else 3]
-        row = {"household_code": f"HH-{commune_code}-{n:05d}", "commune_code": commune_code, "village": "Tổ 1",
-               "head_name": f"Nguyễn Văn {NAMES[n % len(NAMES)]}", "head_citizen_id": f"0240{n:08d}",
-               "head_birth_date": "1970-01-01",
-               "member_count": str(1 + n % 6), "ethnic_minority": "true" if n % 9 == 0 else "false",
-               "policy_family": "false", "income_per_capita": income, "deprived_indicators": deprived,
-               "review_year": "2024"}
-        writer.writerow([row[c] for c in COLUMN_NAMES])
-    return out.getvalue().encode()
 
 
 async def registry_sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:

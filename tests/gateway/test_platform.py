@@ -334,6 +334,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/support/activities/{activity_id}/void"): {"reason": "Ghi nhầm"},
     ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
                                                      "to_fund_id": str(uuid.uuid4())},
+    ("POST", "/support/funds/{fund_id}/refunds"): {"spend_entry_id": str(uuid.uuid4()), "amount_vnd": 1_000,
+                                                   "occurred_on": "2024-11-01", "reason": "Hoàn lại"},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {
         "decision_number": "13/QĐ-UBND", "decided_on": "2025-10-21", "income_per_capita": 9_000_000,
         "deprived_indicators": []},

@@ -10,6 +10,7 @@ HttpErrorResponse, `{"errors": [{"code": "err....", "message": ...}]}`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -17,13 +18,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from services.registry.dci import rules, service
-from services.registry.dci.rules import Rejected
+from services.registry.dci import service
 from services.registry.dci.schemas import DCI_BODY, ClientIn, ClientOut
-from services.registry.dci.service import Refused
+from services.registry.dci.service import ClientView, Refused
 from services.registry.dci.signatures import Signer
 from services.registry.dci.worker import SIGNER_KEY, WAKE_KEY
-from services.registry.personal_data import request_cipher
+from services.registry.personal_data import PersonalDataCipher, request_cipher
 from shared.db import Database
 from shared.http import DbSession, require
 from shared.permissions import DCI_ADMIN, DCI_EXCHANGE
@@ -74,107 +74,76 @@ def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-@router.post("/registry/sync/search", summary="DCI sync search: the answer (on-search) in the response",
-             openapi_extra=DCI_BODY, responses=_ERRORS)
-async def sync_search(request: Request, principal: Exchange) -> Response:
+# One envelope exchange: the body read, the sender checked (registration, signature), the use case run,
+# the answer encoded (and signed when it is an envelope) — or the spec's HttpErrorResponse.
+UseCase = Callable[[Request, Principal, ClientView, PersonalDataCipher, Any], Awaitable[dict[str, Any]]]
+
+
+async def _exchange(request: Request, principal: Principal, use_case: UseCase, *, wake: bool = False) -> Response:
     try:
         body = await _body(request)
         client = await service.sender(_db(request), principal, body)
-        cipher = request_cipher(request.app.state.settings)
-        answer = await service.sync_search_by_identifiers(_db(request), principal, client, cipher, body) \
-            if isinstance(body, dict) else None
-        if answer is None:
-            async with _db(request).session(principal) as session:  # committed before the answer
-                answer = await service.sync_search(session, principal, client, cipher, body)
+        answer = await use_case(request, principal, client, request_cipher(request.app.state.settings), body)
     except Refused as exc:
         return _refused(exc)
-    return _json(answer, signer=_signer(request))
+    return _json(answer, signer=_signer(request), background=_wake(request) if wake else None)
+
+
+def _in_session(run: Callable[..., Awaitable[dict[str, Any]]], *args: Any) -> UseCase:
+    """A use case run in a session scoped to the caller, committed before the answer is sent."""
+
+    async def use_case(request: Request, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
+                       body: Any) -> dict[str, Any]:
+        async with _db(request).session(principal) as session:
+            return await run(session, principal, client, cipher, body, *args)
+
+    return use_case
+
+
+async def _sync_search(request: Request, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
+                       body: Any) -> dict[str, Any]:
+    answer = await service.sync_search_by_identifiers(_db(request), principal, client, cipher, body) \
+        if isinstance(body, dict) else None
+    if answer is None:
+        answer = await _in_session(service.sync_search)(request, principal, client, cipher, body)
+    return answer
+
+
+@router.post("/registry/sync/search", summary="DCI sync search: the answer (on-search) in the response",
+             openapi_extra=DCI_BODY, responses=_ERRORS)
+async def sync_search(request: Request, principal: Exchange) -> Response:
+    return await _exchange(request, principal, _sync_search)
 
 
 @router.post("/registry/search", summary="DCI async search: ACK now, on-search to the registered callback",
              openapi_extra=DCI_BODY, responses=_ERRORS)
 async def async_search(request: Request, principal: Exchange) -> Response:
-    try:
-        body = await _body(request)
-        client = await service.sender(_db(request), principal, body)
-        cipher = request_cipher(request.app.state.settings)
-        async with _db(request).session(principal) as session:
-            answer = await service.accept_async(session, principal, client, cipher, body, "search",
-                                                "search_request", "search")
-    except Refused as exc:
-        return _refused(exc)
-    return _json(answer, background=_wake(request))
-
-
-async def _txn_status(request: Request, principal: Principal, sync: bool) -> Response:
-    body = await _body(request)
-    client = await service.sender(_db(request), principal, body)
-    cipher = request_cipher(request.app.state.settings)
-    async with _db(request).session(principal) as session:
-        try:
-            header, message = rules.check_header(body, "txn-status", None)
-            status = await service.txn_status(session, client, cipher, message)
-            if not sync:
-                uri = service.callback_for(client, header)
-        except Rejected as exc:
-            if sync:
-                return _json({"header": service.callback_header(
-                    "txn-on-status", client.client_id, rules.RJCT, 0, 0, exc.code, exc.message)},
-                    signer=_signer(request))
-            return _json(service.ack("", service.ack_error(exc)))
-        count = len(status["txnstatus_response"]["txn_status"]["search_response"])
-        envelope = {"header": service.callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
-                    "message": status}
-        if sync:
-            return _json(envelope, signer=_signer(request))
-        service.queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
-    return _json(service.ack(status["correlation_id"]), background=_wake(request))
+    return await _exchange(request, principal, _in_session(service.accept_async, "search", "search_request",
+                                                           "search"), wake=True)
 
 
 @router.post("/registry/sync/txn/status", summary="DCI txn status, answered in the response",
              openapi_extra=DCI_BODY, responses=_ERRORS)
 async def sync_txn_status(request: Request, principal: Exchange) -> Response:
-    try:
-        return await _txn_status(request, principal, sync=True)
-    except Refused as exc:
-        return _refused(exc)
+    return await _exchange(request, principal, _in_session(service.txn_status_exchange, True))
 
 
 @router.post("/registry/txn/status", summary="DCI txn status: ACK now, txn-on-status to the registered callback",
              openapi_extra=DCI_BODY, responses=_ERRORS)
 async def txn_status(request: Request, principal: Exchange) -> Response:
-    try:
-        return await _txn_status(request, principal, sync=False)
-    except Refused as exc:
-        return _refused(exc)
+    return await _exchange(request, principal, _in_session(service.txn_status_exchange, False), wake=True)
 
 
 @router.post("/registry/subscribe", summary="DCI subscribe to registry events in your scope (on-subscribe callback)",
              openapi_extra=DCI_BODY, responses=_ERRORS)
 async def subscribe(request: Request, principal: Exchange) -> Response:
-    try:
-        body = await _body(request)
-        client = await service.sender(_db(request), principal, body)
-        cipher = request_cipher(request.app.state.settings)
-        async with _db(request).session(principal) as session:
-            answer = await service.subscribe(session, principal, client, cipher, body)
-    except Refused as exc:
-        return _refused(exc)
-    return _json(answer, background=_wake(request))
+    return await _exchange(request, principal, _in_session(service.subscribe), wake=True)
 
 
 @router.post("/registry/unsubscribe", summary="DCI unsubscribe (on-unsubscribe callback)",
              openapi_extra=DCI_BODY, responses=_ERRORS)
 async def unsubscribe(request: Request, principal: Exchange) -> Response:
-    try:
-        body = await _body(request)
-        client = await service.sender(_db(request), principal, body)
-        cipher = request_cipher(request.app.state.settings)
-        async with _db(request).session(principal) as session:
-            answer = await service.unsubscribe(session, principal, client, cipher, body)
-    except Refused as exc:
-        return _refused(exc)
-    return _json(answer, background=_wake(request))
+    return await _exchange(request, principal, _in_session(service.unsubscribe), wake=True)
 
 
 @router.get("/registry/dci/keys", summary="The public keys the registry signs its DCI answers and callbacks with")

@@ -508,6 +508,27 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
 
 # ---- txn status ----------------------------------------------------------------------------------------
 
+async def txn_status_exchange(session: AsyncSession, principal: Principal, client: ClientView,
+                              cipher: PersonalDataCipher, body: Any, sync: bool) -> dict[str, Any]:
+    """A txn-status message: answered in the response (sync), or ACK and txn-on-status to the callback."""
+    try:
+        header, message = rules.check_header(body, "txn-status", None)
+        status = await txn_status(session, client, cipher, message)
+        uri = None if sync else callback_for(client, header)
+    except Rejected as exc:
+        if sync:
+            return {"header": callback_header("txn-on-status", client.client_id, rules.RJCT, 0, 0, exc.code,
+                                              exc.message)}
+        return ack("", ack_error(exc))
+    count = len(status["txnstatus_response"]["txn_status"]["search_response"])
+    envelope = {"header": callback_header("txn-on-status", client.client_id, rules.SUCC, count, count),
+                "message": status}
+    if uri is None:
+        return envelope
+    queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
+    return ack(status["correlation_id"])
+
+
 TXN_KINDS = {"search": "search", "subscribe": "subscribe", "subscibe": "subscribe", "unsubscribe": "unsubscribe"}
 
 

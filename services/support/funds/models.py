@@ -35,7 +35,7 @@ class FundEntry(Scoped, Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     fund_id: Mapped[UUID] = mapped_column()  # indexed with occurred_on (migration support_0002)
-    kind: Mapped[str] = mapped_column(String(16))  # donation | spend | transfer_out | transfer_in
+    kind: Mapped[str] = mapped_column(String(16))  # donation | spend | transfer_out | transfer_in | refund
     amount_vnd: Mapped[int] = mapped_column(BigInteger)  # signed: + into the fund, - out of it
     balance_after: Mapped[int] = mapped_column(BigInteger)
     occurred_on: Mapped[date] = mapped_column(Date)
@@ -47,7 +47,7 @@ class FundEntry(Scoped, Base):
     delivery_id: Mapped[UUID | None] = mapped_column()
     programme: Mapped[str | None] = mapped_column(CODE)
     counterpart_fund_id: Mapped[UUID | None] = mapped_column()
-    counterpart_entry_id: Mapped[UUID | None] = mapped_column()
+    counterpart_entry_id: Mapped[UUID | None] = mapped_column()  # a transfer's other line; a refund's spend
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -41,6 +41,19 @@ async def move(session: AsyncSession, fund_id: UUID, delta: int) -> tuple[int, i
     return (int(row[0]), int(row[1])) if row else None
 
 
+async def spend_for_refund(session: AsyncSession, fund_id: UUID, entry_id: UUID) -> FundEntry | None:
+    """The fund's entry, row-locked: refunds of one spend are serialised on it."""
+    return (await session.scalars(select(FundEntry).where(FundEntry.id == entry_id, FundEntry.fund_id == fund_id)
+                                  .with_for_update())).first()
+
+
+async def refunded(session: AsyncSession, spend_id: UUID) -> int:
+    """What has come back of a spend so far."""
+    total: Any = await session.scalar(select(func.coalesce(func.sum(FundEntry.amount_vnd), 0)).where(
+        FundEntry.counterpart_entry_id == spend_id, FundEntry.kind == "refund"))
+    return int(total)
+
+
 def entries(fund_id: UUID, date_from: date | None = None, date_to: date | None = None) -> Select[FundEntry]:
     query = select(FundEntry).where(FundEntry.fund_id == fund_id).order_by(
         FundEntry.occurred_on, FundEntry.recorded_at, FundEntry.id)

@@ -12,7 +12,16 @@ from fastapi.responses import JSONResponse
 from services.support.deliveries.rules import million_vnd
 from services.support.funds import export, repository, service
 from services.support.funds.models import Fund, FundEntry
-from services.support.funds.schemas import DonationIn, EntryOut, FundIn, FundOut, SpendIn, StatementOut, TransferIn
+from services.support.funds.schemas import (
+    DonationIn,
+    EntryOut,
+    FundIn,
+    FundOut,
+    RefundIn,
+    SpendIn,
+    StatementOut,
+    TransferIn,
+)
 from services.support.households import repository as units
 from shared import clock, permissions
 from shared.errors import Problem
@@ -87,6 +96,20 @@ async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Write
     async def run() -> Response:
         fund = await service.load(session, fund_id)
         return _entry_json(await service.spend(session, principal, fund, body), fund.id)
+
+    return await idempotent(request, session, principal, run)
+
+
+@router.post("/{fund_id}/refunds", status_code=201, response_model=EntryOut,
+             responses={**problems(404), 409: {"description": "More than what of the spend has not come back yet"}},
+             summary="Money of a spend coming back into the fund (Idempotency-Key accepted)",
+             description="`spend_entry_id` names a spend of this fund; the refunds of one spend never exceed it "
+                         "(409 `refund_exceeds_spend` with `refundable_vnd`; concurrent refunds are serialised on "
+                         "the spend). Emits `support.fund.refunded`.")
+async def refund(fund_id: UUID, body: RefundIn, request: Request, principal: Writer, session: DbSession) -> Response:
+    async def run() -> Response:
+        fund = await service.load(session, fund_id)
+        return _entry_json(await service.refund(session, principal, fund, body), fund.id)
 
     return await idempotent(request, session, principal, run)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 DONATION, SPEND, TRANSFER_OUT, TRANSFER_IN = "donation", "spend", "transfer_out", "transfer_in"
-SIGN = {DONATION: 1, TRANSFER_IN: 1, SPEND: -1, TRANSFER_OUT: -1}
+REFUND = "refund"  # money of a spend coming back into the fund (unused, returned), linked to that spend
+SIGN = {DONATION: 1, TRANSFER_IN: 1, REFUND: 1, SPEND: -1, TRANSFER_OUT: -1}
 DONOR_KINDS = ("enterprise", "organisation", "individual", "agency", "community", "other")
 # A fund may pass money only to the fund of a unit directly below its own unit.
 LEVEL_BELOW = {"province": ("district", "commune"), "district": ("commune",), "commune": ()}
@@ -27,6 +28,11 @@ def statement(before: int, amounts_in_period: Iterable[int]) -> Statement:
     received = sum(a for a in amounts if a > 0)
     paid = -sum(a for a in amounts if a < 0)
     return Statement(before, received, paid, before + received - paid)
+
+
+def refundable(spent_vnd: int, refunded_vnd: int) -> int:
+    """What may still come back of a spend of `spent_vnd` (positive) of which `refunded_vnd` came back."""
+    return max(spent_vnd - refunded_vnd, 0)
 
 
 def may_transfer(from_path: str, from_level: str, to_path: str, to_level: str) -> bool:

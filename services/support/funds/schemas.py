@@ -45,6 +45,16 @@ class SpendIn(BaseModel):
     note: NoteText | None = None
 
 
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spend_entry_id: UUID = Field(description="the spend of this fund whose money comes back")
+    amount_vnd: Amount = Field(description="integer VND, at most what of the spend has not come back yet")
+    occurred_on: Day
+    reason: Annotated[str, Field(min_length=3, max_length=500), TEXT]
+    receipt_number: Receipt | None = None
+    note: NoteText | None = None
+
+
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_vnd: Amount
@@ -78,6 +88,8 @@ class EntryOut(BaseModel):
     delivery_id: UUID | None
     programme: str | None
     counterpart_fund_id: UUID | None
+    counterpart_entry_id: UUID | None = Field(description="a transfer's other ledger line; the spend a refund "
+                                                           "gives back")
     note: str | None
     recorded_by: str | None
     recorded_at: datetime

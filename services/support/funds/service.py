@@ -16,7 +16,7 @@ from services.support.deliveries.rules import RECORDED
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
-from services.support.funds.schemas import DonationIn, FundIn, SpendIn, TransferIn
+from services.support.funds.schemas import DonationIn, FundIn, RefundIn, SpendIn, TransferIn
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, not_found
@@ -114,6 +114,36 @@ async def spend(session: AsyncSession, principal: Principal, fund: Fund, body: S
     session.add(entry)
     await session.flush()
     await record_events(session, [_event(events.FUND_SPENT, fund, entry, version)])
+    return entry
+
+
+async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: RefundIn) -> FundEntry:
+    """Money of a spend coming back into the fund (unused, returned by the household or the body): a
+    `refund` entry linked to the spend, at most what of it has not come back yet (refunds of one spend
+    serialised on the spend's row). Money coming in never makes a balance negative."""
+    _future(body.occurred_on)
+    spent = await repository.spend_for_refund(session, fund.id, body.spend_entry_id)
+    if spent is None or spent.kind != rules.SPEND:
+        raise Problem(422, "validation_error", "Invalid request", "spend_entry_id is not a spend of this fund",
+                      errors=[{"field": "spend_entry_id", "reason": f"{body.spend_entry_id} is not a spend of "
+                                                                    "this fund"}])
+    if body.occurred_on < spent.occurred_on:
+        raise Problem(422, "validation_error", "Invalid request", "a refund cannot come before its spend",
+                      errors=[{"field": "occurred_on", "reason": f"before the spend ({spent.occurred_on})"}])
+    left = rules.refundable(-spent.amount_vnd, await repository.refunded(session, spent.id))
+    if body.amount_vnd > left:
+        raise conflict("refund_exceeds_spend", f"Only {left} VND of this spend of {-spent.amount_vnd} VND has not "
+                                               "come back yet. Nothing was recorded.", refundable_vnd=left)
+    moved = await repository.move(session, fund.id, body.amount_vnd)
+    assert moved is not None  # money coming in never makes a balance negative
+    balance, version = moved
+    entry = _entry(principal, fund, rules.REFUND, body.amount_vnd, balance, body.occurred_on, purpose=body.reason,
+                   receipt_number=body.receipt_number, delivery_id=spent.delivery_id, programme=spent.programme,
+                   counterpart_entry_id=spent.id, note=body.note)
+    session.add(entry)
+    await session.flush()
+    await record_events(session, [_event(events.FUND_REFUNDED, fund, entry, version,
+                                         spend_entry_id=str(spent.id))])
     return entry
 
 
