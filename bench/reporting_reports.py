@@ -182,6 +182,10 @@ async def run(households: int, count: int) -> None:
                 await wait_for(loaded, 1200, 0.5)
                 print(f"loaded: {len(unit_events) + len(others):,} units, {households:,} households, {count:,} "
                       f"deliveries ({amount / 1e9:,.1f} billion VND) projected in {time.perf_counter() - started:.0f}s")
+                # The statistics autovacuum gathers within a minute or so of a load (as bench/reporting_dashboard.py).
+                conn = await asyncpg.connect(asyncpg_dsn(db))
+                await conn.execute("ANALYZE")
+                await conn.close()
                 filled = await fill_reports(db, rng)
                 print(f"reports of {filled:,} units for the annual period {YEAR} written straight into rp_reports")
                 await province_report(client, db, data)

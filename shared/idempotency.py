@@ -12,17 +12,19 @@ The key is claimed in the SAME transaction as the create, in the service's `idem
   sets `app.state.idempotency_sealer`, and answers are stored encrypted with it.
 
 Use: `return await idempotent(request, session, principal, lambda: create(...))` where the callable
-returns the Response of a first execution. Without the header the callable just runs.
+returns the Response of a first execution. Without the header the callable just runs. A route that takes
+a key declares the `IdempotencyKey` parameter: its OpenAPI then shows the header, and
+`shared.openapi` documents the 400 a malformed key gets (`invalid_idempotency_key`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +38,12 @@ MAX_KEY_LENGTH = 255
 # Headers of the first answer that a replay repeats.
 KEPT_HEADERS = ("location", "etag", "content-type")
 _FINGERPRINT = "__request_sha256"
+
+# The header as a route declares it (the value is read by `idempotent`); `shared.openapi` sees it and lists 400.
+IdempotencyKey = Annotated[str | None, Header(
+    alias=HEADER, description=f"Optional: 1–{MAX_KEY_LENGTH} printable characters, new for each request; a retry "
+                              "with the same key and body gets the first answer again (`Idempotent-Replayed: "
+                              "true`), a malformed key 400 `invalid_idempotency_key`.")]
 
 _EXPIRE = text("DELETE FROM idempotency_keys WHERE principal_id = :p AND key = :k "
                "AND created_at < now() - make_interval(hours => :ttl)")

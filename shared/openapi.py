@@ -55,7 +55,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 DESCRIPTIONS: dict[int, str] = {
-    400: "Bad request: the request cannot be read as sent",
+    400: "Bad request: the request cannot be read as sent (e.g. a malformed Idempotency-Key, "
+         "`invalid_idempotency_key`)",
     401: "No valid principal: the request did not come through the gateway, or the caller's token is "
          "missing, expired or revoked",
     403: "The caller's role lacks the route's permission, or a unit the request names is outside the "
@@ -125,11 +126,14 @@ def document_problems(document: dict[str, Any], common: tuple[int, ...] = COMMON
 
 def _implied(operation: dict[str, Any]) -> tuple[int, ...]:
     """What a route's parameters imply it may answer: a path parameter names a record or a unit, which
-    may not exist in the caller's scope (404); an `If-Match` header may name another version (412)."""
+    may not exist in the caller's scope (404); an `If-Match` header may name another version (412); an
+    `Idempotency-Key` header (`shared.idempotency.IdempotencyKey`) may be malformed (400)."""
     places = {(p.get("in"), str(p.get("name", "")).lower()) for p in operation.get("parameters", [])}
     implied = [404] if any(where == "path" for where, _ in places) else []
     if ("header", "if-match") in places:
         implied.append(412)
+    if ("header", "idempotency-key") in places:
+        implied.append(400)
     return tuple(implied)
 
 

@@ -15,6 +15,7 @@ from services.support.settings import SupportSettings
 from shared.app import ServiceSpec, create_service_app
 from shared.crypto import generate_key
 from shared.http import require
+from shared.idempotency import IdempotencyKey
 from shared.openapi import COMMON_PROBLEMS, PROBLEM_MEDIA_TYPE, PROBLEM_REF, problems
 from shared.principal import Principal
 from shared.route_rules import EXTENSION
@@ -44,6 +45,10 @@ def _app() -> FastAPI:
     async def drop_part(thing_id: int, part: int, _: Writer,
                         if_match: Annotated[str | None, Header()] = None) -> dict[str, int]:
         return {}
+
+    @router.post("/", status_code=201)  # a create taking an Idempotency-Key
+    async def create(body: dict[str, str], _: Writer, key: IdempotencyKey = None) -> dict[str, int]:
+        return {"id": 1}
 
     @router.get("/", include_in_schema=False)
     async def hidden() -> dict[str, str]:
@@ -78,13 +83,19 @@ def test_every_operation_documents_the_common_problems_and_its_own() -> None:
 
 
 def test_what_a_routes_parameters_imply_is_documented_without_being_declared() -> None:
-    """A path parameter may name a record outside the caller's scope (404); If-Match may be stale (412)."""
+    """A path parameter may name a record outside the caller's scope (404); If-Match may be stale (412); an
+    Idempotency-Key may be malformed (400)."""
     paths = _app().openapi()["paths"]
     parts = paths["/support/things/{thing_id}/parts"]["get"]["responses"]
     drop = paths["/support/things/{thing_id}/parts/{part}"]["delete"]["responses"]
     assert set(parts) == {"200", "404", *map(str, COMMON_PROBLEMS)}
     assert set(drop) == {"200", "404", "412", *map(str, COMMON_PROBLEMS)}
     assert _problem_content(drop["412"]) == {"$ref": PROBLEM_REF}
+    create = paths["/support/things/"]["post"]
+    assert set(create["responses"]) == {"201", "400", *map(str, COMMON_PROBLEMS)}
+    assert "Idempotency-Key" in create["responses"]["400"]["description"]
+    assert _problem_content(create["responses"]["400"]) == {"$ref": PROBLEM_REF}
+    assert [(p["in"], p["name"]) for p in create["parameters"]] == [("header", "Idempotency-Key")]
     assert set(paths["/support/principal"]["get"]["responses"]) == {"200", *map(str, COMMON_PROBLEMS)}
 
 

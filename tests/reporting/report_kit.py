@@ -65,7 +65,7 @@ async def load_everything(reporting: Reporting, households: int = 600) -> tuple[
 
 async def call(reporting: Reporting, method: str, path: str, principal: Principal, etag: str | None = None,
                **kwargs: Any) -> httpx.Response:
-    headers = auth_headers(principal)
+    headers = {**auth_headers(principal), **kwargs.pop("headers", {})}
     if etag is not None:
         headers["If-Match"] = etag
     return await reporting.client.request(method, path, headers=headers, **kwargs)

@@ -18,8 +18,9 @@ from services.reporting.reports.rules import REPORT_TYPES, SUBSECTIONS
 from services.reporting.reports.schemas import Decision, ReportEdit, ReportOpen, ReportSummary, ReportView
 from services.reporting.reports.view import overview
 from services.reporting.units.service import locate
-from shared.etag import set_etag
+from shared.etag import etag_of, set_etag
 from shared.http import DbSession, require
+from shared.idempotency import IdempotencyKey, idempotent
 from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.permissions import REPORTS_APPROVE, REPORTS_READ, REPORTS_WRITE
@@ -46,14 +47,20 @@ async def report_types(_: Reader) -> list[dict[str, Any]]:
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED, response_model=ReportView, responses=problems(404, 409),
              summary="Open the draft of a unit's report for a period (by the unit's own officers)")
-async def open_report(body: ReportOpen, principal: Writer, session: DbSession, response: Response) -> dict[str, Any]:
+async def open_report(body: ReportOpen, principal: Writer, session: DbSession, request: Request,
+                      idempotency_key: IdempotencyKey = None) -> Response:
     """Figures are filled from the read models for the unit and all its descendants; an upper level's
-    draft sums its children's accepted reports. 409 `report_exists` when the unit has it already;
-    422 `period_in_future` for a period that has not started."""
-    answer = await service.open_report(session, principal, body.unit, body.hierarchy, body.type, body.period)
-    response.headers["Location"] = f"/reporting/reports/{answer['id']}"
-    set_etag(response, answer["row_version"])
-    return answer
+    draft sums its children's accepted reports. 409 `report_exists` when the unit has it already (a
+    retry with the first request's `Idempotency-Key` gets the first 201 instead); 422 `period_in_future`
+    for a period that has not started."""
+
+    async def run() -> Response:
+        answer = await service.open_report(session, principal, body.unit, body.hierarchy, body.type, body.period)
+        return Response(orjson.dumps(answer), status_code=201, media_type="application/json",
+                        headers={"Location": f"/reporting/reports/{answer['id']}",
+                                 "ETag": etag_of(answer["row_version"])})
+
+    return await idempotent(request, session, principal, run)
 
 
 @router.get("/reports", response_model=Page[ReportSummary], responses=problems(404),
