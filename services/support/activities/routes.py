@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from services.support.activities import service
+from services.support.activities import repository, service
 from services.support.activities.models import Activity
 from services.support.activities.schemas import ActivityIn, ActivityOut, VoidIn
+from services.support.dependencies import (
+    AnyYear,
+    DbSession,
+    Hierarchy,
+    IfMatch,
+    Page,
+    Paging,
+    Reader,
+    UnitCode,
+    Writer,
+    check_if_match,
+    idempotent,
+    paginate,
+    problems,
+    versioned_json,
+)
 from services.support.households import repository as units
-from shared import permissions
-from shared.db import scope_clause
-from shared.etag import check_if_match, versioned_json
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.principal import Principal
 
 router = APIRouter(prefix="/support/activities", tags=["support activities"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-IfMatch = Annotated[str | None, Header(description="the ETag you last read; required (428 without it)")]
 
 
 def out(item: Activity) -> ActivityOut:
@@ -48,20 +50,11 @@ async def record_activity(body: ActivityIn, request: Request, principal: Writer,
 
 @router.get("", response_model=Page[ActivityOut], responses=problems(404), summary="Activities in your scope")
 async def list_activities(principal: Reader, session: DbSession, paging: Paging,
-                          unit: Annotated[str | None, Query(description="a unit's code (its subtree)")] = None,
-                          hierarchy: Annotated[str | None, Query(pattern="^v(2008|2025)$")] = None,
-                          body: str | None = None, kind: str | None = None,
-                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                          unit: UnitCode = None, hierarchy: Hierarchy = None, body: str | None = None,
+                          kind: str | None = None, year: AnyYear = None,
                           include_voided: bool = False) -> Page[ActivityOut]:
-    query = select(Activity).order_by(Activity.period_to.desc(), Activity.id)
-    if unit:
-        path = (await units.visible_unit(session, principal, unit, hierarchy)).path
-        query = query.where(scope_clause(Activity.unit_path, [path]))
-    for column, value in ((Activity.body, body), (Activity.kind, kind), (Activity.year, year)):
-        if value is not None:
-            query = query.where(column == value)
-    if not include_voided:
-        query = query.where(Activity.status == "recorded")
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    query = repository.activities(path, body=body, kind=kind, year=year, include_voided=include_voided)
     return await paginate(session, query, paging, out)
 
 

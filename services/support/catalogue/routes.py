@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.support.catalogue import repository, service
 from services.support.catalogue.models import CatalogueEntry
 from services.support.catalogue.schemas import EntryIn, EntryOut
-from shared import permissions
-from shared.etag import etag_of
-from shared.http import DbSession, require
-from shared.openapi import problems
-from shared.principal import Principal
+from services.support.dependencies import DbSession, Editor, IfMatch, Reader, etag_of, problems
 
 router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Editor = Annotated[Principal, Depends(require(permissions.SUPPORT_CATALOGUE_WRITE))]
-IfMatch = Annotated[str | None, Header(description="the entry's ETag (its version); required to change an entry")]
 CatalogueName = Literal["programme", "funding_source", "body", "measure", "activity_kind"]
 
 

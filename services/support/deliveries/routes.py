@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.support.catalogue import repository as catalogue
@@ -20,23 +20,29 @@ from services.support.deliveries.schemas import (
     HouseholdDeliveryIn,
     VoidIn,
 )
+from services.support.dependencies import (
+    AnyYear,
+    DateFrom,
+    DateTo,
+    DbSession,
+    Hierarchy,
+    IfMatch,
+    Page,
+    Paging,
+    Period,
+    Reader,
+    UnitCode,
+    Writer,
+    check_if_match,
+    idempotent,
+    paginate,
+    problems,
+    versioned_json,
+)
 from services.support.households import repository as households
-from shared import clock, permissions
-from shared.errors import Problem, not_found
-from shared.etag import check_if_match, versioned_json
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.principal import Principal
+from shared.errors import not_found
 
 router = APIRouter(prefix="/support", tags=["support deliveries"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-IfMatch = Annotated[str | None, Header(description="the ETag you last read; required (428 without it)")]
-Hierarchy = Annotated[str | None, Query(pattern="^v(2008|2025)$")]
-UnitCode = Annotated[str | None, Query(description="code of a province, district or commune (its whole subtree)")]
 
 
 def out(delivery: Delivery) -> DeliveryOut:
@@ -83,8 +89,7 @@ async def list_deliveries(
     programme: str | None = None, source: Annotated[str | None, Query(description="a funding source's code")] = None,
     body: Annotated[str | None, Query(description="a delivering body's code")] = None,
     kind: Literal["household", "aggregate"] | None = None, status: Literal["recorded", "voided"] | None = None,
-    household_id: UUID | None = None, date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    household_id: UUID | None = None, date_from: DateFrom = None, date_to: DateTo = None,
 ) -> Page[DeliveryOut]:
     path = (await households.visible_unit(session, principal, unit, hierarchy)).path if unit else None
     query = repository.deliveries(path, programme=programme, source=source, body=body, kind=kind, status=status,
@@ -94,14 +99,9 @@ async def list_deliveries(
 
 @router.get("/deliveries/totals", responses=problems(404),
             summary="Totals per programme × funding source × body for a unit and its descendants")
-async def delivery_totals(principal: Reader, session: DbSession, unit: UnitCode = None, hierarchy: Hierarchy = None,
-                          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                          date_from: Annotated[date | None, Query(alias="from")] = None,
-                          date_to: Annotated[date | None, Query(alias="to")] = None) -> dict[str, Any]:
-    year = year or clock.today().year
-    start, end = date_from or date(year, 1, 1), date_to or date(year, 12, 31)
-    if end < start:
-        raise Problem(422, "validation_error", "Invalid request", "to is before from", field="to")
+async def delivery_totals(principal: Reader, session: DbSession, period: Period, unit: UnitCode = None,
+                          hierarchy: Hierarchy = None) -> dict[str, Any]:
+    start, end = period
     paths = [(await households.visible_unit(session, principal, unit, hierarchy)).path] if unit \
         else principal.scope_paths
     rows = await repository.totals(session, paths, start, end)
@@ -148,8 +148,7 @@ async def delivery_history(delivery_id: UUID, principal: Reader, session: DbSess
 @router.get("/households/{household_id}/deliveries", response_model=Page[DeliveryOut], responses=problems(404),
             summary="What a household received (its support history), newest first")
 async def household_deliveries(household_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                               year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                               include_voided: bool = False) -> Page[DeliveryOut]:
+                               year: AnyYear = None, include_voided: bool = False) -> Page[DeliveryOut]:
     if await households.household(session, household_id) is None:
         raise not_found("household", household_id)
     query = repository.deliveries(

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.support.deliveries.rules import million_vnd
+from services.support.dependencies import (
+    XLSX,
+    DateFrom,
+    DateTo,
+    DbSession,
+    Hierarchy,
+    Page,
+    Paging,
+    Period,
+    Reader,
+    UnitCode,
+    Writer,
+    etag_of,
+    file_answer,
+    idempotent,
+    paginate,
+    problems,
+)
 from services.support.funds import export, repository, service
 from services.support.funds.models import Fund, FundEntry
 from services.support.funds.schemas import (
@@ -23,20 +40,8 @@ from services.support.funds.schemas import (
     TransferIn,
 )
 from services.support.households import repository as units
-from shared import clock, permissions
-from shared.errors import Problem
-from shared.etag import etag_of
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import file_answer, problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.principal import Principal
 
 router = APIRouter(prefix="/support/funds", tags=["support funds"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def fund_out(fund: Fund) -> FundOut:
@@ -65,8 +70,7 @@ async def open_fund(body: FundIn, request: Request, principal: Writer, session: 
 
 @router.get("", response_model=Page[FundOut], responses=problems(404), summary="Funds in your scope")
 async def list_funds(principal: Reader, session: DbSession, paging: Paging,
-                     unit: Annotated[str | None, Query(description="a unit's code: its fund and those below")] = None,
-                     hierarchy: Annotated[str | None, Query(pattern="^v(2008|2025)$")] = None) -> Page[FundOut]:
+                     unit: UnitCode = None, hierarchy: Hierarchy = None) -> Page[FundOut]:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
     return await paginate(session, repository.funds(path), paging, fund_out)
 
@@ -129,24 +133,17 @@ async def transfer(fund_id: UUID, body: TransferIn, request: Request, principal:
 @router.get("/{fund_id}/entries", response_model=Page[EntryOut], responses=problems(404),
             summary="The fund's ledger entries, oldest first")
 async def list_entries(fund_id: UUID, principal: Reader, session: DbSession, paging: Paging,
-                       date_from: Annotated[date | None, Query(alias="from")] = None,
-                       date_to: Annotated[date | None, Query(alias="to")] = None) -> Page[EntryOut]:
+                       date_from: DateFrom = None, date_to: DateTo = None) -> Page[EntryOut]:
     fund = await service.load(session, fund_id)
     return await paginate(session, repository.entries(fund.id, date_from, date_to), paging, entry_out)
 
 
 @router.get("/{fund_id}/statement", response_model=StatementOut, responses={**problems(404), **file_answer(XLSX)},
             summary="The statement of a period: opening, in, out, closing and the entries (JSON or XLSX)")
-async def fund_statement(fund_id: UUID, principal: Reader, session: DbSession,
-                         year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                         date_from: Annotated[date | None, Query(alias="from")] = None,
-                         date_to: Annotated[date | None, Query(alias="to")] = None,
+async def fund_statement(fund_id: UUID, principal: Reader, session: DbSession, period: Period,
                          format: Literal["json", "xlsx"] = "json") -> Response:
     fund = await service.load(session, fund_id)
-    year = year or clock.today().year
-    start, end = date_from or date(year, 1, 1), date_to or date(year, 12, 31)
-    if end < start:
-        raise Problem(422, "validation_error", "Invalid request", "to is before from", field="to")
+    start, end = period
     figures = await service.statement(session, fund, start, end)
     if format == "xlsx":
         return Response(export.render_xlsx(figures), media_type=XLSX, headers={

@@ -5,28 +5,30 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
+from services.support.dependencies import (
+    DbSession,
+    Hierarchy,
+    Page,
+    PageParams,
+    Paging,
+    Period,
+    Reader,
+    UnitCode,
+    Year,
+    paginate,
+    problems,
+)
 from services.support.gaps import repository, service
 from services.support.households import repository as units
-from shared import clock, permissions
-from shared.errors import Problem
-from shared.http import DbSession, require
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.principal import Principal
+from shared import clock
 from shared.text import neutralise_formula
 
 router = APIRouter(prefix="/support/gaps", tags=["support coverage gaps"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Paging = Annotated[PageParams, Depends(page_params)]
-UnitCode = Annotated[str | None, Query(description="a unit's code (its subtree); default: your scope")]
-Hierarchy = Annotated[str | None, Query(pattern="^v(2008|2025)$")]
-Year = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
 Format = Literal["json", "csv"]
 CSV_LIMIT = 100_000  # an export holds a commune's or a district's list whole
 # `format=csv` answers the whole list as CSV: the document lists that media type beside the JSON page.
@@ -108,16 +110,10 @@ async def health_insurance_gap(principal: Reader, session: DbSession, paging: Pa
 
 @router.get("/housing", response_model=Page[DeprivedHouseholdGap], responses=ANSWERS,
             summary="Poor and near-poor households deprived in housing with no housing support in the period")
-async def housing_gap(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
-                      hierarchy: Hierarchy = None, year: Year = None,
-                      date_from: Annotated[date | None, Query(alias="from")] = None,
-                      date_to: Annotated[date | None, Query(alias="to")] = None, format: Format = "json") -> Any:
+async def housing_gap(principal: Reader, session: DbSession, paging: Paging, period: Period, unit: UnitCode = None,
+                      hierarchy: Hierarchy = None, format: Format = "json") -> Any:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
-    year = year or clock.today().year
-    start, end = date_from or date(year, 1, 1), date_to or date(year, 12, 31)
-    if end < start:
-        raise Problem(422, "validation_error", "Invalid request", "to is before from",
-                      errors=[{"field": "to", "reason": "to is before from"}])
+    start, end = period
     programmes, indicators = await service.deprivations_of_category(session, "housing")
     query = repository.deprived_without_programme(path, ("poor", "near_poor"), indicators, programmes, start, end)
     return await _answer(session, query, paging, _deprived, format, tuple(DeprivedHouseholdGap.model_fields),

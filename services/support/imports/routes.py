@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi import APIRouter, Response, UploadFile
 from fastapi.responses import JSONResponse
 from openpyxl import Workbook
-from sqlalchemy import select
 
+from services.support.dependencies import XLSX, DbSession, Reader, Uploader, file_answer, problems
 from services.support.imports import rules, service
-from services.support.imports.models import ImportJob
 from services.support.imports.schemas import ImportOut
-from shared import permissions
-from shared.errors import Problem, not_found
-from shared.http import DbSession, require
-from shared.openapi import file_answer, problems
-from shared.principal import Principal
+from shared.errors import Problem
 
 router = APIRouter(prefix="/support/imports", tags=["support imports"])
-Uploader = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE, upload=True, timeout=600))]
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
 MAX_BYTES = 100 * 1024 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("", status_code=201, response_model=ImportOut, responses=problems(413),
@@ -63,7 +55,4 @@ async def template(principal: Reader, format: Literal["csv", "xlsx"] = "xlsx") -
 
 @router.get("/{job_id}", response_model=ImportOut, responses=problems(404), summary="An accepted import")
 async def get_import(job_id: UUID, principal: Reader, session: DbSession) -> ImportOut:
-    job = (await session.scalars(select(ImportJob).where(ImportJob.id == job_id))).first()
-    if job is None:
-        raise not_found("import", job_id)
-    return ImportOut.model_validate(job, from_attributes=True)
+    return ImportOut.model_validate(await service.load(session, job_id), from_attributes=True)

@@ -27,7 +27,7 @@ from services.support.households.models import SupportHousehold, SupportTransiti
 from services.support.imports import reader, rules
 from services.support.imports.models import ImportJob
 from shared import clock
-from shared.errors import Problem
+from shared.errors import Problem, not_found
 from shared.events import Event, record_events, uuid7
 from shared.principal import Principal
 
@@ -214,4 +214,12 @@ async def _store(session: AsyncSession, principal: Principal, placed: list[tuple
                      payload={"job_id": job_text, "items": chunk})
                for chunk in (items[i:i + EVENT_ITEMS] for i in range(0, len(items), EVENT_ITEMS))]
     await record_events(session, batches)
+    return job
+
+
+async def load(session: AsyncSession, job_id: UUID) -> ImportJob:
+    """An accepted import (404 outside the caller's scope)."""
+    job = (await session.scalars(select(ImportJob).where(ImportJob.id == job_id))).first()
+    if job is None:
+        raise not_found("import", job_id)
     return job

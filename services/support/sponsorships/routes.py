@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
+from services.support.dependencies import (
+    DbSession,
+    Hierarchy,
+    IfMatch,
+    Page,
+    Paging,
+    Reader,
+    UnitCode,
+    Writer,
+    check_if_match,
+    idempotent,
+    paginate,
+    problems,
+    versioned_json,
+)
 from services.support.households import repository as units
-from services.support.sponsorships import service
+from services.support.sponsorships import repository, service
 from services.support.sponsorships.models import Sponsorship
 from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
-from shared import permissions
-from shared.db import scope_clause
-from shared.etag import check_if_match, versioned_json
-from shared.http import DbSession, require
-from shared.idempotency import idempotent
-from shared.openapi import problems
-from shared.pagination import Page, PageParams, page_params, paginate
-from shared.principal import Principal
 
 router = APIRouter(prefix="/support/sponsorships", tags=["support sponsorships"])
-Reader = Annotated[Principal, Depends(require(permissions.SUPPORT_READ))]
-Writer = Annotated[Principal, Depends(require(permissions.SUPPORT_WRITE))]
-Paging = Annotated[PageParams, Depends(page_params)]
-IfMatch = Annotated[str | None, Header(description="the ETag you last read; required (428 without it)")]
 
 
 def out(item: Sponsorship) -> SponsorshipOut:
@@ -50,20 +52,11 @@ async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Wr
 @router.get("", response_model=Page[SponsorshipOut], responses=problems(404),
             summary="Sponsorships in your scope (the active pairings of a unit: status=active)")
 async def list_sponsorships(principal: Reader, session: DbSession, paging: Paging,
-                            unit: Annotated[str | None, Query(description="a unit's code (its subtree)")] = None,
-                            hierarchy: Annotated[str | None, Query(pattern="^v(2008|2025)$")] = None,
+                            unit: UnitCode = None, hierarchy: Hierarchy = None,
                             status: Literal["active", "ended"] | None = None,
                             kind: str | None = None, household_id: UUID | None = None) -> Page[SponsorshipOut]:
-    query = select(Sponsorship).order_by(Sponsorship.started_on.desc(), Sponsorship.id)
-    if unit:
-        path = (await units.visible_unit(session, principal, unit, hierarchy)).path
-        query = query.where(scope_clause(Sponsorship.unit_path, [path]))
-    if status:
-        query = query.where(Sponsorship.status == status)
-    if kind:
-        query = query.where(Sponsorship.kind == kind)
-    if household_id:
-        query = query.where(Sponsorship.household_ids.contains([household_id]))
+    path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
+    query = repository.sponsorships(path, status=status, kind=kind, household_id=household_id)
     return await paginate(session, query, paging, out)
 
 
