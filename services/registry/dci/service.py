@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events as registry_events
-from services.registry.dci import repository, rules, signatures
+from services.registry.dci import encryption, repository, rules, signatures
 from services.registry.dci.models import DciAccessLog, DciClient, DciDelivery, DciSubscription, DciTransaction
 from services.registry.dci.rules import Rejected
 from services.registry.dci.schemas import ClientIn, ClientOut
@@ -105,15 +105,33 @@ async def sender(db: Database, principal: Principal, body: Any) -> ClientView:
         claimed = header.get("sender_id") if isinstance(header, Mapping) else None
         if claimed is not None and claimed != found.client_id:
             raise Refused(403, "err.sender_id.invalid", f"header.sender_id must be '{found.client_id}'")
-        if found.public_keys:
+        signing = [k for k in found.public_keys if not encryption.is_encryption_key(k)]
+        if signing:
             try:
-                signatures.verify(body, found.public_keys)
+                signatures.verify(body, signing)
             except signatures.SignatureRefused as exc:
                 raise Refused(401, exc.code, exc.message) from exc
         elif not found.allow_unsigned:
             raise Refused(401, "err.signature.missing",
                           "this client has no registered key and is not allowed to send unsigned messages")
     return found
+
+
+def opened(body: Any, client: ClientView, decrypter: encryption.Decrypter | None) -> Any:
+    """The body with its message decrypted when the header says it is encrypted (the signature was
+    checked on it as sent). A registry without an encryption key leaves it to check_header, which
+    refuses it as not supported."""
+    header = body.get("header") if isinstance(body, Mapping) else None
+    if not isinstance(header, Mapping) or header.get("is_msg_encrypted") is not True or decrypter is None:
+        return body
+    if encryption.encryption_key(client.public_keys) is None:
+        raise Refused(400, encryption.EncryptionRefused.code, "register an encryption key (a public JWK with "
+                      "\"use\": \"enc\") first: the answer to an encrypted message is encrypted to it")
+    try:
+        message = decrypter.open(body.get("message"))
+    except encryption.EncryptionRefused as exc:
+        raise Refused(400, exc.code, exc.message) from exc
+    return {**body, "header": {**header, "is_msg_encrypted": False}, "message": message}
 
 
 def callback_for(client: ClientView, header: Mapping[str, Any]) -> str:
@@ -473,9 +491,11 @@ async def accept_async(session: AsyncSession, principal: Principal, client: Clie
     return ack(correlation_id)
 
 
-def queue(session: AsyncSession, client_id: str, action: str, url: str, envelope: dict[str, Any],
+def queue(session: AsyncSession, client: ClientView, action: str, url: str, envelope: dict[str, Any],
           cipher: PersonalDataCipher) -> DciDelivery:
-    delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client_id,
+    """A callback to send; its message encrypted when the client registered an encryption key."""
+    envelope = encryption.sealed_for(envelope, client.public_keys)
+    delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client.client_id,
                            action=action, url=url, body_sealed=cipher.seal(orjson.dumps(envelope)),
                            next_attempt_at=clock.now())
     session.add(delivery)
@@ -502,8 +522,8 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
     txn.response_sealed = cipher.seal(orjson.dumps(answer))
     done = len(statuses)
     envelope = {"header": callback_header("on-search", txn.client_id, txn.status, done, done), "message": answer}
-    if txn.sender_uri:
-        queue(system, txn.client_id, "on-search", txn.sender_uri, envelope, cipher)
+    if txn.sender_uri and client is not None:  # a client no longer registered is sent nothing
+        queue(system, client, "on-search", txn.sender_uri, envelope, cipher)
 
 
 # ---- txn status ----------------------------------------------------------------------------------------
@@ -525,7 +545,7 @@ async def txn_status_exchange(session: AsyncSession, principal: Principal, clien
                 "message": status}
     if uri is None:
         return envelope
-    queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
+    queue(session, client, "txn-on-status", uri, envelope, cipher)
     return ack(status["correlation_id"])
 
 
@@ -633,7 +653,7 @@ async def subscribe(session: AsyncSession, principal: Principal, client: ClientV
         return ack(correlation_id, ("err.request.bad", f"rjct.message_id.duplicate: message_id "
                                                       f"'{header['message_id']}' was already received"))
     answer = {"transaction_id": transaction_id, "correlation_id": correlation_id, "subscribe_response": responses}
-    queue(session, client.client_id, "on-subscribe", uri, {
+    queue(session, client, "on-subscribe", uri, {
         "header": callback_header("on-subscribe", client.client_id, _overall(statuses), len(statuses),
                                   len(statuses)), "message": answer}, cipher)
     return ack(correlation_id)
@@ -734,7 +754,7 @@ async def unsubscribe(session: AsyncSession, principal: Principal, client: Clien
                               "subscription_status": [{"code": c, "status": "unsubscribe"} for c in found]}
     if reason:
         answer["status_reason_code"], answer["status_reason_message"] = reason, reason_message
-    queue(session, client.client_id, "on-unsubscribe", uri, {
+    queue(session, client, "on-unsubscribe", uri, {
         "header": callback_header("on-unsubscribe", client.client_id, status, len(codes), len(codes)),
         "message": answer}, cipher)
     return ack(correlation_id)
@@ -842,9 +862,10 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
             "data": {"version": rules.VERSION, "reg_type": rules.REG_TYPE, "reg_event_type": change.event_type,
                      "reg_record_type": rules.RECORD_TYPES[rules.GROUP], "reg_records": record},
             "locale": "vie"}]}}
+    sent = encryption.sealed_for(envelope, client.public_keys)
     added = await repository.add_delivery(session, {
         "id": uuid7(), "message_id": message_id, "client_id": client.client_id, "action": "notify",
-        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(envelope)), "subscription_id": s.id,
+        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(sent)), "subscription_id": s.id,
         "event_id": change.event_id, "attempts": 0, "next_attempt_at": clock.now()})
     if added:
         session.add(DciAccessLog(client_id=client.client_id, transaction_id=s.transaction_id, correlation_id=message_id,
@@ -878,7 +899,9 @@ async def register_client(session: AsyncSession, principal: Principal, body: Cli
     errors = [{"field": f"callback_urls[{i}]", "reason": why} for i, url in enumerate(body.callback_urls)
               if (why := rules.check_callback_url(url))]
     errors += [{"field": f"public_keys[{i}]", "reason": why} for i, key in enumerate(body.public_keys)
-               if (why := check_key(key))]
+               if (why := encryption.check_key(key) if encryption.is_encryption_key(key) else check_key(key))]
+    if sum(encryption.is_encryption_key(k) for k in body.public_keys) > 1:
+        errors.append({"field": "public_keys", "reason": "at most one encryption key (use: enc)"})
     errors += [{"field": f"public_keys[{i}].kid", "reason": "every key needs a distinct kid"}
                for i, key in enumerate(body.public_keys)
                if not isinstance(key.get("kid"), str) or [k.get("kid") for k in body.public_keys].count(key["kid"]) > 1]

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from services.registry import events as registry_events
 from services.registry.dci import repository, service
+from services.registry.dci.encryption import Decrypter
 from services.registry.dci.settings import DciSettings
 from services.registry.dci.signatures import Signer
 from services.registry.personal_data import PersonalDataCipher
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 CONSUMER_NAME = "registry-dci"
 WAKE_KEY = "dci_wake"
 SIGNER_KEY = "dci_signer"
+DECRYPTER_KEY = "dci_decrypter"
 
 
 class DciRuntime:
@@ -43,6 +45,7 @@ class DciRuntime:
         self.cipher, self.settings = cipher, settings
         self.wake = asyncio.Event()
         self.signer = Signer(settings.signing_key) if settings.signing_key else None
+        self.decrypter = Decrypter(settings.encryption_key) if settings.encryption_key else None
 
     def consumer(self) -> Consumer:
         return dci_consumer(self.cipher, self._queued)
@@ -51,6 +54,7 @@ class DciRuntime:
         worker = DciWorker(app.state.db, self.cipher, self.settings, self.wake, self.signer)
         setattr(app.state, WAKE_KEY, self.wake)
         setattr(app.state, SIGNER_KEY, self.signer)
+        setattr(app.state, DECRYPTER_KEY, self.decrypter)
         return worker
 
     def _queued(self) -> None:
