@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events as registry_events
@@ -502,13 +503,37 @@ def queue(session: AsyncSession, client: ClientView, action: str, url: str, enve
     return delivery
 
 
+def unsealed(cipher: PersonalDataCipher, sealed: bytes | None) -> bytes | None:
+    """A sealed body, or None when it cannot be opened: sealed under personal-data keys that have since
+    been replaced (services.registry.rekey), or damaged. Such a row never holds the worker up."""
+    try:
+        return cipher.open(sealed or b"")
+    except (InvalidTag, ValueError):
+        return None
+
+
+def _unreadable_request(system: AsyncSession, txn: DciTransaction, client: ClientView | None,
+                        cipher: PersonalDataCipher) -> None:
+    """An async search whose kept request cannot be read back: rejected, the client told to send it again."""
+    txn.status, txn.item_statuses, txn.completed_at = rules.RJCT, [], clock.now()
+    header = callback_header("on-search", txn.client_id, rules.RJCT, 0, 0)
+    header["status_reason_message"] = "the request could not be read back by the registry; send it again"
+    if txn.sender_uri and client is not None:
+        queue(system, client, "on-search", txn.sender_uri, {"header": header, "message": {
+            "transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id, "search_response": []}},
+              cipher)
+
+
 async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTransaction,
                           cipher: PersonalDataCipher) -> None:
     """The worker's part of an async search: run it in the client's scope, keep the answer, queue on-search."""
     found = await repository.client(system, txn.client_id)
     client = ClientView.of(found) if found is not None else None
-    body = orjson.loads(cipher.open(txn.request_sealed or b""))
-    message = body["message"]
+    raw = unsealed(cipher, txn.request_sealed)
+    if raw is None:
+        _unreadable_request(system, txn, client, cipher)
+        return
+    message = orjson.loads(raw)["message"]
     if client is None or not client.active:
         answer: dict[str, Any] = {"transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id,
                                   "search_response": []}
@@ -598,8 +623,10 @@ def _households_in(records: Sequence[Mapping[str, Any]]) -> list[UUID]:
 
 
 def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str] | None) -> list[dict[str, Any]]:
-    if txn.response_sealed is not None and txn.kind == "search":  # an async search's full answer
-        items = orjson.loads(cipher.open(txn.response_sealed))["search_response"]
+    answer = unsealed(cipher, txn.response_sealed) if txn.response_sealed is not None and txn.kind == "search" \
+        else None
+    if answer is not None:  # an async search's full answer (else the statuses, kept without personal data)
+        items = orjson.loads(answer)["search_response"]
     elif txn.status == rules.PDNG:
         ts = txn.created_at.isoformat() if txn.created_at else now_ts()
         items = [{"reference_id": r, "timestamp": ts, "status": rules.PDNG} for r in txn.reference_ids]
@@ -675,7 +702,7 @@ async def _person_in_scope(session: AsyncSession, cipher: PersonalDataCipher, va
     citizen_hash = cipher.hash(number)
     if citizen_hash not in await repository.members_by_hash(session, [citizen_hash]):
         raise Rejected("rjct.person_id.invalid", "no person with this citizen ID is in your scope")
-    return rules.person_filter(citizen_hash, mask_citizen_id(number))
+    return rules.person_filter(cipher, number)
 
 
 async def _subscription(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,
@@ -879,6 +906,12 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
 
 def delivered(delivery: DciDelivery, now: datetime) -> None:
     delivery.delivered_at, delivery.last_error = now, None
+
+
+def unreadable(delivery: DciDelivery, now: datetime) -> None:
+    """A callback whose sealed body cannot be opened (see `unsealed`) is given up at once, never retried."""
+    delivery.expired_at = now
+    delivery.last_error = "the sealed body cannot be opened (personal-data keys replaced, or damaged)"
 
 
 def failed(delivery: DciDelivery, error: str, now: datetime, base: float, cap: float, max_age: float) -> None:
