@@ -161,8 +161,9 @@ class Harness:
         keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
         registry = service_env("registry", self.urls["registry"], self.nats.url, PUBLIC_KEY, **keys)
         self.envs = {
-            # An import whose database connection a kill cut is reported failed once its heartbeat is
-            # this old (300 s by default); the harness then uploads it again.
+            # An import whose process died is reported failed once its heartbeat is this old (300 s by
+            # default); one whose database connection a kill cut is failed as soon as PostgreSQL is back.
+            # The harness then uploads it again.
             "registry-api": registry | {"REGISTRY_RUN_BACKGROUND_WORKERS": "false",
                                         "REGISTRY_IMPORT_STALE_AFTER_SECONDS": str(self.options.stale_after)},
             "registry-relay": registry | {"REGISTRY_DB_POOL_SIZE": "2"},
@@ -380,9 +381,12 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--targets", default=",".join(TARGETS), help="what to kill, comma-separated")
+    parser.add_argument("--stale-after", type=float, default=Options.stale_after,
+                        help="REGISTRY_IMPORT_STALE_AFTER_SECONDS of registry-api (the service's default: 300)")
     args = parser.parse_args()
     summary = asyncio.run(run(Options(trials=args.trials, households=args.households, writers=args.writers,
-                                      seed=args.seed, targets=tuple(args.targets.split(",")))))
+                                      seed=args.seed, targets=tuple(args.targets.split(",")),
+                                      stale_after=args.stale_after)))
     bad = summary["lost_events"] + summary["lost_acknowledged_writes"] + summary["projection_differences"]
     return 1 if bad else 0
 
