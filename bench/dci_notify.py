@@ -19,7 +19,8 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from bench.dci_platform import dci_platform, message, officer_token, percentile, proxied_post
+from bench.dci_platform import dci_platform, message, officer_token, proxied_post
+from bench.platform import percentile
 from devstack.embedded import free_port
 
 

@@ -1,35 +1,28 @@
-"""The platform the DCI benches run against: embedded PostgreSQL and NATS (or DATABASE_URL /
-NATS_URL), the registry and the gateway as uvicorn processes, the administrative units loaded,
-`households` households of Phường Ngô Quyền (07207) COPYed straight into the registry database with
-encrypted citizen IDs and their keyed hashes (as an import writes them), the demo system client
-`system.demo` registered for DCI, and its client_credentials token.
+"""The platform the DCI benches run against: the registry and the gateway of bench/platform.py, the
+administrative units loaded, `households` households of Phường Ngô Quyền (07207) COPYed straight into
+the registry database with encrypted citizen IDs and their keyed hashes (as an import writes them),
+the demo system client `system.demo` registered for DCI, and its client_credentials token.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
 
-from bench.gateway import prepare, process, uvicorn, wait_healthy
-from bench.stack import bench_stack
-from devstack.embedded import free_port
+from bench.platform import proxied, registry_and_gateway
 from services.registry.personal_data import PersonalDataCipher
 from shared.crypto import decode_key, generate_key
 from shared.db import Database, asyncpg_dsn
-from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
 COMMUNE, PATH = "07207", "v2008.24.213.07207"
 CLIENT, SECRET = "system.demo", "demo"
@@ -98,45 +91,20 @@ async def _load(db_url: str, cipher: PersonalDataCipher, households: int, callba
 
 @contextmanager
 def dci_platform(households: int, callback: str) -> Iterator[Platform]:
-    logs = Path(tempfile.mkdtemp(prefix="chungtay-bench-dci-"))
-    private_pem, public_pem = generate_keypair()
     key, hash_key = generate_key(), generate_key()
     cipher = PersonalDataCipher(decode_key(key, "k"), decode_key(hash_key, "h"))
-    with bench_stack() as (pg_url, nats_url):
-        os.environ.setdefault("CHUNGTAY_DEMO_PASSWORD", "demo")
-        registry_db, gateway_db = asyncio.run(prepare(pg_url))
+    loaded: dict[str, Any] = {}
+
+    def load(registry_db: str) -> None:
         started = time.perf_counter()
-        citizen_ids, household_ids = asyncio.run(_load(registry_db, cipher, households, callback))
-        note = f"{households:,} households / {2 * households:,} members loaded in {time.perf_counter() - started:.0f}s"
-        registry_port, gateway_port = free_port(), free_port()
-        base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        registry_env = base_env | {
-            "REGISTRY_DATABASE_URL": registry_db, "REGISTRY_NATS_URL": nats_url,
-            "REGISTRY_PRINCIPAL_PUBLIC_KEY": public_pem, "REGISTRY_PERSONAL_DATA_KEY": key,
-            "REGISTRY_PERSONAL_DATA_HASH_KEY": hash_key}
-        gateway_env = base_env | {
-            "GATEWAY_DATABASE_URL": gateway_db, "GATEWAY_NATS_URL": nats_url,
-            "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
-            "GATEWAY_UPSTREAM_REGISTRY": f"http://127.0.0.1:{registry_port}",
-            "GATEWAY_REQUESTS_PER_PRINCIPAL_PER_MINUTE": "1000000000",
-            "GATEWAY_TOKEN_REQUESTS_PER_IP_PER_MINUTE": "1000000000"}
-        registry_url, gateway_url = f"http://127.0.0.1:{registry_port}", f"http://127.0.0.1:{gateway_port}"
-        with process(uvicorn("services.registry.main:create_app", registry_port), registry_env,
-                     logs / "registry.log") as registry_proc, \
-                process(uvicorn("gateway.main:create_app", gateway_port), gateway_env,
-                        logs / "gateway.log") as gateway_proc:
-            wait_healthy(registry_url, registry_proc, logs / "registry.log")
-            wait_healthy(gateway_url, gateway_proc, logs / "gateway.log")
-            token = httpx.post(gateway_url + "/auth/token", data={
-                "grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET}).json()
-            bearer = {"Authorization": f"Bearer {token['access_token']}"}
-            me = httpx.get(gateway_url + "/auth/me", headers=bearer).json()
-            principal = Principal(id=me["id"], role=me["role"], permissions=frozenset(me["permissions"]),
-                                  scopes=tuple(ScopeUnit(**s) for s in me["scopes"]), kind="client",
-                                  name=me["username"])
-            direct = {PRINCIPAL_HEADER: PrincipalSigner(private_pem, ttl_seconds=3600).sign(principal)}
-            yield Platform(gateway_url, registry_url, registry_db, token["access_token"], citizen_ids,
-                           household_ids, note, direct, {"registry": registry_proc.pid, "gateway": gateway_proc.pid})
+        loaded["citizen_ids"], loaded["household_ids"] = asyncio.run(_load(registry_db, cipher, households, callback))
+        loaded["note"] = (f"{households:,} households / {2 * households:,} members loaded in "
+                          f"{time.perf_counter() - started:.0f}s")
+
+    with registry_and_gateway((key, hash_key), before_start=load) as services:
+        token = services.token({"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET})
+        yield Platform(services.gateway, services.registry, services.registry_db, token, loaded["citizen_ids"],
+                       loaded["household_ids"], loaded["note"], services.direct_headers(token), services.pids)
 
 
 def officer_token(platform: Platform) -> str:
@@ -157,17 +125,6 @@ def by_citizen(number: str) -> dict[str, Any]:
             "search_criteria": {"query_type": "idtype-value", "query": {"type": "NationalID", "value": number}}}
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def proxied_post(url: str, headers: dict[str, str], body: bytes) -> httpx.Response:
     """The first 200 through the gateway (it reads the registry's routes when first asked)."""
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.post(url, headers=headers | {"content-type": "application/json"}, content=body)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            response.raise_for_status()
-            return response
-        time.sleep(0.5)
+    return proxied("POST", url, headers | {"content-type": "application/json"}, body)

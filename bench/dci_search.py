@@ -28,7 +28,8 @@ import httpx
 import orjson
 import psutil
 
-from bench.dci_platform import Platform, by_citizen, dci_platform, message, percentile, proxied_post
+from bench.dci_platform import Platform, by_citizen, dci_platform, message, proxied_post
+from bench.platform import percentile
 
 PATH = "/registry/sync/search"
 

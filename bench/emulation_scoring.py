@@ -2,11 +2,12 @@
 
 1. after the last event: a country of N communes (default 10,000, v2025: 34 provinces, no districts),
    one criteria set scoring every commune (poor-rate reduction against a 2.0 pp target, 80 points;
-   fund raised, 20 points). The registry's `registry.review.approved` events of two years for every
-   commune (2 × N events) are published to JetStream as the registry's relay publishes them; the
-   emulation service's consumer (in process, with its relay) stores the counts and re-scores what each
-   batch touched. Measured: from the last event acknowledged by JetStream until all N communes are
-   scored with both years' counts and ranked. Target ≤ 2 s.
+   fund raised, 20 points), saved — and so scored, every commune at 0 — before the reviews arrive, as
+   `POST /emulation/movements/{id}/criteria-sets` does. The registry's `registry.review.approved`
+   events of two years for every commune (2 × N events) are published to JetStream as the registry's
+   relay publishes them; the emulation service's consumer (in process, with its relay) stores the
+   counts and re-scores what each batch touched. Measured: from the last event acknowledged by
+   JetStream until all N communes are scored with both years' counts and ranked. Target ≤ 2 s.
 2. a full re-score of the set (one INSERT … SELECT over all units, then one ranking UPDATE), in SQL.
 3. a late event (one commune's corrected review): the time until its score changed, and how many
    score rows were rewritten (only the touched commune).
@@ -118,6 +119,13 @@ async def main(n: int, args_batch: int) -> None:
         await upgrade_async("emulation", db_url)
         communes = commune_paths(n)
         movement, set_id = await seed(db_url, communes)
+        # As POST …/criteria-sets does: the set's units are scored (0) when it is saved, before any review.
+        saved = Database(db_url, pool_size=1)
+        async with saved.system_session() as session:
+            s = await session.get(CriteriaSet, set_id)
+            assert s is not None
+            await rescore(session, [s], [])
+        await saved.dispose()
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         await ensure_streams(js)

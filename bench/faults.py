@@ -161,8 +161,9 @@ class Harness:
         keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
         registry = service_env("registry", self.urls["registry"], self.nats.url, PUBLIC_KEY, **keys)
         self.envs = {
-            # An import whose database connection a kill cut is reported failed once its heartbeat is
-            # this old (300 s by default); the harness then uploads it again.
+            # An import whose process died is reported failed once its heartbeat is this old (300 s by
+            # default); one whose database connection a kill cut is failed as soon as PostgreSQL is back.
+            # The harness then uploads it again.
             "registry-api": registry | {"REGISTRY_RUN_BACKGROUND_WORKERS": "false",
                                         "REGISTRY_IMPORT_STALE_AFTER_SECONDS": str(self.options.stale_after)},
             "registry-relay": registry | {"REGISTRY_DB_POOL_SIZE": "2"},

@@ -11,7 +11,8 @@
 
 Everything runs on the same cores as the load generators, so the figures are pessimistic. Needs
 `wrk` (Debian's package; `bash devstack/ensure_tools.sh` installs it); the services run as uvicorn
-processes (uvloop, httptools) on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL).
+processes (uvloop, httptools) on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL), started
+by bench/platform.py.
 
 Usage: .venv/bin/python -m bench.gateway [--seconds 10] [--connections 64] [--rate 500] [--rounds 3]
 """
@@ -26,70 +27,16 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import aiohttp
 import httpx
 import psutil
 
-from bench.stack import bench_stack
-from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
-from gateway import bootstrap
-from shared.crypto import generate_key
-from shared.migrations import service_database_url
-from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
+from bench.platform import percentile, proxied, registry_and_gateway
+from shared.principal import PRINCIPAL_HEADER
 
 PATH = "/registry/principal"
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def uvicorn(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not healthy: {log.read_text()[-2000:]}")
-
-
-def proxied(url: str, headers: dict[str, str]) -> httpx.Response:
-    """The first 200 through the gateway: it reads a service's routes at start, or when asked for a
-    service whose routes it does not know yet (at most every 2 s)."""
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(url, headers=headers)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            response.raise_for_status()
-            return response
-        time.sleep(0.5)
 
 
 # ---- throughput (wrk) ----------------------------------------------------------------------------
@@ -154,11 +101,6 @@ def loop_lag(gateway_url: str) -> dict[str, float]:
     return {le: float(count) for le, count in found}
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 # ---- token issue rate ----------------------------------------------------------------------------
 async def token_rate(base: str, concurrency: int, seconds: float, form: dict[str, str],
                      chain_refresh: bool = False) -> float:
@@ -187,14 +129,6 @@ async def token_rate(base: str, concurrency: int, seconds: float, form: dict[str
 
 
 # ---- the run -----------------------------------------------------------------------------------------
-async def prepare(pg_url: str) -> tuple[str, str]:
-    registry, gateway = service_database_url(pg_url, "registry"), service_database_url(pg_url, "gateway")
-    await upgrade_async("registry", registry)
-    await upgrade_async("gateway", gateway)
-    await bootstrap.run(gateway)
-    return registry, gateway
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
@@ -205,106 +139,79 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is needed: run `bash devstack/ensure_tools.sh` (it installs Debian's wrk)", file=sys.stderr)
         return 2
-    logs = Path(tempfile.mkdtemp(prefix="chungtay-bench-gateway-"))
-    private_pem, public_pem = generate_keypair()
-    with bench_stack() as (pg_url, nats_url):
-        os.environ.setdefault("CHUNGTAY_DEMO_PASSWORD", "demo")
-        registry_db, gateway_db = asyncio.run(prepare(pg_url))
-        registry_port, gateway_port = free_port(), free_port()
-        base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        registry_env = base_env | {
-            "REGISTRY_DATABASE_URL": registry_db, "REGISTRY_NATS_URL": nats_url,
-            "REGISTRY_PRINCIPAL_PUBLIC_KEY": public_pem, "REGISTRY_PERSONAL_DATA_KEY": generate_key(),
-            "REGISTRY_PERSONAL_DATA_HASH_KEY": generate_key()}
-        gateway_env = base_env | {
-            "GATEWAY_DATABASE_URL": gateway_db, "GATEWAY_NATS_URL": nats_url,
-            "GATEWAY_PRINCIPAL_PRIVATE_KEY": private_pem, "GATEWAY_PRINCIPAL_PUBLIC_KEY": public_pem,
-            "GATEWAY_UPSTREAM_REGISTRY": f"http://127.0.0.1:{registry_port}",
-            # The limiter stays on the hot path, with a limit the benchmark never reaches.
-            "GATEWAY_REQUESTS_PER_PRINCIPAL_PER_MINUTE": "1000000000",
-            "GATEWAY_TOKEN_REQUESTS_PER_IP_PER_MINUTE": "1000000000"}
-        registry_url, gateway_url = f"http://127.0.0.1:{registry_port}", f"http://127.0.0.1:{gateway_port}"
-        with process(uvicorn("services.registry.main:create_app", registry_port), registry_env,
-                     logs / "registry.log") as registry_proc, \
-                process(uvicorn("gateway.main:create_app", gateway_port), gateway_env,
-                        logs / "gateway.log") as gateway_proc:
-            wait_healthy(registry_url, registry_proc, logs / "registry.log")
-            wait_healthy(gateway_url, gateway_proc, logs / "gateway.log")
-            token = httpx.post(gateway_url + "/auth/token", data={
-                "grant_type": "password", "username": "commune.07207", "password": "demo"}).json()["access_token"]
-            me = httpx.get(gateway_url + "/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
-            principal = Principal(id=me["id"], role=me["role"], permissions=frozenset(me["permissions"]),
-                                  scopes=tuple(ScopeUnit(**s) for s in me["scopes"]), name=me["username"])
-            direct_header = PrincipalSigner(private_pem, ttl_seconds=3600).sign(principal)
-            via = {"Authorization": f"Bearer {token}"}
-            direct = {PRINCIPAL_HEADER: direct_header}
-            through = proxied(gateway_url + PATH, via)  # once the gateway has read the registry's routes
-            assert through.json()["sub"] == me["id"], through.text
-            assert httpx.get(registry_url + PATH, headers=direct).json()["sub"] == me["id"]
+    with registry_and_gateway() as services:
+        registry_url, gateway_url = services.registry, services.gateway
+        token = services.token({"grant_type": "password", "username": "commune.07207", "password": "demo"})
+        direct = services.direct_headers(token)
+        direct_header = direct[PRINCIPAL_HEADER]
+        via = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(gateway_url + "/auth/me", headers=via).json()
+        through = proxied("GET", gateway_url + PATH, via)  # once the gateway has read the registry's routes
+        assert through.json()["sub"] == me["id"], through.text
+        assert httpx.get(registry_url + PATH, headers=direct).json()["sub"] == me["id"]
 
-            print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
-                  "(other work on the machine shares the cores)")
-            print(f"throughput, GET {PATH}, {args.connections} connections, {args.seconds}s per run (wrk):")
-            wrk(registry_url + PATH, f"{PRINCIPAL_HEADER}: {direct_header}", 2, args.connections)  # warm-up
-            wrk(gateway_url + PATH, f"Authorization: Bearer {token}", 2, args.connections)
-            ratios = []
-            pids = {"gateway": gateway_proc.pid, "service": registry_proc.pid}
-            for round_ in range(1, args.rounds + 1):
-                d, d_cpu = measured_wrk(registry_url + PATH, f"{PRINCIPAL_HEADER}: {direct_header}", args.seconds,
-                                        args.connections, {"service": registry_proc.pid})
-                g, g_cpu = measured_wrk(gateway_url + PATH, f"Authorization: Bearer {token}", args.seconds,
-                                        args.connections, pids)
-                ratios.append(g / d)
-                print(f"  round {round_}: direct {d:6.0f} req/s   gateway {g:6.0f} req/s   ratio {g / d:.2f}   "
-                      f"CPU per request: direct [{d_cpu}]  via gateway [{g_cpu}]")
-            print(f"  throughput ratio (median of {args.rounds}): {statistics.median(ratios):.2f}  (target ≥ 0.50)")
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
+              "(other work on the machine shares the cores)")
+        print(f"throughput, GET {PATH}, {args.connections} connections, {args.seconds}s per run (wrk):")
+        wrk(registry_url + PATH, f"{PRINCIPAL_HEADER}: {direct_header}", 2, args.connections)  # warm-up
+        wrk(gateway_url + PATH, f"Authorization: Bearer {token}", 2, args.connections)
+        ratios = []
+        pids = {"gateway": services.pids["gateway"], "service": services.pids["registry"]}
+        for round_ in range(1, args.rounds + 1):
+            d, d_cpu = measured_wrk(registry_url + PATH, f"{PRINCIPAL_HEADER}: {direct_header}", args.seconds,
+                                    args.connections, {"service": services.pids["registry"]})
+            g, g_cpu = measured_wrk(gateway_url + PATH, f"Authorization: Bearer {token}", args.seconds,
+                                    args.connections, pids)
+            ratios.append(g / d)
+            print(f"  round {round_}: direct {d:6.0f} req/s   gateway {g:6.0f} req/s   ratio {g / d:.2f}   "
+                  f"CPU per request: direct [{d_cpu}]  via gateway [{g_cpu}]")
+        print(f"  throughput ratio (median of {args.rounds}): {statistics.median(ratios):.2f}  (target ≥ 0.50)")
 
-            slices = max(3, args.seconds // 2)
-            print(f"latency at {args.rate} requests/s, {slices} alternating 2 s slices each (open loop):")
-            # Alternating short slices: a burst of other work on the machine hits both sides alike;
-            # the median over slice pairs of the p99 difference discounts a burst that hit one slice.
-            d_lat: list[float] = []
-            g_lat: list[float] = []
-            pairs: list[float] = []
-            lag_before = loop_lag(gateway_url)
-            for _ in range(slices):
-                d_slice = asyncio.run(fixed_rate(registry_url + PATH, direct, args.rate, 2))
-                g_slice = asyncio.run(fixed_rate(gateway_url + PATH, via, args.rate, 2))
-                d_lat += d_slice
-                g_lat += g_slice
-                pairs.append(percentile(g_slice, .99) - percentile(d_slice, .99))
-            lag_after = loop_lag(gateway_url)
-            lag = {le: lag_after[le] - lag_before.get(le, 0) for le in lag_after}
-            total = lag.get("+Inf", 0)
-            print(f"  gateway event loop busy (100 ms timer late): >10 ms {total - lag.get('0.01', 0):.0f}, "
-                  f">50 ms {total - lag.get('0.05', 0):.0f}, >100 ms {total - lag.get('0.1', 0):.0f} "
-                  f"of {total:.0f} ticks")
-            for name, lat in (("direct", d_lat), ("gateway", g_lat)):
-                print(f"  {name:8s} p50 {percentile(lat, .5):6.2f} ms   p90 {percentile(lat, .9):6.2f} ms   "
-                      f"p99 {percentile(lat, .99):6.2f} ms   max {max(lat) * 1000:6.2f} ms")
-            added50 = percentile(g_lat, .5) - percentile(d_lat, .5)
-            added99 = percentile(g_lat, .99) - percentile(d_lat, .99)
-            print(f"  added by the gateway: p50 {added50:.2f} ms, p99 {added99:.2f} ms (pooled); "
-                  f"p99 per slice pair: median {statistics.median(pairs):.2f} ms "
-                  f"[{', '.join(f'{p:.1f}' for p in pairs)}]  (target p99 ≤ 5 ms)")
+        slices = max(3, args.seconds // 2)
+        print(f"latency at {args.rate} requests/s, {slices} alternating 2 s slices each (open loop):")
+        # Alternating short slices: a burst of other work on the machine hits both sides alike;
+        # the median over slice pairs of the p99 difference discounts a burst that hit one slice.
+        d_lat: list[float] = []
+        g_lat: list[float] = []
+        pairs: list[float] = []
+        lag_before = loop_lag(gateway_url)
+        for _ in range(slices):
+            d_slice = asyncio.run(fixed_rate(registry_url + PATH, direct, args.rate, 2))
+            g_slice = asyncio.run(fixed_rate(gateway_url + PATH, via, args.rate, 2))
+            d_lat += d_slice
+            g_lat += g_slice
+            pairs.append(percentile(g_slice, .99) - percentile(d_slice, .99))
+        lag_after = loop_lag(gateway_url)
+        lag = {le: lag_after[le] - lag_before.get(le, 0) for le in lag_after}
+        total = lag.get("+Inf", 0)
+        print(f"  gateway event loop busy (100 ms timer late): >10 ms {total - lag.get('0.01', 0):.0f}, "
+              f">50 ms {total - lag.get('0.05', 0):.0f}, >100 ms {total - lag.get('0.1', 0):.0f} "
+              f"of {total:.0f} ticks")
+        for name, lat in (("direct", d_lat), ("gateway", g_lat)):
+            print(f"  {name:8s} p50 {percentile(lat, .5):6.2f} ms   p90 {percentile(lat, .9):6.2f} ms   "
+                  f"p99 {percentile(lat, .99):6.2f} ms   max {max(lat) * 1000:6.2f} ms")
+        added50 = percentile(g_lat, .5) - percentile(d_lat, .5)
+        added99 = percentile(g_lat, .99) - percentile(d_lat, .99)
+        print(f"  added by the gateway: p50 {added50:.2f} ms, p99 {added99:.2f} ms (pooled); "
+              f"p99 per slice pair: median {statistics.median(pairs):.2f} ms "
+              f"[{', '.join(f'{p:.1f}' for p in pairs)}]  (target p99 ≤ 5 ms)")
 
-            print("tokens issued per second (and the gateway's CPU per token):")
-            grants = [
-                ("password grant (argon2id, production cost), 4 concurrent", 4, False,
-                 {"grant_type": "password", "username": "commune.07207", "password": "demo"}),
-                ("client_credentials, 16 concurrent", 16, False,
-                 {"grant_type": "client_credentials", "client_id": "system.demo", "client_secret": "demo"}),
-                ("refresh_token rotation, 16 concurrent", 16, True, {}),
-            ]
-            for label, concurrency, chain, form in grants:
-                before = cpu_seconds(gateway_proc.pid)
-                started = time.perf_counter()
-                rate = asyncio.run(token_rate(gateway_url, concurrency, args.seconds / 2, form, chain_refresh=chain))
-                issued = rate * (time.perf_counter() - started)
-                per_token = (cpu_seconds(gateway_proc.pid) - before) / max(issued, 1) * 1000
-                print(f"  {label:58s} {rate:6.0f}/s   {per_token:5.1f} ms CPU")
-            print(f"load average after the run: {os.getloadavg()[0]:.2f}")
-    shutil.rmtree(logs, ignore_errors=True)
+        print("tokens issued per second (and the gateway's CPU per token):")
+        grants = [
+            ("password grant (argon2id, production cost), 4 concurrent", 4, False,
+             {"grant_type": "password", "username": "commune.07207", "password": "demo"}),
+            ("client_credentials, 16 concurrent", 16, False,
+             {"grant_type": "client_credentials", "client_id": "system.demo", "client_secret": "demo"}),
+            ("refresh_token rotation, 16 concurrent", 16, True, {}),
+        ]
+        for label, concurrency, chain, form in grants:
+            before = cpu_seconds(services.pids["gateway"])
+            started = time.perf_counter()
+            rate = asyncio.run(token_rate(gateway_url, concurrency, args.seconds / 2, form, chain_refresh=chain))
+            issued = rate * (time.perf_counter() - started)
+            per_token = (cpu_seconds(services.pids["gateway"]) - before) / max(issued, 1) * 1000
+            print(f"  {label:58s} {rate:6.0f}/s   {per_token:5.1f} ms CPU")
+        print(f"load average after the run: {os.getloadavg()[0]:.2f}")
     return 0
 
 

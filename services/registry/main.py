@@ -10,6 +10,7 @@ from services.registry.consumers import CONSUMERS
 from services.registry.dci.routes import router as dci_router
 from services.registry.dci.settings import DciSettings
 from services.registry.dci.worker import DciRuntime
+from services.registry.households import partitions
 from services.registry.households.routes import router as households_router
 from services.registry.imports.routes import router as imports_router
 from services.registry.personal_data import PersonalDataCipher, PersonalDataKeysMissing, cipher_from_settings
@@ -35,7 +36,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             dci_router,
         ],
         consumers=[*CONSUMERS, dci.consumer()],
-        workers=[dci.worker],
+        workers=[dci.worker, partitions.worker],
         title="Chung Tay — registry",
         # Answers replayed for an Idempotency-Key hold citizen IDs: stored encrypted like them.
         extra_state={"idempotency_sealer": cipher, "standards": load_standards(settings)},

@@ -3,13 +3,19 @@ acknowledgement, or the spec's HTTP error body), never a 500, and keep nothing o
 
 from __future__ import annotations
 
+import os
+import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
-from tests.dci.conftest import register_client, search_body, search_item, system
-from tests.kit import scalar
+from services.registry.personal_data import PersonalDataCipher
+from shared.permissions import ROLE_PERMISSIONS
+from shared.principal import Principal, principal_claims
+from tests.dci.conftest import Receiver, envelope, register_client, search_body, search_item, system
+from tests.kit import eventually, fetch, scalar, scope_unit
 from tests.registry.households_helpers import HOME
 
 GARBAGE: list[Any] = [
@@ -66,3 +72,43 @@ async def test_weird_items_are_refused_one_by_one(dci_client: httpx.AsyncClient)
     for reference in ("long-code", "old-date", "quote"):
         assert got[reference] in (("succ", None), ("rjct", "rjct.filter.invalid")), (reference, got[reference])
     assert got["quote"] == ("succ", None) and got["old-date"] == ("succ", None)
+
+
+async def test_rows_sealed_under_replaced_keys_hold_nothing_up(dci_client: httpx.AsyncClient, receiver: Receiver,
+                                                               registry_db: str) -> None:
+    """A callback or an async request sealed under personal-data keys since replaced (or damaged) is
+    given up on its own; every other search and callback goes on."""
+    await register_client(dci_client, "bhxh", callback_urls=[receiver.url])
+    old_keys = PersonalDataCipher(os.urandom(32), os.urandom(32))
+    principal = Principal(id="p-bhxh", role="system_client", permissions=ROLE_PERMISSIONS["system_client"],
+                          scopes=(scope_unit(HOME),), kind="client", name="bhxh")
+    await fetch(registry_db, "INSERT INTO dci_deliveries (id, message_id, client_id, action, url, body_sealed, "
+                             "attempts, next_attempt_at) VALUES ($1, 'stale-callback', 'bhxh', 'on-search', $2, $3, 0, "
+                             "now())", uuid.uuid4(), receiver.url, old_keys.seal(b'{"header": {}}'))
+    await fetch(registry_db, "INSERT INTO dci_transactions (id, client_id, kind, mode, message_id, transaction_id, "
+                             "correlation_id, status, reference_ids, principal, sender_uri, request_sealed, "
+                             "item_statuses, attempts) VALUES ($1, 'bhxh', 'search', 'async', 'stale-m', 'stale-t', "
+                             "'stale-c', 'pdng', '{r}', $2::jsonb, $3, $4, '[]', 0)", uuid.uuid4(),
+                orjson.dumps(principal_claims(principal)).decode(), receiver.url, old_keys.seal(b"{}"))
+    body = search_body("bhxh", [search_item("expression", {"value": {"poverty_status": "poor"}}, "fresh")],
+                       sender_uri=receiver.url)
+    ack = (await dci_client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
+    assert ack["message"]["ack_status"] == "ACK"
+
+    async def both_answered() -> list[dict[str, Any]] | None:
+        found = receiver.of("on-search")
+        return found if len(found) >= 2 else None
+
+    answers = {a["message"]["transaction_id"]: a for a in await eventually(both_answered)}
+    assert answers[body["message"]["transaction_id"]]["header"]["status"] == "succ"
+    assert answers["stale-t"]["header"]["status"] == "rjct"  # told to send it again, not left pending
+    [stale] = await fetch(registry_db, "SELECT expired_at, last_error, delivered_at FROM dci_deliveries "
+                                       "WHERE message_id = 'stale-callback'")
+    assert stale["expired_at"] is not None and stale["delivered_at"] is None
+    assert "cannot be opened" in stale["last_error"]
+    status = await dci_client.post("/registry/sync/txn/status", headers=system("bhxh", HOME), json=envelope(
+        "txn-status", "bhxh", {"transaction_id": "S-1", "txnstatus_request": {
+            "reference_id": "s", "txn_type": "search", "attribute_type": "correlation_id",
+            "attribute_value": "stale-c"}}, 1))
+    assert status.status_code == 200, status.text
+    assert status.json()["message"]["txnstatus_response"]["txn_status"]["search_response"] == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.reporting.conftest import Reporting
-from tests.reporting.emulation_events import MOVEMENT, score
+from tests.reporting.emulation_events import MOVEMENT, movement, score
 from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, PROVINCE
 from tests.reporting.report_kit import (
     COMMUNE,
@@ -190,6 +190,11 @@ async def test_the_completeness_of_a_movements_midterm_and_final_review(reportin
     assert (await refused({**review, "month": 3}))["errors"][0]["field"] == "month"
     unknown = await refused({"review": "midterm", "movement": "no-such-movement"})
     assert unknown["code"] == "unknown_movement" and unknown["errors"][0]["field"] == "movement"
+    # Another province's movement is answered as unknown: neither its name nor its review days are shown.
+    await reporting.settled(await reporting.publish([movement("v2008.27", "mv-other-province")]),
+                            consumer="reporting-emulation")
+    foreign = await refused({"review": "midterm", "movement": "mv-other-province"})
+    assert foreign["code"] == "unknown_movement" and "Bắc Giang chung tay" not in str(foreign)
     assert (await refused({"review": "weekly", "movement": MOVEMENT}))["errors"][0]["field"] == "review"
     # Another ward's officer cannot read the district's review completeness.
     other = await call(reporting, "GET", "/reporting/dashboard", SISTER_COMMUNE, params={**review, "unit": DISTRICT_A})

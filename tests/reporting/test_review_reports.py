@@ -1,6 +1,7 @@
 """What issue 13 asks that the other report tests did not show: a movement's mid-term review (sơ kết)
 covering its phase — figures from what happened between the movement's start and the review's day —,
-submitted, returned and accepted with each step published through the outbox, counted by completeness,
+submitted, returned and accepted with each step published through the outbox, counted by completeness;
+a province's report built from its districts' accepted reports, themselves built from their communes';
 and the PDF route's clear answer where LibreOffice is not installed."""
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ import pytest
 
 from tests.reporting.conftest import Reporting
 from tests.reporting.emulation_events import MOVEMENT
-from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A
-from tests.reporting.report_kit import COMMUNE, DISTRICT, call, load_everything, ok, open_report, write_and_submit
+from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, DISTRICT_B, PROVINCE
+from tests.reporting.report_kit import (
+    COMMUNE,
+    DISTRICT,
+    PROVINCE_OFFICER,
+    call,
+    load_everything,
+    ok,
+    open_report,
+    write_and_submit,
+)
 from tests.reporting.support_events import delivery, delivery_event
 
 
@@ -77,6 +87,39 @@ async def test_a_midterm_review_covers_the_movements_first_phase_and_goes_up(rep
     assert answer["due_on"] == "2024-06-30"
     assert (totals["expected"], totals["submitted"], totals["late"], totals["accepted"], totals["overdue"]) == (
         3, 1, 1, 1, 2)
+
+
+async def test_a_provinces_report_sums_its_districts_accepted_reports_built_from_their_communes(
+        reporting: Reporting) -> None:
+    await load_everything(reporting, households=200)
+    opened = await open_report(reporting, COMMUNE, COMMUNES_A[0])
+    commune = await ok(opened, 201)
+    edited = await call(reporting, "PATCH", f"/reporting/reports/{commune['id']}", COMMUNE, opened.headers["etag"],
+                        json={"overrides": {"poverty.end.poor": {"value": 40, "reason": "Quyết định bổ sung"}}})
+    await write_and_submit(reporting, COMMUNE, commune["id"], edited.headers["etag"])
+    await ok(await call(reporting, "POST", f"/reporting/reports/{commune['id']}/accept", DISTRICT, "*"))
+
+    district = await ok(await open_report(reporting, DISTRICT, DISTRICT_A), 201)
+    assert district["figures"]["poverty.end.poor"]["value"] == 40  # the ward's accepted report, override included
+    await write_and_submit(reporting, DISTRICT, district["id"], f'"{district["row_version"]}"')
+    # The province may not act on the ward's report; it accepts the city's.
+    ward = await call(reporting, "POST", f"/reporting/reports/{commune['id']}/return", PROVINCE_OFFICER, "*",
+                      json={"comment": "x"})
+    assert ward.status_code == 403 and ward.json()["code"] == "not_the_level_above"
+    await ok(await call(reporting, "POST", f"/reporting/reports/{district['id']}/accept", PROVINCE_OFFICER, "*"))
+
+    province = await ok(await open_report(reporting, PROVINCE_OFFICER, PROVINCE), 201)
+    consolidation = province["consolidation"]
+    assert (consolidation["expected"], consolidation["summed"], consolidation["missing"]) == (2, 1, [DISTRICT_B])
+    figures = province["figures"]
+    assert figures["poverty.end.poor"]["consolidated"] == 40 and figures["poverty.end.poor"]["value"] == 40
+    assert figures["poverty.end.poor"]["data"] != 40  # what the read models say stays beside it
+    # The ward's credit through the city's report, and the rice the city recorded itself.
+    assert figures["support.nhcsxh_credit.amount_vnd"]["consolidated"] == 4_000_000_000
+    assert figures["support.monthly_rice.amount_vnd"]["consolidated"] == 81_150_000
+    traced = await ok(await call(reporting, "GET", f"/reporting/reports/{province['id']}/figures/"
+                                 "support.nhcsxh_credit.amount_vnd/trace", PROVINCE_OFFICER))
+    assert [(c["path"], c["value"]) for c in traced["children"]] == [(DISTRICT_A, 4_000_000_000)]
 
 
 async def test_the_pdf_is_refused_clearly_where_libreoffice_is_not_installed(

@@ -3,7 +3,8 @@ the administration of the client systems allowed to use them.
 
 A DCI answer is always HTTP 200 with the spec's envelope (a refused item carries its own status and
 reason code) except: 401 without a gateway token or with a missing/invalid message signature, 403 for
-a sender that is not a registered client, 400 for a body that is not JSON: those carry the spec's
+a sender that is not a registered client, 400 for a body that is not JSON or an encrypted message that
+cannot be decrypted (err.encryption.invalid): those carry the spec's
 HttpErrorResponse, `{"errors": [{"code": "err....", "message": ...}]}`.
 """
 
@@ -18,11 +19,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from services.registry.dci import service
+from services.registry.dci import encryption, service
+from services.registry.dci.encryption import Decrypter
 from services.registry.dci.schemas import DCI_BODY, ClientIn, ClientOut
 from services.registry.dci.service import ClientView, Refused
 from services.registry.dci.signatures import Signer
-from services.registry.dci.worker import SIGNER_KEY, WAKE_KEY
+from services.registry.dci.worker import DECRYPTER_KEY, SIGNER_KEY, WAKE_KEY
 from services.registry.personal_data import PersonalDataCipher, request_cipher
 from shared.db import Database
 from shared.http import DbSession, require
@@ -33,7 +35,9 @@ router = APIRouter(tags=["DCI social registry"])
 Exchange = Annotated[Principal, Depends(require(DCI_EXCHANGE))]
 Admin = Annotated[Principal, Depends(require(DCI_ADMIN))]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Not JSON (HttpErrorResponse, err.request.bad)"},
+_ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Not JSON (HttpErrorResponse, err.request.bad), or an "
+                                                         "encrypted message that cannot be decrypted "
+                                                         "(err.encryption.invalid)"},
            401: {"description": "No gateway token, or the message signature is missing or invalid "
                                 "(HttpErrorResponse, err.signature.missing / err.signature.invalid)"},
            403: {"description": "The sender is not a registered DCI client (HttpErrorResponse, err.sender_id.invalid)"}}
@@ -60,6 +64,10 @@ def _signer(request: Request) -> Signer | None:
     return getattr(request.app.state, SIGNER_KEY, None)
 
 
+def _decrypter(request: Request) -> Decrypter | None:
+    return getattr(request.app.state, DECRYPTER_KEY, None)
+
+
 def _refused(exc: Refused) -> Response:
     return _json({"errors": [{"code": exc.code, "message": exc.message}]}, status_code=exc.status)
 
@@ -83,9 +91,11 @@ async def _exchange(request: Request, principal: Principal, use_case: UseCase, *
     try:
         body = await _body(request)
         client = await service.sender(_db(request), principal, body)
+        body = service.opened(body, client, _decrypter(request))
         answer = await use_case(request, principal, client, request_cipher(request.app.state.settings), body)
     except Refused as exc:
         return _refused(exc)
+    answer = encryption.sealed_for(answer, client.public_keys)  # then signed, as sent
     return _json(answer, signer=_signer(request), background=_wake(request) if wake else None)
 
 
@@ -146,10 +156,13 @@ async def unsubscribe(request: Request, principal: Exchange) -> Response:
     return await _exchange(request, principal, _in_session(service.unsubscribe), wake=True)
 
 
-@router.get("/registry/dci/keys", summary="The public keys the registry signs its DCI answers and callbacks with")
+@router.get("/registry/dci/keys", summary="The registry's public keys: it signs its DCI answers and callbacks with "
+                                          "the first (use: sig); clients encrypt their messages to the second "
+                                          "(use: enc)")
 async def keys(request: Request, principal: Exchange) -> dict[str, Any]:
-    signer = _signer(request)
-    return {"keys": [signer.public_jwk] if signer is not None else []}
+    signer, decrypter = _signer(request), _decrypter(request)
+    found = [{**signer.public_jwk, "use": "sig"}] if signer is not None else []
+    return {"keys": found + ([decrypter.public_jwk] if decrypter is not None else [])}
 
 
 # ---- administration --------------------------------------------------------------------------------------

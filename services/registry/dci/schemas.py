@@ -23,7 +23,9 @@ class ClientIn(BaseModel):
     display_name: Annotated[str, Field(min_length=1, max_length=200), TEXT]
     callback_urls: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
     public_keys: list[dict[str, Any]] = Field(default_factory=list, max_length=10,
-                                              description="Public JWKs the client signs with (each with a kid)")
+                                              description="Public JWKs, each with a kid: the keys the client "
+                                                          "signs with, and at most one with \"use\": \"enc\" "
+                                                          "the registry encrypts what it sends the client to")
     allow_unsigned: bool = Field(False, description="Accept unsigned messages from a client without keys")
     data_profile: Literal["full", "masked", "statistics"] = Field(
         "statistics", description="full: citizen IDs and names; masked: masked IDs, names, birth years; "

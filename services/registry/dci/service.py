@@ -18,10 +18,11 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events as registry_events
-from services.registry.dci import repository, rules, signatures
+from services.registry.dci import encryption, repository, rules, signatures
 from services.registry.dci.models import DciAccessLog, DciClient, DciDelivery, DciSubscription, DciTransaction
 from services.registry.dci.rules import Rejected
 from services.registry.dci.schemas import ClientIn, ClientOut
@@ -105,15 +106,33 @@ async def sender(db: Database, principal: Principal, body: Any) -> ClientView:
         claimed = header.get("sender_id") if isinstance(header, Mapping) else None
         if claimed is not None and claimed != found.client_id:
             raise Refused(403, "err.sender_id.invalid", f"header.sender_id must be '{found.client_id}'")
-        if found.public_keys:
+        signing = [k for k in found.public_keys if not encryption.is_encryption_key(k)]
+        if signing:
             try:
-                signatures.verify(body, found.public_keys)
+                signatures.verify(body, signing)
             except signatures.SignatureRefused as exc:
                 raise Refused(401, exc.code, exc.message) from exc
         elif not found.allow_unsigned:
             raise Refused(401, "err.signature.missing",
                           "this client has no registered key and is not allowed to send unsigned messages")
     return found
+
+
+def opened(body: Any, client: ClientView, decrypter: encryption.Decrypter | None) -> Any:
+    """The body with its message decrypted when the header says it is encrypted (the signature was
+    checked on it as sent). A registry without an encryption key leaves it to check_header, which
+    refuses it as not supported."""
+    header = body.get("header") if isinstance(body, Mapping) else None
+    if not isinstance(header, Mapping) or header.get("is_msg_encrypted") is not True or decrypter is None:
+        return body
+    if encryption.encryption_key(client.public_keys) is None:
+        raise Refused(400, encryption.EncryptionRefused.code, "register an encryption key (a public JWK with "
+                      "\"use\": \"enc\") first: the answer to an encrypted message is encrypted to it")
+    try:
+        message = decrypter.open(body.get("message"))
+    except encryption.EncryptionRefused as exc:
+        raise Refused(400, exc.code, exc.message) from exc
+    return {**body, "header": {**header, "is_msg_encrypted": False}, "message": message}
 
 
 def callback_for(client: ClientView, header: Mapping[str, Any]) -> str:
@@ -473,13 +492,36 @@ async def accept_async(session: AsyncSession, principal: Principal, client: Clie
     return ack(correlation_id)
 
 
-def queue(session: AsyncSession, client_id: str, action: str, url: str, envelope: dict[str, Any],
+def queue(session: AsyncSession, client: ClientView, action: str, url: str, envelope: dict[str, Any],
           cipher: PersonalDataCipher) -> DciDelivery:
-    delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client_id,
+    """A callback to send; its message encrypted when the client registered an encryption key."""
+    envelope = encryption.sealed_for(envelope, client.public_keys)
+    delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client.client_id,
                            action=action, url=url, body_sealed=cipher.seal(orjson.dumps(envelope)),
                            next_attempt_at=clock.now())
     session.add(delivery)
     return delivery
+
+
+def unsealed(cipher: PersonalDataCipher, sealed: bytes | None) -> bytes | None:
+    """A sealed body, or None when it cannot be opened: sealed under personal-data keys that have since
+    been replaced (services.registry.rekey), or damaged. Such a row never holds the worker up."""
+    try:
+        return cipher.open(sealed or b"")
+    except (InvalidTag, ValueError):
+        return None
+
+
+def _unreadable_request(system: AsyncSession, txn: DciTransaction, client: ClientView | None,
+                        cipher: PersonalDataCipher) -> None:
+    """An async search whose kept request cannot be read back: rejected, the client told to send it again."""
+    txn.status, txn.item_statuses, txn.completed_at = rules.RJCT, [], clock.now()
+    header = callback_header("on-search", txn.client_id, rules.RJCT, 0, 0)
+    header["status_reason_message"] = "the request could not be read back by the registry; send it again"
+    if txn.sender_uri and client is not None:
+        queue(system, client, "on-search", txn.sender_uri, {"header": header, "message": {
+            "transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id, "search_response": []}},
+              cipher)
 
 
 async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTransaction,
@@ -487,8 +529,11 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
     """The worker's part of an async search: run it in the client's scope, keep the answer, queue on-search."""
     found = await repository.client(system, txn.client_id)
     client = ClientView.of(found) if found is not None else None
-    body = orjson.loads(cipher.open(txn.request_sealed or b""))
-    message = body["message"]
+    raw = unsealed(cipher, txn.request_sealed)
+    if raw is None:
+        _unreadable_request(system, txn, client, cipher)
+        return
+    message = orjson.loads(raw)["message"]
     if client is None or not client.active:
         answer: dict[str, Any] = {"transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id,
                                   "search_response": []}
@@ -502,8 +547,8 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
     txn.response_sealed = cipher.seal(orjson.dumps(answer))
     done = len(statuses)
     envelope = {"header": callback_header("on-search", txn.client_id, txn.status, done, done), "message": answer}
-    if txn.sender_uri:
-        queue(system, txn.client_id, "on-search", txn.sender_uri, envelope, cipher)
+    if txn.sender_uri and client is not None:  # a client no longer registered is sent nothing
+        queue(system, client, "on-search", txn.sender_uri, envelope, cipher)
 
 
 # ---- txn status ----------------------------------------------------------------------------------------
@@ -525,7 +570,7 @@ async def txn_status_exchange(session: AsyncSession, principal: Principal, clien
                 "message": status}
     if uri is None:
         return envelope
-    queue(session, client.client_id, "txn-on-status", uri, envelope, cipher)
+    queue(session, client, "txn-on-status", uri, envelope, cipher)
     return ack(status["correlation_id"])
 
 
@@ -578,8 +623,10 @@ def _households_in(records: Sequence[Mapping[str, Any]]) -> list[UUID]:
 
 
 def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str] | None) -> list[dict[str, Any]]:
-    if txn.response_sealed is not None and txn.kind == "search":  # an async search's full answer
-        items = orjson.loads(cipher.open(txn.response_sealed))["search_response"]
+    answer = unsealed(cipher, txn.response_sealed) if txn.response_sealed is not None and txn.kind == "search" \
+        else None
+    if answer is not None:  # an async search's full answer (else the statuses, kept without personal data)
+        items = orjson.loads(answer)["search_response"]
     elif txn.status == rules.PDNG:
         ts = txn.created_at.isoformat() if txn.created_at else now_ts()
         items = [{"reference_id": r, "timestamp": ts, "status": rules.PDNG} for r in txn.reference_ids]
@@ -633,7 +680,7 @@ async def subscribe(session: AsyncSession, principal: Principal, client: ClientV
         return ack(correlation_id, ("err.request.bad", f"rjct.message_id.duplicate: message_id "
                                                       f"'{header['message_id']}' was already received"))
     answer = {"transaction_id": transaction_id, "correlation_id": correlation_id, "subscribe_response": responses}
-    queue(session, client.client_id, "on-subscribe", uri, {
+    queue(session, client, "on-subscribe", uri, {
         "header": callback_header("on-subscribe", client.client_id, _overall(statuses), len(statuses),
                                   len(statuses)), "message": answer}, cipher)
     return ack(correlation_id)
@@ -734,7 +781,7 @@ async def unsubscribe(session: AsyncSession, principal: Principal, client: Clien
                               "subscription_status": [{"code": c, "status": "unsubscribe"} for c in found]}
     if reason:
         answer["status_reason_code"], answer["status_reason_message"] = reason, reason_message
-    queue(session, client.client_id, "on-unsubscribe", uri, {
+    queue(session, client, "on-unsubscribe", uri, {
         "header": callback_header("on-unsubscribe", client.client_id, status, len(codes), len(codes)),
         "message": answer}, cipher)
     return ack(correlation_id)
@@ -842,9 +889,10 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
             "data": {"version": rules.VERSION, "reg_type": rules.REG_TYPE, "reg_event_type": change.event_type,
                      "reg_record_type": rules.RECORD_TYPES[rules.GROUP], "reg_records": record},
             "locale": "vie"}]}}
+    sent = encryption.sealed_for(envelope, client.public_keys)
     added = await repository.add_delivery(session, {
         "id": uuid7(), "message_id": message_id, "client_id": client.client_id, "action": "notify",
-        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(envelope)), "subscription_id": s.id,
+        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(sent)), "subscription_id": s.id,
         "event_id": change.event_id, "attempts": 0, "next_attempt_at": clock.now()})
     if added:
         session.add(DciAccessLog(client_id=client.client_id, transaction_id=s.transaction_id, correlation_id=message_id,
@@ -858,6 +906,12 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
 
 def delivered(delivery: DciDelivery, now: datetime) -> None:
     delivery.delivered_at, delivery.last_error = now, None
+
+
+def unreadable(delivery: DciDelivery, now: datetime) -> None:
+    """A callback whose sealed body cannot be opened (see `unsealed`) is given up at once, never retried."""
+    delivery.expired_at = now
+    delivery.last_error = "the sealed body cannot be opened (personal-data keys replaced, or damaged)"
 
 
 def failed(delivery: DciDelivery, error: str, now: datetime, base: float, cap: float, max_age: float) -> None:
@@ -878,7 +932,9 @@ async def register_client(session: AsyncSession, principal: Principal, body: Cli
     errors = [{"field": f"callback_urls[{i}]", "reason": why} for i, url in enumerate(body.callback_urls)
               if (why := rules.check_callback_url(url))]
     errors += [{"field": f"public_keys[{i}]", "reason": why} for i, key in enumerate(body.public_keys)
-               if (why := check_key(key))]
+               if (why := encryption.check_key(key) if encryption.is_encryption_key(key) else check_key(key))]
+    if sum(encryption.is_encryption_key(k) for k in body.public_keys) > 1:
+        errors.append({"field": "public_keys", "reason": "at most one encryption key (use: enc)"})
     errors += [{"field": f"public_keys[{i}].kid", "reason": "every key needs a distinct kid"}
                for i, key in enumerate(body.public_keys)
                if not isinstance(key.get("kid"), str) or [k.get("kid") for k in body.public_keys].count(key["kid"]) > 1]

@@ -18,3 +18,6 @@ class DciSettings(BaseSettings):
     deliveries_per_round: int = 50  # callbacks in flight at once per process
     # A private JWK (with its kid) the registry signs its answers and callbacks with; empty: unsigned.
     signing_key: str = ""
+    # A private JWK (with its kid; RSA >= 2048 bits or EC P-256) clients encrypt their messages to
+    # (header.is_msg_encrypted); empty: encrypted messages are refused. See encryption.py.
+    encryption_key: str = ""

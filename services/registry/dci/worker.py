@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from services.registry import events as registry_events
 from services.registry.dci import repository, service
+from services.registry.dci.encryption import Decrypter
 from services.registry.dci.settings import DciSettings
 from services.registry.dci.signatures import Signer
 from services.registry.personal_data import PersonalDataCipher
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 CONSUMER_NAME = "registry-dci"
 WAKE_KEY = "dci_wake"
 SIGNER_KEY = "dci_signer"
+DECRYPTER_KEY = "dci_decrypter"
 
 
 class DciRuntime:
@@ -43,6 +45,7 @@ class DciRuntime:
         self.cipher, self.settings = cipher, settings
         self.wake = asyncio.Event()
         self.signer = Signer(settings.signing_key) if settings.signing_key else None
+        self.decrypter = Decrypter(settings.encryption_key) if settings.encryption_key else None
 
     def consumer(self) -> Consumer:
         return dci_consumer(self.cipher, self._queued)
@@ -51,6 +54,7 @@ class DciRuntime:
         worker = DciWorker(app.state.db, self.cipher, self.settings, self.wake, self.signer)
         setattr(app.state, WAKE_KEY, self.wake)
         setattr(app.state, SIGNER_KEY, self.signer)
+        setattr(app.state, DECRYPTER_KEY, self.decrypter)
         return worker
 
     def _queued(self) -> None:
@@ -131,19 +135,27 @@ class DciWorker:
         s = self.settings
         async with self.db.system_session() as session:
             due = await repository.due_deliveries(session, clock.now(), s.deliveries_per_round)
-            results = await asyncio.gather(*(self._post(d.url, self._body(d.body_sealed)) for d in due))
+            bodies = [self._body(d.body_sealed) for d in due]
+            sendable = [(d, b) for d, b in zip(due, bodies, strict=True) if b is not None]
+            results = await asyncio.gather(*(self._post(d.url, b) for d, b in sendable))
             now = clock.now()
-            for delivery, error in zip(due, results, strict=True):
+            for delivery, body in zip(due, bodies, strict=True):
+                if body is None:
+                    service.unreadable(delivery, now)
+            for (delivery, _), error in zip(sendable, results, strict=True):
                 if error is None:
                     service.delivered(delivery, now)
                 else:
                     service.failed(delivery, error, now, s.retry_base_seconds, s.retry_cap_seconds, s.max_age_seconds)
         return len(due)
 
-    def _body(self, sealed: bytes) -> bytes:
+    def _body(self, sealed: bytes) -> bytes | None:
+        """What to POST (signed when the registry signs); None when the sealed body cannot be opened."""
         assert self.cipher is not None
-        body = self.cipher.open(sealed)
-        return body if self.signer is None else orjson.dumps(self.signer.signed(orjson.loads(body)))
+        body = service.unsealed(self.cipher, sealed)
+        if body is None or self.signer is None:
+            return body
+        return orjson.dumps(self.signer.signed(orjson.loads(body)))
 
     async def _post(self, url: str, body: bytes) -> str | None:
         assert self._http is not None

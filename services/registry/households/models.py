@@ -129,7 +129,8 @@ class HistoryEntry(Scoped, Base):
 
 
 class AccessLogEntry(Scoped, Base):
-    """A read of a household's full record (personal data): who, when, why, unmasked or not."""
+    """A read of a household's full record (personal data): who, when, why, unmasked or not. The table is
+    partitioned by month of `at` (its primary key in the database is (id, at); see partitions.py)."""
 
     __tablename__ = "personal_data_access_log"
 

@@ -209,7 +209,7 @@ WITH h AS (
         (id, household_id, unit_path, principal_id, principal_role, action, unmasked, purpose, request_id)
     SELECT $3, h.id, h.unit_path, $4, $5, 'read', $6, $7, $8
     FROM h
-    ON CONFLICT (id) DO NOTHING
+    ON CONFLICT DO NOTHING  -- (id, at): the log is partitioned by month (migration 0007)
 )
 SELECT {", ".join(f"h.{c} AS h_{c}" for c in _HOUSEHOLD)}, {", ".join(f"m.{c} AS m_{c}" for c in _MEMBER)}
 FROM h

@@ -1,7 +1,8 @@
 """Running import jobs inside the service process: a few at a time, the rest waiting as `pending`.
 
-A job lives in this process (its spooled file is on local disk). If the process dies the job
-stops refreshing its heartbeat, and readers report it `failed` once the heartbeat is older than
+A job lives in this process (its spooled file is on local disk). If its database connection drops,
+the process records the job `failed` as soon as the database answers again. If the process dies the
+job stops refreshing its heartbeat, and readers report it `failed` once the heartbeat is older than
 `stale_after_seconds`; nothing of it was committed, because the data commits only at its end.
 """
 
@@ -16,7 +17,8 @@ import asyncpg
 
 from services.registry.classification.classifier import Standards
 from services.registry.imports.models import FAILED, FINISHED
-from services.registry.imports.runner import ImportJobRunner, JobSpec
+from services.registry.imports.progress import record_failure
+from services.registry.imports.runner import CONNECTION_LOST, ImportJobRunner, JobSpec
 from services.registry.imports.settings import ImportSettings
 from services.registry.personal_data import PersonalDataCipher
 
@@ -47,8 +49,9 @@ class ImportJobs:
             try:
                 return await ImportJobRunner(spec, self.dsn, self.settings, cipher, self.standards).run()
             except Exception:
-                # The database was unreachable: the job keeps no heartbeat and reads failed once stale.
+                # The database was unreachable when the job began: recorded failed once it answers again.
                 log.exception("import job could not run", extra={"job_id": str(spec.job_id)})
+                await record_failure(self.dsn, spec.job_id, CONNECTION_LOST, self.settings.stale_after_seconds)
                 return FAILED
             finally:
                 self._slots.release()

@@ -12,6 +12,10 @@ heartbeat); the final state of a job waits for the disk as usual.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -20,6 +24,8 @@ import asyncpg
 import orjson
 
 from services.registry.imports.validation import RowError
+
+log = logging.getLogger(__name__)
 
 _STARTED = """
 UPDATE import_jobs SET status = 'running', format = $2, rows_total = $3, started_at = now(), heartbeat_at = now()
@@ -37,6 +43,11 @@ UPDATE import_jobs SET status = $2, rows_total = $3, rows_done = $4, rows_stored
 WHERE id = $1
 """
 _HEARTBEAT = "UPDATE import_jobs SET heartbeat_at = now() WHERE id = $1"
+# A failure is recorded only over a job still under way: a job whose data committed (its final state
+# commits with the data) just as its connection dropped stays completed.
+_UNFINISHED = " AND status IN ('pending', 'running')"
+_FAIL = ("UPDATE import_jobs SET status = 'failed', failure = $2, finished_at = now(), heartbeat_at = now() "
+         "WHERE id = $1" + _UNFINISHED)
 
 
 SERVER_SETTINGS = {"synchronous_commit": "off"}  # for the progress connection (see above)
@@ -79,12 +90,36 @@ class Progress:
         """`conn`: the job's own connection when the final state must commit with the data."""
         args = (self.job_id, status, rows_total, rows_done, rows_stored, rows_rejected, self.errors_total,
                 _json(counts), failure, unit_path)
+        query = _FINISHED + (_UNFINISHED if status == "failed" else "")
         if conn is not None:
-            await conn.execute(_FINISHED, *args)
+            await conn.execute(query, *args)
             return
         async with self.conn.transaction():
             await self.conn.execute("SET LOCAL synchronous_commit = on")
-            await self.conn.execute(_FINISHED, *args)
+            await self.conn.execute(query, *args)
+
+
+async def record_failure(dsn: str, job_id: UUID, failure: str, retry_for: float) -> bool:
+    """Records a job failed on a connection of its own, when the job's connections are gone with the
+    database: tried again (after 0.5 s, doubling up to 5 s) while the database is away, for up to
+    `retry_for` seconds (after that, readers report the job failed by its stale heartbeat anyway).
+    Whether it was recorded."""
+    deadline, pause = time.monotonic() + retry_for, 0.5
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=10)
+            try:
+                await conn.execute(_FAIL, job_id, failure)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            return True
+        except Exception as exc:
+            if time.monotonic() + pause > deadline:
+                log.warning("import job %s: could not record its failure (%s)", job_id, type(exc).__name__)
+                return False
+        await asyncio.sleep(pause)
+        pause = min(5.0, pause * 2)
 
 
 def _json(value: Any) -> str | None:

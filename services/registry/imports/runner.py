@@ -33,7 +33,7 @@ from services.registry.imports.batch_events import EventBatcher
 from services.registry.imports.build import Records
 from services.registry.imports.models import COMPLETED, FAILED, REJECTED
 from services.registry.imports.preparer import PreparerSetup
-from services.registry.imports.progress import SERVER_SETTINGS, Progress
+from services.registry.imports.progress import SERVER_SETTINGS, Progress, record_failure
 from services.registry.imports.reader import FileRejected
 from services.registry.imports.settings import ImportSettings
 from services.registry.imports.validation import RowError
@@ -44,6 +44,11 @@ from shared.scope import path_in_any
 
 log = logging.getLogger(__name__)
 LOCK_RETRY_SECONDS = 1.0
+CONNECTION_LOST = ("The database connection was lost while the import ran; nothing was stored. "
+                   "Upload the file again.")
+# The database went away under the job (a restart, a failover, the network): not a fault of the file.
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+                     asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError)
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,12 @@ class ImportJobRunner:
             return await self._reject(progress, RowError(exc.row, exc.column, exc.reason))
         except asyncio.CancelledError:
             await asyncio.shield(self._fail(progress, "The service stopped while the import ran; nothing was stored. "
-                                                      "Upload the file again."))
+                                                      "Upload the file again.", retry=False))
             raise
+        except CONNECTION_ERRORS as exc:
+            log.warning("import job lost its database connection: %s", type(exc).__name__,
+                        extra={"job_id": str(self.spec.job_id)})
+            return await self._fail(progress, CONNECTION_LOST)
         except WorkerFailed as exc:
             log.error("import job failed: %s", exc, extra={"job_id": str(self.spec.job_id)})
             return await self._fail(progress, f"{exc} Nothing was stored; upload the file again.")
@@ -123,11 +132,16 @@ class ImportJobRunner:
         await progress.finished(REJECTED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read)
         return REJECTED
 
-    async def _fail(self, progress: Progress, failure: str) -> str:
+    async def _fail(self, progress: Progress, failure: str, retry: bool = True) -> str:
+        """Records the failure at once: on the progress connection, else (the database may be what failed)
+        on new connections as soon as the database answers again (unless `retry` is off: shutting down)."""
         await _rollback(self._transaction)
-        with contextlib.suppress(Exception):  # the database may be what failed
+        try:
             await progress.finished(FAILED, rows_total=self.outcome.rows_read, rows_done=self.outcome.rows_read,
                                     failure=failure)
+        except Exception:
+            if retry:
+                await record_failure(self.dsn, self.spec.job_id, failure, self.settings.stale_after_seconds)
         return FAILED
 
     async def _attempt(self, main: asyncpg.Connection, progress: Progress, checking: bool) -> str:

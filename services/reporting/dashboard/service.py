@@ -189,6 +189,12 @@ def _reviews(rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _related(movement_path: str, unit_path: str) -> bool:
+    """Whether a movement launched at `movement_path` concerns the unit: launched by it, above it or below it."""
+    return (movement_path == unit_path or unit_path.startswith(movement_path + ".")
+            or movement_path.startswith(unit_path + "."))
+
+
 def _choice(month: int | None, review: str | None, movement_id: str | None) -> None:
     """422 naming the parameter when the report asked for is ambiguous or incomplete."""
     errors = []
@@ -210,10 +216,12 @@ async def dashboard(session: AsyncSession, cache: DashboardCache, principal: Pri
     _choice(month, review, movement_id)
     located = await locate(session, principal, unit, hierarchy)  # checked against the scope before any read
     movement = await gathering.movement(session, movement_id) if review and movement_id else None
-    if review and movement is None:
+    if review and (movement is None or not _related(movement["unit_path"], located.unit.path)):
+        # Another province's movement is not revealed (its name, its review days): as unknown.
         raise Problem(422, "unknown_movement", "Unknown movement",
-                      f"No movement {movement_id!r} is known to reporting (emulation.movement.launched).",
-                      errors=[{"field": "movement", "reason": "a movement id"}])
+                      f"No movement {movement_id!r} covering {located.unit.path} or launched below it is known to "
+                      "reporting (emulation.movement.launched).",
+                      errors=[{"field": "movement", "reason": "a movement of this unit, above or below it"}])
     report_type, period = report_period(year, month, review, movement)
     ref = located.unit
     fresh = await read_progresses(session, [SUPPORT_CONSUMER, EMULATION_CONSUMER])  # before the figures
