@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 from cryptography.exceptions import InvalidTag
 
+from services.registry.dci.rekey import DciRekeyed, rekey_dci
 from services.registry.personal_data import PersonalDataCipher, cipher_from_settings
 from services.registry.settings import RegistrySettings
 from shared.crypto import decode_key
@@ -49,6 +50,7 @@ class RekeyResult:
     members: int
     already_new: int
     replay_answers_dropped: int
+    dci: DciRekeyed
 
 
 async def rekey(database_url: str, old: PersonalDataCipher, new: PersonalDataCipher) -> RekeyResult:
@@ -69,7 +71,8 @@ async def rekey(database_url: str, old: PersonalDataCipher, new: PersonalDataCip
                 members += len(batch)
             await conn.execute(_APPLY)
             dropped = await conn.execute(_DROP_SEALED_ANSWERS, len(SEALED_PREFIX), SEALED_PREFIX)
-        return RekeyResult(members, already_new, int(dropped.split()[-1]))
+            dci = await rekey_dci(conn, old, new)
+        return RekeyResult(members, already_new, int(dropped.split()[-1]), dci)
     finally:
         await conn.close()
 
@@ -114,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rekey failed: {exc}", file=sys.stderr)
         return 1
     print(f"re-keyed {result.members} citizen IDs ({result.already_new} were already under the new key) and "
-          f"dropped {result.replay_answers_dropped} sealed Idempotency-Key answers in "
+          f"dropped {result.replay_answers_dropped} sealed Idempotency-Key answers, sealed {result.dci.sealed} "
+          f"DCI values again ({result.dci.unreadable} unreadable, left) and re-hashed {result.dci.people} DCI "
+          f"person subscriptions in "
           f"{time.monotonic() - started:.1f} s; start the registry with the new keys now")
     return 0
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
 
 from services.registry.dci import rules
 from services.registry.dci.rules import Rejected
+from services.registry.personal_data import PersonalDataCipher
 
 
 def test_expressions_become_one_condition_tree() -> None:
@@ -116,8 +118,12 @@ def test_vietnamese_names() -> None:
 
 
 def test_a_person_filter_keeps_the_hash_and_shows_the_masked_number() -> None:
-    stored = rules.person_filter(b"\x01\x02" * 16, "0241******01")
-    assert rules.person_hash(stored) == b"\x01\x02" * 16
+    cipher, other = (PersonalDataCipher(os.urandom(32), os.urandom(32)) for _ in range(2))
+    stored = rules.person_filter(cipher, "024100000001")
+    assert rules.person_hash(stored) == cipher.hash("024100000001")
+    assert "024100000001" not in str(stored)
+    assert rules.person_citizen_id(stored, cipher) == "024100000001"  # for a change of keys only
+    assert rules.person_citizen_id(stored, other) is None
     assert rules.condition_from_json(stored) is None  # matched by the person, not by a condition
     sent = {"filter_type": "idtype-value", "filter": {"type": "NationalID", "value": "024100000001"}}
     masked = {"type": "NationalID", "value": "0241******01"}

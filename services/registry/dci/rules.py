@@ -15,6 +15,10 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import InvalidTag
+
+from services.registry.personal_data import PersonalDataCipher, mask_citizen_id
+
 VERSION = "1.0.0"
 REGISTRY_SENDER_ID = "chungtay.registry"
 REG_TYPE = "ns:chungtay:RegistryType:Social"
@@ -406,10 +410,23 @@ def condition_from_json(data: Any) -> Condition | None:
 PERSON = "person"
 
 
-def person_filter(citizen_hash: bytes, masked_id: str) -> dict[str, Any]:
-    """A subscription's stored filter for one person: the keyed search hash (never the number) and the
-    masked number shown back to the client."""
-    return {PERSON: {"citizen_id_hash": citizen_hash.hex(), "citizen_id": masked_id}}
+def person_filter(cipher: PersonalDataCipher, citizen_id: str) -> dict[str, Any]:
+    """A subscription's stored filter for one person: the keyed search hash it is matched by, the masked
+    number shown back to the client, and the number encrypted as a member's is (only a change of the
+    personal-data keys reads it, to compute the new hash: services/registry/dci/rekey.py)."""
+    return {PERSON: {"citizen_id_hash": cipher.hash(citizen_id).hex(), "citizen_id": mask_citizen_id(citizen_id),
+                     "citizen_id_enc": cipher.encrypt(citizen_id).hex()}}
+
+
+def person_citizen_id(data: Any, cipher: PersonalDataCipher) -> str | None:
+    """The citizen ID a person's filter keeps encrypted, if `cipher` opens it."""
+    person = data.get(PERSON) if isinstance(data, Mapping) else None
+    if not isinstance(person, Mapping) or not isinstance(person.get("citizen_id_enc"), str):
+        return None
+    try:
+        return cipher.decrypt(bytes.fromhex(person["citizen_id_enc"]))
+    except (InvalidTag, ValueError):
+        return None
 
 
 def person_hash(data: Any) -> bytes | None:

@@ -702,7 +702,7 @@ async def _person_in_scope(session: AsyncSession, cipher: PersonalDataCipher, va
     citizen_hash = cipher.hash(number)
     if citizen_hash not in await repository.members_by_hash(session, [citizen_hash]):
         raise Rejected("rjct.person_id.invalid", "no person with this citizen ID is in your scope")
-    return rules.person_filter(citizen_hash, mask_citizen_id(number))
+    return rules.person_filter(cipher, number)
 
 
 async def _subscription(session: AsyncSession, principal: Principal, client: ClientView, cipher: PersonalDataCipher,

@@ -1,0 +1,84 @@
+"""Replacing the personal-data keys (services.registry.rekey) with DCI in use: a person subscription
+still hears of its person, a callback not yet delivered is delivered under the new keys, and txn status
+still hands out an async search's answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from services.registry.main import create_app
+from services.registry.rekey import rekey
+from services.registry.settings import RegistrySettings
+from shared.crypto import generate_key
+from tests.dci.conftest import Receiver, by_citizen, envelope, register_client, search_body, system
+from tests.dci.subscribing import criteria, event_of, make_poor, notifications, subscribe
+from tests.kit import eventually, fetch, running_app, service_env
+from tests.registry.conftest import PERSONAL_DATA_KEYS
+from tests.registry.households_helpers import HOME, commune_officer, household_body
+from tests.registry.test_rekey import cipher
+
+
+def _app(registry_db: str, nats_url: str, keys: dict[str, str]) -> Any:
+    return running_app(create_app(RegistrySettings(**service_env("registry", registry_db, nats_url, **keys))))
+
+
+async def _async_search(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
+    body = search_body("bhxh", [by_citizen(number)], sender_uri=receiver.url)
+    ack = (await client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
+    assert ack["message"]["ack_status"] == "ACK", ack
+    return str(ack["message"]["correlation_id"])
+
+
+async def test_dci_keeps_working_under_new_personal_data_keys(
+        registry_db: str, nats_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGISTRY_DCI_POLL_SECONDS", "0.1")
+    monkeypatch.setenv("REGISTRY_DCI_RETRY_BASE_SECONDS", "0.2")
+    monkeypatch.setenv("REGISTRY_DCI_RETRY_CAP_SECONDS", "0.5")
+    new_keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
+    body = household_body(members=2)
+    number = body["members"][1]["citizen_id"]
+    async with _app(registry_db, nats_url, PERSONAL_DATA_KEYS) as client:
+        await register_client(client, "bhxh", callback_urls=[receiver.url])
+        created = await client.post("/registry/households", json=body, headers=commune_officer())
+        assert created.status_code == 201, created.text
+        household = created.json()
+        await subscribe(client, "bhxh", HOME, [criteria("status_changed", "person", {
+            "type": "NationalID", "value": number}, filter_type="idtype-value")], receiver)
+        answered = await _async_search(client, number, receiver)
+        await eventually(lambda: _of(receiver, "on-search"))
+        receiver.received.clear()
+        receiver.status = 503  # down: this answer waits, sealed, through the change of keys
+        await _async_search(client, number, receiver)
+
+        async def refused() -> bool:
+            return receiver.refused >= 1
+
+        await eventually(refused)
+
+    result = await rekey(registry_db, cipher(PERSONAL_DATA_KEYS), cipher(new_keys))
+    assert result.dci.people == 1 and result.dci.unreadable == 0
+    assert result.dci.sealed >= 4  # two requests, two answers, the waiting callback
+    [stored] = await fetch(registry_db, "SELECT filter->'person'->>'citizen_id_hash' AS h FROM dci_subscriptions")
+    assert stored["h"] == cipher(new_keys).hash(number).hex()
+
+    receiver.status = 200
+    async with _app(registry_db, nats_url, new_keys) as client:
+        [waited] = await eventually(lambda: _of(receiver, "on-search"))
+        assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
+        status = await client.post("/registry/sync/txn/status", headers=system("bhxh", HOME), json=envelope(
+            "txn-status", "bhxh", {"transaction_id": "S-1", "txnstatus_request": {
+                "reference_id": "s", "txn_type": "search", "attribute_type": "correlation_id",
+                "attribute_value": answered}}, 1))
+        [item] = status.json()["message"]["txnstatus_response"]["txn_status"]["search_response"]
+        assert item["data"]["reg_records"][0]["group_identifier"][0]["identifier_value"] == household["id"]
+        receiver.received.clear()
+        await make_poor(client, household)
+        [notified] = await notifications(receiver, 1)
+        assert event_of(notified)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] == household["id"]
+
+
+async def _of(receiver: Receiver, action: str) -> list[dict[str, Any]]:
+    return receiver.of(action)
