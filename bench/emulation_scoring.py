@@ -4,9 +4,10 @@
    one criteria set scoring every commune (poor-rate reduction against a 2.0 pp target, 80 points;
    fund raised, 20 points), saved — and so scored, every commune at 0 — before the reviews arrive, as
    `POST /emulation/movements/{id}/criteria-sets` does. The registry's `registry.review.approved`
-   events of two years for every commune (2 × N events) are published to JetStream as the registry's
-   relay publishes them; the emulation service's consumer (in process, with its relay) stores the
-   counts and re-scores what each batch touched. Measured: from the last event acknowledged by
+   events of two years for every commune (2 × N events) are published to JetStream by another
+   process, as the registry's relay publishes them from the registry's; the emulation service (in
+   this process, with its consumer, re-scorer and relay) stores the counts and re-scores what each
+   batch touched. Measured: from the last event acknowledged by
    JetStream until all N communes are scored with both years' counts and ranked. Target ≤ 2 s.
 2. a full re-score of the set (one INSERT … SELECT over all units, then one ranking UPDATE), in SQL.
 3. a late event (one commune's corrected review): the time until its score changed, and how many
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -100,6 +102,33 @@ async def publish_all(js: Any, events: list[Event]) -> float:
     return time.monotonic()
 
 
+def reviews(communes: list[str]) -> list[Event]:
+    """Every commune's reviews of last year (10 % poor) and this year (8 % or 9 % poor)."""
+    events = [review(c, YEAR - 1, 100) for c in communes]
+    return events + [review(c, YEAR, 80 if i % 2 else 90) for i, c in enumerate(communes)]
+
+
+async def publish_elsewhere(nats_url: str, n: int) -> tuple[float, float]:
+    """Publishes the reviews from another process, as the registry's relay does from the registry's:
+    the service's event loop is not also the publisher's. Returns the monotonic times (the same clock
+    in every process) of the first publish and of the last acknowledgement."""
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.emulation_scoring", "--publish-to",
+                                                 nats_url, "--communes", str(n), stdout=asyncio.subprocess.PIPE)
+    out, _ = await child.communicate()
+    assert child.returncode == 0
+    first, last = out.decode().split()[-2:]
+    return float(first), float(last)
+
+
+async def publisher(nats_url: str, n: int) -> None:
+    nc = await nats.connect(nats_url)
+    events = reviews(commune_paths(n))
+    first = time.monotonic()
+    last_ack = await publish_all(nc.jetstream(), events)
+    await nc.close()
+    print(first, last_ack)
+
+
 async def wait_for(conn: asyncpg.Connection, sql: str, want: int, timeout: float = 600) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -134,11 +163,9 @@ async def main(n: int, args_batch: int) -> None:
                                            relay_idle_seconds=0.5, consumer_batch_size=args_batch))
         conn = await asyncpg.connect(asyncpg_dsn(db_url))
         async with app.router.lifespan_context(app):
-            # 1. every commune's reviews of 2023 (10 % poor) and 2024 (8 % or 9 % poor).
-            events = [review(c, YEAR - 1, 100) for c in communes]
-            events += [review(c, YEAR, 80 if i % 2 else 90) for i, c in enumerate(communes)]
-            started = time.monotonic()
-            last_ack = await publish_all(js, events)
+            # 1. every commune's reviews of 2023 (10 % poor) and 2024 (8 % or 9 % poor), from another process.
+            events = 2 * n
+            started, last_ack = await publish_elsewhere(nats_url, n)
             scored = "SELECT count(*) FROM em_scores WHERE (criteria->0->>'value') IS NOT NULL"
             done = await wait_for(conn, scored, n)
             # Ranks are counted when read: the first page of the national ranking, and every score's rank.
@@ -185,7 +212,8 @@ async def main(n: int, args_batch: int) -> None:
         await conn.close()
         await nc.close()
     load = os.getloadavg()
-    print(f"communes scored: {n} ({len(events)} review events, {PROVINCES} provinces; consumer batch {args_batch})")
+    print(f"communes scored: {n} ({events} review events, published by another process, {PROVINCES} provinces; "
+          f"consumer batch {args_batch})")
     print(f"1. after the last event acknowledged → all {n} scored: {after_last:.2f} s, and the ranking's first page "
           f"read: {ranked_after:.2f} s (target ≤ 2 s; {total:.2f} s from the first publish). Ranks are counted when "
           f"read: first page of 50 {first_page * 1000:.0f} ms, all {n} with their ranks {all_ranks * 1000:.0f} ms")
@@ -200,5 +228,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--communes", type=int, default=10_000)
     parser.add_argument("--consumer-batch", type=int, default=500, help="EMULATION_CONSUMER_BATCH_SIZE")
+    parser.add_argument("--publish-to", help=argparse.SUPPRESS)  # the publishing child process
     args = parser.parse_args()
-    asyncio.run(main(args.communes, args.consumer_batch))
+    if args.publish_to:
+        asyncio.run(publisher(args.publish_to, args.communes))
+    else:
+        asyncio.run(main(args.communes, args.consumer_batch))

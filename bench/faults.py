@@ -381,9 +381,12 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--targets", default=",".join(TARGETS), help="what to kill, comma-separated")
+    parser.add_argument("--stale-after", type=float, default=Options.stale_after,
+                        help="REGISTRY_IMPORT_STALE_AFTER_SECONDS of registry-api (the service's default: 300)")
     args = parser.parse_args()
     summary = asyncio.run(run(Options(trials=args.trials, households=args.households, writers=args.writers,
-                                      seed=args.seed, targets=tuple(args.targets.split(",")))))
+                                      seed=args.seed, targets=tuple(args.targets.split(",")),
+                                      stale_after=args.stale_after)))
     bad = summary["lost_events"] + summary["lost_acknowledged_writes"] + summary["projection_differences"]
     return 1 if bad else 0
 

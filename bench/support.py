@@ -39,6 +39,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+import psutil
 from sqlalchemy.engine import make_url
 
 from bench.stack import bench_stack
@@ -94,6 +95,12 @@ def start_service(db_url: str, nats_url: str, port: int, public_pem: str) -> sub
                              "--port", str(port), "--log-level", "warning", "--no-access-log",
                              "--timeout-keep-alive", "120"], env=env,
                             stdin=subprocess.DEVNULL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the service process has used: a cost per request that sharing the cores does not hide."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 async def wait_healthy(client: httpx.AsyncClient) -> None:
@@ -314,9 +321,12 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
                 await wait_healthy(client)
                 print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}")
+                cpu_before = cpu_seconds(service.pid)
+                started = time.perf_counter()
                 baseline = await bench_baseline(client, headers)
+                read_cpu = (cpu_seconds(service.pid) - cpu_before) / (baseline * (time.perf_counter() - started))
                 print(f"baseline: GET /support/catalogue?catalogue=measure (one query), 50 concurrent, closed loop: "
-                      f"{baseline:.0f} requests/s")
+                      f"{baseline:.0f} requests/s; service CPU {read_cpu * 1000:.2f} ms/request")
                 if args.events:
                     rm = await bench_read_model(nats_url, db_url, people, min(args.events, len(people)),
                                                 args.event_rate)
@@ -330,9 +340,13 @@ async def main(args: argparse.Namespace) -> None:
                           f"statuses {d['statuses']}; p50 {d['p50']:.1f} ms, p95 {d['p95']:.1f} ms, "
                           f"p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms (target p99 ≤ 25 ms)")
                 if args.fund_clients:
+                    cpu_before = cpu_seconds(service.pid)
                     f = await bench_fund(client, headers, db_url, clients=args.fund_clients)
+                    spend_cpu = (cpu_seconds(service.pid) - cpu_before) / max(f['accepted'], 1)
                     print(f"fund: {f['clients']} clients, {f['accepted']} spends accepted in {f['seconds']:.1f} s = "
-                          f"{f['rate']:.0f} spends/s (target ≥ 300); negative balances {f['negative']}; "
+                          f"{f['rate']:.0f} spends/s (target ≥ 300) = {f['rate'] / baseline:.2f} × the baseline "
+                          f"read's rate; service CPU {spend_cpu * 1000:.2f} ms/spend = "
+                          f"{spend_cpu / read_cpu:.2f} × the read's; negative balances {f['negative']}; "
                           f"opening {f['opening']:,} − closing {f['closing']:,} = accepted × 1,000: "
                           f"{f['consistent']}; errors {f['errors']}")
                 if args.import_rows:

@@ -105,10 +105,16 @@ def envelope_field(body: bytes, name: str) -> str | None:
     return found.group(1).decode()
 
 
-_INSERT_OUTBOX = text(
-    "INSERT INTO outbox (id, subject, body) "
-    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:subjects AS text[]), CAST(:bodies AS bytea[]))"
-)
+# The outbox insert, with `outbox_params`: a hot write may end its own statement with it (a data-modifying
+# CTE before it), so that its row and its events go to the database in one round trip.
+OUTBOX_INSERT_SQL = ("INSERT INTO outbox (id, subject, body) "
+                     "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:subjects AS text[]), CAST(:bodies AS bytea[]))")
+_INSERT_OUTBOX = text(OUTBOX_INSERT_SQL)
+
+
+def outbox_params(events: Sequence[Event]) -> dict[str, list[Any]]:
+    return {"ids": [e.id for e in events], "subjects": [e.subject for e in events],
+            "bodies": [e.to_bytes() for e in events]}
 
 
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
@@ -118,14 +124,7 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
     """
     if not events:
         return
-    await session.execute(
-        _INSERT_OUTBOX,
-        {
-            "ids": [e.id for e in events],
-            "subjects": [e.subject for e in events],
-            "bodies": [e.to_bytes() for e in events],
-        },
-    )
+    await session.execute(_INSERT_OUTBOX, outbox_params(events))
 
 
 async def record_event(session: AsyncSession, event: Event) -> None:

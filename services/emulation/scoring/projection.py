@@ -18,14 +18,21 @@ from shared.events import Event
 
 HOUSING, HOUSE = "housing", "house"  # support's programme category and measure (docs/events.md "support")
 
+# The counts stored and, in the same statement, the (unit, year) pairs they move queued for the
+# re-scorer: a year's counts move its own rate reduction and the next year's.
 _REVIEWS = text("""
-INSERT INTO em_review_counts AS r (unit_path, year, households, poor, near_poor, version)
-SELECT * FROM unnest(CAST(:paths AS text[]), CAST(:years AS int[]), CAST(:households AS int[]),
-                     CAST(:poor AS int[]), CAST(:near AS int[]), CAST(:versions AS bigint[]))
-ON CONFLICT (unit_path, year) DO UPDATE SET households = EXCLUDED.households, poor = EXCLUDED.poor,
-    near_poor = EXCLUDED.near_poor, version = EXCLUDED.version
-WHERE r.version < EXCLUDED.version
-RETURNING unit_path, year
+WITH stored AS (
+    INSERT INTO em_review_counts AS r (unit_path, year, households, poor, near_poor, version)
+    SELECT * FROM unnest(CAST(:paths AS text[]), CAST(:years AS int[]), CAST(:households AS int[]),
+                         CAST(:poor AS int[]), CAST(:near AS int[]), CAST(:versions AS bigint[]))
+    ON CONFLICT (unit_path, year) DO UPDATE SET households = EXCLUDED.households, poor = EXCLUDED.poor,
+        near_poor = EXCLUDED.near_poor, version = EXCLUDED.version
+    WHERE r.version < EXCLUDED.version
+    RETURNING unit_path, year
+)
+INSERT INTO em_rescore_queue (unit_path, year)
+SELECT DISTINCT unit_path, year + d FROM stored CROSS JOIN (VALUES (0), (1)) AS moved(d)
+ON CONFLICT DO NOTHING
 """)
 
 _OLD_DELIVERIES = text("SELECT unit_path, year FROM em_deliveries WHERE delivery_id = ANY(CAST(:ids AS text[]))")
@@ -80,13 +87,10 @@ async def on_review_approved(session: AsyncSession, batch: list[Event]) -> None:
                      "poor": counts.get("poor", 0), "near": counts.get("near_poor", 0), "version": e.version,
                      "key": (e.unit_path, int(e.payload["year"]))})
     rows = _latest(rows, "key")
-    result = await session.execute(_REVIEWS, {
+    await session.execute(_REVIEWS, {
         "paths": [r["path"] for r in rows], "years": [r["year"] for r in rows],
         "households": [r["households"] for r in rows], "poor": [r["poor"] for r in rows],
         "near": [r["near"] for r in rows], "versions": [r["version"] for r in rows]})
-    # A year's counts move its own rate reduction and the next year's.
-    touched = [(str(r[0]), int(r[1]) + d) for r in result.all() for d in (0, 1)]
-    await queue_rescore(session, touched)
 
 
 def houses(state: dict[str, Any]) -> Decimal:

@@ -98,8 +98,7 @@ async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: W
                          "the last money, one succeeds and the other gets 409 `insufficient_balance`.")
 async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer, session: DbSession) -> Response:
     async def run() -> Response:
-        fund = await service.load(session, fund_id)
-        return _entry_json(await service.spend(session, principal, fund, body), fund.id)
+        return _entry_json(await service.spend(session, principal, fund_id, body), fund_id)
 
     return await idempotent(request, session, principal, run)
 

@@ -19,10 +19,10 @@ from services.support.funds.models import Fund, FundEntry
 from services.support.funds.schemas import DonationIn, FundIn, RefundIn, SpendIn, TransferIn
 from services.support.households import repository as units
 from shared import clock
-from shared.errors import Problem, conflict, not_found
-from shared.events import Event, record_events, uuid7
+from shared.errors import Problem, conflict, forbidden, not_found
+from shared.events import Event, uuid7
 from shared.principal import Principal
-from shared.scope import level_of, path_within
+from shared.scope import level_of, path_in_any, path_within
 
 
 async def open_fund(session: AsyncSession, principal: Principal, body: FundIn) -> Fund:
@@ -75,6 +75,15 @@ def _entry(principal: Principal, fund: Fund, kind: str, amount: int, balance: in
                      **fields)
 
 
+async def _write(session: AsyncSession, principal: Principal, entries: list[FundEntry], out: list[Event]) -> None:
+    """The entries and their events in one statement; each entry's unit in the caller's scope (the
+    check the ORM's flush makes, here before raw SQL)."""
+    for entry in entries:
+        if not path_in_any(entry.unit_path, principal.scope_paths):
+            raise forbidden(f"Unit {entry.unit_path} is outside your scope.", unit=entry.unit_path)
+    await repository.write(session, entries, out)
+
+
 async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: DonationIn) -> FundEntry:
     _future(body.occurred_on)
     moved = await repository.move(session, fund.id, body.amount_vnd)
@@ -83,9 +92,7 @@ async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: 
     entry = _entry(principal, fund, rules.DONATION, body.amount_vnd, balance, body.occurred_on,
                    donor_name=body.donor_name, donor_kind=body.donor_kind, campaign_year=body.campaign_year,
                    receipt_number=body.receipt_number, note=body.note)
-    session.add(entry)
-    await session.flush()
-    await record_events(session, [_event(events.FUND_DONATION, fund, entry, version)])
+    await _write(session, principal, [entry], [_event(events.FUND_DONATION, fund, entry, version)])
     return entry
 
 
@@ -100,20 +107,22 @@ async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID 
     return delivery
 
 
-async def spend(session: AsyncSession, principal: Principal, fund: Fund, body: SpendIn) -> FundEntry:
+async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body: SpendIn) -> FundEntry:
+    """A spend linked to a delivery checks the delivery against the fund first; a plain spend is one
+    conditional UPDATE that finds the fund (in scope), checks and moves its balance at once — the
+    fund is read again only to answer a refusal (404, or 409 with the balance)."""
     _future(body.occurred_on)
-    delivery = await _linked_delivery(session, fund, body.delivery_id)
-    moved = await repository.move(session, fund.id, -body.amount_vnd)
-    if moved is None:
-        await session.refresh(fund)
-        raise _insufficient(fund, body.amount_vnd)
-    balance, version = moved
+    delivery = None
+    if body.delivery_id is not None:
+        delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id)
+    taken = await repository.take(session, fund_id, body.amount_vnd)
+    if taken is None:
+        raise _insufficient(await load(session, fund_id), body.amount_vnd)
+    fund, balance, version = taken, taken.balance_vnd, taken.version
     entry = _entry(principal, fund, rules.SPEND, body.amount_vnd, balance, body.occurred_on, purpose=body.purpose,
                    delivery_id=body.delivery_id, programme=body.programme or (delivery.programme if delivery else None),
                    note=body.note)
-    session.add(entry)
-    await session.flush()
-    await record_events(session, [_event(events.FUND_SPENT, fund, entry, version)])
+    await _write(session, principal, [entry], [_event(events.FUND_SPENT, fund, entry, version)])
     return entry
 
 
@@ -140,10 +149,8 @@ async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: 
     entry = _entry(principal, fund, rules.REFUND, body.amount_vnd, balance, body.occurred_on, purpose=body.reason,
                    receipt_number=body.receipt_number, delivery_id=spent.delivery_id, programme=spent.programme,
                    counterpart_entry_id=spent.id, note=body.note)
-    session.add(entry)
-    await session.flush()
-    await record_events(session, [_event(events.FUND_REFUNDED, fund, entry, version,
-                                         spend_entry_id=str(spent.id))])
+    await _write(session, principal, [entry], [_event(events.FUND_REFUNDED, fund, entry, version,
+                                                      spend_entry_id=str(spent.id))])
     return entry
 
 
@@ -166,10 +173,8 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
     into = _entry(principal, target, rules.TRANSFER_IN, body.amount_vnd, received[0], body.occurred_on,
                   counterpart_fund_id=fund.id, note=body.note)
     out.counterpart_entry_id, into.counterpart_entry_id = into.id, out.id
-    session.add_all([out, into])
-    await session.flush()
     target_fields = events.unit_fields(target.unit_path)
-    await record_events(session, [_event(
+    await _write(session, principal, [out, into], [_event(
         events.FUND_TRANSFERRED, fund, out, version, to_fund_id=str(target.id), to_entry_id=str(into.id),
         to_unit_code=target_fields["unit_code"], to_unit_path=target.unit_path,
         to_unit_level=target_fields["unit_level"], to_balance_after=received[0])])
