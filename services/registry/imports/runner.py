@@ -111,14 +111,15 @@ class ImportJobRunner:
             await asyncio.shield(self._fail(progress, "The service stopped while the import ran; nothing was stored. "
                                                       "Upload the file again.", retry=False))
             raise
-        except CONNECTION_ERRORS as exc:
-            log.warning("import job lost its database connection: %s", type(exc).__name__,
-                        extra={"job_id": str(self.spec.job_id)})
-            return await self._fail(progress, CONNECTION_LOST)
         except WorkerFailed as exc:
             log.error("import job failed: %s", exc, extra={"job_id": str(self.spec.job_id)})
             return await self._fail(progress, f"{exc} Nothing was stored; upload the file again.")
         except Exception as exc:
+            # A closed connection (asyncpg's InterfaceError "connection is closed" after a kill) counts too.
+            if isinstance(exc, CONNECTION_ERRORS) or main.is_closed() or progress_conn.is_closed():
+                log.warning("import job lost its database connection: %s", type(exc).__name__,
+                            extra={"job_id": str(self.spec.job_id)})
+                return await self._fail(progress, CONNECTION_LOST)
             log.exception("import job failed", extra={"job_id": str(self.spec.job_id)})
             return await self._fail(progress, f"Internal error ({type(exc).__name__}); nothing was stored.")
         finally:
