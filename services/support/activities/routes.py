@@ -14,6 +14,7 @@ from services.support.dependencies import (
     AnyYear,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
@@ -41,7 +42,8 @@ def _json(item: Activity, status: int = 200) -> JSONResponse:
 
 @router.post("", status_code=201, response_model=ActivityOut, responses=problems(404),
              summary="Record a body's activity and its counted measures (Idempotency-Key accepted)")
-async def record_activity(body: ActivityIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def record_activity(body: ActivityIn, request: Request, principal: Writer, session: DbSession,
+                          idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         return _json(await service.record(session, principal, body), 201)
 

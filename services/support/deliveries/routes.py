@@ -26,6 +26,7 @@ from services.support.dependencies import (
     DateTo,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
@@ -63,7 +64,7 @@ def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSON
                          "`not_eligible` naming the rule, unless `override_reason` is given by a role holding "
                          "`support.eligibility.override` (the delivery is then flagged `eligibility_exception`).")
 async def record_household_delivery(body: HouseholdDeliveryIn, request: Request, principal: Writer,
-                                    session: DbSession) -> Response:
+                                    session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         return _json(await service.record_household(session, principal, body), 201, location=True)
 
@@ -75,7 +76,7 @@ async def record_household_delivery(body: HouseholdDeliveryIn, request: Request,
              description="Counts of households, persons and turns, quantities, the amount split by source. "
                          "Accepts `Idempotency-Key`.")
 async def record_aggregate_delivery(body: AggregateDeliveryIn, request: Request, principal: Writer,
-                                    session: DbSession) -> Response:
+                                    session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         return _json(await service.record_aggregate(session, principal, body), 201, location=True)
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from services.support.dependencies import (
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
@@ -42,7 +43,8 @@ def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
 
 @router.post("", status_code=201, response_model=SponsorshipOut, responses=problems(404),
              summary="Start a sponsorship: a helper, the households helped, a commitment (Idempotency-Key accepted)")
-async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession,
+                            idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         return _json(await service.start(session, principal, body), 201)
 
