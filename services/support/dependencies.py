@@ -21,8 +21,8 @@ from shared.permissions import SUPPORT_CATALOGUE_WRITE, SUPPORT_READ, SUPPORT_WR
 from shared.principal import Principal
 
 __all__ = ["AnyYear", "DateFrom", "DateTo", "DbSession", "Editor", "Hierarchy", "IdempotencyKey", "IfMatch", "Page",
-           "PageParams", "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX", "Year", "check_if_match",
-           "etag_of", "file_answer", "idempotent", "paginate", "problems", "versioned_json"]
+           "PageParams", "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX", "Year",
+           "check_if_match", "etag_of", "file_answer", "idempotent", "paginate", "problems", "versioned_json"]
 
 Reader = Annotated[Principal, Depends(require(SUPPORT_READ))]
 Writer = Annotated[Principal, Depends(require(SUPPORT_WRITE))]
