@@ -92,6 +92,20 @@ async def test_a_person_subscription_is_bound_to_the_scope_and_hears_only_of_tha
     assert [event_of(m)["data"]["reg_event_type"] for m in found] == ["member_changed"] * 2
     assert {event_of(m)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] for m in found} \
         == {mine["id"]}
-    # The person's household is the only one any notification told this client about.
+    receiver.received.clear()
+
+    # A new household is registered without the person, then one with the person as a member (joining
+    # a household is a membership change): one notification, the second household.
+    await _household(dci_client)
+    body = household_body(members=2)
+    body["members"][1]["citizen_id"] = person
+    joined_new = await dci_client.post("/registry/households", json=body, headers=commune_officer())
+    assert joined_new.status_code == 201, joined_new.text
+    [moved] = await notifications(receiver, 1)
+    assert event_of(moved)["reference_id"] == codes["membership"]
+    assert event_of(moved)["data"]["reg_event_type"] == "member_changed"
+    assert event_of(moved)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] \
+        == joined_new.json()["id"]
+    # The person's households are the only ones any notification told this client about.
     logged = await fetch(registry_db, "SELECT DISTINCT unnest(household_ids)::text AS id FROM dci_access_log")
-    assert {r["id"] for r in logged} == {mine["id"]}
+    assert {r["id"] for r in logged} == {mine["id"], joined_new.json()["id"]}

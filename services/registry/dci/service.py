@@ -797,6 +797,9 @@ class Change:
     unit_path: str
     occurred_at: datetime
     member_ids: tuple[UUID, ...] = ()  # the members a member_changed change concerns
+    # A household registered with its members: to a person subscription, a membership change of each
+    # member (they joined a household); no other subscription hears of it as member_changed.
+    people_only: bool = False
 
 
 async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Change]:
@@ -815,6 +818,8 @@ async def changes_of(session: AsyncSession, events: Sequence[Event]) -> list[Cha
         elif e.type == registry_events.HOUSEHOLD_REGISTERED:
             out.append(Change(e.id, rules.HOUSEHOLD_REGISTERED, UUID(e.subject_id), e.unit_path or "",
                               e.occurred_at))
+            out.append(Change(uuid.uuid5(e.id, rules.MEMBER_CHANGED), rules.MEMBER_CHANGED, UUID(e.subject_id),
+                              e.unit_path or "", e.occurred_at, people_only=True))
         elif e.type == registry_events.HOUSEHOLD_REMOVED:
             out.append(Change(e.id, rules.HOUSEHOLD_REMOVED, UUID(e.subject_id), e.unit_path or "",
                               e.occurred_at))
@@ -864,6 +869,7 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
                     or (s.created_at is not None and change.occurred_at < s.created_at) \
                     or not path_in_any(household.unit_path, s.scope_paths) \
                     or (s.id in people and people[s.id] not in concerned) \
+                    or (change.people_only and s.id not in people) \
                     or not rules.evaluate(rules.condition_from_json(s.filter), attrs):
                 continue
             queued += await _queue_notification(session, s, client, change, records, cipher)
@@ -872,8 +878,8 @@ async def notify(session: AsyncSession, events: Sequence[Event], cipher: Persona
 
 def _people_concerned(change: Change, records: Records, changed_members: Mapping[UUID, bytes]) -> set[bytes]:
     """The keyed hashes of the people a change concerns: a member change, the members it added, changed
-    or removed; any other change, the household's current members."""
-    if change.event_type == rules.MEMBER_CHANGED:
+    or removed; any other change (a new household included), the household's current members."""
+    if change.event_type == rules.MEMBER_CHANGED and not change.people_only:
         return {changed_members[m] for m in change.member_ids if m in changed_members}
     return {m.citizen_id_hash for m in records.members.get(change.household_id, []) if m.citizen_id_hash}
 
