@@ -14,10 +14,12 @@ from sqlalchemy.engine import make_url
 
 from devstack.apps import migrations_dir
 from services.registry.households.partitions import ensure_partitions
+from services.registry.main import create_app
+from services.registry.settings import RegistrySettings
 from shared import clock
 from shared.db import Database, asyncpg_dsn
 from shared.migrations import upgrade
-from tests.kit import Stack, fresh_database
+from tests.kit import Stack, eventually, fresh_database, running_app, service_env
 from tests.registry.households_helpers import PROVINCE, as_, commune_officer, fetch, register
 
 
@@ -116,3 +118,20 @@ async def test_the_migration_keeps_the_rows_of_a_plain_log(stack: Stack) -> None
     assert [(r["part"], r["n"]) for r in rows] == [("personal_data_access_log_2026_03", 1),
                                                    ("personal_data_access_log_2026_04", 2)]
     assert month_name(clock.today()) in await partitions(plain_url)
+
+
+async def test_the_registry_creates_the_coming_months_when_it_starts(registry_db: str, nats_url: str) -> None:
+    """The housekeeping worker of a registry process: a coming month missing (dropped here) is there again
+    once the service has started."""
+    furthest = month_name(months_from(clock.today(), 4)[-1])
+    conn = await asyncpg.connect(asyncpg_dsn(registry_db))
+    try:
+        await conn.execute(f"DROP TABLE {furthest}")
+    finally:
+        await conn.close()
+    assert furthest not in await partitions(registry_db)
+    async with running_app(create_app(RegistrySettings(**service_env("registry", registry_db, nats_url)))):
+        async def recreated() -> bool:
+            return furthest in await partitions(registry_db)
+
+        await eventually(recreated, timeout=30)
