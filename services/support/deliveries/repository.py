@@ -71,23 +71,27 @@ _WRITE_NEW = text(
              *(bindparam(f"h_{c.key}", type_=c.type) for c in _HISTORY_COLUMNS)).execution_options(skip_scope=True)
 
 
+def with_defaults(obj: Any) -> Any:
+    """The object with each column's Python default where it leaves the column unset, as a flush would
+    set it (the rows written by `write_new` are never flushed)."""
+    for column in _columns(obj.__table__):
+        if getattr(obj, column.key) is None and column.default is not None:
+            if column.default.is_scalar:
+                setattr(obj, column.key, column.default.arg)
+            elif column.default.is_callable:
+                setattr(obj, column.key, column.default.arg({}))
+    return obj
+
+
 def _row(prefix: str, columns: list[Any], obj: Any) -> dict[str, Any]:
-    """Every column's value, the column's Python default where the object leaves it unset (as a flush would)."""
-    out = {}
-    for column in columns:
-        value = getattr(obj, column.key)
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        elif value is None and column.default is not None and column.default.is_callable and not column.nullable:
-            value = column.default.arg({})
-        out[f"{prefix}{column.key}"] = value
-    return out
+    return {f"{prefix}{column.key}": getattr(obj, column.key) for column in columns}
 
 
 async def write_new(session: AsyncSession, delivery: Delivery, history: DeliveryHistory, event: Event) -> None:
     """A new delivery, its first history entry and its event in ONE statement (data-modifying CTEs before
     the outbox insert): one round trip. Raw SQL, so the caller checks the delivery's unit is in the
-    caller's scope (as the ORM's flush check would); the rows stay outside the session."""
+    caller's scope (as the ORM's flush check would), and has set the defaults (`with_defaults`); the
+    rows stay outside the session."""
     await session.execute(_WRITE_NEW, {**_row("d_", _DELIVERY_COLUMNS, delivery),
                                        **_row("h_", _HISTORY_COLUMNS, history), **outbox_params([event])})
 

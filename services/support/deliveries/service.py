@@ -98,7 +98,9 @@ async def _write_new(session: AsyncSession, principal: Principal, delivery: Deli
     scope (the check the ORM's flush makes, here before raw SQL)."""
     if not path_in_any(delivery.unit_path, principal.scope_paths):
         raise forbidden(f"Unit {delivery.unit_path} is outside your scope.", unit=delivery.unit_path)
-    history = _history_entry(principal, delivery, "recorded", None, snapshot(delivery), reason)
+    repository.with_defaults(delivery)
+    history = repository.with_defaults(_history_entry(principal, delivery, "recorded", None, snapshot(delivery),
+                                                      reason))
     event = events.delivery_event(events.DELIVERY_RECORDED, delivery, catalogue_fields(refs))
     await repository.write_new(session, delivery, history, event)
     return delivery
