@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.activities import repository, service
 from services.support.activities.models import Activity
@@ -19,13 +18,13 @@ from services.support.dependencies import (
     Page,
     Paging,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as units
 
@@ -36,8 +35,7 @@ def out(item: Activity) -> ActivityOut:
     return ActivityOut.model_validate(item, from_attributes=True)
 
 
-def _json(item: Activity, status: int = 200) -> JSONResponse:
-    return versioned_json(out(item), item.version, status, f"/support/activities/{item.id}" if status == 201 else None)
+_json = RecordAnswers(out, "/support/activities")
 
 
 @router.post("", status_code=201, response_model=ActivityOut, responses=problems(404),
@@ -45,7 +43,7 @@ def _json(item: Activity, status: int = 200) -> JSONResponse:
 async def record_activity(body: ActivityIn, request: Request, principal: Writer, session: DbSession,
                           idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record(session, principal, body), 201)
+        return _json(await service.record(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.catalogue import repository as catalogue
 from services.support.deliveries import repository, rules, service
@@ -32,13 +31,13 @@ from services.support.dependencies import (
     Paging,
     Period,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as households
 from shared.errors import not_found
@@ -52,9 +51,7 @@ def out(delivery: Delivery) -> DeliveryOut:
         "amount_million_vnd": rules.million_vnd(delivery.amount_vnd)})
 
 
-def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSONResponse:
-    return versioned_json(out(delivery), delivery.version, status,
-                          f"/support/deliveries/{delivery.id}" if location else None)
+_json = RecordAnswers(out, "/support/deliveries")
 
 
 @router.post("/deliveries", status_code=201, response_model=DeliveryOut, responses=problems(404),
@@ -66,7 +63,7 @@ def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSON
 async def record_household_delivery(body: HouseholdDeliveryIn, request: Request, principal: Writer,
                                     session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record_household(session, principal, body), 201, location=True)
+        return _json(await service.record_household(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 
@@ -78,7 +75,7 @@ async def record_household_delivery(body: HouseholdDeliveryIn, request: Request,
 async def record_aggregate_delivery(body: AggregateDeliveryIn, request: Request, principal: Writer,
                                     session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record_aggregate(session, principal, body), 201, location=True)
+        return _json(await service.record_aggregate(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 

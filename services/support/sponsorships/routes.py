@@ -6,7 +6,6 @@ from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.dependencies import (
     DbSession,
@@ -16,13 +15,13 @@ from services.support.dependencies import (
     Page,
     Paging,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as units
 from services.support.sponsorships import repository, service
@@ -36,9 +35,7 @@ def out(item: Sponsorship) -> SponsorshipOut:
     return SponsorshipOut.model_validate(item, from_attributes=True)
 
 
-def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
-    location = f"/support/sponsorships/{item.id}" if status == 201 else None
-    return versioned_json(out(item), item.version, status, location)
+_json = RecordAnswers(out, "/support/sponsorships")
 
 
 @router.post("", status_code=201, response_model=SponsorshipOut, responses=problems(404),
@@ -46,7 +43,7 @@ def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
 async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession,
                             idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.start(session, principal, body), 201)
+        return _json(await service.start(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 
