@@ -14,21 +14,18 @@ import asyncio
 import os
 import statistics
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg
 import nats
-from sqlalchemy.engine import make_url
 
 from bench.emulation_scoring import YEAR, commune_paths, publish_all, review, seed, wait_for
-from bench.stack import bench_stack
-from devstack.migrate import upgrade_async
+from bench.stack import bench_stack, migrated_database
 from services.emulation.main import create_app
 from services.emulation.settings import EmulationSettings
 from shared import consumer
-from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.db import asyncpg_dsn
 from shared.principal import generate_keypair
 from shared.streams import ensure_streams
 
@@ -45,12 +42,7 @@ def fetch_ahead(on: bool) -> Iterator[None]:
 
 
 async def one_round(pg_url: str, nats_url: str, n: int, ahead: bool) -> float:
-    url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_consumer_{uuid.uuid4().hex[:6]}")
-    admin = await asyncpg.connect(asyncpg_dsn(pg_url))
-    await admin.execute(f'CREATE DATABASE "{url.database}"')
-    await admin.close()
-    db_url = url.render_as_string(hide_password=False)
-    await upgrade_async("emulation", db_url)
+    db_url = await migrated_database(pg_url, "emulation", "bench_consumer")
     communes = commune_paths(n)
     await seed(db_url, communes)
     nc = await nats.connect(nats_url)

@@ -20,13 +20,11 @@ import uuid
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
-from bench.stack import bench_stack
-from devstack.migrate import upgrade_async
+from bench.stack import bench_stack, migrated_database
 from services.emulation.main import create_app
 from services.emulation.settings import EmulationSettings
-from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.db import asyncpg_dsn
 from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
@@ -69,12 +67,7 @@ def pct(values: list[float], p: float) -> float:
 
 async def main(trials: int, concurrent: int, quota: int) -> None:
     with bench_stack() as (pg_url, nats_url):
-        url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_quota_{uuid.uuid4().hex[:6]}")
-        admin = await asyncpg.connect(asyncpg_dsn(pg_url))
-        await admin.execute(f'CREATE DATABASE "{url.database}"')
-        await admin.close()
-        db_url = url.render_as_string(hide_password=False)
-        await upgrade_async("emulation", db_url)
+        db_url = await migrated_database(pg_url, "emulation", "bench_quota")
         conn = await asyncpg.connect(asyncpg_dsn(db_url))
         await conn.executemany("INSERT INTO em_units (path, hierarchy, code, name, level, parent_path, version) "
                                "VALUES ($1, 'v2008', $2, $5, $3, $4, 1)", [

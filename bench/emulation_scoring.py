@@ -32,16 +32,14 @@ from typing import Any
 
 import asyncpg
 import nats
-from sqlalchemy.engine import make_url
 
-from bench.stack import bench_stack
-from devstack.migrate import upgrade_async
+from bench.stack import bench_stack, migrated_database
 from services.emulation.main import create_app
 from services.emulation.models import CriteriaSet
 from services.emulation.scoring.repository import scores as scores_query
 from services.emulation.scoring.service import rescore
 from services.emulation.settings import EmulationSettings
-from shared.db import Database, asyncpg_dsn, sqlalchemy_url
+from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import Principal, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
@@ -140,12 +138,7 @@ async def wait_for(conn: asyncpg.Connection, sql: str, want: int, timeout: float
 
 async def main(n: int, args_batch: int) -> None:
     with bench_stack() as (pg_url, nats_url):
-        url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_emulation_{uuid.uuid4().hex[:6]}")
-        admin = await asyncpg.connect(asyncpg_dsn(pg_url))
-        await admin.execute(f'CREATE DATABASE "{url.database}"')
-        await admin.close()
-        db_url = url.render_as_string(hide_password=False)
-        await upgrade_async("emulation", db_url)
+        db_url = await migrated_database(pg_url, "emulation", "bench_emulation")
         communes = commune_paths(n)
         movement, set_id = await seed(db_url, communes)
         # As POST …/criteria-sets does: the set's units are scored (0) when it is saved, before any review.

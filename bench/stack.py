@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy.engine import make_url
+
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from devstack.migrate import upgrade_async
+from shared.db import asyncpg_dsn, sqlalchemy_url
 
 
 @contextmanager
@@ -34,3 +40,14 @@ def bench_stack() -> Iterator[tuple[str, str]]:
         if pg:
             pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def migrated_database(pg_url: str, service: str, prefix: str) -> str:
+    """A new database `{prefix}_xxxxxx` on the server of `pg_url`, migrated to `service`'s head; its URL."""
+    url = make_url(sqlalchemy_url(pg_url)).set(database=f"{prefix}_{uuid.uuid4().hex[:6]}")
+    admin = await asyncpg.connect(asyncpg_dsn(pg_url))
+    await admin.execute(f'CREATE DATABASE "{url.database}"')
+    await admin.close()
+    db_url = url.render_as_string(hide_password=False)
+    await upgrade_async(service, db_url)
+    return db_url

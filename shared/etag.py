@@ -12,6 +12,9 @@ The ETag of a versioned record is its row version as a strong tag (`"7"`). Rules
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
 from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -54,3 +57,26 @@ def versioned_json(body: BaseModel, version: int, status: int = 200, location: s
     if location:
         headers["Location"] = location
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+class Versioned(Protocol):
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=Versioned)
+
+
+class RecordAnswers(Generic[Record]):
+    """The answers of one kind of versioned record: `answer(record)` is 200 with its ETag;
+    `answer(record, created=True)` is 201 with its ETag and Location `{collection}/{record.id}`."""
+
+    def __init__(self, out: Callable[[Record], BaseModel], collection: str) -> None:
+        self.out, self.collection = out, collection
+
+    def __call__(self, record: Record, created: bool = False) -> JSONResponse:
+        return versioned_json(self.out(record), record.version, 201 if created else 200,
+                              f"{self.collection}/{record.id}" if created else None)

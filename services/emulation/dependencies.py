@@ -13,14 +13,14 @@ from fastapi.responses import JSONResponse
 from services.emulation.movements.schemas import Hierarchy, UnitCode
 from shared.etag import check_if_match, set_etag
 from shared.http import DbSession, require
-from shared.idempotency import idempotent
+from shared.idempotency import IdempotencyKey, idempotent
 from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.permissions import EMULATION_APPRAISE, EMULATION_READ, EMULATION_WRITE
 from shared.principal import Principal
 
-__all__ = ["Board", "DbSession", "Hierarchy", "IfMatch", "Page", "Paging", "Reader", "UnitQuery", "UpReader",
-           "Writer", "Year", "check_if_match", "created", "idempotent", "paginate", "problems", "set_etag"]
+__all__ = ["Board", "DbSession", "Hierarchy", "IdempotencyKey", "IfMatch", "Page", "Paging", "Reader", "UnitQuery",
+           "UpReader", "Writer", "Year", "check_if_match", "created", "idempotent", "paginate", "problems", "set_etag"]
 
 Reader = Annotated[Principal, Depends(require(EMULATION_READ))]
 # A commune reads the movement its province launched: reads may name the units above the caller's.

@@ -12,17 +12,18 @@ from fastapi import Depends, Header, Query
 
 from shared import clock
 from shared.errors import Problem
-from shared.etag import check_if_match, etag_of, versioned_json
+from shared.etag import RecordAnswers, check_if_match, etag_of, versioned_json
 from shared.http import DbSession, require
-from shared.idempotency import idempotent
+from shared.idempotency import IdempotencyKey, idempotent
 from shared.openapi import file_answer, problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.permissions import SUPPORT_CATALOGUE_WRITE, SUPPORT_READ, SUPPORT_WRITE
 from shared.principal import Principal
 
-__all__ = ["AnyYear", "DateFrom", "DateTo", "DbSession", "Editor", "Hierarchy", "IfMatch", "Page", "PageParams",
-           "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX", "Year", "check_if_match", "etag_of",
-           "file_answer", "idempotent", "paginate", "problems", "versioned_json"]
+__all__ = ["AnyYear", "DateFrom", "DateTo", "DbSession", "Editor", "Hierarchy", "IdempotencyKey", "IfMatch", "Page",
+           "PageParams", "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX", "Year",
+           "check_if_match", "etag_of", "file_answer", "idempotent", "paginate", "problems", "RecordAnswers",
+           "versioned_json"]
 
 Reader = Annotated[Principal, Depends(require(SUPPORT_READ))]
 Writer = Annotated[Principal, Depends(require(SUPPORT_WRITE))]

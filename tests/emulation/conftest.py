@@ -47,6 +47,7 @@ def principal(role: str, paths: list[str]) -> Principal:
 
 
 PROVINCE_OFFICER = principal("province_officer", [PROVINCE])
+PROVINCE_BOARD = principal("emulation_board", [PROVINCE])
 DISTRICT_OFFICER = principal("district_officer", [DISTRICT])
 COMMUNE_OFFICER = principal("commune_officer", [COMMUNE])
 NEIGHBOUR_OFFICER = principal("commune_officer", [NEIGHBOUR])

@@ -1,8 +1,9 @@
-"""Reading what the emulation service wrote to its outbox, and checking it against the reporting
+"""Reading what the emulation service wrote to its outbox (and its scores), and checking it against the reporting
 service's projection (the contract: services/reporting/emulation/rules.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -24,6 +25,12 @@ async def outbox(db_url: str, type_: str | None = None) -> list[Event]:
     rows = await fetch(db_url, "SELECT body FROM outbox ORDER BY id")
     found = [Event.from_bytes(bytes(r["body"])) for r in rows]
     return [e for e in found if type_ is None or e.type == type_]
+
+
+async def scores(db_url: str) -> dict[str, Any]:
+    """The stored scores by unit path, their criteria decoded."""
+    rows = await fetch(db_url, "SELECT unit_path, total, criteria, version FROM em_scores")
+    return {r["unit_path"]: dict(r) | {"criteria": json.loads(r["criteria"])} for r in rows}
 
 
 def reporting_row(event: Event) -> dict[str, Any]:

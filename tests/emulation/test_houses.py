@@ -12,18 +12,17 @@ from tests.emulation.conftest import (
     DISTRICT,
     NEIGHBOUR,
     OTHER_DISTRICT_COMMUNE,
-    PROVINCE,
+    PROVINCE_BOARD,
     PROVINCE_OFFICER,
     Emulation,
     launched,
     principal,
 )
-from tests.emulation.test_scoring import scores
+from tests.emulation.events_kit import scores
 from tests.kit import eventually, scalar
 from tests.reporting.registry_events import publish
 from tests.reporting.support_events import batch_event, delivery, delivery_event
 
-PROVINCE_BOARD = principal("emulation_board", [PROVINCE])
 OTHER_COMMUNE = "v2008.24.213.07231"
 
 
@@ -76,13 +75,13 @@ async def test_houses_from_housing_deliveries_are_scored_against_targets(emulati
     ])
 
     async def counted() -> bool:
-        held = await scores(emulation)
+        held = await scores(emulation.db_url)
         return bool(_criterion(held, OTHER_DISTRICT_COMMUNE, "houses")["value"] == 2
                     and await scalar(emulation.db_url, "SELECT count(*) FROM em_rescore_queue") == 0
                     and Decimal(held[NEIGHBOUR]["total"]) == 30)
 
     await eventually(counted, timeout=30)
-    held = await scores(emulation)
+    held = await scores(emulation.db_url)
     shown = {p: (_criterion(held, p, "houses")["value"], _criterion(held, p, "houses")["target"],
                  _criterion(held, p, "houses")["points"]) for p in (COMMUNE, NEIGHBOUR, OTHER_COMMUNE,
                                                                    OTHER_DISTRICT_COMMUNE, DISTRICT)}
@@ -95,7 +94,7 @@ async def test_houses_from_housing_deliveries_are_scored_against_targets(emulati
                                   {"unit": "07231", "criterion": "houses_checked", "points": "25",
                                    "evidence": "Biên bản kiểm tra nhà ở 10/2018"})
     assert manual.status_code == 200, manual.text
-    checked = _criterion(await scores(emulation), OTHER_COMMUNE, "houses_checked")
+    checked = _criterion(await scores(emulation.db_url), OTHER_COMMUNE, "houses_checked")
     assert (checked["kind"], checked["points"], checked["evidence"]) == ("manual", 25,
                                                                          "Biên bản kiểm tra nhà ở 10/2018")
     # What each unit reads: its own score, its houses against its target; not another commune's.

@@ -15,6 +15,7 @@ from tests.emulation.conftest import (
     DISTRICT_OFFICER,
     FOREIGN,
     PROVINCE,
+    PROVINCE_BOARD,
     Emulation,
     principal,
 )
@@ -23,7 +24,6 @@ from tests.kit import scalar
 
 COMMUNE_BOARD = principal("emulation_board", [COMMUNE])
 DISTRICT_BOARD = principal("emulation_board", [DISTRICT])
-PROVINCE_BOARD = principal("emulation_board", [PROVINCE])
 DOSSIER = [{"kind": "submission", "number": "12/TTr-UBND", "issued_on": "2025-11-02", "title": "Tờ trình"},
            {"kind": "achievement_report", "title": "Báo cáo thành tích"},
            {"kind": "meeting_minutes", "title": "Biên bản họp Hội đồng TĐKT"}]

@@ -4,10 +4,8 @@ re-scores only what it touches; manual points with evidence; scope."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from services.emulation.scoring import rules
 from shared.events import Event
@@ -18,16 +16,16 @@ from tests.emulation.conftest import (
     FOREIGN,
     NEIGHBOUR,
     PROVINCE,
+    PROVINCE_BOARD,
     PROVINCE_OFFICER,
     Emulation,
     launched,
     principal,
 )
-from tests.emulation.events_kit import outbox, reporting_row
-from tests.kit import eventually, fetch, scalar
+from tests.emulation.events_kit import outbox, reporting_row, scores
+from tests.kit import eventually, scalar
 from tests.reporting.registry_events import publish
 
-PROVINCE_BOARD = principal("emulation_board", [PROVINCE])
 COMMUNES = ["v2008.24.213.07207", "v2008.24.213.07222", "v2008.24.213.07231", "v2008.24.215.07243"]
 CRITERIA = [
     {"key": "poor", "name": "Giảm tỷ lệ hộ nghèo", "kind": "auto", "source": "poor_rate_reduction", "weight": 50},
@@ -52,11 +50,6 @@ def donation(path: str, amount: int, on: str = "2018-05-01") -> Event:
                  unit_code=path.rsplit(".", 1)[-1], payload={"fund_id": "f-" + path, "entry_id": entry,
                                                              "unit_path": path, "amount_vnd": amount,
                                                              "occurred_on": on, "year": int(on[:4])})
-
-
-async def scores(emulation: Emulation) -> dict[str, Any]:
-    rows = await fetch(emulation.db_url, "SELECT unit_path, total, criteria, version FROM em_scores")
-    return {r["unit_path"]: dict(r) | {"criteria": json.loads(r["criteria"])} for r in rows}
 
 
 async def ranked(emulation: Emulation, movement_id: str) -> dict[str, tuple[int, int]]:
@@ -98,7 +91,7 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     await publish(emulation.js, [donation(COMMUNES[0], 50_000_000)])
 
     async def settled() -> bool:
-        held = await scores(emulation)
+        held = await scores(emulation.db_url)
         fund = next(c for c in held[COMMUNES[0]]["criteria"] if c["key"] == "fund")
         return Decimal(held[COMMUNES[3]]["total"]) > 0 and fund["value"] > 0 and Decimal(held[COMMUNES[1]]["total"])
 
@@ -108,7 +101,7 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
         return bool(await scalar(emulation.db_url, "SELECT count(*) FROM em_rescore_queue") == 0)
 
     await eventually(queue_empty, timeout=30)
-    held = await scores(emulation)
+    held = await scores(emulation.db_url)
     totals = {p: Decimal(s["total"]) for p, s in held.items()}
     assert totals == {COMMUNES[0]: Decimal(50), COMMUNES[1]: Decimal("25.00"), COMMUNES[2]: Decimal(0),
                       COMMUNES[3]: Decimal(50)}
@@ -130,10 +123,10 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     await publish(emulation.js, [review(COMMUNES[1], 2018, 1000, 80, 40, version=2, review_id=late_id)])
 
     async def rescored() -> bool:
-        return Decimal((await scores(emulation))[COMMUNES[1]]["total"]) == 50
+        return Decimal((await scores(emulation.db_url))[COMMUNES[1]]["total"]) == 50
 
     await eventually(rescored, timeout=30)
-    after = await scores(emulation)
+    after = await scores(emulation.db_url)
     assert {p: s["version"] for p, s in after.items()} == versions | {COMMUNES[1]: versions[COMMUNES[1]] + 1}
     new_events = (await outbox(emulation.db_url, "emulation.score.computed"))[before:]
     assert [e.unit_path for e in new_events] == [COMMUNES[1]]
@@ -151,7 +144,7 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "points"
     given = await emulation.post(url, PROVINCE_BOARD, manual)
     assert given.status_code == 200 and given.json()["scores_changed"] == 1
-    lead = next(c for c in (await scores(emulation))[COMMUNE]["criteria"] if c["key"] == "lead")
+    lead = next(c for c in (await scores(emulation.db_url))[COMMUNE]["criteria"] if c["key"] == "lead")
     assert (lead["points"], lead["evidence"]) == (15, "Biên bản kiểm tra 11/2018")
     # Reads: a commune sees its own score and rank; the others' are not shown to it or to strangers.
     mine = (await emulation.get(f"/emulation/movements/{movement_id}/scores", COMMUNE_OFFICER, year=2018)).json()
@@ -192,12 +185,12 @@ async def test_activities_and_targets_rescore_and_sets_are_checked(emulation: Em
     activity = await emulation.post(f"{base}/activities", COMMUNE_OFFICER, {
         "unit": "07207", "kind": "conference", "held_on": "2018-04-02", "count": 4, "participants": 200})
     assert activity.status_code == 201
-    held = await scores(emulation)
+    held = await scores(emulation.db_url)
     assert Decimal(held[DISTRICT]["total"]) == 50  # 4 of 8 sessions
     assert Decimal(held["v2008.24.215"]["total"]) == 0
     removed = await emulation.delete(f"/emulation/activities/{activity.json()['id']}", COMMUNE_OFFICER)
     assert removed.status_code == 200
-    assert Decimal((await scores(emulation))[DISTRICT]["total"]) == 0
+    assert Decimal((await scores(emulation.db_url))[DISTRICT]["total"]) == 0
     listed = await emulation.get(f"{base}/criteria-sets", COMMUNE_OFFICER)
     assert [s["level"] for s in listed.json()] == ["district"]
     assert (await emulation.get(f"{base}/criteria-sets", principal("province_officer", ["v2008.25"]))).status_code \

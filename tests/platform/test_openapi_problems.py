@@ -4,6 +4,7 @@ and a 405 names the allowed methods (RFC 9110)."""
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from shared.http import require
 from shared.idempotency import IdempotencyKey
 from shared.openapi import COMMON_PROBLEMS, PROBLEM_MEDIA_TYPE, PROBLEM_REF, problems
 from shared.principal import Principal
-from shared.route_rules import EXTENSION
+from shared.route_rules import EXTENSION, api_routes
 from shared.services import SERVICES
 from tests.kit import PUBLIC_KEY, auth_headers, make_principal, service_env
 
@@ -162,3 +163,18 @@ def test_what_the_fuzzer_found_undocumented_is_documented() -> None:
     assert {"application/json", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(statement)
     registry = _service_app("registry").openapi()["paths"]
     assert "404" in registry["/registry/regular-reviews"]["post"]["responses"]  # a household of another unit
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_route_that_takes_an_idempotency_key_says_so(service: str) -> None:
+    """A client reads in the OpenAPI which creates it may retry with a key, and that a bad key is 400."""
+    app = _service_app(service)
+    document = app.openapi()
+    takers = [route for route in api_routes(app) if "idempotent(request" in inspect.getsource(route.endpoint)]
+    assert takers, f"{service}: no route takes an Idempotency-Key"
+    for route in takers:
+        for method in route.methods:
+            operation = document["paths"][route.path_format][method.lower()]
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            assert "Idempotency-Key" in headers, f"{method} {route.path}: Idempotency-Key not declared"
+            assert "400" in operation["responses"], f"{method} {route.path}: the 400 for a bad key not listed"

@@ -82,6 +82,11 @@ async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
+def value(report: dict[str, Any], key: str) -> Any:
+    """A figure's value as the report shows it."""
+    return report["figures"][key]["value"]
+
+
 async def write_and_submit(reporting: Reporting, principal: Principal, report_id: str, etag: str) -> dict[str, Any]:
     edited = await call(reporting, "PATCH", f"/reporting/reports/{report_id}", principal, etag,
                         json={"narratives": NARRATIVES, "document": HEADER})

@@ -3,8 +3,6 @@ versions, submission, return and acceptance by the district, the district's cons
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.reporting.conftest import Reporting
 from tests.reporting.registry_events import COMMUNES_A, DISTRICT_A, expected
 from tests.reporting.report_kit import (
@@ -16,12 +14,9 @@ from tests.reporting.report_kit import (
     load_everything,
     ok,
     open_report,
+    value,
     write_and_submit,
 )
-
-
-def value(report: dict[str, Any], key: str) -> Any:
-    return report["figures"][key]["value"]
 
 
 async def test_a_communes_annual_draft_is_filled_from_the_read_models(reporting: Reporting) -> None:

@@ -23,13 +23,10 @@ from tests.reporting.report_kit import (
     load_everything,
     ok,
     open_report,
+    value,
     write_and_submit,
 )
 from tests.reporting.support_events import delivery, delivery_event
-
-
-def value(report: dict[str, Any], key: str) -> Any:
-    return report["figures"][key]["value"]
 
 
 async def outbox(reporting: Reporting, type_: str) -> list[dict[str, Any]]:

@@ -35,6 +35,8 @@ PROVINCE_OFFICER = make_principal("province_officer", [PROVINCE], permissions=[
     "support.read", "support.write", "support.eligibility.override", "support.catalogue.write"])
 OTHER_PROVINCE = make_principal("province_officer", ["v2008.27"], permissions=[
     "support.read", "support.write", "support.eligibility.override", "support.catalogue.write"])
+# Officers outside commune A0 and district A's own office: they may neither read nor change what A0 or A holds.
+FOREIGN = (OFFICER_A1, OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE)
 
 
 def household_event(household_id: str, unit_path: str, status: str | None, version: int = 1,

@@ -18,15 +18,12 @@ from tests.kit import fetch
 from tests.support.conftest import (
     A0,
     DISTRICT_A_OFFICER,
+    FOREIGN,
     OFFICER_A0,
-    OFFICER_A1,
-    OFFICER_B0,
-    OTHER_DISTRICT,
-    OTHER_PROVINCE,
     Support,
     housing_repair,
 )
-from tests.support.test_funds import _balance, _donate, _fund
+from tests.support.funds_helpers import balance, donate, open_fund
 
 
 async def _spend(support: Support, fund: str, amount: int, officer: Any = DISTRICT_A_OFFICER,
@@ -48,8 +45,8 @@ async def _ledger(support: Support, fund: str) -> list[Any]:
 
 
 async def test_a_refund_brings_back_part_of_a_spend_and_never_more(support: Support) -> None:
-    fund = await _fund(support, "07207", OFFICER_A0)
-    await _donate(support, fund, 10_000_000)
+    fund = await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, fund, 10_000_000)
     household = await support.household(A0, "poor")
     delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
     spend = await _spend(support, fund, 4_000_000, OFFICER_A0, delivery_id=delivery["id"])
@@ -62,7 +59,7 @@ async def test_a_refund_brings_back_part_of_a_spend_and_never_more(support: Supp
     assert (entry["kind"], entry["amount_vnd"], entry["balance_after"]) == ("refund", 1_500_000, 7_500_000)
     assert entry["counterpart_entry_id"] == spend["id"] and entry["programme"] == "housing_repair"
     assert entry["delivery_id"] == delivery["id"] and entry["purpose"].startswith("Hộ không nhận hết")
-    assert await _balance(support, fund) == 7_500_000
+    assert await balance(support, fund) == 7_500_000
 
     before = await _ledger(support, fund)
     for body, status, field in (
@@ -100,8 +97,8 @@ async def test_a_refund_brings_back_part_of_a_spend_and_never_more(support: Supp
 
 
 async def test_concurrent_refunds_of_one_spend_never_exceed_it(support: Support) -> None:
-    fund = await _fund(support, "213")
-    await _donate(support, fund, 5_000_000)
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 5_000_000)
     spend = await _spend(support, fund, 3_000_000)
 
     async def refund(i: int) -> int:
@@ -111,7 +108,7 @@ async def test_concurrent_refunds_of_one_spend_never_exceed_it(support: Support)
 
     statuses = await asyncio.gather(*(refund(i) for i in range(12)))
     assert statuses.count(201) == 6 and statuses.count(409) == 6
-    assert await _balance(support, fund) == 5_000_000
+    assert await balance(support, fund) == 5_000_000
     rows = await fetch(support.db_url, "SELECT sum(amount_vnd) FROM fund_entries WHERE fund_id = $1", uuid.UUID(fund))
     assert rows[0][0] == 5_000_000
     key = {"Idempotency-Key": str(uuid.uuid4())}
@@ -120,17 +117,17 @@ async def test_concurrent_refunds_of_one_spend_never_exceed_it(support: Support)
         response = await support.call("POST", f"/support/funds/{fund}/refunds", DISTRICT_A_OFFICER,
                                       json=_refund(again["id"], 400_000), headers=key)
         assert response.status_code == 201
-    assert await _balance(support, fund) == 4_400_000
+    assert await balance(support, fund) == 4_400_000
 
 
 async def test_other_units_cannot_refund(support: Support) -> None:
-    district, commune = await _fund(support, "213"), await _fund(support, "07207", OFFICER_A0)
-    await _donate(support, district, 2_000_000)
-    await _donate(support, commune, 2_000_000)
+    district, commune = await open_fund(support, "213"), await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, district, 2_000_000)
+    await donate(support, commune, 2_000_000)
     spend = await _spend(support, district, 1_000_000)
     commune_spend = await _spend(support, commune, 1_000_000, OFFICER_A0)
     before = await fetch(support.db_url, "SELECT id, balance_vnd, version FROM funds ORDER BY id")
-    for officer in (OFFICER_A1, OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE):
+    for officer in FOREIGN:
         response = await support.call("POST", f"/support/funds/{district}/refunds", officer,
                                       json=_refund(spend["id"], 1_000))
         assert response.status_code == 404, (officer.id, response.text)

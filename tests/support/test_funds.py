@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from typing import Any
 
 import orjson
 from openpyxl import load_workbook
@@ -17,38 +16,21 @@ from tests.kit import fetch
 from tests.support.conftest import (
     A0,
     DISTRICT_A_OFFICER,
+    FOREIGN,
     OFFICER_A0,
-    OFFICER_A1,
-    OFFICER_B0,
     OTHER_DISTRICT,
-    OTHER_PROVINCE,
     PROVINCE_OFFICER,
     Support,
     housing_repair,
 )
-
-
-async def _fund(support: Support, unit: str, officer: Any = DISTRICT_A_OFFICER) -> str:
-    response = await support.call("POST", "/support/funds", officer, json={"unit": unit, "hierarchy": "v2008"})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def _donate(support: Support, fund: str, amount: int, day: str = "2024-10-17", **extra: Any) -> Any:
-    return await support.call("POST", f"/support/funds/{fund}/donations", DISTRICT_A_OFFICER, json={
-        "amount_vnd": amount, "occurred_on": day, "donor_name": "Ngân hàng Nông nghiệp", "donor_kind": "enterprise",
-        "campaign_year": 2024, "receipt_number": f"PT-{uuid.uuid4().hex[:4]}", **extra})
-
-
-async def _balance(support: Support, fund: str) -> int:
-    return int((await support.call("GET", f"/support/funds/{fund}", DISTRICT_A_OFFICER)).json()["balance_vnd"])
+from tests.support.funds_helpers import balance, donate, open_fund
 
 
 async def test_donations_spends_and_a_transfer_down_make_the_statement(support: Support) -> None:
-    district, commune = await _fund(support, "213"), await _fund(support, "07207", OFFICER_A0)
+    district, commune = await open_fund(support, "213"), await open_fund(support, "07207", OFFICER_A0)
     assert (await support.call("POST", "/support/funds", OFFICER_A0, json={"unit": "07207"})).status_code == 409
-    assert (await _donate(support, district, 15_000_000, "2023-12-20")).status_code == 201
-    assert (await _donate(support, district, 100_000_000)).status_code == 201
+    assert (await donate(support, district, 15_000_000, "2023-12-20")).status_code == 201
+    assert (await donate(support, district, 100_000_000)).status_code == 201
     moved = await support.call("POST", f"/support/funds/{district}/transfers", DISTRICT_A_OFFICER, json={
         "amount_vnd": 20_000_000, "occurred_on": "2024-10-20", "to_fund_id": commune, "note": "Hỗ trợ xây nhà"})
     assert moved.status_code == 201, moved.text
@@ -59,7 +41,7 @@ async def test_donations_spends_and_a_transfer_down_make_the_statement(support: 
         "delivery_id": delivery["id"]})
     assert spent.status_code == 201, spent.text
     assert spent.json()["programme"] == "housing_repair" and spent.json()["balance_after"] == 8_000_000
-    assert await _balance(support, district) == 95_000_000 and await _balance(support, commune) == 8_000_000
+    assert await balance(support, district) == 95_000_000 and await balance(support, commune) == 8_000_000
     statement = (await support.call("GET", f"/support/funds/{district}/statement", DISTRICT_A_OFFICER,
                                     params={"year": 2024})).json()
     assert (statement["opening_vnd"], statement["in_vnd"], statement["out_vnd"], statement["closing_vnd"]) == (
@@ -85,21 +67,21 @@ async def test_donations_spends_and_a_transfer_down_make_the_statement(support: 
 
 
 async def test_a_spend_beyond_the_balance_is_refused_and_changes_nothing(support: Support) -> None:
-    fund = await _fund(support, "213")
-    await _donate(support, fund, 1_000_000)
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 1_000_000)
     refused = await support.call("POST", f"/support/funds/{fund}/spends", DISTRICT_A_OFFICER, json={
         "amount_vnd": 1_000_001, "occurred_on": "2024-11-01", "purpose": "Quà Tết"})
     assert refused.status_code == 409 and refused.json()["code"] == "insufficient_balance"
     assert refused.json()["balance_vnd"] == 1_000_000
-    assert await _balance(support, fund) == 1_000_000
+    assert await balance(support, fund) == 1_000_000
     assert len(await support.events("support.fund.spent")) == 0
     entries = (await support.call("GET", f"/support/funds/{fund}/entries", DISTRICT_A_OFFICER)).json()
     assert entries["total"] == 1
 
 
 async def test_concurrent_spends_never_take_the_balance_below_zero(support: Support) -> None:
-    fund = await _fund(support, "213")
-    await _donate(support, fund, 7_000_000)
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 7_000_000)
 
     async def spend(i: int) -> int:
         response = await support.call("POST", f"/support/funds/{fund}/spends", DISTRICT_A_OFFICER, json={
@@ -108,7 +90,7 @@ async def test_concurrent_spends_never_take_the_balance_below_zero(support: Supp
 
     statuses = await asyncio.gather(*(spend(i) for i in range(20)))
     assert sorted(statuses).count(201) == 7 and statuses.count(409) == 13
-    assert await _balance(support, fund) == 0
+    assert await balance(support, fund) == 0
     rows = await fetch(support.db_url, "SELECT sum(amount_vnd), min(balance_after) FROM fund_entries "
                                        "WHERE fund_id = $1", uuid.UUID(fund))
     assert rows[0][0] == 0 and rows[0][1] == 0
@@ -116,24 +98,24 @@ async def test_concurrent_spends_never_take_the_balance_below_zero(support: Supp
 
 
 async def test_a_retried_spend_with_the_same_key_spends_once(support: Support) -> None:
-    fund = await _fund(support, "213")
-    await _donate(support, fund, 5_000_000)
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 5_000_000)
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = {"amount_vnd": 2_000_000, "occurred_on": "2024-11-01", "purpose": "Quà Tết"}
     for _ in range(2):
         response = await support.call("POST", f"/support/funds/{fund}/spends", DISTRICT_A_OFFICER, json=body,
                                       headers=key)
         assert response.status_code == 201
-    assert await _balance(support, fund) == 3_000_000
+    assert await balance(support, fund) == 3_000_000
 
 
 async def test_other_units_cannot_read_or_move_a_fund(support: Support) -> None:
-    district, commune = await _fund(support, "213"), await _fund(support, "07207", OFFICER_A0)
-    await _donate(support, district, 10_000_000)
-    other = await _fund(support, "215", OTHER_DISTRICT)
+    district, commune = await open_fund(support, "213"), await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, district, 10_000_000)
+    other = await open_fund(support, "215", OTHER_DISTRICT)
     before = await fetch(support.db_url, "SELECT id, balance_vnd, version FROM funds ORDER BY id")
     spend = {"amount_vnd": 1_000, "occurred_on": "2024-11-01", "purpose": "Thử"}
-    for officer in (OFFICER_A1, OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE):
+    for officer in FOREIGN:
         for path in (f"/support/funds/{district}", f"/support/funds/{district}/entries",
                      f"/support/funds/{district}/statement"):
             assert (await support.call("GET", path, officer)).status_code == 404, (officer.id, path)

@@ -9,17 +9,12 @@ from tests.kit import fetch
 from tests.support.conftest import (
     A0,
     DISTRICT_A_OFFICER,
+    FOREIGN,
     OFFICER_A0,
-    OFFICER_A1,
-    OFFICER_B0,
-    OTHER_DISTRICT,
-    OTHER_PROVINCE,
     PROVINCE_OFFICER,
     Support,
     housing_repair,
 )
-
-FOREIGN = (OFFICER_A1, OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE)
 
 
 async def _state(support: Support) -> list[Any]:

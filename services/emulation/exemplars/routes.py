@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from services.emulation.dependencies import (
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     Page,
     Paging,
     UnitQuery,
@@ -36,7 +37,8 @@ def exemplar_out(e: Exemplar) -> ExemplarOut:
 
 @router.post("/exemplars", status_code=201, response_model=ExemplarOut, responses=problems(404),
              summary="Recognise an exemplary model, initiative, person, household or collective")
-async def recognise(body: ExemplarIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def recognise(body: ExemplarIn, request: Request, principal: Writer, session: DbSession,
+                    idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         item = await service.recognise(session, principal, body)
         return created(exemplar_out(item), f"/emulation/exemplars?unit={body.unit}")

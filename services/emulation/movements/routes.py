@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from services.emulation.dependencies import (
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
@@ -71,7 +72,8 @@ async def activity_kinds(_: Reader) -> dict[str, Any]:
 
 @router.post("/movements", status_code=201, response_model=MovementOut, responses=problems(404),
              summary="Launch a movement for a unit (with the document that launched it)")
-async def launch(body: MovementIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def launch(body: MovementIn, request: Request, principal: Writer, session: DbSession,
+                 idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         item = await service.launch(session, principal, body)
         return created(movement_out(item), f"/emulation/movements/{item.id}", item.version)
@@ -107,7 +109,7 @@ async def edit_movement(movement_id: UUID, body: MovementEdit, principal: Writer
 @router.post("/movements/{movement_id}/documents", status_code=201, response_model=DocumentOut,
              responses=problems(404), summary="Record a document a unit issued under the movement")
 async def issue_document(movement_id: UUID, body: DocumentIn, request: Request, principal: Writer,
-                         session: DbSession) -> Response:
+                         session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         doc = await service.issue_document(session, principal, movement_id, body)
         return created(document_out(doc), f"/emulation/movements/{movement_id}/documents")
@@ -127,7 +129,7 @@ async def list_documents(movement_id: UUID, principal: Reader, session: DbSessio
 @router.post("/movements/{movement_id}/activities", status_code=201, response_model=ActivityOut,
              responses=problems(404), summary="Record a counted activity (broadcasts, news items, conferences, ...)")
 async def record_activity(movement_id: UUID, body: ActivityIn, request: Request, principal: Writer,
-                          session: DbSession) -> Response:
+                          session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         item = await service.record_activity(session, principal, movement_id, body)
         return created(activity_out(item), f"/emulation/activities/{item.id}")

@@ -15,6 +15,7 @@ from services.emulation.dependencies import (
     Board,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
@@ -89,7 +90,8 @@ async def _answer(session: AsyncSession, item: Nomination, response: Response) -
 
 @router.post("/nominations", status_code=201, response_model=NominationOut, responses=problems(404),
              summary="Draft a nomination: nominee, form, year, achievements, dossier")
-async def create_nomination(body: NominationIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def create_nomination(body: NominationIn, request: Request, principal: Writer, session: DbSession,
+                            idempotency_key: IdempotencyKey = None) -> Response:
     """422 `form_does_not_fit` (the form is not for this nominee kind), `form_not_awardable` (no level
     from the unit upward awards it today); a household nominee: 404 `household_not_found` (unknown to the
     registry's events, or outside your units), 422 `household_removed`, `household_outside_unit`."""

@@ -102,7 +102,7 @@ ON CONFLICT (criteria_set_id, unit_path) DO UPDATE SET
     total = EXCLUDED.total, criteria = EXCLUDED.criteria, parent_path = EXCLUDED.parent_path,
     version = s.version + 1, computed_at = EXCLUDED.computed_at
 WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXCLUDED.criteria
-RETURNING s.id, s.unit_path, s.version, s.total, s.criteria
+RETURNING s.id, s.unit_path, s.version, s.total, s.criteria::text AS criteria  -- as JSON text: see service._score_event
 """).execution_options(skip_scope=True)
 
 # The criteria sets a change to (unit path, year) may move: the set covers the path, and its year

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation import events
@@ -23,10 +24,12 @@ from shared.scope import ancestors, path_within
 
 
 def _score_event(s: CriteriaSet, row: Any) -> Event:
+    """`row.criteria` is the score's criteria as PostgreSQL's JSON text, put in the event's body as it
+    is (orjson.Fragment): parsing and serialising again 10,000 lists in Python cost ~0.1 s a re-score."""
     return events.score(row.id, row.unit_path, row.version, {
         "movement_id": str(s.movement_id), "criteria_set_id": str(s.id), "scored_by": s.unit_path,
         "year": s.year, "level": s.level,
-        "total": str(row.total), "criteria": row.criteria})
+        "total": str(row.total), "criteria": orjson.Fragment(row.criteria)})
 
 
 async def rescore(session: AsyncSession, sets: list[CriteriaSet], only: list[str]) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.emulation.dependencies import (
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     Page,
     Paging,
     Reader,
@@ -77,7 +78,7 @@ async def list_targets(movement_id: UUID, principal: Reader, session: DbSession,
 @router.post("/movements/{movement_id}/registrations", status_code=201, response_model=RegistrationOut,
              responses=problems(404), summary="Register a commitment and the title sought for a year")
 async def register(movement_id: UUID, body: RegistrationIn, request: Request, principal: Writer,
-                   session: DbSession) -> Response:
+                   session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     """A household registrant: 404 `household_not_found` (unknown to the registry's events, or outside
     your units), 422 `household_removed`, `household_outside_unit`."""
     async def run() -> Response:

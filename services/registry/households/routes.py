@@ -35,7 +35,7 @@ from shared import permissions
 from shared.errors import Problem, forbidden, not_found
 from shared.etag import check_if_match, etag_of, set_etag, versioned_json
 from shared.http import DbSession, require
-from shared.idempotency import REPLAYED_HEADER, idempotent
+from shared.idempotency import REPLAYED_HEADER, IdempotencyKey, idempotent
 from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.principal import Principal
@@ -100,7 +100,7 @@ def _json(model: HouseholdOut | MemberWritten, status: int, version: int, locati
                  status_code=201, response_model=HouseholdOut, summary="Register a household with its members",
                  description="Accepts `Idempotency-Key`: a retry with the same key answers the first result.")
 async def create_household(body: HouseholdCreate, request: Request, principal: Writer, session: DbSession,
-                           cipher: Cipher) -> Response:
+                           cipher: Cipher, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         household, members = await service.register(session, principal, body, cipher)
         out = schemas.full_record(household, members, cipher, rules.may_read_personal_data(principal))
@@ -208,7 +208,7 @@ async def household_history(household_id: UUID, principal: Reader, session: DbSe
                  status_code=201, response_model=MemberWritten,
                  summary="Add a member (If-Match of the household required; Idempotency-Key accepted)")
 async def add_member(household_id: UUID, body: MemberAdd, request: Request, principal: Writer, session: DbSession,
-                     cipher: Cipher, if_match: IfMatch = None) -> Response:
+                     cipher: Cipher, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         household = await _locked(session, household_id, if_match)
         member = await service.add_member(session, principal, household, body, cipher)
@@ -250,7 +250,8 @@ async def remove_member(household_id: UUID, member_id: UUID, reason: Reason, pri
                   summary="Record the household's assessment for a review year (201 new, 200 re-recorded)",
                   description="Classifies by the year's standard and the commune's area. Accepts `Idempotency-Key`.")
 async def post_assessment(household_id: UUID, body: AssessmentIn, request: Request, principal: Assessor,
-                          session: DbSession, standards: CurrentStandards) -> Response:
+                          session: DbSession, standards: CurrentStandards,
+                          idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         assessment, created = await service.record_assessment(session, principal, household_id, body, standards)
         out = AssessmentOut.model_validate(assessment)

@@ -34,7 +34,7 @@ from services.registry.units.repository import find_visible
 from shared import clock, permissions
 from shared.etag import check_if_match, etag_of, set_etag
 from shared.http import DbSession, require
-from shared.idempotency import idempotent
+from shared.idempotency import IdempotencyKey, idempotent
 from shared.openapi import problems
 from shared.pagination import Page, PageParams, page_params, paginate
 from shared.principal import Principal
@@ -74,7 +74,7 @@ async def _step(session: DbSession, review_id: UUID, if_match: str | None) -> Re
              status_code=201, response_model=ReviewDetail, summary="Open a commune's annual review",
              description="One review per commune and year. Accepts `Idempotency-Key`.")
 async def open_review(body: ReviewOpen, request: Request, principal: Writer, session: DbSession,
-                      standards: CurrentStandards) -> Response:
+                      standards: CurrentStandards, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         review = await service.open_review(session, principal, body.commune_code, body.hierarchy, body.year,
                                            standards)
@@ -168,7 +168,8 @@ async def list_certificates(principal: Reader, session: DbSession, paging: Pagin
 @regular.post("", responses=problems(400, 404, 409), status_code=201, response_model=RegularReviewOut,
               summary="Record a household's request; the decision is due within 15 days",
               description="Accepts `Idempotency-Key`.")
-async def create_request(body: RegularRequestIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def create_request(body: RegularRequestIn, request: Request, principal: Writer, session: DbSession,
+                         idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         item = await service.create_request(session, principal, body)
         return JSONResponse(schemas.regular_out(item, clock.today()).model_dump(mode="json"), status_code=201,

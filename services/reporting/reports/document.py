@@ -21,11 +21,13 @@ from typing import Any
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Pt
 from docxtpl import DocxTemplate
 
 from services.reporting.reports.rules import CHAPTERS
 from services.reporting.reports.template_builder import DEFAULT
+from shared import docx_layout
+from shared.docx_layout import date_text
 
 ROMAN = {"I": "I", "II": "II", "III": "III", "IV": "IV"}
 
@@ -37,12 +39,6 @@ def template_path(unit_path: str, directory: str | None) -> Path:
             if candidate.is_file():
                 return candidate
     return DEFAULT
-
-
-def date_text(day: date) -> str:
-    """Decree 30/2020: "ngày 05 tháng 02 năm 2024" — days below 10 and months below 3 take a leading zero."""
-    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
-    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
 STYLES = ("CT Body", "CT Chapter", "CT Section", "CT Table Title", "CT Table Head", "CT Table", "CT Table Text")
@@ -115,10 +111,7 @@ def _table(out: Styled, table: dict[str, Any]) -> None:
             cell.paragraphs[0].text = value["text"]
             textual = value["figure"] is None and not value["text"].replace(".", "").replace(",", "").isdigit()
             out.set(cell.paragraphs[0], "CT Table Text" if textual else "CT Table")
-    for column, width in zip(grid.columns, widths, strict=True):
-        column.width = Cm(width)  # the grid LibreOffice lays out by ...
-        for cell in column.cells:
-            cell.width = Cm(width)  # ... and the cells Word lays out by
+    docx_layout.widths(grid, widths)
     if not table["rows"]:
         cells = grid.add_row().cells
         merged = cells[0].merge(cells[-1])

@@ -19,34 +19,21 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 from docx.text.paragraph import Paragraph
 
+from shared import docx_layout
+
 DEFAULT = Path(__file__).parent / "templates" / "bao-cao.docx"
-FONT = "Times New Roman"
-
-
-def _font(style_or_run: object, size: float, bold: bool = False, italic: bool = False) -> None:
-    font = style_or_run.font  # type: ignore[attr-defined]
-    font.name, font.size, font.bold, font.italic = FONT, Pt(size), bold, italic
-    element = style_or_run.element if hasattr(style_or_run, "element") else style_or_run._element  # type: ignore[attr-defined]
-    properties = element.get_or_add_rPr()
-    fonts = properties.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        properties.append(fonts)
-    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        fonts.set(qn(attribute), FONT)
 
 
 def _styles(document: Document) -> None:  # type: ignore[valid-type]
     styles = document.styles  # type: ignore[attr-defined]
     normal = styles["Normal"]
-    _font(normal, 14)
+    docx_layout.font(normal, 14)
     normal.paragraph_format.space_after = Pt(0)
     for name, size, bold, italic, align, indent, after in (
         ("CT Body", 14, False, False, WD_ALIGN_PARAGRAPH.JUSTIFY, Cm(1.27), Pt(6)),
@@ -59,55 +46,21 @@ def _styles(document: Document) -> None:  # type: ignore[valid-type]
     ):
         style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         style.base_style = normal
-        _font(style, size, bold, italic)
+        docx_layout.font(style, size, bold, italic)
         style.paragraph_format.alignment = align
         style.paragraph_format.first_line_indent = indent
         style.paragraph_format.space_after = after
         style.paragraph_format.space_before = Pt(0)
 
 
-def _line_beneath(cell_or_doc: object, width_share: float = 0.4, width: float = 8) -> Paragraph:
-    """An empty paragraph whose bottom border is the decree's short line beneath a name."""
-    paragraph: Paragraph = cell_or_doc.add_paragraph()  # type: ignore[attr-defined]
-    paragraph.paragraph_format.space_after = Pt(6)
-    margin = Cm(width * (1 - width_share) / 2)
-    paragraph.paragraph_format.left_indent = margin
-    paragraph.paragraph_format.right_indent = margin
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
-    _font(paragraph.add_run(""), 6)
-    return paragraph
+def _line_beneath(cell_or_doc: object, width_share: float, width: float) -> Paragraph:
+    """The short line beneath a name, `width_share` of the `width` (cm) it is centred in."""
+    return docx_layout.line_beneath(cell_or_doc, Cm(width * (1 - width_share) / 2), 6, space_after=Pt(6))
 
 
-def _text(container: object, text: str, size: float, bold: bool = False, italic: bool = False,
+def _text(container: object, words: str, size: float, bold: bool = False, italic: bool = False,
           align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.CENTER, first: bool = False) -> Paragraph:
-    paragraph: Paragraph = container.paragraphs[0] if first else container.add_paragraph()  # type: ignore[attr-defined]
-    paragraph.alignment = align
-    paragraph.paragraph_format.first_line_indent = Cm(0)
-    _font(paragraph.add_run(text), size, bold, italic)
-    return paragraph
-
-
-def _no_borders(table: object) -> None:
-    properties = table._tbl.tblPr  # type: ignore[attr-defined]
-    borders = OxmlElement("w:tblBorders")
-    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{side}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    properties.append(borders)
-
-
-def _widths(table: object, widths_cm: tuple[float, ...]) -> None:
-    """Column widths on the grid (LibreOffice reads it) and on every cell (Word reads those)."""
-    for column, width in zip(table.columns, widths_cm, strict=True):  # type: ignore[attr-defined]
-        column.width = Cm(width)
-        for cell in column.cells:
-            cell.width = Cm(width)
+    return docx_layout.text(container, words, size, bold, italic, align, first, first_line_indent=Cm(0))
 
 
 def _page_number_header(section: object) -> None:
@@ -116,7 +69,7 @@ def _page_number_header(section: object) -> None:
     paragraph = section.header.paragraphs[0]  # type: ignore[attr-defined]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = paragraph.add_run()
-    _font(run, 13)
+    docx_layout.font(run, 13)
     for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
         if kind:
             element = OxmlElement("w:fldChar")
@@ -142,18 +95,12 @@ def build(out: Path = DEFAULT) -> Path:
     section.header_distance = Mm(10)
     _page_number_header(section)
 
-    header = document.add_table(rows=1, cols=2)
-    header.alignment = WD_TABLE_ALIGNMENT.CENTER
-    header.autofit = False
-    _no_borders(header)
-    left, right = header.rows[0].cells
-    _widths(header, (6.3, 10.2))
+    left, right = docx_layout.borderless_table(document, (6.3, 10.2))
     _text(left, "{{ parent_body }}", 13, first=True)
     _text(left, "{{ issuing_body }}", 13, bold=True)
     _line_beneath(left, 0.4, 6.3)
     _text(left, "Số: {{ number }}", 13)
-    _text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 13, bold=True, first=True)
-    _text(right, "Độc lập - Tự do - Hạnh phúc", 14, bold=True)
+    docx_layout.motto(right, first_line_indent=Cm(0))
     _line_beneath(right, 0.55, 10.2)
     _text(right, "{{ place }}, {{ date_text }}", 14, italic=True)
 
@@ -163,11 +110,7 @@ def build(out: Path = DEFAULT) -> Path:
     _line_beneath(document, 0.2, 16.5)
     document.add_paragraph("{{p body }}")
 
-    closing = document.add_table(rows=1, cols=2)
-    closing.autofit = False
-    _no_borders(closing)
-    left, right = closing.rows[0].cells
-    _widths(closing, (8.5, 8))
+    left, right = docx_layout.borderless_table(document, (8.5, 8), centred=False)
     _text(left, "Nơi nhận:", 12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, first=True)
     _text(left, "{%p for recipient in recipients %}", 11, align=WD_ALIGN_PARAGRAPH.LEFT)
     _text(left, "- {{ recipient }}", 11, align=WD_ALIGN_PARAGRAPH.LEFT)

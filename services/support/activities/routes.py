@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.activities import repository, service
 from services.support.activities.models import Activity
@@ -14,17 +13,18 @@ from services.support.dependencies import (
     AnyYear,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as units
 
@@ -35,15 +35,15 @@ def out(item: Activity) -> ActivityOut:
     return ActivityOut.model_validate(item, from_attributes=True)
 
 
-def _json(item: Activity, status: int = 200) -> JSONResponse:
-    return versioned_json(out(item), item.version, status, f"/support/activities/{item.id}" if status == 201 else None)
+_json = RecordAnswers(out, "/support/activities")
 
 
 @router.post("", status_code=201, response_model=ActivityOut, responses=problems(404),
              summary="Record a body's activity and its counted measures (Idempotency-Key accepted)")
-async def record_activity(body: ActivityIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def record_activity(body: ActivityIn, request: Request, principal: Writer, session: DbSession,
+                          idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record(session, principal, body), 201)
+        return _json(await service.record(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 

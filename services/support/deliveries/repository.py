@@ -1,18 +1,99 @@
-"""Delivery queries through the caller's scoped session: the filtered list, a delivery's history,
+"""Delivery queries through the caller's scoped session: what recording one to a household reads (its
+household, the catalogue entries and the household's transitions in ONE query) and writes (the
+delivery, its history entry and its event in ONE statement), the filtered list, a delivery's history,
 and the totals per programme × funding source × body (raw SQL that applies the scope itself)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, Table, bindparam, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.rules import Transition
 from services.support.deliveries.models import Delivery, DeliveryHistory
+from services.support.households.models import SupportHousehold, SupportTransition
 from shared.db import scope_clause
+from shared.events import OUTBOX_INSERT_SQL, Event, outbox_params
+
+Refs = dict[tuple[str, str], CatalogueEntry]
+
+
+async def household_with_refs(session: AsyncSession, household_id: UUID, keys: Iterable[tuple[str, str]]
+                              ) -> tuple[SupportHousehold | None, Refs, list[Transition]]:
+    """The household if the caller's scope reaches it, with the catalogue entries named by (catalogue,
+    code) and the household's recognised transitions (those in scope, oldest first) — one query, one
+    round trip. The scope filter of the session applies to the household and to the transitions'
+    subquery alike; the catalogue is reference data. No household: (None, {}, [])."""
+    wanted = sorted(set(keys))
+    entry = func.jsonb_build_object("catalogue", CatalogueEntry.catalogue, "code", CatalogueEntry.code,
+                                    "name", CatalogueEntry.name, "fields", CatalogueEntry.fields,
+                                    "active", CatalogueEntry.active)
+    refs = (select(func.jsonb_agg(entry, type_=JSONB))
+            .where(tuple_(CatalogueEntry.catalogue, CatalogueEntry.code).in_(wanted)).scalar_subquery())
+    step = func.jsonb_build_object("review_year", SupportTransition.review_year, "status", SupportTransition.status,
+                                   "transition", SupportTransition.transition)
+    transitions = (select(func.jsonb_agg(aggregate_order_by(step, SupportTransition.review_year), type_=JSONB))
+                   .where(SupportTransition.household_id == SupportHousehold.id).scalar_subquery())
+    row = (await session.execute(select(SupportHousehold, refs, transitions)
+                                 .where(SupportHousehold.id == household_id))).first()
+    if row is None:
+        return None, {}, []
+    entries = [CatalogueEntry(catalogue=e["catalogue"], code=e["code"], name=e["name"], fields=e["fields"],
+                              active=e["active"]) for e in row[1] or []]
+    return (row[0], {(e.catalogue, e.code): e for e in entries},
+            [Transition(t["review_year"], t["status"], t["transition"]) for t in row[2] or []])
+
+
+def _columns(table: Any) -> list[Any]:
+    assert isinstance(table, Table)
+    return list(table.columns)
+
+
+_DELIVERY_COLUMNS = _columns(Delivery.__table__)
+_HISTORY_COLUMNS = _columns(DeliveryHistory.__table__)
+
+
+def _values(prefix: str, columns: list[Any]) -> str:
+    return f"({', '.join(c.key for c in columns)}) VALUES ({', '.join(f':{prefix}{c.key}' for c in columns)})"
+
+
+# Typed parameters: the JSONB and array columns are encoded as the ORM would encode them.
+_WRITE_NEW = text(
+    f"WITH delivery AS (INSERT INTO deliveries {_values('d_', _DELIVERY_COLUMNS)}), "
+    f"history AS (INSERT INTO delivery_history {_values('h_', _HISTORY_COLUMNS)}) {OUTBOX_INSERT_SQL}"
+).bindparams(*(bindparam(f"d_{c.key}", type_=c.type) for c in _DELIVERY_COLUMNS),
+             *(bindparam(f"h_{c.key}", type_=c.type) for c in _HISTORY_COLUMNS)).execution_options(skip_scope=True)
+
+
+def with_defaults(obj: Any) -> Any:
+    """The object with each column's Python default where it leaves the column unset, as a flush would
+    set it (the rows written by `write_new` are never flushed)."""
+    for column in _columns(obj.__table__):
+        if getattr(obj, column.key) is None and column.default is not None:
+            if column.default.is_scalar:
+                setattr(obj, column.key, column.default.arg)
+            elif column.default.is_callable:
+                setattr(obj, column.key, column.default.arg({}))
+    return obj
+
+
+def _row(prefix: str, columns: list[Any], obj: Any) -> dict[str, Any]:
+    return {f"{prefix}{column.key}": getattr(obj, column.key) for column in columns}
+
+
+async def write_new(session: AsyncSession, delivery: Delivery, history: DeliveryHistory, event: Event) -> None:
+    """A new delivery, its first history entry and its event in ONE statement (data-modifying CTEs before
+    the outbox insert): one round trip. Raw SQL, so the caller checks the delivery's unit is in the
+    caller's scope (as the ORM's flush check would), and has set the defaults (`with_defaults`); the
+    rows stay outside the session."""
+    await session.execute(_WRITE_NEW, {**_row("d_", _DELIVERY_COLUMNS, delivery),
+                                       **_row("h_", _HISTORY_COLUMNS, history), **outbox_params([event])})
 
 
 def deliveries(unit_path: str | None, *, programme: str | None = None, source: str | None = None,

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.catalogue import repository as catalogue
 from services.support.deliveries import repository, rules, service
@@ -26,18 +25,19 @@ from services.support.dependencies import (
     DateTo,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
     Period,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as households
 from shared.errors import not_found
@@ -51,9 +51,7 @@ def out(delivery: Delivery) -> DeliveryOut:
         "amount_million_vnd": rules.million_vnd(delivery.amount_vnd)})
 
 
-def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSONResponse:
-    return versioned_json(out(delivery), delivery.version, status,
-                          f"/support/deliveries/{delivery.id}" if location else None)
+_json = RecordAnswers(out, "/support/deliveries")
 
 
 @router.post("/deliveries", status_code=201, response_model=DeliveryOut, responses=problems(404),
@@ -63,9 +61,9 @@ def _json(delivery: Delivery, status: int = 200, location: bool = False) -> JSON
                          "`not_eligible` naming the rule, unless `override_reason` is given by a role holding "
                          "`support.eligibility.override` (the delivery is then flagged `eligibility_exception`).")
 async def record_household_delivery(body: HouseholdDeliveryIn, request: Request, principal: Writer,
-                                    session: DbSession) -> Response:
+                                    session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record_household(session, principal, body), 201, location=True)
+        return _json(await service.record_household(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 
@@ -75,9 +73,9 @@ async def record_household_delivery(body: HouseholdDeliveryIn, request: Request,
              description="Counts of households, persons and turns, quantities, the amount split by source. "
                          "Accepts `Idempotency-Key`.")
 async def record_aggregate_delivery(body: AggregateDeliveryIn, request: Request, principal: Writer,
-                                    session: DbSession) -> Response:
+                                    session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.record_aggregate(session, principal, body), 201, location=True)
+        return _json(await service.record_aggregate(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 

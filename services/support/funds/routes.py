@@ -15,6 +15,7 @@ from services.support.dependencies import (
     DateTo,
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     Page,
     Paging,
     Period,
@@ -59,7 +60,8 @@ def _entry_json(entry: FundEntry, fund_id: UUID) -> JSONResponse:
 
 @router.post("", status_code=201, response_model=FundOut, responses=problems(404, 409),
              summary="Open the fund of a unit (one per unit; its level is the unit's)")
-async def open_fund(body: FundIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def open_fund(body: FundIn, request: Request, principal: Writer, session: DbSession,
+                    idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         fund = await service.open_fund(session, principal, body)
         return JSONResponse(fund_out(fund).model_dump(mode="json"), status_code=201,
@@ -83,7 +85,8 @@ async def get_fund(fund_id: UUID, principal: Reader, session: DbSession) -> Resp
 
 @router.post("/{fund_id}/donations", status_code=201, response_model=EntryOut, responses=problems(404),
              summary="Record a donation into the fund (Idempotency-Key accepted)")
-async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: Writer, session: DbSession,
+                 idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         fund = await service.load(session, fund_id)
         return _entry_json(await service.donate(session, principal, fund, body), fund.id)
@@ -96,7 +99,8 @@ async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: W
              summary="Spend from the fund; never below zero (Idempotency-Key accepted)",
              description="Concurrent spends of one fund are serialised by the fund's row: when two officers spend "
                          "the last money, one succeeds and the other gets 409 `insufficient_balance`.")
-async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer, session: DbSession,
+                idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         return _entry_json(await service.spend(session, principal, fund_id, body), fund_id)
 
@@ -109,7 +113,8 @@ async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Write
              description="`spend_entry_id` names a spend of this fund; the refunds of one spend never exceed it "
                          "(409 `refund_exceeds_spend` with `refundable_vnd`; concurrent refunds are serialised on "
                          "the spend). Emits `support.fund.refunded`.")
-async def refund(fund_id: UUID, body: RefundIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def refund(fund_id: UUID, body: RefundIn, request: Request, principal: Writer, session: DbSession,
+                 idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         fund = await service.load(session, fund_id)
         return _entry_json(await service.refund(session, principal, fund, body), fund.id)
@@ -121,7 +126,7 @@ async def refund(fund_id: UUID, body: RefundIn, request: Request, principal: Wri
              responses={**problems(404), 409: {"description": "The balance does not hold the amount (unchanged)"}},
              summary="Pass money to the fund of a unit below (Idempotency-Key accepted)")
 async def transfer(fund_id: UUID, body: TransferIn, request: Request, principal: Writer,
-                   session: DbSession) -> Response:
+                   session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
         fund = await service.load(session, fund_id)
         return _entry_json(await service.transfer(session, principal, fund, body), fund.id)

@@ -6,22 +6,22 @@ from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.support.dependencies import (
     DbSession,
     Hierarchy,
+    IdempotencyKey,
     IfMatch,
     Page,
     Paging,
     Reader,
+    RecordAnswers,
     UnitCode,
     Writer,
     check_if_match,
     idempotent,
     paginate,
     problems,
-    versioned_json,
 )
 from services.support.households import repository as units
 from services.support.sponsorships import repository, service
@@ -35,16 +35,15 @@ def out(item: Sponsorship) -> SponsorshipOut:
     return SponsorshipOut.model_validate(item, from_attributes=True)
 
 
-def _json(item: Sponsorship, status: int = 200) -> JSONResponse:
-    location = f"/support/sponsorships/{item.id}" if status == 201 else None
-    return versioned_json(out(item), item.version, status, location)
+_json = RecordAnswers(out, "/support/sponsorships")
 
 
 @router.post("", status_code=201, response_model=SponsorshipOut, responses=problems(404),
              summary="Start a sponsorship: a helper, the households helped, a commitment (Idempotency-Key accepted)")
-async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession) -> Response:
+async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Writer, session: DbSession,
+                            idempotency_key: IdempotencyKey = None) -> Response:
     async def run() -> Response:
-        return _json(await service.start(session, principal, body), 201)
+        return _json(await service.start(session, principal, body), created=True)
 
     return await idempotent(request, session, principal, run)
 
