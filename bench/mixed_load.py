@@ -80,6 +80,10 @@ async def start_platform(pg_url: str, nats_url: str) -> dict[str, AppProcess]:
     return processes
 
 
+LOGIN = {"grant_type": "password", "username": "commune.07207", "password": "demo"}
+RENEW_SECONDS = 240  # a new access token this often: they live 600 s (GATEWAY_ACCESS_TOKEN_TTL_SECONDS)
+
+
 class Load:
     def __init__(self, gateway: str, token: str, household_ids: list[str]) -> None:
         self.gateway = gateway
@@ -136,12 +140,25 @@ class Load:
             self.latencies["import"].append(time.perf_counter() - started_at)
             await asyncio.sleep(max(0.0, 15.0 - (time.perf_counter() - started_at)))
 
+    async def renew(self, session: aiohttp.ClientSession) -> None:
+        """Logs in again before the access token expires, as a client does: a step longer than the
+        token's life otherwise ends in 401s (the first 10-minute run did)."""
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                async with session.post(self.gateway + "/auth/token", data=LOGIN) as response:
+                    if response.status == 200:
+                        self.headers["Authorization"] = f"Bearer {(await response.json())['access_token']}"
+            except aiohttp.ClientError:
+                continue  # tried again next round; the token still has half its life
+
     async def step(self, rate: int, seconds: int) -> dict[str, Any]:
         self.latencies.clear()
         self.errors.clear()
         connector = aiohttp.TCPConnector(limit=512)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
             importer = asyncio.create_task(self.imports(session, seconds))
+            renewer = asyncio.create_task(self.renew(session))
             tasks = []
             began = time.perf_counter() + 0.05
             for i in range(rate * seconds):
@@ -153,6 +170,7 @@ class Load:
             await asyncio.gather(*tasks)
             finished = time.perf_counter()
             await importer
+            renewer.cancel()
         every = [v for k, values in self.latencies.items() if k != "import" for v in values]
         return {
             "offered_per_s": rate, "achieved_per_s": round(len(every) / (finished - began), 1),
@@ -171,8 +189,7 @@ async def run(rates: list[int], seconds: int) -> list[dict[str, Any]]:
         try:
             gateway = processes["gateway"].url
             async with httpx.AsyncClient(timeout=120) as client:
-                token = (await client.post(f"{gateway}/auth/token", data={
-                    "grant_type": "password", "username": "commune.07207", "password": "demo"})).json()["access_token"]
+                token = (await client.post(f"{gateway}/auth/token", data=LOGIN)).json()["access_token"]
                 headers = {"Authorization": f"Bearer {token}"}
                 job = await client.post(f"{gateway}/registry/imports", headers=headers,
                                         files={"file": ("seed.csv", import_file("07207", 2000, 0))})
