@@ -7,7 +7,8 @@ on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL):
 - fund: 50 concurrent clients spending 1,000 VND at a time from one fund until it is empty: negative
   balances (0), the sum of accepted spends = opening − closing exactly, accepted spends/s (≥ 300).
 - delivery: `POST /support/deliveries` (eligibility checked against the read model) at a fixed
-  offered rate, open loop (requests leave on schedule whatever the answers do): p50/p95/p99.
+  offered rate, open loop (requests leave on schedule whatever the answers do): p50/p95/p99, the rate
+  answered and the service's CPU per delivery (also as ratios to the baseline read's in the same run).
   Target: p99 ≤ 25 ms at 100 requests/s. Called directly with a principal signed like the gateway
   signs it (the gateway's own overhead is docs/gateway.md's figure).
 - read model: registry status changes (`registry.household.assessed`) published on NATS at a fixed
@@ -18,7 +19,8 @@ The load generator shares the machine's cores with the service and the database:
 pessimistic on a loaded machine. Prints the machine's load average with them.
 
 Usage: .venv/bin/python -m bench.support [--import-rows 200000] [--households 20000] [--rate 100]
-                                         [--seconds 20] [--events 2000] [--event-rate 200]
+                                         [--seconds 20] [--events 2000] [--event-rate 200] [--fund-clients 50]
+A part is skipped with 0 (e.g. only the delivery: --import-rows 0 --events 0 --fund-clients 0).
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ async def bench_fund(client: httpx.AsyncClient, headers: dict[str, str], db_url:
 
 # ---- one delivery at a fixed rate ------------------------------------------------------------------
 async def bench_delivery(client: httpx.AsyncClient, headers: dict[str, str], people: list[tuple[str, str, str]],
-                         rate: int, seconds: int) -> dict[str, Any]:
+                         rate: int, seconds: int, pid: int) -> dict[str, Any]:
     rng = random.Random(5)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -237,6 +239,7 @@ async def bench_delivery(client: httpx.AsyncClient, headers: dict[str, str], peo
     latencies.clear()
     statuses.clear()
     tasks = []
+    cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     for i in range(rate * seconds):
         delay = started + i / rate - time.perf_counter()
@@ -244,8 +247,10 @@ async def bench_delivery(client: httpx.AsyncClient, headers: dict[str, str], peo
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
     return {"rate": rate, "requests": len(latencies), "statuses": statuses, "p50": percentile(latencies, 50),
-            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies)}
+            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies),
+            "answered_rate": len(latencies) / elapsed, "cpu": (cpu_seconds(pid) - cpu_before) / len(latencies)}
 
 
 # ---- the machine's baseline in the same run -------------------------------------------------------
@@ -335,10 +340,14 @@ async def main(args: argparse.Namespace) -> None:
                           f"max {rm['max']:.0f} ms (target p99 ≤ 2,000 ms)")
                 if args.rate:
                     # Households the read-model run left poor (it moved the first `--events` ones out).
-                    d = await bench_delivery(client, headers, people[args.events:] or people, args.rate, args.seconds)
+                    d = await bench_delivery(client, headers, people[args.events:] or people, args.rate, args.seconds,
+                                             service.pid)
                     print(f"delivery: {d['requests']} POST /support/deliveries at {d['rate']}/s offered (open loop), "
                           f"statuses {d['statuses']}; p50 {d['p50']:.1f} ms, p95 {d['p95']:.1f} ms, "
-                          f"p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms (target p99 ≤ 25 ms)")
+                          f"p99 {d['p99']:.1f} ms, max {d['max']:.1f} ms (target p99 ≤ 25 ms); answered "
+                          f"{d['answered_rate']:.0f}/s = {d['answered_rate'] / baseline:.2f} × the baseline read's "
+                          f"rate; "
+                          f"service CPU {d['cpu'] * 1000:.2f} ms/delivery = {d['cpu'] / read_cpu:.2f} × the read's")
                 if args.fund_clients:
                     cpu_before = cpu_seconds(service.pid)
                     f = await bench_fund(client, headers, db_url, clients=args.fund_clients)

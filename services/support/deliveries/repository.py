@@ -24,24 +24,32 @@ from shared.events import OUTBOX_INSERT_SQL, Event, outbox_params
 Refs = dict[tuple[str, str], CatalogueEntry]
 
 
+def _household_with_refs() -> Select[Any]:
+    entry = func.jsonb_build_object("catalogue", CatalogueEntry.catalogue, "code", CatalogueEntry.code,
+                                    "name", CatalogueEntry.name, "fields", CatalogueEntry.fields,
+                                    "active", CatalogueEntry.active)
+    refs = (select(func.jsonb_agg(entry, type_=JSONB))
+            .where(tuple_(CatalogueEntry.catalogue, CatalogueEntry.code).in_(bindparam("keys", expanding=True)))
+            .scalar_subquery())
+    step = func.jsonb_build_object("review_year", SupportTransition.review_year, "status", SupportTransition.status,
+                                   "transition", SupportTransition.transition)
+    transitions = (select(func.jsonb_agg(aggregate_order_by(step, SupportTransition.review_year), type_=JSONB))
+                   .where(SupportTransition.household_id == SupportHousehold.id).scalar_subquery())
+    return select(SupportHousehold, refs, transitions).where(SupportHousehold.id == bindparam("household_id"))
+
+
+# Built once: building it per request cost more CPU than the round trip it saves.
+_HOUSEHOLD_WITH_REFS = _household_with_refs()
+
+
 async def household_with_refs(session: AsyncSession, household_id: UUID, keys: Iterable[tuple[str, str]]
                               ) -> tuple[SupportHousehold | None, Refs, list[Transition]]:
     """The household if the caller's scope reaches it, with the catalogue entries named by (catalogue,
     code) and the household's recognised transitions (those in scope, oldest first) — one query, one
     round trip. The scope filter of the session applies to the household and to the transitions'
     subquery alike; the catalogue is reference data. No household: (None, {}, [])."""
-    wanted = sorted(set(keys))
-    entry = func.jsonb_build_object("catalogue", CatalogueEntry.catalogue, "code", CatalogueEntry.code,
-                                    "name", CatalogueEntry.name, "fields", CatalogueEntry.fields,
-                                    "active", CatalogueEntry.active)
-    refs = (select(func.jsonb_agg(entry, type_=JSONB))
-            .where(tuple_(CatalogueEntry.catalogue, CatalogueEntry.code).in_(wanted)).scalar_subquery())
-    step = func.jsonb_build_object("review_year", SupportTransition.review_year, "status", SupportTransition.status,
-                                   "transition", SupportTransition.transition)
-    transitions = (select(func.jsonb_agg(aggregate_order_by(step, SupportTransition.review_year), type_=JSONB))
-                   .where(SupportTransition.household_id == SupportHousehold.id).scalar_subquery())
-    row = (await session.execute(select(SupportHousehold, refs, transitions)
-                                 .where(SupportHousehold.id == household_id))).first()
+    row = (await session.execute(_HOUSEHOLD_WITH_REFS, {"household_id": household_id,
+                                                        "keys": sorted(set(keys))})).first()
     if row is None:
         return None, {}, []
     entries = [CatalogueEntry(catalogue=e["catalogue"], code=e["code"], name=e["name"], fields=e["fields"],
