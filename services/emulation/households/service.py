@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.emulation.households import repository
 from services.emulation.models import Household
 from shared.errors import Problem
 from shared.principal import Principal
@@ -18,7 +19,7 @@ async def check(session: AsyncSession, principal: Principal, household_id: UUID,
     """The household, known to the registry, inside the caller's scope, not removed, and of `unit_path`
     (the nominating or registering unit) or a unit below it. Unknown and out of scope are the same 404
     (a caller learns nothing of another unit's households); removed or of another unit are 422."""
-    found = await session.get(Household, str(household_id))
+    found = await repository.find(session, household_id)
     if found is None or not principal.can_reach(found.unit_path):
         raise Problem(404, "household_not_found", "Household not found",
                       f"No registry household {household_id} in your units.",
