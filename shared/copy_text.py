@@ -1,8 +1,7 @@
 """Values written in PostgreSQL's COPY text format (tab-separated, `\\N` for NULL, backslash escapes).
 
-An import builds its COPY lines in a worker process and the service only forwards the bytes: the
-database parses text input at least as fast as asyncpg's binary records, and the service's own
-process stays free for requests.
+The bulk imports (registry, support) build their COPY lines with these and the service only forwards
+the bytes: the database parses text input at least as fast as asyncpg's binary records.
 """
 
 from __future__ import annotations
