@@ -6,7 +6,7 @@ the bytes: the database parses text input at least as fast as asyncpg's binary r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -46,3 +46,11 @@ def text_array(values: Iterable[str]) -> str:
     """A text[] literal; elements are quoted unless they are plain identifiers (indicator codes are)."""
     parts = [v if v.isidentifier() else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
     return text("{" + ",".join(parts) + "}")
+
+
+async def slices(data: bytes, size: int = 256 * 1024) -> AsyncIterator[memoryview]:
+    """COPY data a slice at a time (asyncpg's `copy_to_table(source=...)`): asyncpg copies what it
+    sends, so a whole batch would be copied at once."""
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield view[start:start + size]

@@ -62,8 +62,8 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
                               ENTRIES)
     path = "v2008.24.213.07207"
     builder.add(row.delivery, "0190bbbb-0000-7000-8000-000000000002", path, "poor")
-    built = builder.built
-    item = orjson.loads(built.items[0])
+    built = builder.take(last=True)
+    item = orjson.loads(built.items[0][:-1])  # each item is followed by a comma
     delivery = {"id": item["delivery_id"], "version": 1, "kind": "household", "status": "recorded", "unit_path": path,
                 "programme": "tet_gifts", "delivered_on": date(2024, 1, 20), "period_from": None, "year": 2024,
                 "households": 1, "persons": 4, "turns": None, "quantities": [{"measure": "portion", "quantity": "1"}],
@@ -76,10 +76,10 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     expected = events.delivery_payload(delivery, ENTRIES)
     assert item == expected and list(item) == list(expected)
     assert item["funding"][0]["source_kind"] == "vnn_fund" and item["programme_category"] == "gifts"
-    line = dict(zip(DELIVERY_COLUMNS, built.deliveries[0].rstrip("\n").split("\t"), strict=True))
+    line = dict(zip(DELIVERY_COLUMNS, built.deliveries[0].decode().rstrip("\n").split("\t"), strict=True))
     assert line["note"] == "Quà Tết\\tback\\\\slash" and line["persons"] == "4" and line["unit_code"] == "07207"
     assert orjson.loads(line["funding"]) == delivery["funding"] and line["recorded_by"] == "officer\\\\1"
-    history = dict(zip(HISTORY_COLUMNS, built.history[0].rstrip("\n").split("\t"), strict=True))
+    history = dict(zip(HISTORY_COLUMNS, built.history[0].decode().rstrip("\n").split("\t"), strict=True))
     assert history["delivery_id"] == item["delivery_id"] and history["action"] == "recorded"
     assert orjson.loads(history["after"]) == {"import_job_id": "0190aaaa-0000-7000-8000-000000000001"}
-    assert built.amount_vnd == 500_000 and built.paths == [path]
+    assert built.amount_vnd == 500_000 and built.paths == {path} and built.first_paths == [path] and built.last

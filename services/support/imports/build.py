@@ -11,7 +11,7 @@ household and its status are filled in. An item has exactly the keys of `events.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,11 +21,13 @@ from services.support import events
 from services.support.deliveries.rules import HOUSEHOLD, RECORDED
 from services.support.imports.rules import Delivery
 from shared import copy_text
+from shared.lines import Lines
 
 DELIVERY_COLUMNS = ("id", "unit_path", "kind", "status", "unit_code", "programme", "delivered_on", "year",
                     "household_id", "households", "persons", "quantities", "amount_vnd", "funding", "body", "note",
                     "document_ref", "household_status", "import_job_id", "version", "recorded_at", "recorded_by",
                     "updated_at")
+EVENT_ITEMS = 1000  # deliveries per `support.delivery.recorded_batch` event
 HISTORY_COLUMNS = ("id", "unit_path", "delivery_id", "version", "action", "actor_id", "actor_role", "at", "after")
 
 
@@ -41,11 +43,14 @@ def _copy_json(value: Any) -> str:
 
 @dataclass
 class Built:
-    deliveries: list[str] = field(default_factory=list)  # COPY text lines
-    history: list[str] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)  # one JSON object each
-    paths: list[str] = field(default_factory=list)  # each delivery's unit path
-    amount_vnd: int = 0
+    """A run of built rows, as the service stores them (sent from the worker process in one piece)."""
+    deliveries: Lines  # COPY text lines
+    history: Lines
+    items: Lines  # each delivery's event item: a JSON object followed by a comma
+    first_paths: list[str]  # the unit path of the first delivery of every EVENT_ITEMS
+    paths: set[str]  # the units delivered to
+    amount_vnd: int
+    last: bool
 
 
 class DeliveryBuilder:
@@ -66,7 +71,11 @@ class DeliveryBuilder:
         self._units: dict[str, tuple[str, str, str]] = {}
         self._statuses: dict[str | None, tuple[str, str]] = {}
         self._deliveries: dict[int, tuple[str, str, str]] = {}
-        self.built = Built()
+        self._lines: list[str] = []
+        self._history: list[str] = []
+        self._items: list[str] = []
+        self._paths: list[str] = []
+        self._amount = 0
 
     def _unit(self, path: str) -> tuple[str, str, str]:
         """(COPY columns unit_path…unit_code, the path as COPY text, the item's unit fields)."""
@@ -109,15 +118,26 @@ class DeliveryBuilder:
         return found
 
     def add(self, delivery: Delivery, household_id: str, unit_path: str, status: str | None) -> None:
-        built = self.built
         delivery_id, history_id = str(uuid_utils.uuid7()), str(uuid_utils.uuid7())
         unit_copy, path_copy, unit_item = self._unit(unit_path)
         status_copy, status_item = self._status(status)
         head, tail, middle = self._delivery(delivery)
-        built.deliveries.append(f"{delivery_id}{unit_copy}{head}{household_id}{tail}{status_copy}"
-                                f"{self._delivery_tail}")
-        built.history.append(f"{history_id}\t{path_copy}\t{delivery_id}{self._history_tail}")
-        built.items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},'
-                           f'"household_id":"{household_id}","household_status":{status_item}{self._item_tail}')
-        built.paths.append(unit_path)
-        built.amount_vnd += delivery.amount_vnd
+        self._lines.append(f"{delivery_id}{unit_copy}{head}{household_id}{tail}{status_copy}{self._delivery_tail}")
+        self._history.append(f"{history_id}\t{path_copy}\t{delivery_id}{self._history_tail}")
+        self._items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},'
+                           f'"household_id":"{household_id}","household_status":{status_item}{self._item_tail},')
+        self._paths.append(unit_path)
+        self._amount += delivery.amount_vnd
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def take(self, last: bool) -> Built:
+        """The rows added since the last take (a multiple of EVENT_ITEMS unless `last`)."""
+        paths = self._paths
+        built = Built(deliveries=Lines.join(line.encode() for line in self._lines),
+                      history=Lines.join(line.encode() for line in self._history),
+                      items=Lines.join(item.encode() for item in self._items),
+                      first_paths=paths[::EVENT_ITEMS], paths=set(paths), amount_vnd=self._amount, last=last)
+        self._lines, self._history, self._items, self._paths, self._amount = [], [], [], [], 0
+        return built

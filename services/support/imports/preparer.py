@@ -3,22 +3,24 @@ event items (build.py). Needs no database: the service answers its two questions
 the file's communes in the caller's scope; the transitions of households whose status a programme
 does not serve by itself), so it runs in the import's worker process (worker.py).
 
-Three steps, in order: `read()` (the communes named), `place(households)` (the households whose
-transitions are needed), `build(transitions)` (everything to store). A refused file raises `Refused`
-at the first step that can tell: with every problem of every row, as the 422 lists them.
+Steps, in order: `read()` (the communes named), `place(households)` (the households whose
+transitions are needed), `check(transitions)`, then `batches()` (everything to store). A refused file
+raises `Refused` at the first step that can tell: with every problem of every row, as the 422 lists
+them; nothing is built before every row passed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from services.support.catalogue.rules import Transition, eligibility_refusal
 from services.support.imports import reader, rules
-from services.support.imports.build import Built, DeliveryBuilder
+from services.support.imports.build import EVENT_ITEMS, Built, DeliveryBuilder
 
+BATCH_ROWS = 20 * EVENT_ITEMS  # a whole number of events
 # (id, commune code, household code, unit path, status, removed) as the service read it.
 HouseholdRow = tuple[str, str, str | None, str, str | None, bool]
 
@@ -41,6 +43,7 @@ class Setup:
     stamp: str
     actor_id: str
     actor_role: str | None
+    batch_rows: int = BATCH_ROWS  # a multiple of EVENT_ITEMS, or a batch's events start afresh
 
 
 class Preparer:
@@ -100,8 +103,8 @@ class Preparer:
                     doubtful.add(household[0])
         return sorted(doubtful)
 
-    def build(self, transitions: Mapping[str, list[Transition]]) -> Built:
-        """The COPY lines and event items of every row, unless a row has a problem."""
+    def check(self, transitions: Mapping[str, list[Transition]]) -> None:
+        """Refuses the file if any row has a problem (eligibility included)."""
         errors = self._errors
         for row, household in self._placed:
             programme = row.delivery.programme
@@ -117,9 +120,14 @@ class Preparer:
                 "errors": [{"row": r, "column": c, "reason": m} for r, c, m in errors[:rules.MAX_ERRORS_LISTED]]})
         if not self._placed:
             raise Refused("The file has no delivery rows.")
+
+    def batches(self) -> Iterator[Built]:
+        """The checked rows' COPY lines and event items, `batch_rows` at a time (the service stores one
+        while the next is built)."""
         setup = self.setup
         builder = DeliveryBuilder(setup.job_id, setup.stamp, setup.actor_id, setup.actor_role, setup.entries)
-        add = builder.add
-        for row, (household_id, _, _, unit_path, status, _) in self._placed:
-            add(row.delivery, household_id, unit_path, status)
-        return builder.built
+        add, placed, size = builder.add, self._placed, setup.batch_rows
+        for start in range(0, len(placed), size):
+            for row, (household_id, _, _, unit_path, status, _) in placed[start:start + size]:
+                add(row.delivery, household_id, unit_path, status)
+            yield builder.take(last=start + size >= len(placed))

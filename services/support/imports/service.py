@@ -11,7 +11,9 @@ outbox.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,16 +25,19 @@ from services.support import events
 from services.support.catalogue import repository as catalogue
 from services.support.catalogue.rules import Programme, Transition
 from services.support.households.models import SupportHousehold, SupportTransition
-from services.support.imports import rules
-from services.support.imports.build import DELIVERY_COLUMNS, HISTORY_COLUMNS, Built
+from services.support.imports import preparer, rules
+from services.support.imports.build import DELIVERY_COLUMNS, EVENT_ITEMS, HISTORY_COLUMNS, Built
 from services.support.imports.models import ImportJob
-from services.support.imports.preparer import HouseholdRow, Preparer, Refused, Setup
+from services.support.imports.preparer import HouseholdRow, Refused, Setup
+from services.support.imports.worker import PreparerProcess
 from shared import clock
+from shared.copy_text import slices
 from shared.errors import Problem, not_found
-from shared.events import Event, record_events, uuid7
+from shared.events import Event, uuid7, write_events
 from shared.principal import Principal
+from shared.workers import WorkerFailed
 
-EVENT_ITEMS = 1000
+log = logging.getLogger(__name__)
 
 
 async def _catalogue(session: AsyncSession) -> tuple[rules.Catalogue, dict[tuple[str, str], dict[str, Any]]]:
@@ -78,50 +83,59 @@ def _common_path(paths: Iterable[str]) -> str:
     return ".".join(parts or [])
 
 
-async def _chunks(lines: list[str], size: int = 2000) -> AsyncIterator[bytes]:
-    for start in range(0, len(lines), size):
-        yield "".join(lines[start:start + size]).encode()
-
-
 async def import_file(session: AsyncSession, principal: Principal, data: bytes, file_name: str | None) -> ImportJob:
     known, entries = await _catalogue(session)
     job_id, now = uuid7(), clock.now()
-    preparer = Preparer(Setup(data=data, catalogue=known, entries=entries, today=clock.today(), job_id=str(job_id),
-                              stamp=now.isoformat(), actor_id=principal.id, actor_role=principal.role))
+    worker = PreparerProcess(Setup(data=data, catalogue=known, entries=entries, today=clock.today(),
+                                   job_id=str(job_id), stamp=now.isoformat(), actor_id=principal.id,
+                                   actor_role=principal.role, batch_rows=preparer.BATCH_ROWS))
     try:
-        communes = preparer.read()
-        doubtful = preparer.place(await _households(session, communes))
-        built = preparer.build(await _transitions(session, doubtful))
+        communes = await worker.read()
+        doubtful = await worker.place(await _households(session, communes))
+        return await _store(session, principal, job_id, now, worker.batches(await _transitions(session, doubtful)),
+                            file_name)
     except Refused as exc:
         raise Problem(422, "import_rejected", "File refused", exc.detail, **exc.extras) from None
-    return await _store(session, principal, job_id, now, built, file_name)
+    except WorkerFailed as exc:
+        log.error("support import failed: %s", exc)
+        raise Problem(500, "import_failed", "Import failed", f"{exc} Nothing was stored; upload the file again.") \
+            from None
+    finally:
+        await worker.stop()
 
 
-async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now: Any, built: Built,
-                 file_name: str | None) -> ImportJob:
+async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now: datetime,
+                 batches: AsyncIterator[Built], file_name: str | None) -> ImportJob:
+    """Each batch COPYed (deliveries, then their history) and its events written as it arrives."""
     connection = await session.connection()
     raw: Any = (await connection.get_raw_connection()).driver_connection
-    await raw.copy_to_table("deliveries", source=_chunks(built.deliveries), columns=DELIVERY_COLUMNS, format="text")
-    await raw.copy_to_table("delivery_history", source=_chunks(built.history), columns=HISTORY_COLUMNS,
-                            format="text")
-    job = ImportJob(id=job_id, unit_path=_common_path(set(built.paths)), file_name=file_name,
-                    rows=len(built.deliveries), amount_vnd=built.amount_vnd, created_by=principal.id, created_at=now)
+    rows, amount, paths = 0, 0, set()
+    async for built in batches:
+        await raw.copy_to_table("deliveries", source=slices(built.deliveries.data), columns=DELIVERY_COLUMNS,
+                                format="text")
+        await raw.copy_to_table("delivery_history", source=slices(built.history.data), columns=HISTORY_COLUMNS,
+                                format="text")
+        await write_events(raw, batch_events(str(job_id), built))
+        rows, amount = rows + len(built.deliveries), amount + built.amount_vnd
+        paths |= built.paths
+    job = ImportJob(id=job_id, unit_path=_common_path(paths), file_name=file_name, rows=rows, amount_vnd=amount,
+                    created_by=principal.id, created_at=now)
     session.add(job)
     await session.flush()
-    await record_events(session, batch_events(str(job_id), built.items, built.paths))
     return job
 
 
-def batch_events(job_id: str, items: Sequence[str], paths: Sequence[str]) -> list[Event]:
-    """`support.delivery.recorded_batch` events of EVENT_ITEMS items each; an item arrives as JSON text
-    and is spliced in unparsed. The event's unit is its first delivery's."""
+def batch_events(job_id: str, built: Built) -> list[Event]:
+    """`support.delivery.recorded_batch` events of EVENT_ITEMS deliveries each; the items arrive as JSON
+    text and are spliced in unparsed. An event's unit is its first delivery's."""
     out = []
-    for start in range(0, len(items), EVENT_ITEMS):
-        unit = events.unit_fields(paths[start])
-        chunk = orjson.Fragment(("[" + ",".join(items[start:start + EVENT_ITEMS]) + "]").encode())
+    for n, path in enumerate(built.first_paths):
+        unit = events.unit_fields(path)
+        items = orjson.Fragment(b"[" + built.items.span(n * EVENT_ITEMS, min((n + 1) * EVENT_ITEMS,
+                                                                             len(built.items)))[:-1] + b"]")
         out.append(Event(type=events.DELIVERY_RECORDED_BATCH, producer=events.PRODUCER, subject_id=job_id,
                          unit_path=unit["unit_path"], unit_code=unit["unit_code"], version=1,
-                         payload={"job_id": job_id, "items": chunk}))
+                         payload={"job_id": job_id, "items": items}))
     return out
 
 
