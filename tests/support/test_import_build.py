@@ -58,8 +58,8 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     row, _ = _reader().read(2, GOOD)
     assert row is not None
     stamp = datetime(2024, 12, 30, 8, 0, tzinfo=UTC)
-    builder = DeliveryBuilder("0190aaaa-0000-7000-8000-000000000001", stamp.isoformat(), "officer\\1", "commune_officer",
-                              ENTRIES)
+    builder = DeliveryBuilder("0190aaaa-0000-7000-8000-000000000001", stamp.isoformat(), "officer\\1",
+                              "commune_officer", ENTRIES)
     path = "v2008.24.213.07207"
     builder.add(row.delivery, "0190bbbb-0000-7000-8000-000000000002", path, "poor")
     built = builder.take(last=True)
