@@ -85,17 +85,22 @@ class WorkerProcess:
         """Starts receiving the next message now (the next `receive` returns it)."""
         self._next = asyncio.get_running_loop().run_in_executor(self._thread, self._recv)
 
-    async def receive(self, expected: str) -> Any:
-        """The body of the next message, which must be of kind `expected` (one value: that value)."""
+    async def message(self) -> tuple[str, Any]:
+        """The next message as (kind, body) (a body of one value: that value)."""
         future, self._next = self._next, None
         kind, *body = await (future or asyncio.get_running_loop().run_in_executor(self._thread, self._recv))
         if kind == _RAISED:
             raise body[0]
         if kind == _FAILED:
             raise WorkerFailed(body[0])
+        return kind, body[0] if len(body) == 1 else tuple(body)
+
+    async def receive(self, expected: str) -> Any:
+        """The body of the next message, which must be of kind `expected`."""
+        kind, body = await self.message()
         if kind != expected:
             raise WorkerFailed(f"{self._failure} sent {kind!r} instead of {expected!r}.")
-        return body[0] if len(body) == 1 else tuple(body)
+        return body
 
     def _recv(self) -> Any:
         assert self._conn is not None

@@ -63,7 +63,8 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     path = "v2008.24.213.07207"
     builder.add(row.delivery, "0190bbbb-0000-7000-8000-000000000002", path, "poor")
     built = builder.take(last=True)
-    item = orjson.loads(built.items[0][:-1])  # each item is followed by a comma
+    [(first_path, items)] = built.events
+    [item] = orjson.loads(items)
     delivery = {"id": item["delivery_id"], "version": 1, "kind": "household", "status": "recorded", "unit_path": path,
                 "programme": "tet_gifts", "delivered_on": date(2024, 1, 20), "period_from": None, "year": 2024,
                 "households": 1, "persons": 4, "turns": None, "quantities": [{"measure": "portion", "quantity": "1"}],
@@ -76,10 +77,32 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     expected = events.delivery_payload(delivery, ENTRIES)
     assert item == expected and list(item) == list(expected)
     assert item["funding"][0]["source_kind"] == "vnn_fund" and item["programme_category"] == "gifts"
-    line = dict(zip(DELIVERY_COLUMNS, built.deliveries[0].decode().rstrip("\n").split("\t"), strict=True))
+    line = dict(zip(DELIVERY_COLUMNS, built.deliveries.decode().rstrip("\n").split("\t"), strict=True))
     assert line["note"] == "Quà Tết\\tback\\\\slash" and line["persons"] == "4" and line["unit_code"] == "07207"
     assert orjson.loads(line["funding"]) == delivery["funding"] and line["recorded_by"] == "officer\\\\1"
-    history = dict(zip(HISTORY_COLUMNS, built.history[0].decode().rstrip("\n").split("\t"), strict=True))
+    history = dict(zip(HISTORY_COLUMNS, built.history.decode().rstrip("\n").split("\t"), strict=True))
     assert history["delivery_id"] == item["delivery_id"] and history["action"] == "recorded"
     assert orjson.loads(history["after"]) == {"import_job_id": "0190aaaa-0000-7000-8000-000000000001"}
-    assert built.amount_vnd == 500_000 and built.paths == {path} and built.first_paths == [path] and built.last
+    assert built.amount_vnd == 500_000 and built.paths == {path} and first_path == path and built.last
+
+
+def test_batches_hold_whole_events_and_the_last_takes_the_rest() -> None:
+    row, _ = _reader().read(2, GOOD)
+    assert row is not None
+    builder = DeliveryBuilder("0190aaaa-0000-7000-8000-000000000001", "2024-12-30T08:00:00+00:00", "officer", None,
+                              ENTRIES, event_items=2)
+    for n in range(5):
+        builder.add(row.delivery, f"0190bbbb-0000-7000-8000-00000000000{n}", "v2008.24.213.07207", "poor")
+    first, rest = builder.take(last=False), builder.take(last=True)
+    assert (first.rows, len(first.events), first.last) == (4, 2, False)
+    assert (rest.rows, len(rest.events), rest.last) == (1, 1, True)
+    assert [len(orjson.loads(items)) for _, items in first.events + rest.events] == [2, 2, 1]
+    assert first.amount_vnd == 4 * 500_000 and len(first.deliveries.splitlines()) == 4
+
+
+def test_a_column_the_header_lacks_reads_empty_even_when_a_row_runs_past_the_header() -> None:
+    titles = [title for field, title in COLUMNS if field != "note"]
+    fields, _ = header_fields(titles)
+    reader = RowReader(fields, CATALOGUE, TODAY, plain=True)
+    row, problems = reader.read(2, [*GOOD[:10], GOOD[11], "=stray()"])
+    assert problems == [] and row is not None and row.delivery.note is None and row.delivery.document_ref == "QĐ 1"

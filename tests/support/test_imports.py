@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from services.reporting.support.rules import delivery_row
-from services.support.imports import preparer
+from services.support.imports import build, preparer
 from services.support.imports.rules import COLUMNS
 from shared.db import asyncpg_dsn
 from shared.events import Event
@@ -136,6 +136,7 @@ def _import_workers() -> list[psutil.Process]:
 async def test_an_import_whose_worker_process_dies_fails_and_stores_nothing(support: Support,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparer, "BATCH_ROWS", 100)  # five batches, each larger than a pipe holds
+    monkeypatch.setattr(build, "EVENT_ITEMS", 50)
     code = _household_code(await support.household(A0, "poor"))
     rows = [["07207", code, "tet_gifts", "2024-01-20", "portion", "1", "500000", "state_central", "mttq"]] * 500
     holder = await asyncpg.connect(asyncpg_dsn(support.db_url))
@@ -166,3 +167,24 @@ async def test_an_import_whose_worker_process_dies_fails_and_stores_nothing(supp
     again = await support.call("POST", "/support/imports", OFFICER_A0,
                                files={"file": ("ho-tro.csv", _csv(rows[:3]), "text/csv")})
     assert again.status_code == 201 and again.json()["rows"] == 3
+
+
+async def test_a_bad_row_after_batches_were_stored_refuses_the_whole_file(support: Support,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparer, "BATCH_ROWS", 100)  # the first two batches are COPYed before row 232 is read
+    monkeypatch.setattr(build, "EVENT_ITEMS", 50)
+    code = _household_code(await support.household(A0, "poor"))
+    good = ["07207", code, "tet_gifts", "2024-01-20", "portion", "1", "500000", "state_central", "mttq"]
+    rows = [good] * 230 + [[*good[:3], "2024-13-01", *good[4:]]] + [good] * 20
+    response = await support.call("POST", "/support/imports", OFFICER_A0,
+                                  files={"file": ("ho-tro.csv", _csv(rows), "text/csv")})
+    assert response.status_code == 422, response.text
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(232, "Ngày hỗ trợ")]
+    for table in ("deliveries", "delivery_history", "import_jobs"):
+        assert await support.count(table) == 0, table
+    assert await support.delivery_events() == 0
+    accepted = await support.call("POST", "/support/imports", OFFICER_A0,
+                                  files={"file": ("ho-tro.csv", _csv([good] * 230), "text/csv")})
+    assert accepted.status_code == 201 and accepted.json()["rows"] == 230
+    assert await support.count("deliveries") == 230
+    assert len(await support.events("support.delivery.recorded_batch")) == 5  # 50 deliveries each

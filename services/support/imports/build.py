@@ -21,7 +21,6 @@ from services.support import events
 from services.support.deliveries.rules import HOUSEHOLD, RECORDED
 from services.support.imports.rules import Delivery
 from shared import copy_text
-from shared.lines import Lines
 
 DELIVERY_COLUMNS = ("id", "unit_path", "kind", "status", "unit_code", "programme", "delivered_on", "year",
                     "household_id", "households", "persons", "quantities", "amount_vnd", "funding", "body", "note",
@@ -43,11 +42,11 @@ def _copy_json(value: Any) -> str:
 
 @dataclass
 class Built:
-    """A run of built rows, as the service stores them (sent from the worker process in one piece)."""
-    deliveries: Lines  # COPY text lines
-    history: Lines
-    items: Lines  # each delivery's event item: a JSON object followed by a comma
-    first_paths: list[str]  # the unit path of the first delivery of every EVENT_ITEMS
+    """A run of built rows, as the service stores them."""
+    deliveries: bytes  # COPY text lines
+    history: bytes
+    rows: int
+    events: list[tuple[str, bytes]]  # per EVENT_ITEMS deliveries: the first one's unit path, the items as a JSON array
     paths: set[str]  # the units delivered to
     amount_vnd: int
     last: bool
@@ -57,8 +56,8 @@ class DeliveryBuilder:
     """Builds the rows of one import job, recorded by one actor at one moment."""
 
     def __init__(self, job_id: str, stamp: str, actor_id: str, actor_role: str | None,
-                 catalogue: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
-        self.job_id, self.stamp = job_id, stamp
+                 catalogue: Mapping[tuple[str, str], Mapping[str, Any]], event_items: int = EVENT_ITEMS) -> None:
+        self.job_id, self.stamp, self.event_items = job_id, stamp, event_items
         self.catalogue = catalogue
         actor = copy_text.text(actor_id)
         after = _copy_json({"import_job_id": job_id})
@@ -69,13 +68,13 @@ class DeliveryBuilder:
                            f'"void_reason":null}}')
         self._item_head = f'","version":1,"kind":{_json(HOUSEHOLD)},"status":{_json(RECORDED)},'
         self._units: dict[str, tuple[str, str, str]] = {}
-        self._statuses: dict[str | None, tuple[str, str]] = {}
+        self._households: dict[str, tuple[str, str, str, str, str]] = {}
         self._deliveries: dict[int, tuple[str, str, str]] = {}
         self._lines: list[str] = []
         self._history: list[str] = []
         self._items: list[str] = []
         self._paths: list[str] = []
-        self._amount = 0
+        self._amounts: list[int] = []
 
     def _unit(self, path: str) -> tuple[str, str, str]:
         """(COPY columns unit_path…unit_code, the path as COPY text, the item's unit fields)."""
@@ -87,10 +86,13 @@ class DeliveryBuilder:
                 copy_text.text(path), _json(fields)[1:-1])  # "unit_code":…,"hierarchy":… inside the item
         return found
 
-    def _status(self, status: str | None) -> tuple[str, str]:
-        found = self._statuses.get(status)
-        if found is None:
-            found = self._statuses[status] = (copy_text.nullable(status), _json(status))
+    def _household(self, household_id: str, unit_path: str, status: str | None) -> tuple[str, str, str, str, str]:
+        """(COPY columns unit_path…unit_code, the path as COPY text, the status as COPY text, the item's
+        unit fields, the item's household fields)."""
+        unit_copy, path_copy, unit_item = self._unit(unit_path)
+        found = self._households[household_id] = (
+            unit_copy, path_copy, copy_text.nullable(status), unit_item,
+            f'"household_id":{_json(household_id)},"household_status":{_json(status)}')
         return found
 
     def _delivery(self, d: Delivery) -> tuple[str, str, str]:
@@ -119,25 +121,28 @@ class DeliveryBuilder:
 
     def add(self, delivery: Delivery, household_id: str, unit_path: str, status: str | None) -> None:
         delivery_id, history_id = str(uuid_utils.uuid7()), str(uuid_utils.uuid7())
-        unit_copy, path_copy, unit_item = self._unit(unit_path)
-        status_copy, status_item = self._status(status)
-        head, tail, middle = self._delivery(delivery)
+        household = self._households.get(household_id) or self._household(household_id, unit_path, status)
+        unit_copy, path_copy, status_copy, unit_item, household_item = household
+        head, tail, middle = self._deliveries.get(id(delivery)) or self._delivery(delivery)
         self._lines.append(f"{delivery_id}{unit_copy}{head}{household_id}{tail}{status_copy}{self._delivery_tail}")
         self._history.append(f"{history_id}\t{path_copy}\t{delivery_id}{self._history_tail}")
-        self._items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},'
-                           f'"household_id":"{household_id}","household_status":{status_item}{self._item_tail},')
+        self._items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},{household_item}'
+                           f'{self._item_tail}')
         self._paths.append(unit_path)
-        self._amount += delivery.amount_vnd
+        self._amounts.append(delivery.amount_vnd)
 
     def __len__(self) -> int:
         return len(self._lines)
 
     def take(self, last: bool) -> Built:
-        """The rows added since the last take (a multiple of EVENT_ITEMS unless `last`)."""
-        paths = self._paths
-        built = Built(deliveries=Lines.join(line.encode() for line in self._lines),
-                      history=Lines.join(line.encode() for line in self._history),
-                      items=Lines.join(item.encode() for item in self._items),
-                      first_paths=paths[::EVENT_ITEMS], paths=set(paths), amount_vnd=self._amount, last=last)
-        self._lines, self._history, self._items, self._paths, self._amount = [], [], [], [], 0
-        return built
+        """The rows added since the last take: all if `last`, else a whole number of events' worth."""
+        size = self.event_items
+        count = len(self._lines) if last else len(self._lines) - len(self._lines) % size
+        lines, self._lines = self._lines[:count], self._lines[count:]
+        history, self._history = self._history[:count], self._history[count:]
+        items, self._items = self._items[:count], self._items[count:]
+        paths, self._paths = self._paths[:count], self._paths[count:]
+        amounts, self._amounts = self._amounts[:count], self._amounts[count:]
+        events = [(paths[i], ("[" + ",".join(items[i:i + size]) + "]").encode()) for i in range(0, count, size)]
+        return Built(deliveries="".join(lines).encode(), history="".join(history).encode(), rows=count,
+                     events=events, paths=set(paths), amount_vnd=sum(amounts), last=last)

@@ -1,17 +1,18 @@
 """A delivery import file → its rows read and checked → placed in their households → COPY lines and
-event items (build.py). Needs no database: the service answers its two questions (the households of
-the file's communes in the caller's scope; the transitions of households whose status a programme
-does not serve by itself), so it runs in the import's worker process (worker.py).
+event items (build.py), batch after batch. Needs no database: it asks the service (`ask`) for the
+households of each commune the file names as it meets them (in the caller's scope) and for the
+transitions of households whose status a programme does not serve by itself, so it runs in the
+import's worker process (worker.py).
 
-Steps, in order: `read()` (the communes named), `place(households)` (the households whose
-transitions are needed), `check(transitions)`, then `batches()` (everything to store). A refused file
-raises `Refused` at the first step that can tell: with every problem of every row, as the 422 lists
-them; nothing is built before every row passed.
+The rows are read BATCH_ROWS at a time and each batch is built and handed over (`emit`) while the
+next is read: the service stores it meanwhile, in its one transaction. Once a row has a problem
+nothing more is built, but every row is still read and checked; at the end `Refused` lists every
+problem of every row (as the 422 does) and the service rolls back what it stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -43,18 +44,29 @@ class Setup:
     stamp: str
     actor_id: str
     actor_role: str | None
-    batch_rows: int = BATCH_ROWS  # a multiple of EVENT_ITEMS, or a batch's events start afresh
+    batch_rows: int = BATCH_ROWS
+    event_items: int = EVENT_ITEMS  # deliveries per event (BATCH_ROWS holds a whole number of them)
+
+
+Ask = Callable[[str, list[str]], Any]  # ("households", commune codes) / ("transitions", household ids)
+Emit = Callable[[Built], None]
 
 
 class Preparer:
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self._rows: list[rules.Row] = []
         self._errors: list[tuple[int, str, str]] = []
-        self._placed: list[tuple[rules.Row, HouseholdRow]] = []
+        self._communes: set[str] = set()
+        self._households: dict[tuple[str, str | None], list[HouseholdRow]] = {}
+        self._transitions: dict[str, list[Transition]] = {}
+        self._asked: set[str] = set()  # households whose transitions are known
+        self._placed = 0
+        self._builder = DeliveryBuilder(setup.job_id, setup.stamp, setup.actor_id, setup.actor_role, setup.entries,
+                                        setup.event_items)
 
-    def read(self) -> set[str]:
-        """Reads and checks every row; the communes the good rows name."""
+    def run(self, ask: Ask, emit: Emit) -> None:
+        """Reads the whole file, emitting its batches (the last one with `last` set, possibly empty)
+        unless a row has a problem; Refused at the end if one had."""
         setup = self.setup
         try:
             lines = reader.rows(setup.data)
@@ -66,29 +78,42 @@ class Preparer:
             if problems:
                 raise Refused("; ".join(problems), {"errors": [{"row": 1, "column": None, "reason": p}
                                                                for p in problems]})
-            row_reader = rules.RowReader(fields, setup.catalogue, setup.today)
-            read, good, errors = row_reader.read, self._rows, self._errors
+            read = rules.RowReader(fields, setup.catalogue, setup.today, plain=not setup.data.startswith(
+                reader.ZIP_MAGIC)).read
+            errors, size = self._errors, setup.batch_rows
+            batch: list[rules.Row] = []
             for number, cells in enumerate(lines, start=2):
-                if not any(c is not None and c != "" for c in cells):
-                    continue
                 row, problems_of_row = read(number, cells)
                 if row is not None:
-                    good.append(row)
-                else:
+                    batch.append(row)
+                    if len(batch) >= size:
+                        self._place(batch, ask, emit)
+                        batch = []
+                elif any(c is not None and c != "" for c in cells):  # a blank row is no row
                     errors.extend(problems_of_row)
+            self._place(batch, ask, emit)
         except reader.FileRejected as exc:
             raise Refused(str(exc)) from exc
-        return {r.commune_code for r in self._rows}
+        if errors:
+            errors.sort()
+            raise Refused(f"{len(errors)} problem(s) in the file; nothing was recorded.", {
+                "error_count": len(errors),
+                "errors": [{"row": r, "column": c, "reason": m} for r, c, m in errors[:rules.MAX_ERRORS_LISTED]]})
+        if not self._placed:
+            raise Refused("The file has no delivery rows.")
+        emit(self._builder.take(last=True))
 
-    def place(self, households: list[HouseholdRow]) -> list[str]:
-        """Each row's household (in the caller's scope, not removed); the ids of households whose status
-        the row's programme does not serve by itself (their transitions decide)."""
-        found: dict[tuple[str, str | None], list[HouseholdRow]] = {}
-        for h in households:
-            found.setdefault((h[1], h[2]), []).append(h)
-        errors, placed = self._errors, self._placed
+    def _place(self, batch: list[rules.Row], ask: Ask, emit: Emit) -> None:
+        """Each row's household (in the caller's scope, not removed) and its eligibility; the batch built
+        and emitted if no row so far had a problem."""
+        if new := {r.commune_code for r in batch} - self._communes:
+            for h in ask("households", sorted(new)):
+                self._households.setdefault((h[1], h[2]), []).append(h)
+            self._communes |= new
+        errors, found = self._errors, self._households
+        placed: list[tuple[rules.Row, HouseholdRow]] = []
         doubtful: set[str] = set()
-        for row in self._rows:
+        for row in batch:
             matches = found.get((row.commune_code, row.household_code), [])
             if len(matches) != 1:
                 reason = "no such household in your scope" if not matches else "the code names two households"
@@ -99,35 +124,23 @@ class Preparer:
                 household = matches[0]
                 placed.append((row, household))
                 eligible = row.delivery.programme.eligible
-                if "all" not in eligible and household[4] not in eligible:
+                if "all" not in eligible and household[4] not in eligible and household[0] not in self._asked:
                     doubtful.add(household[0])
-        return sorted(doubtful)
-
-    def check(self, transitions: Mapping[str, list[Transition]]) -> None:
-        """Refuses the file if any row has a problem (eligibility included)."""
-        errors = self._errors
-        for row, household in self._placed:
+        if doubtful:
+            self._transitions.update(ask("transitions", sorted(doubtful)))
+            self._asked |= doubtful
+        for row, household in placed:
             programme = row.delivery.programme
             if "all" not in programme.eligible and household[4] not in programme.eligible:
-                refusal = eligibility_refusal(programme, household[4], transitions.get(household[0], []),
+                refusal = eligibility_refusal(programme, household[4], self._transitions.get(household[0], []),
                                               row.delivery.delivered_on)
                 if refusal is not None:
                     errors.append((row.number, "Mã chương trình", refusal))
+        self._placed += len(placed)
         if errors:
-            errors.sort()
-            raise Refused(f"{len(errors)} problem(s) in the file; nothing was recorded.", {
-                "error_count": len(errors),
-                "errors": [{"row": r, "column": c, "reason": m} for r, c, m in errors[:rules.MAX_ERRORS_LISTED]]})
-        if not self._placed:
-            raise Refused("The file has no delivery rows.")
-
-    def batches(self) -> Iterator[Built]:
-        """The checked rows' COPY lines and event items, `batch_rows` at a time (the service stores one
-        while the next is built)."""
-        setup = self.setup
-        builder = DeliveryBuilder(setup.job_id, setup.stamp, setup.actor_id, setup.actor_role, setup.entries)
-        add, placed, size = builder.add, self._placed, setup.batch_rows
-        for start in range(0, len(placed), size):
-            for row, (household_id, _, _, unit_path, status, _) in placed[start:start + size]:
-                add(row.delivery, household_id, unit_path, status)
-            yield builder.take(last=start + size >= len(placed))
+            return  # nothing more is built: the file will be refused
+        add = self._builder.add
+        for row, (household_id, _, _, unit_path, status, _) in placed:
+            add(row.delivery, household_id, unit_path, status)
+        if len(self._builder) >= self.setup.batch_rows:
+            emit(self._builder.take(last=False))  # whole events only: the rest waits for the next batch

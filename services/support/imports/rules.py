@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from services.support.catalogue.rules import Programme
@@ -144,31 +145,39 @@ class RowReader:
     dates, the same body and note): each distinct combination of them is checked once and its
     result shared; only the household's two cells are read per row."""
 
-    def __init__(self, fields: list[str | None], catalogue: Catalogue, today: date) -> None:
-        self.catalogue, self.today = catalogue, today
-        self._commune = fields.index("commune_code") if "commune_code" in fields else None
-        self._household = fields.index("household_code") if "household_code" in fields else None
-        self._positions = tuple(fields.index(f) if f in fields else None for f in DELIVERY_FIELDS)
+    def __init__(self, fields: list[str | None], catalogue: Catalogue, today: date, plain: bool = False) -> None:
+        """`plain`: every cell is text or None (a CSV file), so cells are their own cache key."""
+        self.catalogue, self.today, self.plain = catalogue, today, plain
+        # Where each field's cell is; a field the header lacks reads a None put past the header's width.
+        width = len(fields)
+        at = {f: fields.index(f) if f in fields else width for f in FIELDS}
+        self._commune, self._household = at["commune_code"], at["household_code"]
+        self._cells = itemgetter(*(at[f] for f in DELIVERY_FIELDS))
+        self._width, self._lacking = width, any(f not in fields for f in FIELDS)
         self._checked: dict[tuple[Any, ...], _Checked] = {}
 
     def read(self, number: int, cells: list[Any]) -> tuple[Row | None, list[tuple[int, str, str]]]:
         """One row's delivery, or its problems as (row, column header, reason)."""
-        size = len(cells)
-        commune = _text(cells[self._commune]) if self._commune is not None and self._commune < size else ""
-        household = _text(cells[self._household]) if self._household is not None and self._household < size else ""
-        raw = tuple(cells[i] if i is not None and i < size else None for i in self._positions)
-        key = (raw, tuple(map(type, raw)))  # 1 and 1.0 and True are one dict key, but not one cell
+        width = self._width
+        if self._lacking or len(cells) < width:  # cells past the header are not read
+            cells = cells[:width] + [None] * (width + 1 - min(len(cells), width))
+        raw = self._cells(cells)
+        key = raw if self.plain else (raw, tuple(map(type, raw)))  # 1, 1.0 and True are one key, not one cell
         checked = self._checked.get(key)
         if checked is None:
             checked = self._checked[key] = self._check(dict(zip(DELIVERY_FIELDS, raw, strict=True)))
+        commune, household = cells[self._commune], cells[self._household]
+        commune = commune.strip() if type(commune) is str else _text(commune)
+        household = household.strip() if type(household) is str else _text(household)
         if not commune or not household or checked.required:
             empty = [f for f, v in (("commune_code", commune), ("household_code", household)) if not v]
             return None, [(number, TITLES[f], "required") for f in (*empty, *checked.required)]
-        problems = [(number, TITLES[f], reason) for f, reason in checked.problems]
-        if not commune.isdigit() or len(commune) > 5:
-            problems.append((number, TITLES["commune_code"], f"'{commune}' is not a commune code"))
-        if problems or checked.delivery is None:
+        if checked.problems or not commune.isdigit() or len(commune) > 5:
+            problems = [(number, TITLES[f], reason) for f, reason in checked.problems]
+            if not commune.isdigit() or len(commune) > 5:
+                problems.append((number, TITLES["commune_code"], f"'{commune}' is not a commune code"))
             return None, problems
+        assert checked.delivery is not None
         return Row(number, commune, household, checked.delivery), []
 
     def _check(self, cells: Mapping[str, Any]) -> _Checked:

@@ -1,18 +1,19 @@
 """A delivery import, all or nothing: every row read and checked (the catalogue, the household in
-the caller's scope, its eligibility), then — only when no row has a problem — the deliveries and
-their history COPYed in the request's transaction, with `support.delivery.recorded_batch` events of
-up to 1,000 deliveries each. A refused file stores nothing.
+the caller's scope, its eligibility); the deliveries and their history COPYed in the request's
+transaction, with `support.delivery.recorded_batch` events of up to 1,000 deliveries each, which
+commits only when no row had a problem. A refused file stores nothing.
 
-The per-row work (preparer.py: read, check, place, build COPY text lines and event items) needs no
-database; this module answers its two look-ups (one of the file's households, in the caller's scope;
-one of their transitions when a programme needs them) and forwards what it built to COPY and the
-outbox.
+The per-row work (preparer.py: read, check, place, build COPY text lines and event items) runs in a
+worker process (worker.py) and needs no database: this module answers its look-ups (the households
+of the communes it meets, in the caller's scope; the transitions of households a programme does not
+serve by their status alone) and stores each batch it sends — COPY and the outbox — while it reads
+and builds the next.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,11 +26,11 @@ from services.support import events
 from services.support.catalogue import repository as catalogue
 from services.support.catalogue.rules import Programme, Transition
 from services.support.households.models import SupportHousehold, SupportTransition
-from services.support.imports import preparer, rules
-from services.support.imports.build import DELIVERY_COLUMNS, EVENT_ITEMS, HISTORY_COLUMNS, Built
+from services.support.imports import build, preparer, rules
+from services.support.imports.build import DELIVERY_COLUMNS, HISTORY_COLUMNS, Built
 from services.support.imports.models import ImportJob
 from services.support.imports.preparer import HouseholdRow, Refused, Setup
-from services.support.imports.worker import PreparerProcess
+from services.support.imports.worker import BATCH, PreparerProcess
 from shared import clock
 from shared.copy_text import slices
 from shared.errors import Problem, not_found
@@ -88,12 +89,11 @@ async def import_file(session: AsyncSession, principal: Principal, data: bytes, 
     job_id, now = uuid7(), clock.now()
     worker = PreparerProcess(Setup(data=data, catalogue=known, entries=entries, today=clock.today(),
                                    job_id=str(job_id), stamp=now.isoformat(), actor_id=principal.id,
-                                   actor_role=principal.role, batch_rows=preparer.BATCH_ROWS))
+                                   actor_role=principal.role, batch_rows=preparer.BATCH_ROWS,
+                                   event_items=build.EVENT_ITEMS))
     try:
-        communes = await worker.read()
-        doubtful = await worker.place(await _households(session, communes))
-        return await _store(session, principal, job_id, now, worker.batches(await _transitions(session, doubtful)),
-                            file_name)
+        await worker.start()
+        return await _store(session, principal, job_id, now, worker, file_name)
     except Refused as exc:
         raise Problem(422, "import_rejected", "File refused", exc.detail, **exc.extras) from None
     except WorkerFailed as exc:
@@ -104,20 +104,28 @@ async def import_file(session: AsyncSession, principal: Principal, data: bytes, 
         await worker.stop()
 
 
-async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now: datetime,
-                 batches: AsyncIterator[Built], file_name: str | None) -> ImportJob:
-    """Each batch COPYed (deliveries, then their history) and its events written as it arrives."""
+async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now: datetime, worker: PreparerProcess,
+                 file_name: str | None) -> ImportJob:
+    """The worker's questions answered; each batch COPYed (deliveries, then their history) and its events
+    written as it arrives."""
     connection = await session.connection()
     raw: Any = (await connection.get_raw_connection()).driver_connection
-    rows, amount, paths = 0, 0, set()
-    async for built in batches:
-        await raw.copy_to_table("deliveries", source=slices(built.deliveries.data), columns=DELIVERY_COLUMNS,
-                                format="text")
-        await raw.copy_to_table("delivery_history", source=slices(built.history.data), columns=HISTORY_COLUMNS,
-                                format="text")
-        await write_events(raw, batch_events(str(job_id), built))
-        rows, amount = rows + len(built.deliveries), amount + built.amount_vnd
-        paths |= built.paths
+    rows, amount, paths = 0, 0, set[str]()
+    async for kind, body in worker.messages():
+        if kind == "households":
+            await worker.answer(await _households(session, set(body)))
+        elif kind == "transitions":
+            await worker.answer(await _transitions(session, body))
+        elif kind == BATCH and isinstance(body, Built):
+            if body.rows:
+                await raw.copy_to_table("deliveries", source=slices(body.deliveries), columns=DELIVERY_COLUMNS,
+                                        format="text")
+                await raw.copy_to_table("delivery_history", source=slices(body.history), columns=HISTORY_COLUMNS,
+                                        format="text")
+                await write_events(raw, batch_events(str(job_id), body))
+            rows, amount, paths = rows + body.rows, amount + body.amount_vnd, paths | body.paths
+        else:
+            raise WorkerFailed(f"The import's worker process sent {kind!r}.")
     job = ImportJob(id=job_id, unit_path=_common_path(paths), file_name=file_name, rows=rows, amount_vnd=amount,
                     created_by=principal.id, created_at=now)
     session.add(job)
@@ -126,16 +134,14 @@ async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now:
 
 
 def batch_events(job_id: str, built: Built) -> list[Event]:
-    """`support.delivery.recorded_batch` events of EVENT_ITEMS deliveries each; the items arrive as JSON
-    text and are spliced in unparsed. An event's unit is its first delivery's."""
+    """`support.delivery.recorded_batch` events; their items arrive as a JSON array, spliced in unparsed.
+    An event's unit is its first delivery's."""
     out = []
-    for n, path in enumerate(built.first_paths):
+    for path, items in built.events:
         unit = events.unit_fields(path)
-        items = orjson.Fragment(b"[" + built.items.span(n * EVENT_ITEMS, min((n + 1) * EVENT_ITEMS,
-                                                                             len(built.items)))[:-1] + b"]")
         out.append(Event(type=events.DELIVERY_RECORDED_BATCH, producer=events.PRODUCER, subject_id=job_id,
                          unit_path=unit["unit_path"], unit_code=unit["unit_code"], version=1,
-                         payload={"job_id": job_id, "items": items}))
+                         payload={"job_id": job_id, "items": orjson.Fragment(items)}))
     return out
 
 
