@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
 import pickle
 import traceback
 from collections.abc import Callable
@@ -36,6 +37,23 @@ def preload(module: str) -> None:
     if module not in _PRELOADED:
         _PRELOADED.append(module)
         _CONTEXT.set_forkserver_preload(_PRELOADED)
+
+
+class ForkserverWarmer:
+    """A service's background worker (shared.app.ServiceSpec.workers) that starts the forkserver, with
+    the job modules imported, as the service starts: on a busy machine that takes seconds, which the
+    service's first job would otherwise wait for. It runs in a thread; the service does not wait."""
+
+    def __init__(self) -> None:
+        self._started: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        self._started = asyncio.get_running_loop().run_in_executor(None, multiprocessing.forkserver.ensure_running)
+
+    async def stop(self) -> None:
+        if self._started is not None:
+            with contextlib.suppress(Exception):
+                await self._started
 
 
 class WorkerFailed(RuntimeError):

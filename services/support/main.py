@@ -14,6 +14,7 @@ from services.support.imports.routes import router as imports_router
 from services.support.settings import SupportSettings
 from services.support.sponsorships.routes import router as sponsorships_router
 from shared.app import ServiceSpec, create_service_app
+from shared.workers import ForkserverWarmer
 
 
 def create_app(settings: SupportSettings | None = None) -> FastAPI:
@@ -23,5 +24,6 @@ def create_app(settings: SupportSettings | None = None) -> FastAPI:
         routers=[catalogue_router, deliveries_router, funds_router, sponsorships_router, activities_router,
                  gaps_router, imports_router],
         consumers=CONSUMERS,
+        workers=[lambda app: ForkserverWarmer()],  # the import's worker processes are forked from it
         title="Chung Tay — support",
     ))

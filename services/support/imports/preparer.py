@@ -21,7 +21,7 @@ from services.support.catalogue.rules import Transition, eligibility_refusal
 from services.support.imports import reader, rules
 from services.support.imports.build import EVENT_ITEMS, Built, DeliveryBuilder
 
-BATCH_ROWS = 20 * EVENT_ITEMS  # a whole number of events
+BATCH_ROWS = 10 * EVENT_ITEMS  # a whole number of events
 # (id, commune code, household code, unit path, status, removed) as the service read it.
 HouseholdRow = tuple[str, str, str | None, str, str | None, bool]
 
