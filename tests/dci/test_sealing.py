@@ -11,24 +11,21 @@ import uuid
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.engine import make_url
 
 from devstack.apps import migrations_dir
 from services.registry.dci import sealing
-from services.registry.main import create_app
 from services.registry.personal_data import PersonalDataCipher
 from services.registry.rekey import rekey
-from services.registry.settings import RegistrySettings
 from shared import clock
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.migrations import upgrade
-from tests.dci.conftest import Receiver, by_citizen, envelope, register_client, search_body, system
+from tests.dci.conftest import Receiver, async_search, envelope, register_client, registry_app, system
 from tests.dci.spec.schemas import ON_SEARCH, validate
-from tests.kit import Stack, eventually, fetch, fresh_database, running_app, scalar, service_env
+from tests.kit import Stack, eventually, fetch, fresh_database, scalar
 from tests.registry.conftest import PERSONAL_DATA_KEYS
 from tests.registry.households_helpers import HOME, commune_officer, household_body
 from tests.registry.test_rekey import cipher
@@ -43,15 +40,6 @@ def _fast_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGISTRY_DCI_RETRY_CAP_SECONDS", "0.5")
 
 
-def _app(registry_db: str, nats_url: str, keys: dict[str, str] = PERSONAL_DATA_KEYS) -> Any:
-    return running_app(create_app(RegistrySettings(**service_env("registry", registry_db, nats_url, **keys))))
-
-
-async def _async_search(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
-    body = search_body("bhxh", [by_citizen(number)], sender_uri=receiver.url)
-    ack = (await client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
-    assert ack["message"]["ack_status"] == "ACK", ack
-    return str(ack["message"]["correlation_id"])
 
 
 async def _sealed_values(registry_db: str) -> list[tuple[str, str, Any, bytes, bool]]:
@@ -68,15 +56,15 @@ async def _with_a_waiting_callback(registry_db: str, nats_url: str, receiver: Re
     client is down). (household, correlation id of the answered search)."""
     body = household_body(members=2)
     number = body["members"][1]["citizen_id"]
-    async with _app(registry_db, nats_url) as client:
+    async with registry_app(registry_db, nats_url) as client:
         await register_client(client, "bhxh", callback_urls=[receiver.url])
         created = await client.post("/registry/households", json=body, headers=commune_officer())
         assert created.status_code == 201, created.text
-        answered = await _async_search(client, number, receiver)
+        answered = await async_search(client, number, receiver)
         await eventually(lambda: _of(receiver, "on-search"))
         receiver.received.clear()
         receiver.status = 503
-        await _async_search(client, number, receiver)
+        await async_search(client, number, receiver)
 
         async def refused() -> bool:
             return receiver.refused >= 1
@@ -118,7 +106,7 @@ async def test_dci_values_open_for_dci_only(registry_db: str, nats_url: str, rec
     finally:
         await conn.close()
     receiver.status = 200
-    async with _app(registry_db, nats_url):
+    async with registry_app(registry_db, nats_url):
         async def given_up() -> bool:
             return await scalar(registry_db, "SELECT count(*) FROM dci_deliveries WHERE expired_at IS NOT NULL "
                                              "AND last_error LIKE 'the sealed body cannot be opened%'") == 1
@@ -133,7 +121,7 @@ async def test_rows_sealed_before_are_read_and_sealed_again_by_the_housekeeping(
     keys = cipher(PERSONAL_DATA_KEYS)
     assert await _as_sealed_before(registry_db, keys) >= 5
     receiver.status = 200
-    async with _app(registry_db, nats_url) as client:
+    async with registry_app(registry_db, nats_url) as client:
         [waited] = await eventually(lambda: _of(receiver, "on-search"))  # the callback that waited
         validate(waited, ON_SEARCH)
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
@@ -167,7 +155,7 @@ async def test_rekey_seals_rows_sealed_before_with_dcis_purpose(registry_db: str
     assert waiting and all(not r["legacy_seal"] and sealing.unsealed(new, r["body_sealed"]) for r in waiting)
     assert await scalar(registry_db, "SELECT count(*) FROM dci_transactions WHERE legacy_seal") == 0
     receiver.status = 200
-    async with _app(registry_db, nats_url, new_keys):
+    async with registry_app(registry_db, nats_url, new_keys):
         [waited] = await eventually(lambda: _of(receiver, "on-search"))
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
 
