@@ -4,16 +4,16 @@ is: `sponsorship_history`, `activity_history`, `catalogue_history` (services/sup
 What existed before has no past to tell: each existing row gets one entry `existing` at its current
 version, by `migration`, with its state then in `after` (the fields services' SNAPSHOT_FIELDS name).
 
-Revision ID: support_0007
-Revises: support_0006
+Revision ID: support_0008
+Revises: support_0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "support_0007"
-down_revision = "support_0006"
+revision = "support_0008"
+down_revision = "support_0007"
 branch_labels = None
 depends_on = None
 
