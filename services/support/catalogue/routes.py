@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.support import history
@@ -16,7 +16,7 @@ from shared.errors import not_found
 
 router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
 CatalogueName = Literal["programme", "funding_source", "body", "measure", "activity_kind"]
-EntryCode = Annotated[str, Path(pattern=r"^[a-z0-9_]{2,60}$", description="the entry's code")]
+EntryCode = Annotated[str, Query(pattern=r"^[a-z0-9_]{2,60}$", description="the entry's code")]
 
 
 def out(item: CatalogueEntry) -> EntryOut:
@@ -45,12 +45,12 @@ async def save_entry(body: EntryIn, principal: Editor, session: DbSession, if_ma
                         headers={"ETag": etag_of(item.version)})
 
 
-@router.get("/{catalogue}/{entry}/history", response_model=Page[history.HistoryOut], responses=problems(404),
+@router.get("/history", response_model=Page[history.HistoryOut], responses=problems(404),
             summary="Every change of a catalogue entry (added, changed; by an editor or `bootstrap`, the set-up's "
                     "data file): who, when, before and after",
             description="Reference data: every reader sees the same history, as it sees the same catalogue.")
-async def entry_history(catalogue: CatalogueName, entry: EntryCode, principal: Reader, session: DbSession,
-                        paging: Paging) -> Page[history.HistoryOut]:
+async def entry_history(catalogue: Annotated[CatalogueName, Query()], entry: EntryCode, principal: Reader,
+                        session: DbSession, paging: Paging) -> Page[history.HistoryOut]:
     if await repository.entry(session, catalogue, entry) is None:
         raise not_found("catalogue entry", f"{catalogue}:{entry}")
     return await paginate(session, history.query(CatalogueHistory, catalogue=catalogue, code=entry), paging,
