@@ -56,12 +56,15 @@ Handler = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 OUTAGE_RETRY_SECONDS = 2.0  # while the database is down, a batch comes back this much later
 STREAM_SEQ_KEY = "stream_seq"  # session.info key: the highest stream sequence of the batch being applied
 
+# One writer per consumer at a time, across replicas (the advisory lock, released at commit or rollback),
+# then the batch's ids recorded in the inbox: one statement, one round trip. The lock is taken before
+# any id is inserted (each inserted row joins the lock's one row); ON CONFLICT sees the ids another
+# replica committed while this one waited, so they come back as duplicates.
 _RECORD_INBOX = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "WITH one_writer AS (SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))) "
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, id FROM one_writer, unnest(CAST(:ids AS uuid[])) AS id "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
-# One writer per consumer at a time, across replicas (released at commit or rollback).
-_ONE_WRITER = text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))")
 _RECORD_DEAD = text(
     "INSERT INTO dead_letters (consumer, event_id, subject, body, error, attempts) "
     "VALUES (:consumer, :event_id, :subject, :body, :error, :attempts)"
@@ -267,9 +270,8 @@ class ConsumerRunner:
         async with self.db.system_session() as session:
             # Handlers may record how far the stream is applied (read models report their freshness).
             session.info[STREAM_SEQ_KEY] = _last_stream_seq([m for m, _ in decoded])
-            await session.execute(_ONE_WRITER, {"lock": f"consumer:{name}"})
             ids = [e.id for _, e in decoded]
-            result = await session.execute(_RECORD_INBOX, {"consumer": name, "ids": ids})
+            result = await session.execute(_RECORD_INBOX, {"lock": f"consumer:{name}", "consumer": name, "ids": ids})
             fresh_ids = {row[0] for row in result}
             fresh: list[Event] = []
             for _, event in decoded:
