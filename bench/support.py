@@ -21,6 +21,7 @@ pessimistic on a loaded machine. Prints the machine's load average with them.
 Usage: .venv/bin/python -m bench.support [--import-rows 200000] [--households 20000] [--rate 100]
                                          [--seconds 20] [--events 2000] [--event-rate 200] [--fund-clients 50]
 A part is skipped with 0 (e.g. only the delivery: --import-rows 0 --events 0 --fund-clients 0).
+`--profile FILE` runs the service under cProfile (CPU clock, bench/profiled.py) and writes its stats there.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import csv
 import io
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -90,10 +92,13 @@ async def prepare(server_url: str, households: int) -> tuple[str, list[tuple[str
     return db_url, [(str(h), p, c) for h, p, c in people]
 
 
-def start_service(db_url: str, nats_url: str, port: int, public_pem: str) -> subprocess.Popen[bytes]:
+def start_service(db_url: str, nats_url: str, port: int, public_pem: str,
+                  profile: str | None = None) -> subprocess.Popen[bytes]:
+    """The service as its own uvicorn process; with `profile`, under cProfile writing its stats there on exit."""
     env = {**os.environ, "SUPPORT_DATABASE_URL": db_url, "SUPPORT_NATS_URL": nats_url,
            "SUPPORT_PRINCIPAL_PUBLIC_KEY": public_pem, "SUPPORT_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "services.support.main:create_app",
+    runner = ["-m", "bench.profiled", profile] if profile else ["-m", "uvicorn"]
+    return subprocess.Popen([sys.executable, *runner, "--factory", "services.support.main:create_app",
                              "--port", str(port), "--log-level", "warning", "--no-access-log",
                              "--timeout-keep-alive", "120"], env=env,
                             stdin=subprocess.DEVNULL)
@@ -320,7 +325,7 @@ async def main(args: argparse.Namespace) -> None:
     with bench_stack() as (pg_url, nats_url):
         db_url, people = await prepare(pg_url, args.households)
         port = free_port()
-        service = start_service(db_url, nats_url, port, public_pem)
+        service = start_service(db_url, nats_url, port, public_pem, args.profile)
         try:
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
@@ -366,8 +371,10 @@ async def main(args: argparse.Namespace) -> None:
                           f"{i['ratio']:.0%} (target ≥ 50 %)")
                 print(f"load average after: {os.getloadavg()}")
         finally:
-            service.terminate()
-            service.wait(timeout=30)
+            # uvicorn raises the signal again once it has stopped: SIGINT's KeyboardInterrupt still lets
+            # cProfile write its stats, SIGTERM would not.
+            service.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
+            service.wait(timeout=60)
 
 
 if __name__ == "__main__":
@@ -379,4 +386,5 @@ if __name__ == "__main__":
     parser.add_argument("--fund-clients", type=int, default=50)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--event-rate", type=int, default=200)
+    parser.add_argument("--profile", help="run the service under cProfile and write its stats to this file")
     asyncio.run(main(parser.parse_args()))

@@ -31,6 +31,13 @@ async def fund(session: AsyncSession, fund_id: UUID) -> Fund | None:
     return (await session.scalars(select(Fund).where(Fund.id == fund_id))).first()
 
 
+async def fund_for_update(session: AsyncSession, fund_id: UUID) -> Fund | None:
+    """The fund, row-locked until the transaction ends (detached copy: the caller writes it back itself)."""
+    row = (await session.execute(select(*(getattr(Fund, c.key) for c in Fund.__table__.columns))
+                                 .where(Fund.id == fund_id).with_for_update())).first()
+    return Fund(**row._mapping) if row is not None else None
+
+
 async def fund_of_unit(session: AsyncSession, unit_path: str) -> Fund | None:
     return (await session.scalars(select(Fund).where(Fund.unit_path == unit_path))).first()
 
@@ -70,15 +77,22 @@ async def take(session: AsyncSession, fund_id: UUID, amount: int) -> Fund | None
     return Fund(**row._mapping) if row is not None else None
 
 
-async def write(session: AsyncSession, entries: Sequence[FundEntry], events: Sequence[Event]) -> None:
+async def write(session: AsyncSession, entries: Sequence[FundEntry], events: Sequence[Event],
+                fund: tuple[UUID, int, int] | None = None) -> None:
     """The ledger entries and their events in ONE statement (a data-modifying CTE before the outbox
     insert): one round trip, and the fund's row lock, taken by the move before it, is held that much
-    shorter. Raw SQL, so the caller checks the entries' units are in the caller's scope (the service
-    does, as the ORM's flush check would); the entries stay outside the session (they are immutable)."""
+    shorter. `fund` = (id, balance, version): the fund's new balance and version set in the same
+    statement (combined spends, whose fund was read FOR UPDATE). Raw SQL, so the caller checks the
+    entries' units are in the caller's scope (the service does, as the ORM's flush check would); the
+    entries stay outside the session (they are immutable)."""
     rows = ", ".join("(" + ", ".join(f":e{i}_{c}" for c in _ENTRY_COLUMNS) + ")" for i in range(len(entries)))
-    statement = text(f"WITH written AS (INSERT INTO fund_entries ({', '.join(_ENTRY_COLUMNS)}) VALUES {rows}) "
-                     f"{OUTBOX_INSERT_SQL}").execution_options(skip_scope=True)
+    moved = ("moved AS (UPDATE funds SET balance_vnd = :f_balance, version = :f_version WHERE id = :f_id), "
+             if fund is not None else "")
+    statement = text(f"WITH {moved}written AS (INSERT INTO fund_entries ({', '.join(_ENTRY_COLUMNS)}) "
+                     f"VALUES {rows}) {OUTBOX_INSERT_SQL}").execution_options(skip_scope=True)
     params = {f"e{i}_{c}": getattr(entry, c) for i, entry in enumerate(entries) for c in _ENTRY_COLUMNS}
+    if fund is not None:
+        params |= {"f_id": fund[0], "f_balance": fund[1], "f_version": fund[2]}
     await session.execute(statement, {**params, **outbox_params(events)})
 
 
