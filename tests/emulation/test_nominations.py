@@ -4,7 +4,11 @@ under contention; the award book, certificates and revocations; refusals to othe
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date
 from typing import Any
+
+import pytest
 
 from services.emulation.catalogue import rules as catalogue
 from shared import clock
@@ -20,7 +24,7 @@ from tests.emulation.conftest import (
     principal,
 )
 from tests.emulation.events_kit import outbox, reporting_row
-from tests.kit import scalar
+from tests.kit import fetch, scalar
 
 COMMUNE_BOARD = principal("emulation_board", [COMMUNE])
 DISTRICT_BOARD = principal("emulation_board", [DISTRICT])
@@ -48,8 +52,22 @@ async def step(emulation: Emulation, nomination_id: str, action: str, who: Any, 
     return dict(response.json())
 
 
-def decision(number: str = "120/QĐ-UBND") -> dict[str, Any]:
-    return {"decision_number": number, "decision_date": clock.today().isoformat(), "signer": "Trần Văn Bình"}
+def decision(number: str = "120/QĐ-UBND", on: date | None = None) -> dict[str, Any]:
+    return {"decision_number": number, "decision_date": (on or clock.today()).isoformat(), "signer": "Trần Văn Bình"}
+
+
+async def snapshot(emulation: Emulation, nomination_id: str) -> dict[str, Any]:
+    """What a refused step must leave as it was: the nomination's row, the awards, the outbox."""
+    [row] = await fetch(emulation.db_url, "SELECT state, version, handler_path, history::text, comment, votes_for "
+                        "FROM em_nominations WHERE id = $1", uuid.UUID(nomination_id))
+    return {"nomination": dict(row), "awards": await scalar(emulation.db_url, "SELECT count(*) FROM em_awards"),
+            "outbox": [(e.type, e.subject_id, e.version) for e in await outbox(emulation.db_url)]}
+
+
+async def handled_by(emulation: Emulation, who: Any) -> list[str]:
+    listed = await emulation.get("/emulation/nominations", who, with_me="true")
+    assert listed.status_code == 200, listed.text
+    return [n["id"] for n in listed.json()["items"]]
 
 
 async def test_a_commune_decides_what_is_within_its_power(emulation: Emulation) -> None:
@@ -79,15 +97,24 @@ async def test_beyond_its_power_a_level_forwards_upward_and_the_province_decides
     nid = await drafted(emulation, nomination("bang_khen_tinh"))
     assert (await step(emulation, nid, "submit", COMMUNE_OFFICER))["awarding_path"] == PROVINCE
     await step(emulation, nid, "appraise", COMMUNE_BOARD)
+    held = await snapshot(emulation, nid)
     refused = await step(emulation, nid, "decision", COMMUNE_BOARD, decision(), status=422)
     assert refused["code"] == "not_within_power"
+    assert await snapshot(emulation, nid) == held  # no award, no event, the nomination as it was
     assert (await step(emulation, nid, "forward", COMMUNE_BOARD))["handler_path"] == DISTRICT
+    # `with_me`: the nominations the caller's level handles now.
+    assert await handled_by(emulation, DISTRICT_BOARD) == [nid]
+    assert await handled_by(emulation, COMMUNE_OFFICER) == []
+    assert [n["id"] for n in (await emulation.get("/emulation/nominations", COMMUNE_OFFICER)).json()["items"]] == [nid]
     await step(emulation, nid, "appraise", COMMUNE_BOARD, status=403)  # no longer the commune's
     await step(emulation, nid, "appraise", DISTRICT_BOARD)
     assert (await step(emulation, nid, "forward", DISTRICT_BOARD))["handler_path"] == PROVINCE
+    assert (await handled_by(emulation, PROVINCE_BOARD), await handled_by(emulation, DISTRICT_BOARD)) == ([nid], [])
     await step(emulation, nid, "appraise", PROVINCE_BOARD)
+    held = await snapshot(emulation, nid)
     no_vote = await step(emulation, nid, "decision", PROVINCE_BOARD, decision("45/QĐ-UBND"), status=422)
     assert no_vote["code"] == "council_vote_required"
+    assert await snapshot(emulation, nid) == held
     await step(emulation, nid, "vote", PROVINCE_BOARD, {"votes_for": 9, "votes_against": 0,
                                                        "voted_on": clock.today().isoformat()})
     award = await step(emulation, nid, "decision", PROVINCE_BOARD, decision("45/QĐ-UBND"), status=201)
@@ -190,6 +217,48 @@ async def test_award_book_certificates_and_revocation(emulation: Emulation) -> N
     certificates = (await emulation.get("/emulation/certificates", DISTRICT_OFFICER, unit="07207")).json()["items"]
     assert {(c["nominee_name"], c["valid"]) for c in certificates} == {("Nguyễn Thị Hoa", True),
                                                                        ("Trần Văn Nam", False)}
+    assert (await emulation.get("/emulation/certificates", COMMUNE_OFFICER)).json()["total"] == 2
+    for foreign in FOREIGN:  # another ward, district, province: no certificate of the ward, by list or by unit
+        listed = await emulation.get("/emulation/certificates", foreign)
+        assert listed.status_code == 200 and listed.json()["total"] == 0, listed.text
+        assert (await emulation.get("/emulation/certificates", foreign, unit="07207")).status_code == 403
     [event] = await outbox(emulation.db_url, "emulation.award.revoked")
     row = reporting_row(event)
     assert (row["award_id"], row["decision_number"]) == (awards[1]["id"], "130/QĐ-UBND")
+
+
+async def _at_the_district(emulation: Emulation, name: str) -> str:
+    """A ward's Tập thể lao động tiên tiến, forwarded to its district (which awarded it before 1/7/2025)
+    and appraised there."""
+    body = nomination("tap_the_lao_dong_tien_tien", "collective", nominee={"kind": "collective", "name": name})
+    nid = await drafted(emulation, body)
+    assert (await step(emulation, nid, "submit", COMMUNE_OFFICER))["awarding_path"] == DISTRICT
+    await step(emulation, nid, "appraise", COMMUNE_BOARD)
+    assert (await step(emulation, nid, "forward", COMMUNE_BOARD))["handler_path"] == DISTRICT
+    await step(emulation, nid, "appraise", DISTRICT_BOARD)
+    return nid
+
+
+async def test_a_district_decides_within_its_former_power_only_before_1_july_2025(
+        emulation: Emulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service reads the date from shared.clock (in process here): June 2025, then today."""
+    monkeypatch.setattr(clock, "today", lambda: date(2025, 6, 26))
+    before, after = (await _at_the_district(emulation, "Tổ dân phố số 3"),
+                     await _at_the_district(emulation, "Tổ dân phố số 5"))
+    award = await step(emulation, before, "decision", DISTRICT_BOARD,
+                       decision("88/QĐ-UBND", on=date(2025, 6, 26)), status=201)
+    assert (award["awarding_path"], award["awarding_level"], award["awarding_authority"]) == (
+        DISTRICT, "district", "Chủ tịch UBND cấp huyện")
+    assert (award["prize_multiplier"], award["base_salary"], award["prize_amount"]) == ("0.8", 2_340_000, 1_872_000)
+    assert award["certificate_number"] == "213/88/QĐ-UBND/1"
+    # The powers passed to the commune on 1 July 2025: the district's decision dated after it is refused.
+    monkeypatch.undo()
+    held = await snapshot(emulation, after)
+    refused = await step(emulation, after, "decision", DISTRICT_BOARD, decision("95/QĐ-UBND", on=date(2025, 7, 2)),
+                         status=422)
+    assert refused["code"] == "not_within_power" and refused["errors"][0]["field"] == "decision_date"
+    assert await snapshot(emulation, after) == held
+    [decided] = await outbox(emulation.db_url, "emulation.nomination.decided")
+    assert reporting_row(decided)["award_id"] == award["id"]
+    book = (await emulation.get("/emulation/awards", DISTRICT_BOARD, year=2025)).json()["items"]
+    assert [(a["nominee_name"], a["awarding_level"]) for a in book] == [("Tổ dân phố số 3", "district")]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from shared.events import Event
 from tests.support.conftest import (
@@ -57,21 +59,32 @@ async def test_poor_and_near_poor_households_without_a_card_this_year(support: S
 
 
 async def test_households_that_escaped_poverty_and_still_get_poor_only_support(support: Support) -> None:
+    """Only poor-only support delivered on or after the day the escape was recognised is a gap: a card
+    received while the household was still poor (February, or November during the review) is fine."""
     household = str(uuid.uuid4())
     await support.publish([household_event(household, A0, "poor")])
     await support.wait_version(household, 1)
-    before = await support.call("POST", "/support/deliveries", OFFICER_A0, json=_card(household))
-    assert before.status_code == 201  # a card while poor: fine
-    await support.publish([assessed(household, A0, 2024, "near_poor", "poor", "escaped_poverty", 2)])
+    while_poor = await support.call("POST", "/support/deliveries", OFFICER_A0, json=_card(household))
+    assert while_poor.status_code == 201
+    during_review = await support.call("POST", "/support/deliveries", OFFICER_A0,
+                                       json={**_card(household), "delivered_on": "2024-11-01"})
+    assert during_review.status_code == 201
+    # The registry recognised the escape at 20:00 UTC on 9 December: 10 December in Vietnam.
+    escape = replace(assessed(household, A0, 2024, "near_poor", "poor", "escaped_poverty", 2),
+                     occurred_at=datetime(2024, 12, 9, 20, 0, tzinfo=UTC))
+    await support.publish([escape])
     await support.wait_version(household, 2)
     late = await support.call("POST", "/support/deliveries", DISTRICT_A_OFFICER,
-                              json={**_card(household), "delivered_on": "2024-11-01",
+                              json={**_card(household), "delivered_on": "2024-12-10",
                                     "override_reason": "Cấp theo danh sách cũ"})
     assert late.status_code == 201
     gap = (await support.call("GET", "/support/gaps/escaped-still-supported", OFFICER_A0,
                               params={"review_year": 2024})).json()
-    assert gap["total"] == 2 and {i["transition"] for i in gap["items"]} == {"escaped_poverty"}
-    assert {i["delivery_id"] for i in gap["items"]} == {before.json()["id"], late.json()["id"]}
+    assert gap["total"] == 1 and [i["delivery_id"] for i in gap["items"]] == [late.json()["id"]]
+    assert gap["items"][0]["transition"] == "escaped_poverty" and gap["items"][0]["recognised_on"] == "2024-12-10"
+    # Another review year's gap does not list it; another commune sees none of it.
+    assert (await support.call("GET", "/support/gaps/escaped-still-supported", OFFICER_A0,
+                               params={"review_year": 2023})).json()["total"] == 0
     assert (await support.call("GET", "/support/gaps/escaped-still-supported", OFFICER_B0,
                                params={"review_year": 2024})).json()["total"] == 0
 

@@ -28,3 +28,6 @@ class CatalogueEntry(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str | None] = mapped_column(String(100))
+    # The unit that owns the entry: NULL = national (the data file's entries, and those the national
+    # level adds); a province officer's entries belong to the province. Only the owner changes it.
+    owner_path: Mapped[str | None] = mapped_column(String(160, collation="C"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, select
+from sqlalchemy import Date, Select, and_, cast, exists, false, func, select
 from sqlalchemy.dialects.postgresql import array
 
 from services.support.deliveries.models import Delivery
@@ -15,6 +16,14 @@ from services.support.households.models import SupportHousehold, SupportTransiti
 from shared.db import scope_clause
 
 ESCAPES = ("escaped_poverty", "escaped_near_poverty")
+REVIEW_LAST_DAY = (12, 14)  # the periodic review runs 1 September – 14 December (docs/support.md)
+
+
+def recognised_on(review_year: int) -> Any:
+    """The day (Vietnam's) the registry recognised the transition; the review's last day when the
+    time is not known (a transition held before support kept it)."""
+    return func.coalesce(cast(func.timezone("Asia/Ho_Chi_Minh", SupportTransition.recognised_at), Date),
+                         date(review_year, *REVIEW_LAST_DAY))
 
 
 def without_programme(unit_path: str | None, statuses: Sequence[str], programmes: Sequence[str],
@@ -47,15 +56,16 @@ def deprived_without_programme(unit_path: str | None, statuses: Sequence[str], i
 
 
 def escaped_still_supported(unit_path: str | None, review_year: int,
-                            programmes: Sequence[str]) -> Select[Delivery, SupportHousehold, SupportTransition]:
-    """Deliveries of poor-only programmes, from the review year on, to households that escaped
-    poverty (or near-poverty) at that year's review and are not poor now."""
-    query = (select(Delivery, SupportHousehold, SupportTransition)
+                            programmes: Sequence[str]) -> Select[Any]:
+    """Deliveries of poor-only programmes to households that escaped poverty (or near-poverty) at that
+    year's review and are not poor now, delivered on or after the day the escape was recognised
+    (support received while still poor is not a gap)."""
+    query = (select(Delivery, SupportHousehold, SupportTransition, recognised_on(review_year).label("recognised_on"))
              .join(SupportHousehold, SupportHousehold.id == Delivery.household_id)
              .join(SupportTransition, and_(SupportTransition.household_id == SupportHousehold.id,
                                            SupportTransition.review_year == review_year))
              .where(SupportTransition.transition.in_(ESCAPES), SupportHousehold.status != "poor",
-                    Delivery.status == RECORDED, Delivery.delivered_on >= date(review_year, 1, 1),
+                    Delivery.status == RECORDED, Delivery.delivered_on >= recognised_on(review_year),
                     Delivery.programme.in_(list(programmes))))
     if unit_path is not None:
         query = query.where(scope_clause(Delivery.unit_path, [unit_path]))

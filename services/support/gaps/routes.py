@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.support.dependencies import (
     DbSession,
@@ -59,6 +59,7 @@ class DeliveryGap(BaseModel):
     status: str | None
     transition: str | None
     review_year: int
+    recognised_on: str = Field(description="the day the escape was recognised (only support from then on is listed)")
 
 
 def _household(row: Any) -> HouseholdGap:
@@ -71,11 +72,12 @@ def _deprived(row: Any) -> DeprivedHouseholdGap:
 
 
 def _delivery(row: Any) -> DeliveryGap:
-    delivery, household, transition = row
+    delivery, household, transition, recognised = row
     return DeliveryGap(delivery_id=str(delivery.id), delivered_on=delivery.delivered_on.isoformat(),
                        programme=delivery.programme, amount_vnd=delivery.amount_vnd, household_id=str(household.id),
                        household_code=household.household_code, unit_path=delivery.unit_path,
-                       status=household.status, transition=transition.transition, review_year=transition.review_year)
+                       status=household.status, transition=transition.transition, review_year=transition.review_year,
+                       recognised_on=recognised.isoformat())
 
 
 def _cell(value: Any) -> Any:

@@ -67,3 +67,6 @@ class SupportTransition(Scoped, Base):
     previous_status: Mapped[str | None] = mapped_column(String(16))
     transition: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(Integer)
+    # When the registry recognised it (the assessment event's time); NULL for transitions held before
+    # the column existed and not re-read from the stream since.
+    recognised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,7 +2,8 @@
 
 Units (`registry.unit.changed`), households (`registered`, `updated`, `removed`, `assessed`,
 `assessed_batch`: the newest household version wins; an older or repeated event changes nothing)
-and the recognised transitions (from `assessed`, newest version per household and review year).
+and the recognised transitions (from `assessed`, newest version per household and review year, with
+the event's time as when the registry recognised it).
 One statement per batch of events; the consumer runs in a system session.
 """
 
@@ -56,11 +57,13 @@ WHERE h.version < EXCLUDED.version
 
 _TRANSITIONS = text("""
 INSERT INTO sp_household_transitions AS t (household_id, review_year, unit_path, status, previous_status,
-                                           transition, version)
+                                           transition, version, recognised_at)
 SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:year AS int[]), CAST(:unit_path AS text[]), CAST(:status AS text[]),
-                     CAST(:previous AS text[]), CAST(:transition AS text[]), CAST(:version AS int[]))
+                     CAST(:previous AS text[]), CAST(:transition AS text[]), CAST(:version AS int[]),
+                     CAST(:recognised_at AS timestamptz[]))
 ON CONFLICT (household_id, review_year) DO UPDATE SET unit_path = EXCLUDED.unit_path, status = EXCLUDED.status,
-    previous_status = EXCLUDED.previous_status, transition = EXCLUDED.transition, version = EXCLUDED.version
+    previous_status = EXCLUDED.previous_status, transition = EXCLUDED.transition, version = EXCLUDED.version,
+    recognised_at = EXCLUDED.recognised_at
 WHERE t.version < EXCLUDED.version
 """)
 
@@ -134,7 +137,7 @@ def _assessed_rows(item: dict[str, Any], version: int, unit_path: str | None,
                  "version": version, "changed_at": occurred_at, "keep_status": False}
     transition = {"id": item["household_id"], "year": item["review_year"], "unit_path": household["unit_path"],
                   "status": item["status"], "previous": item.get("previous_status"),
-                  "transition": item.get("transition"), "version": version}
+                  "transition": item.get("transition"), "version": version, "recognised_at": occurred_at}
     return household, transition
 
 
@@ -143,7 +146,8 @@ async def _apply_assessed(session: AsyncSession, pairs: list[tuple[dict[str, Any
     transitions = _newest([t for _, t in pairs], ("id", "year"))
     if transitions:
         await session.execute(_TRANSITIONS, _columns(transitions, ("id", "year", "unit_path", "status", "previous",
-                                                                   "transition", "version")))
+                                                                   "transition", "version",
+                                                                   "recognised_at")))
 
 
 async def on_assessed(session: AsyncSession, events: list[Event]) -> None:
