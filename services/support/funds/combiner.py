@@ -75,8 +75,8 @@ class SpendCombiner:
 
     async def _apply(self, fund_id: UUID, batch: list[_Waiting]) -> None:
         try:
-            async with self._db.system_session() as session:
-                answers = await service.spend_together(session, fund_id, [w.spend for w in batch])
+            async with self._db.driver_connection() as conn, conn.transaction():
+                answers = await service.spend_together(conn, fund_id, [w.spend for w in batch])
         except Exception as exc:  # nothing of the batch was recorded
             for w in batch:
                 if not w.answer.done():

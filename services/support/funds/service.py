@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events
@@ -144,13 +145,14 @@ class Spend:
     traceparent: str | None
 
 
-async def spend_together(session: AsyncSession, fund_id: UUID, spends: Sequence[Spend]) -> list[FundEntry | Problem]:
-    """Several spends of one fund in the caller's (system) transaction, in order: the fund read once with
+async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequence[Spend]
+                         ) -> list[FundEntry | Problem]:
+    """Several spends of one fund in the connection's transaction, in order: the fund read once with
     its row lock, each spend checked against the balance the ones before it left (404 when the fund is
     not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
     accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
     one), then the balance, the entries and the events written in one statement. The answers, in order."""
-    fund = await repository.fund_for_update(session, fund_id)
+    fund = await repository.lock_fund(conn, fund_id)
     answers: list[FundEntry | Problem] = []
     entries: list[FundEntry] = []
     out: list[Event] = []
@@ -172,7 +174,7 @@ async def spend_together(session: AsyncSession, fund_id: UUID, spends: Sequence[
                            traceparent=spend.traceparent))
         answers.append(entry)
     if fund is not None and entries:
-        await repository.write(session, entries, out, fund=(fund.id, balance, version))
+        await repository.write_spends(conn, fund.id, balance, version, entries, out)
     return answers
 
 
