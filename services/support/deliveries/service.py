@@ -213,6 +213,7 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     _not_voided(delivery)
     given = patch.model_dump(exclude_unset=True)
     reason = given.pop("reason", None)
+    override = given.pop("override_reason", None)
     if delivery.kind == rules.HOUSEHOLD:
         for field in ("households", "period_from"):
             if field in given:
@@ -241,15 +242,18 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     }
     refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
     programme = _check(refs, state)
+    before = snapshot(delivery)
     if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
                                              or state["delivered_on"] != delivery.delivered_on):
         household = await households.household(session, delivery.household_id)  # type: ignore[arg-type]
         status = household.status if household is not None else None
+        # An override given now; else an exception already recorded stays one on the correction's reason.
+        override = override or (reason or delivery.override_reason if delivery.eligibility_exception else None)
         rule = await _eligibility(session, principal, programme, delivery.household_id,  # type: ignore[arg-type]
-                                  status, state["delivered_on"], reason if delivery.eligibility_exception else None)
+                                  status, state["delivered_on"], override)
         delivery.eligibility_exception, delivery.eligibility_rule = rule is not None, rule
+        delivery.override_reason = override if rule is not None else None
         delivery.household_status = status
-    before = snapshot(delivery)
     delivery.programme, delivery.delivered_on = state["programme"], state["delivered_on"]
     delivery.year, delivery.period_from = state["delivered_on"].year, state["period_from"]
     delivery.quantities = rules.quantities_json((q["measure"], q["quantity"]) for q in state["quantities_in"])
