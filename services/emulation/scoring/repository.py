@@ -29,17 +29,25 @@ WITH u AS (
     WHERE level = :level AND path > :root || '.' AND path < :root || '/'
       AND (cardinality(CAST(:only AS text[])) = 0 OR path IN (SELECT unnest(CAST(:only AS text[]))))
 ), rc AS (  -- each unit's review counts over the communes below it (range on the path index) reviewed in both
-            -- years: a commune whose review of either year is missing moves nothing (scoring.rules.measured)
-    SELECT u.path,
-           sum(f.households) FILTER (WHERE f.year = :year) AS hh, sum(f.poor) FILTER (WHERE f.year = :year) AS poor,
-           sum(f.near_poor) FILTER (WHERE f.year = :year) AS near,
-           sum(f.households) FILTER (WHERE f.year = :year - 1) AS hh0,
-           sum(f.poor) FILTER (WHERE f.year = :year - 1) AS poor0,
-           sum(f.near_poor) FILTER (WHERE f.year = :year - 1) AS near0
-    FROM u JOIN em_review_counts f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
-    JOIN em_review_counts o ON o.unit_path = f.unit_path AND o.year = 2 * :year - 1 - f.year
-    WHERE f.year IN (:year, :year - 1)
-    GROUP BY u.path
+            -- years: a commune whose review of either year is missing moves nothing (scoring.rules.measured).
+            -- Per commune first (both years: two rows of the key (unit_path, year)), then per unit: the same
+            -- join as one level of sums (a self-join instead let the planner pair every unit with every row)
+    SELECT path, sum(hh) AS hh, sum(poor) AS poor, sum(near) AS near, sum(hh0) AS hh0, sum(poor0) AS poor0,
+           sum(near0) AS near0
+    FROM (
+        SELECT u.path,
+               sum(f.households) FILTER (WHERE f.year = :year) AS hh,
+               sum(f.poor) FILTER (WHERE f.year = :year) AS poor,
+               sum(f.near_poor) FILTER (WHERE f.year = :year) AS near,
+               sum(f.households) FILTER (WHERE f.year = :year - 1) AS hh0,
+               sum(f.poor) FILTER (WHERE f.year = :year - 1) AS poor0,
+               sum(f.near_poor) FILTER (WHERE f.year = :year - 1) AS near0
+        FROM u JOIN em_review_counts f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+        WHERE f.year IN (:year, :year - 1)
+        GROUP BY u.path, f.unit_path
+        HAVING count(*) = 2
+    ) AS communes
+    GROUP BY path
 ), dv AS (
     SELECT u.path, sum(amount_vnd) AS delivered, sum(houses) AS houses
     FROM u JOIN em_deliveries f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
