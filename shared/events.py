@@ -129,3 +129,15 @@ async def record_events(session: AsyncSession, events: Sequence[Event]) -> None:
 
 async def record_event(session: AsyncSession, event: Event) -> None:
     await record_events(session, [event])
+
+
+# The same insert for a raw asyncpg connection (a bulk import's own, or a session's driver connection).
+_OUTBOX_ASYNCPG = ("INSERT INTO outbox (id, subject, body) "
+                   "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])")
+
+
+async def write_events(conn: Any, events: Sequence[Event]) -> None:
+    """`record_events` on an asyncpg connection, in the transaction open on it."""
+    if events:
+        await conn.execute(_OUTBOX_ASYNCPG, [e.id for e in events], [e.subject for e in events],
+                           [e.to_bytes() for e in events])

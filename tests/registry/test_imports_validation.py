@@ -25,12 +25,12 @@ from services.registry.imports.build import (
     RecordBuilder,
 )
 from services.registry.imports.columns import COLUMN_NAMES
-from services.registry.imports.lines import Lines
 from services.registry.imports.places import Commune
 from services.registry.imports.reader import open_sheet
 from services.registry.imports.validation import HouseholdRow, RowValidator
 from services.registry.imports.worker import receive, send
 from shared.events import Event, uuid7
+from shared.lines import Lines
 from tests.kit import make_principal
 from tests.registry.test_imports_support import CIPHER, csv_file, household, xlsx_file
 

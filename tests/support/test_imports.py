@@ -3,17 +3,24 @@ events reporting reads), and refused files that store nothing, naming row and co
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
+import psutil
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from services.reporting.support.rules import delivery_row
+from services.support.imports import preparer
 from services.support.imports.rules import COLUMNS
+from shared.db import asyncpg_dsn
 from shared.events import Event
+from tests.kit import eventually
 from tests.support.conftest import A0, A1, OFFICER_A0, OFFICER_A1, Support
 
 HEADERS = [title for _, title in COLUMNS]
@@ -118,3 +125,44 @@ async def test_a_file_with_any_bad_row_is_refused_whole_naming_rows_and_columns(
     missing = await support.call("POST", "/support/imports", OFFICER_A0,
                                  files={"file": ("x.csv", b"Ma xa,Ghi chu\n07207,x\n", "text/csv")})
     assert missing.status_code == 422 and "missing column" in missing.json()["detail"]
+
+
+def _import_workers() -> list[psutil.Process]:
+    """Import worker processes: children of the multiprocessing forkserver this test process started."""
+    servers = [p for p in psutil.Process().children() if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+    return [worker for server in servers for worker in server.children()]
+
+
+async def test_an_import_whose_worker_process_dies_fails_and_stores_nothing(support: Support,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparer, "BATCH_ROWS", 100)  # five batches, each larger than a pipe holds
+    code = _household_code(await support.household(A0, "poor"))
+    rows = [["07207", code, "tet_gifts", "2024-01-20", "portion", "1", "500000", "state_central", "mttq"]] * 500
+    holder = await asyncpg.connect(asyncpg_dsn(support.db_url))
+    try:
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("LOCK TABLE delivery_history IN ACCESS EXCLUSIVE MODE")  # the first batch waits here
+        upload = asyncio.create_task(support.call("POST", "/support/imports", OFFICER_A0,
+                                                  files={"file": ("ho-tro.csv", _csv(rows), "text/csv")}))
+
+        async def stalled_worker() -> list[psutil.Process]:
+            waiting = await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                            "AND relation = 'delivery_history'::regclass")
+            return _import_workers() if waiting else []
+
+        for worker in await eventually(stalled_worker):
+            worker.kill()
+        await held.rollback()
+        response = await upload
+    finally:
+        await holder.close()
+    assert response.status_code == 500, response.text
+    assert "worker process ended unexpectedly" in response.json()["detail"]
+    for table in ("deliveries", "delivery_history", "import_jobs"):
+        assert await support.count(table) == 0, table
+    assert await support.delivery_events() == 0
+    # The service goes on: the next import gets a worker of its own and is stored.
+    again = await support.call("POST", "/support/imports", OFFICER_A0,
+                               files={"file": ("ho-tro.csv", _csv(rows[:3]), "text/csv")})
+    assert again.status_code == 201 and again.json()["rows"] == 3

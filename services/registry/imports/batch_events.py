@@ -11,8 +11,8 @@ from uuid import UUID
 import orjson
 
 from services.registry import events
-from services.registry.imports.lines import Lines
 from shared.events import Event
+from shared.lines import Lines
 
 
 def common_path(paths: Iterable[str]) -> str:

@@ -20,12 +20,12 @@ import uuid_utils
 
 from services.registry.classification.classifier import Standards
 from services.registry.households.rules import transition
-from services.registry.imports import copy_text as c
-from services.registry.imports.lines import Lines
 from services.registry.imports.places import Commune
 from services.registry.imports.validation import HouseholdRow
 from services.registry.personal_data import PersonalDataCipher, mask_citizen_id
 from services.registry.units.names import search_key
+from shared import copy_text as c
+from shared.lines import Lines
 
 HEAD_RELATION = "head"
 # Column order of each table's COPY lines (storage.py copies them in this order).

@@ -8,7 +8,7 @@ transaction), with no per-file set of keys held in memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -21,7 +21,10 @@ from services.registry.imports.build import (
     Records,
 )
 from services.registry.imports.places import Commune
-from shared.events import Event
+from shared.copy_text import slices
+from shared.events import write_events
+
+__all__ = ["communes", "copy_batch", "existing_citizens", "existing_codes", "lock_tables", "write_events"]
 
 _COMMUNES = "SELECT path, hierarchy, code, name, urban FROM units WHERE level = 'commune'"
 # Look-ups are LATERAL probes of the unique indexes, one per key, so that the plan does not depend on
@@ -56,9 +59,6 @@ CROSS JOIN LATERAL (
 # and turn the look-ups of the rest of the file into scans. Writes and reads of others go on; a
 # second import waits (the lock conflicts with itself).
 _LOCK = "LOCK TABLE households, household_members IN SHARE UPDATE EXCLUSIVE MODE NOWAIT"
-# The statement shared.events.record_events runs, for a raw asyncpg connection.
-_OUTBOX = ("INSERT INTO outbox (id, subject, body) "
-           "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +113,5 @@ async def copy_batch(conn: asyncpg.Connection, records: Records) -> None:
                                   ("household_members", MEMBER_COLUMNS, records.members),
                                   ("household_assessments", ASSESSMENT_COLUMNS, records.assessments),
                                   ("household_history", HISTORY_COLUMNS, records.history)):
-        await conn.copy_to_table(table, source=_chunks(lines.data), columns=columns, format="text")
+        await conn.copy_to_table(table, source=slices(lines.data), columns=columns, format="text")
 
-
-async def _chunks(data: bytes, size: int = 256 * 1024) -> AsyncIterator[memoryview]:
-    """COPY data a slice at a time: asyncpg copies what it sends, so a whole batch would be copied at once."""
-    view = memoryview(data)
-    for start in range(0, len(view), size):
-        yield view[start:start + size]
-
-
-async def write_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
-    if events:
-        await conn.execute(_OUTBOX, [e.id for e in events], [e.subject for e in events],
-                           [e.to_bytes() for e in events])

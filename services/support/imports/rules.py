@@ -56,22 +56,6 @@ class Catalogue:
     sources: frozenset[str]
 
 
-@dataclass
-class Row:
-    number: int
-    commune_code: str
-    household_code: str
-    programme: Programme
-    delivered_on: date
-    quantities: list[dict[str, str]]
-    amount_vnd: int
-    funding: list[dict[str, Any]]
-    body: str
-    persons: int | None
-    note: str | None
-    document_ref: str | None
-
-
 FIELDS = tuple(field for field, _ in COLUMNS)
 TITLES = dict(COLUMNS)
 
@@ -119,76 +103,139 @@ def _funding(text: str, amount: int) -> list[tuple[str, int]]:
     return parts
 
 
-def read_row(number: int, cells: Mapping[str, Any], catalogue: Catalogue,
-             today: date) -> tuple[Row | None, list[tuple[int, str, str]]]:
-    """One row's delivery, or its problems as (row, column header, reason)."""
-    problems: list[tuple[int, str, str]] = []
 
-    def bad(field: str, reason: str) -> None:
-        problems.append((number, TITLES[field], reason))
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a row delivers, apart from to whom: shared by every row that gives the same cells."""
+    programme: Programme
+    delivered_on: date
+    quantities: list[dict[str, str]]
+    amount_vnd: int
+    funding: list[dict[str, Any]]
+    body: str
+    persons: int | None
+    note: str | None
+    document_ref: str | None
 
-    values = {field: _text(cells.get(field)) for field in FIELDS}
-    for field in REQUIRED:
-        if not values[field]:
-            bad(field, "required")
-    if problems:
-        return None, problems
-    if not values["commune_code"].isdigit() or len(values["commune_code"]) > 5:
-        bad("commune_code", f"'{values['commune_code']}' is not a commune code")
-    programme = catalogue.programmes.get(values["programme"])
-    if programme is None:
-        bad("programme", f"no active programme '{values['programme']}'")
-    if values["body"] not in catalogue.bodies:
-        bad("body", f"no delivering body '{values['body']}'")
-    try:
-        delivered_on = _day(cells.get("delivered_on"))
-        if delivered_on > today:
-            bad("delivered_on", "in the future")
-        elif programme is not None and not programme.runs_on(delivered_on):
-            bad("delivered_on", f"outside programme {programme.code}'s period")
-    except (ValueError, TypeError):
-        bad("delivered_on", f"'{values['delivered_on']}' is not a date (dd/mm/yyyy or yyyy-mm-dd)")
-        delivered_on = today
-    quantities: list[dict[str, str]] = []
-    if values["measure"] or values["quantity"]:
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int
+    commune_code: str
+    household_code: str
+    delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    required: tuple[str, ...]  # fields left empty (nothing else is checked then)
+    problems: tuple[tuple[str, str], ...]  # (field, reason)
+    delivery: Delivery | None
+
+
+HOUSEHOLD_FIELDS = ("commune_code", "household_code")
+DELIVERY_FIELDS = tuple(f for f in FIELDS if f not in HOUSEHOLD_FIELDS)
+
+
+class RowReader:
+    """The rows of one file, read by its header's fields, against the catalogue on `today`.
+
+    A file repeats its delivery cells row after row (one programme, its amount and sources, a few
+    dates, the same body and note): each distinct combination of them is checked once and its
+    result shared; only the household's two cells are read per row."""
+
+    def __init__(self, fields: list[str | None], catalogue: Catalogue, today: date) -> None:
+        self.catalogue, self.today = catalogue, today
+        self._commune = fields.index("commune_code") if "commune_code" in fields else None
+        self._household = fields.index("household_code") if "household_code" in fields else None
+        self._positions = tuple(fields.index(f) if f in fields else None for f in DELIVERY_FIELDS)
+        self._checked: dict[tuple[Any, ...], _Checked] = {}
+
+    def read(self, number: int, cells: list[Any]) -> tuple[Row | None, list[tuple[int, str, str]]]:
+        """One row's delivery, or its problems as (row, column header, reason)."""
+        size = len(cells)
+        commune = _text(cells[self._commune]) if self._commune is not None and self._commune < size else ""
+        household = _text(cells[self._household]) if self._household is not None and self._household < size else ""
+        raw = tuple(cells[i] if i is not None and i < size else None for i in self._positions)
+        key = (raw, tuple(map(type, raw)))  # 1 and 1.0 and True are one dict key, but not one cell
+        checked = self._checked.get(key)
+        if checked is None:
+            checked = self._checked[key] = self._check(dict(zip(DELIVERY_FIELDS, raw, strict=True)))
+        if not commune or not household or checked.required:
+            empty = [f for f, v in (("commune_code", commune), ("household_code", household)) if not v]
+            return None, [(number, TITLES[f], "required") for f in (*empty, *checked.required)]
+        problems = [(number, TITLES[f], reason) for f, reason in checked.problems]
+        if not commune.isdigit() or len(commune) > 5:
+            problems.append((number, TITLES["commune_code"], f"'{commune}' is not a commune code"))
+        if problems or checked.delivery is None:
+            return None, problems
+        return Row(number, commune, household, checked.delivery), []
+
+    def _check(self, cells: Mapping[str, Any]) -> _Checked:
+        catalogue, today = self.catalogue, self.today
+        problems: list[tuple[str, str]] = []
+
+        def bad(field: str, reason: str) -> None:
+            problems.append((field, reason))
+
+        values = {field: _text(cells.get(field)) for field in DELIVERY_FIELDS}
+        required = tuple(f for f in REQUIRED if f in values and not values[f])
+        if required:
+            return _Checked(required, (), None)
+        programme = catalogue.programmes.get(values["programme"])
+        if programme is None:
+            bad("programme", f"no active programme '{values['programme']}'")
+        if values["body"] not in catalogue.bodies:
+            bad("body", f"no delivering body '{values['body']}'")
         try:
-            quantity = Decimal(values["quantity"].replace(",", "."))
-            if not quantity.is_finite() or quantity <= 0:
-                raise InvalidOperation
-            if programme is not None and values["measure"] not in programme.measures:
-                bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
-            quantities.append({"measure": values["measure"], "quantity": format(quantity.normalize(), "f")})
-        except InvalidOperation:
-            bad("quantity", f"'{values['quantity']}' is not a positive number")
-    amount = 0
-    try:
-        amount = _integer(cells.get("amount_vnd")) if values["amount_vnd"] else 0
-    except ValueError:
-        bad("amount_vnd", f"'{values['amount_vnd']}' is not a whole number of đồng")
-    funding: list[tuple[str, int]] = []
-    try:
-        funding = _funding(values["funding"], amount)
-    except ValueError:
-        bad("funding", "write one source code, or parts 'code=amount; code=amount'")
-    for problem in funding_problems(amount, funding, {s: s in catalogue.sources for s, _ in funding}):
-        bad("funding", problem["reason"])
-    persons = None
-    if values["persons"]:
+            delivered_on = _day(cells.get("delivered_on"))
+            if delivered_on > today:
+                bad("delivered_on", "in the future")
+            elif programme is not None and not programme.runs_on(delivered_on):
+                bad("delivered_on", f"outside programme {programme.code}'s period")
+        except (ValueError, TypeError):
+            bad("delivered_on", f"'{values['delivered_on']}' is not a date (dd/mm/yyyy or yyyy-mm-dd)")
+            delivered_on = today
+        quantities: list[dict[str, str]] = []
+        if values["measure"] or values["quantity"]:
+            try:
+                quantity = Decimal(values["quantity"].replace(",", "."))
+                if not quantity.is_finite() or quantity <= 0:
+                    raise InvalidOperation
+                if programme is not None and values["measure"] not in programme.measures:
+                    bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
+                quantities.append({"measure": values["measure"], "quantity": format(quantity.normalize(), "f")})
+            except InvalidOperation:
+                bad("quantity", f"'{values['quantity']}' is not a positive number")
+        amount = 0
         try:
-            persons = _integer(cells.get("persons"))
+            amount = _integer(cells.get("amount_vnd")) if values["amount_vnd"] else 0
         except ValueError:
-            bad("persons", "not a count")
-    texts: dict[str, str | None] = {}
-    for field in ("note", "document_ref"):
+            bad("amount_vnd", f"'{values['amount_vnd']}' is not a whole number of đồng")
+        funding: list[tuple[str, int]] = []
         try:
-            texts[field] = clean_text(values[field], multiline=field == "note") or None
-        except UnsafeText as exc:
-            bad(field, f"the text {exc}")
-    if not quantities and not amount:
-        bad("quantity", "a row must count a quantity or an amount")
-    if problems or programme is None:
-        return None, problems
-    return Row(number=number, commune_code=values["commune_code"], household_code=values["household_code"],
-               programme=programme, delivered_on=delivered_on, quantities=quantities, amount_vnd=amount,
-               funding=[{"source": s, "amount_vnd": a} for s, a in funding], body=values["body"], persons=persons,
-               note=texts.get("note"), document_ref=texts.get("document_ref")), []
+            funding = _funding(values["funding"], amount)
+        except ValueError:
+            bad("funding", "write one source code, or parts 'code=amount; code=amount'")
+        for problem in funding_problems(amount, funding, {s: s in catalogue.sources for s, _ in funding}):
+            bad("funding", problem["reason"])
+        persons = None
+        if values["persons"]:
+            try:
+                persons = _integer(cells.get("persons"))
+            except ValueError:
+                bad("persons", "not a count")
+        texts: dict[str, str | None] = {}
+        for field in ("note", "document_ref"):
+            try:
+                texts[field] = clean_text(values[field], multiline=field == "note") or None
+            except UnsafeText as exc:
+                bad(field, f"the text {exc}")
+        if not quantities and not amount:
+            bad("quantity", "a row must count a quantity or an amount")
+        if problems or programme is None:
+            return _Checked((), tuple(problems), None)
+        return _Checked((), (), Delivery(
+            programme=programme, delivered_on=delivered_on, quantities=quantities, amount_vnd=amount,
+            funding=[{"source": s, "amount_vnd": a} for s, a in funding], body=values["body"], persons=persons,
+            note=texts.get("note"), document_ref=texts.get("document_ref")))

@@ -1,13 +1,12 @@
 """Values written in PostgreSQL's COPY text format (tab-separated, `\\N` for NULL, backslash escapes).
 
-An import builds its COPY lines in a worker process and the service only forwards the bytes: the
-database parses text input at least as fast as asyncpg's binary records, and the service's own
-process stays free for requests.
+The bulk imports (registry, support) build their COPY lines with these and the service only forwards
+the bytes: the database parses text input at least as fast as asyncpg's binary records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -47,3 +46,11 @@ def text_array(values: Iterable[str]) -> str:
     """A text[] literal; elements are quoted unless they are plain identifiers (indicator codes are)."""
     parts = [v if v.isidentifier() else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
     return text("{" + ",".join(parts) + "}")
+
+
+async def slices(data: bytes, size: int = 256 * 1024) -> AsyncIterator[memoryview]:
+    """COPY data a slice at a time (asyncpg's `copy_to_table(source=...)`): asyncpg copies what it
+    sends, so a whole batch would be copied at once."""
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield view[start:start + size]

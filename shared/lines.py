@@ -1,8 +1,9 @@
 """Lines one after the other in one buffer, with where each ends.
 
-A batch of an import is a few thousand lines per table. As one buffer it is sent from the worker
-process in one piece (a list of lines costs a pickled object per line on both sides) and handed to
-COPY as it is; the ends let a row be dropped (a checking pass) or a run of rows cut out (events).
+A batch of an import (registry, support) is thousands of lines per table. As one buffer it is sent
+from the worker process (shared/workers.py) in one piece (a list of lines costs a pickled object per
+line on both sides) and handed to COPY as it is; the ends let a row be dropped (a checking pass) or
+a run of rows cut out (events).
 """
 
 from __future__ import annotations
