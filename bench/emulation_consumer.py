@@ -59,7 +59,7 @@ async def one_round(pg_url: str, nats_url: str, n: int, ahead: bool) -> float:
             started = time.monotonic()
             async with app.router.lifespan_context(app):
                 done = await wait_for(conn, "SELECT count(*) FROM em_review_counts", 2 * n)
-        for name in ("emulation-registry", "emulation-households", "emulation-support"):
+        for name in ("emulation-registry", "emulation-households-2", "emulation-support"):
             await js.delete_consumer("REGISTRY" if name != "emulation-support" else "SUPPORT", name)
     finally:
         await conn.close()

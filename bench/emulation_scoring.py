@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +41,9 @@ from services.emulation.main import create_app
 from services.emulation.models import CriteriaSet
 from services.emulation.scoring.repository import scores as scores_query
 from services.emulation.scoring.service import rescore
+from services.emulation.scoring.worker import Rescorer
 from services.emulation.settings import EmulationSettings
+from shared import consumer as consumer_module
 from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import Principal, ScopeUnit, generate_keypair
@@ -136,8 +141,56 @@ async def wait_for(conn: asyncpg.Connection, sql: str, want: int, timeout: float
     raise TimeoutError(sql)
 
 
-async def main(n: int, args_batch: int) -> None:
-    with bench_stack() as (pg_url, nats_url):
+Spans = list[tuple[str, float, float, int]]  # (what, started, ended, how many)
+
+
+@contextlib.contextmanager
+def timeline() -> Iterator[Spans]:
+    """Records each batch the review consumer applies and each re-score tick (monotonic times)."""
+    spans: Spans = []
+    apply, once = consumer_module.ConsumerRunner._apply, Rescorer.once
+
+    async def timed_apply(self: consumer_module.ConsumerRunner, decoded: Any) -> None:
+        t0 = time.monotonic()
+        await apply(self, decoded)
+        if self.consumer.name == "emulation-registry":
+            spans.append(("batch", t0, time.monotonic(), len(decoded)))
+
+    async def timed_once(self: Rescorer) -> int:
+        t0 = time.monotonic()
+        taken = await once(self)
+        if taken:
+            spans.append(("tick", t0, time.monotonic(), taken))
+        return taken
+
+    consumer_module.ConsumerRunner._apply = timed_apply  # type: ignore[method-assign]
+    Rescorer.once = timed_once  # type: ignore[method-assign]
+    try:
+        yield spans
+    finally:
+        consumer_module.ConsumerRunner._apply = apply  # type: ignore[method-assign]
+        Rescorer.once = once  # type: ignore[method-assign]
+
+
+def print_timeline(spans: Spans, last_ack: float, done: float) -> None:
+    batches = [s for s in spans if s[0] == "batch" and s[2] <= done]  # not the late event's
+    ticks = [s for s in spans if s[0] == "tick" and s[2] <= done]
+    if batches:
+        walls = [e - b for _, b, e, _ in batches]
+        first, last = batches[0][1], batches[-1][2]
+        print(f"timeline (s after the last ack): {len(batches)} consumer batches, {sum(s[3] for s in batches)} "
+              f"events, applying {sum(walls):.2f} s of {last - first:.2f} s (median batch "
+              f"{statistics.median(walls) * 1000:.0f} ms); last batch stored at {last - last_ack:+.2f}")
+        late = [s for s in batches if s[2] > last_ack]
+        print(f"  batches stored after the last ack: {len(late)}, {sum(s[3] for s in late)} events")
+    for _, b, e, k in ticks:
+        if e > last_ack - 1:
+            print(f"  tick {b - last_ack:+.2f} → {e - last_ack:+.2f}: {k} touched")
+    print(f"  all scored seen at {done - last_ack:+.2f}")
+
+
+async def main(n: int, args_batch: int, show_timeline: bool = False) -> None:
+    with bench_stack() as (pg_url, nats_url), timeline() as spans:
         db_url = await migrated_database(pg_url, "emulation", "bench_emulation")
         communes = commune_paths(n)
         movement, set_id = await seed(db_url, communes)
@@ -159,8 +212,10 @@ async def main(n: int, args_batch: int) -> None:
             # 1. every commune's reviews of 2023 (10 % poor) and 2024 (8 % or 9 % poor), from another process.
             events = 2 * n
             started, last_ack = await publish_elsewhere(nats_url, n)
-            scored = "SELECT count(*) FROM em_scores WHERE (criteria->0->>'value') IS NOT NULL"
-            done = await wait_for(conn, scored, n)
+            # Polled every 20 ms, so cheap: a score changes (version 2) only once both years' counts are in
+            # (with one year the reduction is unknown and the score stays as saved); checked exactly after.
+            done = await wait_for(conn, "SELECT count(*) FROM em_scores WHERE version > 1", n)
+            assert await conn.fetchval("SELECT count(*) FROM em_scores WHERE (criteria->0->>'value') IS NOT NULL") == n
             # Ranks are counted when read: the first page of the national ranking, and every score's rank.
             ranking = Database(db_url, pool_size=1)
             reader = Principal(id="bench", role="admin", permissions=frozenset({"*"}),
@@ -214,6 +269,8 @@ async def main(n: int, args_batch: int) -> None:
           f"(baseline GROUP BY of the counts: {baseline * 1000:.0f} ms; ratio {full / baseline:.1f}×)")
     print(f"3. late event for one commune: re-scored in {late_time * 1000:.0f} ms after its ack; "
           f"score rows rewritten: {rewritten} (of {n})")
+    if show_timeline:
+        print_timeline(spans, last_ack, done)
     print(f"machine load average (1/5/15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
 
 
@@ -221,9 +278,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--communes", type=int, default=10_000)
     parser.add_argument("--consumer-batch", type=int, default=500, help="EMULATION_CONSUMER_BATCH_SIZE")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print when the review consumer stored each batch and each re-score tick ran")
     parser.add_argument("--publish-to", help=argparse.SUPPRESS)  # the publishing child process
     args = parser.parse_args()
     if args.publish_to:
         asyncio.run(publisher(args.publish_to, args.communes))
     else:
-        asyncio.run(main(args.communes, args.consumer_batch))
+        asyncio.run(main(args.communes, args.consumer_batch, args.timeline))

@@ -28,13 +28,12 @@ from typing import Any
 import orjson
 import uuid_utils
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import tracing
+from shared import pull, tracing
 from shared.context import request_id_var
 from shared.db import Database
 from shared.events import Event, envelope_field
@@ -57,12 +56,15 @@ Handler = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 OUTAGE_RETRY_SECONDS = 2.0  # while the database is down, a batch comes back this much later
 STREAM_SEQ_KEY = "stream_seq"  # session.info key: the highest stream sequence of the batch being applied
 
+# One writer per consumer at a time, across replicas (the advisory lock, released at commit or rollback),
+# then the batch's ids recorded in the inbox: one statement, one round trip. The lock is taken before
+# any id is inserted (each inserted row joins the lock's one row); ON CONFLICT sees the ids another
+# replica committed while this one waited, so they come back as duplicates.
 _RECORD_INBOX = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "WITH one_writer AS (SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))) "
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, id FROM one_writer, unnest(CAST(:ids AS uuid[])) AS id "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
-# One writer per consumer at a time, across replicas (released at commit or rollback).
-_ONE_WRITER = text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))")
 _RECORD_DEAD = text(
     "INSERT INTO dead_letters (consumer, event_id, subject, body, error, attempts) "
     "VALUES (:consumer, :event_id, :subject, :body, :error, :attempts)"
@@ -164,20 +166,16 @@ class ConsumerRunner:
         """Fetch and process one batch; returns the number of messages handled."""
         msgs = await self._fetch()
         if msgs:
-            await self.process(msgs)
+            await self._process_held(msgs)
         return len(msgs)
 
     async def _fetch(self) -> list[Msg]:
         assert self._sub is not None, "call subscribe() first"
-        try:
-            return list(await self._sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout_seconds))
-        except (TimeoutError, NatsTimeoutError):
-            return []
+        return await pull.fetch(self._sub, self.options.batch_size, self.options.fetch_timeout_seconds)
 
     async def _run_pipelined(self) -> int:
-        """Like run_once, but while a batch is applied the next one is already being fetched: receiving
-        a batch of messages (nats-py reads them one by one) costs about as much as applying it. The
-        batches are still applied one after the other, in the order fetched."""
+        """Like run_once, but while a batch is applied the next one is already being fetched (what has
+        arrived meanwhile). The batches are still applied one after the other, in the order fetched."""
         if self._ahead is not None:
             msgs = await self._ahead  # a stop cancels it with this task
             self._ahead = None
@@ -185,8 +183,29 @@ class ConsumerRunner:
             msgs = await self._fetch()
         if msgs:
             self._ahead = asyncio.create_task(self._fetch(), name=f"consumer-{self.consumer.name}-fetch")
-            await self.process(msgs)
+            await self._process_held(msgs)
         return len(msgs)
+
+    async def _process_held(self, msgs: list[Msg]) -> None:
+        """`process`, while JetStream is told every third of the ack wait that the batch — and the one
+        fetched ahead, waiting for it — is still being worked on: a slow batch is not delivered again
+        meanwhile, and the delivery count a failing message is parked by counts real attempts only."""
+        keeper = asyncio.create_task(self._keep_alive(msgs), name=f"consumer-{self.consumer.name}-in-progress")
+        try:
+            await self.process(msgs)
+        finally:
+            await stop_task(keeper)
+
+    async def _keep_alive(self, msgs: list[Msg]) -> None:
+        while True:
+            await asyncio.sleep(self.options.ack_wait_seconds / 3)
+            ahead = self._ahead
+            held = msgs + (ahead.result() if ahead is not None and ahead.done() and not ahead.cancelled()
+                           and ahead.exception() is None else [])
+            for msg in held:
+                if not msg.is_acked:  # acked or handed back meanwhile: nothing to extend
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
     async def _hand_back_ahead(self) -> None:
         """On stop: a batch fetched ahead and not applied goes back to the stream at once (not after
@@ -251,9 +270,8 @@ class ConsumerRunner:
         async with self.db.system_session() as session:
             # Handlers may record how far the stream is applied (read models report their freshness).
             session.info[STREAM_SEQ_KEY] = _last_stream_seq([m for m, _ in decoded])
-            await session.execute(_ONE_WRITER, {"lock": f"consumer:{name}"})
             ids = [e.id for _, e in decoded]
-            result = await session.execute(_RECORD_INBOX, {"consumer": name, "ids": ids})
+            result = await session.execute(_RECORD_INBOX, {"lock": f"consumer:{name}", "consumer": name, "ids": ids})
             fresh_ids = {row[0] for row in result}
             fresh: list[Event] = []
             for _, event in decoded:

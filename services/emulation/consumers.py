@@ -4,7 +4,9 @@ services/emulation/scoring.
 
 Households have their own durable consumer: a durable consumer keeps the subjects it was created
 with (adding subjects to `emulation-registry` would not reach one that already exists), and a new
-one starts at the beginning of the REGISTRY stream, so every household already registered arrives."""
+one starts at the beginning of the REGISTRY stream, so every household already registered arrives. For
+that reason its name changed when `registry.household.restated` joined its subjects
+(`emulation-households` → `emulation-households-2`; the old durable, if any, is left unused)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ REGISTRY = Consumer(name=REGISTRY_CONSUMER, producer="registry", handlers={
     "registry.review.approved": scoring.on_review_approved,
 }, filter_subjects=["registry.unit.changed", "registry.review.approved"])
 
-HOUSEHOLDS = Consumer(name="emulation-households", producer="registry", handlers=dict(households.HANDLERS),
+HOUSEHOLDS = Consumer(name="emulation-households-2", producer="registry", handlers=dict(households.HANDLERS),
                       filter_subjects=list(households.HANDLERS))
 
 SUPPORT_EVENTS: dict[str, Handler] = {

@@ -24,7 +24,7 @@ ACTIVITY_REMOVED = "emulation.activity.removed"
 TARGET_SET = "emulation.target.set"
 REGISTRATION_MADE = "emulation.registration.made"
 REGISTRATION_UPDATED = "emulation.registration.updated"
-SCORE_COMPUTED = "emulation.score.computed"
+SCORE_COMPUTED = "emulation.score.computed"  # written by scoring.repository.SCORE_SQL itself
 EXEMPLAR_RECOGNISED = "emulation.exemplar.recognised"
 EXEMPLAR_WITHDRAWN = "emulation.exemplar.withdrawn"
 NOMINATION_SUBMITTED = "emulation.nomination.submitted"
@@ -80,10 +80,6 @@ def registration(r: Registration, type_: str = REGISTRATION_MADE) -> Event:
         "registration_id": str(r.id), "movement_id": str(r.movement_id), "year": r.year,
         "registrant_kind": r.registrant_kind, "registrant_name": r.registrant_name,
         "household_id": r.household_id, "title_sought": r.title_sought, "status": r.status})
-
-
-def score(score_id: Any, unit_path: str, version: int, payload: dict[str, Any]) -> Event:
-    return _event(SCORE_COMPUTED, str(score_id), unit_path, version, payload)
 
 
 def exemplar(e: Exemplar) -> Event:

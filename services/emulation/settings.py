@@ -12,5 +12,8 @@ class EmulationSettings(ServiceSettings):
 
     service_name: str = "emulation"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chungtay_emulation"
+    # No pool pre-ping (three round trips per checkout: each consumer batch and re-score tick paid them);
+    # a connection broken by a database restart fails one unit of work, and the pool is then renewed.
+    db_pool_pre_ping: bool = False
     # How often the re-scorer scores the units whose facts the consumers changed (scoring/worker.py).
     rescore_interval_seconds: float = 0.2

@@ -17,6 +17,7 @@ HOUSEHOLD_UPDATED = "registry.household.updated"
 HOUSEHOLD_REMOVED = "registry.household.removed"
 HOUSEHOLD_ASSESSED = "registry.household.assessed"
 HOUSEHOLD_ASSESSED_BATCH = "registry.household.assessed_batch"
+HOUSEHOLD_RESTATED = "registry.household.restated"
 REVIEW_APPROVED = "registry.review.approved"
 
 HOUSEHOLD_FIELDS = ("household_code", "commune_code", "village", "member_count", "ethnic_minority",
@@ -49,6 +50,19 @@ def household_registered(household: Any, member_ids: Iterable[Any]) -> Event:
 
 def household_updated(household: Any, member_ids: Iterable[Any]) -> Event:
     return _household_event(HOUSEHOLD_UPDATED, household, household_payload(household, member_ids))
+
+
+def household_restated(household: Mapping[str, Any]) -> Event:
+    """The household's current state announced again at its current version (the operator command
+    services/registry/operations/republish.py): the registration fields, status and members as
+    `.updated` carries them, the recognised `status_year`, the `deprived_indicators` of the newest
+    assessment announced (null: none), and `updated_at`, when the household last changed."""
+    payload = household_payload(household, household["member_ids"])
+    indicators = household["deprived_indicators"]
+    payload |= {"status_year": household["status_year"],
+                "deprived_indicators": None if indicators is None else list(indicators),
+                "updated_at": household["updated_at"].isoformat()}
+    return _household_event(HOUSEHOLD_RESTATED, household, payload)
 
 
 def household_removed(household: Any, reason: str) -> Event:

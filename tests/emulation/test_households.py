@@ -87,3 +87,19 @@ async def test_household_registrants_are_checked_the_same_way(emulation: Emulati
     for foreign in FOREIGN:
         assert (await emulation.post(url, foreign, body(mine))).status_code in (403, 404)
     assert await scalar(emulation.db_url, "SELECT count(*) FROM em_registrations") == 1
+
+
+async def test_a_household_an_import_brought_becomes_known_when_the_registry_restates_it(emulation: Emulation) -> None:
+    """An import writes no `.registered` event: the operator's republish (`registry.household.restated`,
+    at the household's current version) makes it known; a restatement older than a removal changes nothing."""
+    imported, gone = str(uuid.uuid4()), str(uuid.uuid4())
+    unknown = await emulation.post("/emulation/nominations", COMMUNE_OFFICER, household_nominee(imported))
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "household_not_found")
+    await known_households(emulation.js, emulation.db_url, [
+        household_event(imported, COMMUNE, kind="restated"),
+        household_event(gone, COMMUNE), removed_event(gone, COMMUNE, 2),
+        household_event(gone, COMMUNE, version=1, kind="restated")])  # read before the removal, relayed after
+    made = await emulation.post("/emulation/nominations", COMMUNE_OFFICER, household_nominee(imported))
+    assert made.status_code == 201, made.text
+    removed = await emulation.post("/emulation/nominations", COMMUNE_OFFICER, household_nominee(gone))
+    assert (removed.status_code, removed.json()["code"]) == (422, "household_removed")

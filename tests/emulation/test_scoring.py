@@ -8,7 +8,7 @@ import uuid
 from decimal import Decimal
 
 from services.emulation.scoring import rules
-from shared.events import Event
+from shared.events import Event, envelope_field
 from tests.emulation.conftest import (
     COMMUNE,
     COMMUNE_OFFICER,
@@ -23,7 +23,7 @@ from tests.emulation.conftest import (
     principal,
 )
 from tests.emulation.events_kit import outbox, reporting_row, scores
-from tests.kit import eventually, scalar
+from tests.kit import eventually, fetch, scalar
 from tests.reporting.registry_events import publish
 
 COMMUNES = ["v2008.24.213.07207", "v2008.24.213.07222", "v2008.24.213.07231", "v2008.24.215.07243"]
@@ -81,6 +81,18 @@ async def test_scores_follow_events_and_a_late_event_rescores_only_what_it_touch
     assert criteria.status_code == 200, criteria.text
     assert criteria.json()["scores_changed"] == 4  # every commune, scored 0 so far
     set_id = criteria.json()["id"]
+    # Their events (built by the scoring statement itself): the envelope every consumer reads, caused by the request.
+    bodies = [bytes(r["body"]) for r in await fetch(emulation.db_url, "SELECT body FROM outbox WHERE subject = "
+                                                                      "'emulation.score.computed' ORDER BY seq")]
+    saved = [Event.from_bytes(b) for b in bodies]
+    request_id = criteria.headers["x-request-id"]
+    assert sorted((e.unit_path, e.unit_code, e.producer, e.version) for e in saved) == sorted(
+        (c, c.rsplit(".", 1)[-1], "emulation", 1) for c in COMMUNES)
+    assert {e.correlation_id for e in saved} == {envelope_field(b, "correlation_id") for b in bodies} == {request_id}
+    assert {(e.payload["criteria_set_id"], e.payload["scored_by"], e.payload["total"]) for e in saved} == {
+        (set_id, PROVINCE, "0")}
+    assert [c["key"] for c in saved[0].payload["criteria"]] == [c["key"] for c in CRITERIA]
+    assert len({e.id for e in saved}) == 4 and all(e.id.version == 7 for e in saved)
     # 2017 and 2018 reviews: 07207 10% → 8% (2 pp, the target), 07222 10% → 9%, 07231 no 2018 review yet,
     # 07243 12% → 9.5%.
     events = [review(c, 2017, 1000, p, 50) for c, p in zip(COMMUNES, (100, 100, 100, 120), strict=True)]

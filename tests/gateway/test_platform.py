@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.sample_households import import_file
 from gateway.proxy.rules import UNIT_FIELDS, Rule
+from services.support.imports.rules import COLUMNS as SUPPORT_IMPORT_COLUMNS
 from shared import clock
 from shared.route_rules import EXTENSION
 from shared.scope import path_within
@@ -215,7 +219,18 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
                                 json={"household_id": ids["household_id"], "request": "exit"})
     assert regular.status_code == 201, regular.text
     ids["request_id"] = regular.json()["id"]
-    ids["job_id"] = str(uuid.uuid4())
+    # A real import job of each service (a random id could only ever be 404): the registry's, waited for
+    # so that nothing changes under the fingerprints, and support's below once it knows the household.
+    uploaded = await client.post("/registry/imports", headers=owner,
+                                 files={"file": ("households.csv", import_file("07207", 1, 90_000))})
+    assert uploaded.status_code == 202, uploaded.text
+
+    async def imported() -> bool:
+        job = await client.get(f"/registry/imports/{uploaded.json()['id']}", headers=owner)
+        return job.json()["status"] in ("completed", "failed")
+
+    await eventually(imported, timeout=120)
+    ids["registry.job_id"] = uploaded.json()["id"]
 
     async def opened() -> httpx.Response | None:  # once reporting has projected the ward's unit
         report = await client.post("/reporting/reports", headers=owner,
@@ -249,9 +264,28 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
         "unit": "07207", "hierarchy": "v2008", "body": "hlhpn", "kind": "training", "title": "Tập huấn",
         "period_from": "2024-01-01", "period_to": "2024-06-30", "measures": [{"measure": "session", "quantity": 3}]})
     assert activity.status_code == 201, activity.text
-    ids["activity_id"] = activity.json()["id"]
-    ids.update(await _emulation_rows(platform))
+    ids["support.activity_id"] = activity.json()["id"]
+    support_import = await client.post("/support/imports", headers=owner, files={"file": (
+        "ho-tro.csv", _support_import(household.json()["household_code"]), "text/csv")})
+    assert support_import.status_code == 201, support_import.text
+    ids["support.job_id"] = support_import.json()["id"]
+    # Emulation's activities are another table with the same path parameter name: their own key.
+    ids.update({f"emulation.{k}" if k == "activity_id" else k: v for k, v in (await _emulation_rows(platform)).items()})
     return ids
+
+
+def _support_import(household_code: str) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows([[title for _, title in SUPPORT_IMPORT_COLUMNS],
+                               ["07207", household_code, "tet_gifts", "2024-02-02", "portion", "1", "300000",
+                                "community=300000", "mttq", "", "", ""]])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _id(ids: dict[str, str], template: str, param: str) -> str:
+    """The row a path parameter names: the service's own (`support.job_id`) before a shared one."""
+    service = template.split("/")[1]
+    return ids.get(f"{service}.{param}") or ids[param]
 
 
 async def _emulation_rows(platform: Platform) -> dict[str, str]:
@@ -381,7 +415,7 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
             continue
         url = rule.template
         for param in rule.id_params:
-            url = url.replace("{" + param + "}", ids[param])
+            url = url.replace("{" + param + "}", _id(ids, rule.template, param))
         for principal in FOREIGN:
             request: dict[str, Any] = {"method": rule.method, "url": url,
                                        "headers": platform.bearer(principal) | {"If-Match": "*"}}
@@ -415,6 +449,11 @@ async def test_rows_of_another_unit_cannot_be_reached_by_id(platform: Platform) 
         assert response.status_code == 200, (principal, response.text)
         response = await client.get(f"/support/deliveries/{ids['delivery_id']}", headers=platform.bearer(principal))
         assert response.status_code == 200, (principal, response.text)
+        # The ids the foreign callers were refused are real rows their owners reach.
+        for path in (f"/support/activities/{ids['support.activity_id']}", f"/support/imports/{ids['support.job_id']}",
+                     f"/registry/imports/{ids['registry.job_id']}"):
+            response = await client.get(path, headers=platform.bearer(principal))
+            assert response.status_code == 200, (principal, path, response.text)
 
 
 async def test_services_refuse_calls_that_do_not_come_through_the_gateway(platform: Platform) -> None:

@@ -292,6 +292,36 @@ async def test_consumer_dying_after_commit_before_ack_applies_nothing_twice(back
     assert await applied_count(b) == 10
 
 
+async def test_slow_batch_and_the_batch_fetched_ahead_are_not_delivered_again(backbone: Backbone) -> None:
+    """A batch applied for longer than the ack wait, and the next one held meanwhile, stay with their
+    consumer (in-progress acks): delivered once each, so a failing event's delivery count is its real
+    attempts and not the time it waited."""
+    b = backbone
+    await write_change(b.producer, 2)
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    await relay.relay_once()
+    await relay.stop()
+    first = [True]
+
+    async def slow_first_batch(session: AsyncSession, events: list[Event]) -> None:
+        if first[0]:
+            first[0] = False
+            await asyncio.sleep(3.5)  # 3.5 ack waits: without in-progress acks JetStream delivers both again
+        await apply_probe(session, events)
+
+    consumer = ConsumerRunner(Consumer("support-probe", "registry", {TYPE: slow_first_batch}), b.consumer, b.js,
+                              RunnerOptions(batch_size=1, ack_wait_seconds=1.0, fetch_timeout_seconds=0.3))
+    await consumer.start()
+    try:
+        await eventually(lambda: _equals(applied_count(b), 2))
+        await eventually(lambda: _equals(_pending(consumer), 0))
+    finally:
+        await consumer.stop()
+    info = await b.js.consumer_info("REGISTRY", "support-probe")
+    assert info.delivered.consumer_seq == 2  # two events, two deliveries
+    assert await applied_count(b) == 2
+
+
 async def test_poison_message_is_dead_lettered_after_n_tries_and_later_events_flow(backbone: Backbone) -> None:
     b = backbone
     await write_change(b.producer, 1, prefix="poison")

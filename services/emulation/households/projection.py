@@ -1,7 +1,9 @@
 """Projection of the registry's household events into `em_households`: which households exist, their
 commune and whether the registry removed them — all a nomination or registration naming a household
-needs (households/service.py). `registered` / `updated` / `removed`; the newest version wins, an older
-or repeated event changes nothing. One statement per batch; the consumer runs in a system session."""
+needs (households/service.py). `registered` / `updated` / `removed`, and `restated` (the registry's
+operator re-announcing a household at its current version: how households an import brought, which
+has no `registered` event, become known); the newest version wins, an older or repeated event changes
+nothing. One statement per batch; the consumer runs in a system session."""
 
 from __future__ import annotations
 
@@ -51,4 +53,5 @@ HANDLERS = {
     "registry.household.registered": on_household,
     "registry.household.updated": on_household,
     "registry.household.removed": on_removed,
+    "registry.household.restated": on_household,
 }

@@ -16,6 +16,8 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation.models import CriteriaSet, ManualScore, Score
+from shared import tracing
+from shared.context import request_id_var
 from shared.db import scope_clause
 from shared.errors import not_found
 from shared.principal import Principal
@@ -103,16 +105,39 @@ WITH u AS (
                                         'target', target, 'points', points, 'evidence', evidence) ORDER BY ord)
                AS criteria
     FROM scored GROUP BY path, parent_path
+), written AS (
+    INSERT INTO em_scores AS s (id, unit_path, criteria_set_id, movement_id, year, level, parent_path, total,
+                                criteria, version, computed_at)
+    SELECT gen_random_uuid(), path, :set_id, :movement, :year, :level, parent_path, total, criteria, 1, now()
+    FROM totals
+    ON CONFLICT (criteria_set_id, unit_path) DO UPDATE SET
+        total = EXCLUDED.total, criteria = EXCLUDED.criteria, parent_path = EXCLUDED.parent_path,
+        version = s.version + 1, computed_at = EXCLUDED.computed_at
+    WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXCLUDED.criteria
+    RETURNING s.id, s.unit_path, s.version, s.total, s.criteria, s.movement_id, s.criteria_set_id, s.year, s.level
+), events AS (  -- each changed score's event id, a UUIDv7: the milliseconds since the epoch, then random bits
+    SELECT w.*, encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
+               substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+               52, 1), 53, 1), 'hex')::uuid AS event_id
+    FROM written w
 )
-INSERT INTO em_scores AS s (id, unit_path, criteria_set_id, movement_id, year, level, parent_path, total, criteria,
-                            version, computed_at)
-SELECT gen_random_uuid(), path, :set_id, :movement, :year, :level, parent_path, total, criteria, 1, now()
-FROM totals
-ON CONFLICT (criteria_set_id, unit_path) DO UPDATE SET
-    total = EXCLUDED.total, criteria = EXCLUDED.criteria, parent_path = EXCLUDED.parent_path,
-    version = s.version + 1, computed_at = EXCLUDED.computed_at
-WHERE s.total IS DISTINCT FROM EXCLUDED.total OR s.criteria IS DISTINCT FROM EXCLUDED.criteria
-RETURNING s.id, s.unit_path, s.version, s.total, s.criteria::text AS criteria  -- as JSON text: see service._score_event
+-- Each changed score's `emulation.score.computed` event, written to the outbox by this statement: the envelope
+-- of shared.events.Event.to_dict (same keys, same order, compact head: envelope_field reads it), made here
+-- rather than in Python (building and sending 10,000 bodies cost about as much as scoring them).
+INSERT INTO outbox (id, subject, body)
+SELECT event_id, 'emulation.score.computed', convert_to(
+    '{"id":"' || event_id || '","type":"emulation.score.computed","version":' || version
+    || ',"occurred_at":"' || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    || '","producer":"emulation","unit_code":' || to_json(split_part(unit_path, '.', -1))::text
+    || ',"unit_path":' || to_json(unit_path)::text || ',"subject_id":"' || id || '","correlation_id":'
+    || coalesce(to_json(CAST(:correlation_id AS text))::text, 'null')
+    || coalesce(',"traceparent":' || to_json(CAST(:traceparent AS text))::text, '')
+    || ',"payload":{"movement_id":"' || movement_id || '","criteria_set_id":"' || criteria_set_id
+    || '","scored_by":' || to_json(CAST(:root AS text))::text || ',"year":' || year
+    || ',"level":' || to_json(level)::text || ',"total":"' || total || '","criteria":' || criteria::text
+    || ',"unit_path":' || to_json(unit_path)::text || '}}', 'UTF8')
+FROM events
+RETURNING id
 """).execution_options(skip_scope=True)
 
 # The criteria sets a change to (unit path, year) may move: the set covers the path, and its year
@@ -124,12 +149,14 @@ JOIN unnest(CAST(:paths AS text[]), CAST(:years AS int[])) AS t(path, year)
 """).execution_options(skip_scope=True)
 
 
-async def compute(session: AsyncSession, s: CriteriaSet, only: list[str]) -> list[Any]:
-    """Scores the set's units (all, or only those in `only`); returns the rows whose score changed."""
+async def compute(session: AsyncSession, s: CriteriaSet, only: list[str]) -> int:
+    """Scores the set's units (all, or only those in `only`) and writes an event for each score that changed
+    (caused by the current request, in its trace); returns how many changed."""
     result = await session.execute(SCORE_SQL, {
         "level": s.level, "root": s.unit_path, "only": only, "year": s.year, "movement": s.movement_id,
-        "set_id": s.id, "criteria": _json(s.criteria), "session_kinds": SESSION_KINDS})
-    return list(result.all())
+        "set_id": s.id, "criteria": _json(s.criteria), "session_kinds": SESSION_KINDS,
+        "correlation_id": request_id_var.get(), "traceparent": tracing.current_traceparent()})
+    return len(result.all())
 
 
 def _json(value: Any) -> str:

@@ -3,13 +3,10 @@ entry touched (only the units above the touched unit, in the sets covering it)."
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.emulation import events
 from services.emulation.models import CriteriaSet, ManualScore
 from services.emulation.movements import repository as movements
 from services.emulation.nominations.rules import acts_at
@@ -18,29 +15,15 @@ from services.emulation.scoring.schemas import CriteriaSetIn, ManualScoreIn
 from services.emulation.units.service import locate, unit_under
 from shared import clock
 from shared.errors import Problem, forbidden
-from shared.events import Event, record_events, uuid7
+from shared.events import uuid7
 from shared.principal import Principal
 from shared.scope import ancestors, path_within
-
-
-def _score_event(s: CriteriaSet, row: Any) -> Event:
-    """`row.criteria` is the score's criteria as PostgreSQL's JSON text, put in the event's body as it
-    is (orjson.Fragment): parsing and serialising again 10,000 lists in Python cost ~0.1 s a re-score."""
-    return events.score(row.id, row.unit_path, row.version, {
-        "movement_id": str(s.movement_id), "criteria_set_id": str(s.id), "scored_by": s.unit_path,
-        "year": s.year, "level": s.level,
-        "total": str(row.total), "criteria": orjson.Fragment(row.criteria)})
 
 
 async def rescore(session: AsyncSession, sets: list[CriteriaSet], only: list[str]) -> int:
     """Scores the sets' units (only those in `only` when given), ranks them, and tells reporting of
     every score that changed. Returns how many scores changed."""
-    changed = 0
-    for s in sets:
-        rows = await repository.compute(session, s, only)
-        await record_events(session, [_score_event(s, r) for r in rows])
-        changed += len(rows)
-    return changed
+    return sum([await repository.compute(session, s, only) for s in sets])
 
 
 async def rescore_touched(session: AsyncSession, touched: list[tuple[str, int]]) -> int:

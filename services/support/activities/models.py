@@ -1,6 +1,6 @@
 """Body activities that are not deliveries to households but that reports count (training sessions
 and participants, scrap-collection groups and their income, "10+1" models): a body, a unit, a
-period, a kind from the catalogue and its named measures."""
+period, a kind from the catalogue and its named measures; and the change history of each."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.support.db import CODE, Base
+from services.support.history import HistoryColumns
 from shared.db import Scoped
 from shared.events import uuid7
 
@@ -37,3 +38,11 @@ class Activity(Scoped, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ActivityHistory(Scoped, HistoryColumns, Base):
+    """One change of an activity (recorded, voided): who, when, why, before and after."""
+
+    __tablename__ = "activity_history"
+
+    activity_id: Mapped[UUID] = mapped_column(index=True)

@@ -6,8 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
+from services.support import history
 from services.support.activities import repository, service
-from services.support.activities.models import Activity
+from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn, ActivityOut, VoidIn
 from services.support.dependencies import (
     AnyYear,
@@ -70,3 +71,11 @@ async def void_activity(activity_id: UUID, body: VoidIn, principal: Writer, sess
     item = await service.load(session, activity_id, lock=True)
     check_if_match(if_match, item.version)
     return _json(await service.void(session, principal, item, body.reason))
+
+
+@router.get("/{activity_id}/history", response_model=Page[history.HistoryOut], responses=problems(404),
+            summary="Every change of an activity (recorded, voided): who, when, why, before and after")
+async def activity_history(activity_id: UUID, principal: Reader, session: DbSession,
+                           paging: Paging) -> Page[history.HistoryOut]:
+    item = await service.load(session, activity_id)
+    return await paginate(session, history.query(ActivityHistory, activity_id=item.id), paging, history.out)

@@ -1,5 +1,6 @@
 """Body activity use cases: record one (its measures must be the kind's), void one. Each emits its
-event (`support.activity.recorded` / `.voided`), which reporting counts."""
+event (`support.activity.recorded` / `.voided`), which reporting counts, and writes its history entry,
+in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import events
-from services.support.activities.models import Activity
+from services.support import events, history
+from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn
 from services.support.catalogue import repository as catalogue
 from services.support.households import repository as units
@@ -19,6 +20,9 @@ from shared.events import Event, record_events
 from shared.principal import Principal
 
 RECORDED_EVENT, VOIDED_EVENT = "support.activity.recorded", "support.activity.voided"
+# What the history keeps of an activity.
+SNAPSHOT_FIELDS = ("body", "body_detail", "kind", "title", "period_from", "period_to", "measures", "amount_vnd",
+                   "status", "note", "void_reason")
 
 
 def _event(type_: str, item: Activity, body_kind: str | None) -> Event:
@@ -68,6 +72,7 @@ async def record(session: AsyncSession, principal: Principal, body: ActivityIn) 
                     recorded_by=principal.id, recorded_at=clock.now())
     session.add(item)
     await session.flush()
+    history.record(session, ActivityHistory, principal, item, "recorded", SNAPSHOT_FIELDS, activity_id=item.id)
     body_entry = refs.get(("body", body.body))
     await record_events(session, [_event(RECORDED_EVENT, item, body_entry.fields.get("kind") if body_entry else None)])
     return item
@@ -86,8 +91,11 @@ async def load(session: AsyncSession, activity_id: UUID, *, lock: bool = False) 
 async def void(session: AsyncSession, principal: Principal, item: Activity, reason: str) -> Activity:
     if item.status == "voided":
         raise conflict("activity_voided", f"Activity {item.id} is already voided.")
+    before = history.snapshot(item, SNAPSHOT_FIELDS)
     item.status, item.void_reason = "voided", reason
     item.version += 1
     await session.flush()
+    history.record(session, ActivityHistory, principal, item, "voided", SNAPSHOT_FIELDS, before=before, reason=reason,
+                   activity_id=item.id)
     await record_events(session, [_event(VOIDED_EVENT, item, await _body_kind(session, item.body))])
     return item

@@ -7,13 +7,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from services.support import history
 from services.support.catalogue import repository, service
-from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import EntryIn, EntryOut
-from services.support.dependencies import DbSession, Editor, IfMatch, Reader, etag_of, problems
+from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, paginate, problems
+from shared.errors import not_found
 
 router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
 CatalogueName = Literal["programme", "funding_source", "body", "measure", "activity_kind"]
+EntryCode = Annotated[str, Query(pattern=r"^[a-z0-9_]{2,60}$", description="the entry's code")]
 
 
 def out(item: CatalogueEntry) -> EntryOut:
@@ -40,3 +43,15 @@ async def save_entry(body: EntryIn, principal: Editor, session: DbSession, if_ma
     item, created = await service.save_entry(session, principal, body, if_match)
     return JSONResponse(out(item).model_dump(mode="json"), status_code=201 if created else 200,
                         headers={"ETag": etag_of(item.version)})
+
+
+@router.get("/history", response_model=Page[history.HistoryOut], responses=problems(404),
+            summary="Every change of a catalogue entry (added, changed; by an editor or `bootstrap`, the set-up's "
+                    "data file): who, when, before and after",
+            description="Reference data: every reader sees the same history, as it sees the same catalogue.")
+async def entry_history(catalogue: Annotated[CatalogueName, Query()], entry: EntryCode, principal: Reader,
+                        session: DbSession, paging: Paging) -> Page[history.HistoryOut]:
+    if await repository.entry(session, catalogue, entry) is None:
+        raise not_found("catalogue entry", f"{catalogue}:{entry}")
+    return await paginate(session, history.query(CatalogueHistory, catalogue=catalogue, code=entry), paging,
+                          history.out)

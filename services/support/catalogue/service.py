@@ -1,7 +1,8 @@
 """Catalogue use cases: read, add or change an entry (province and admin roles; an entry is changed
 only by the unit that owns it: national entries by the national level), and load the reference data
 file at set-up (adding what is missing, never undoing an officer's edit). Every change emits
-`support.catalogue.changed` (reporting keeps the names from it)."""
+`support.catalogue.changed` (reporting keeps the names from it) and writes its history entry
+(`added`, `changed`), in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.support import history
 from services.support.catalogue import repository, rules
-from services.support.catalogue.models import CatalogueEntry
+from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import FIELDS, EntryIn
 from shared import clock
 from shared.errors import Problem, forbidden
@@ -25,9 +27,11 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "catalogue.json"
 # The data file's list names and the catalogue each fills.
 FILE_LISTS = {"programmes": "programme", "funding_sources": "funding_source", "bodies": "body",
               "measures": "measure", "activity_kinds": "activity_kind"}
+# What the history keeps of an entry.
+SNAPSHOT_FIELDS = ("name", "active", "fields")
 
 
-BOOTSTRAP = "bootstrap"  # `updated_by` of what the data file wrote
+BOOTSTRAP = history.BOOTSTRAP  # `updated_by` of what the data file wrote
 
 
 def read_file(path: Path = DATA_FILE) -> dict[str, Any]:
@@ -39,6 +43,12 @@ def changed_event(item: CatalogueEntry) -> Event:
                **item.fields}
     return Event(type="support.catalogue.changed", producer="support", subject_id=f"{item.catalogue}:{item.code}",
                  version=item.version, payload=payload)
+
+
+def _history(session: AsyncSession, principal: Principal | None, item: CatalogueEntry,
+             before: dict[str, Any] | None) -> None:
+    history.record(session, CatalogueHistory, principal, item, "added" if before is None else "changed",
+                   SNAPSHOT_FIELDS, before=before, catalogue=item.catalogue, code=item.code)
 
 
 def checked_fields(catalogue: str, fields: dict[str, Any], field_prefix: str = "fields") -> dict[str, Any]:
@@ -82,6 +92,7 @@ async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
     await _check_measures(session, body.catalogue, fields)
     item = await repository.entry(session, body.catalogue, body.entry, lock=True)
     created = item is None
+    before = None if item is None else history.snapshot(item, SNAPSHOT_FIELDS)
     if item is None:
         owner = rules.owner_of_new_entry(principal.scope_paths)
         _check_owner(principal, owner, body, fields)
@@ -96,6 +107,7 @@ async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
         item.version += 1
         item.updated_by, item.updated_at = principal.id, clock.now()
     await session.flush()
+    _history(session, principal, item, before)
     await record_events(session, [changed_event(item)])
     return item, created
 
@@ -113,6 +125,7 @@ async def load_file(session: AsyncSession, data: dict[str, Any] | None = None) -
             fields = checked_fields(catalogue, {k: v for k, v in raw.items() if k not in ("code", "name")},
                                     f"{list_name}.{code}")
             item = held.get((catalogue, code))
+            before = None if item is None else history.snapshot(item, SNAPSHOT_FIELDS)
             if item is None:
                 item = CatalogueEntry(catalogue=catalogue, code=code, name=name, fields=fields, active=True,
                                       version=1, updated_by=BOOTSTRAP, updated_at=clock.now())
@@ -123,6 +136,7 @@ async def load_file(session: AsyncSession, data: dict[str, Any] | None = None) -
             else:
                 item.name, item.fields, item.version = name, fields, item.version + 1
                 item.updated_by, item.updated_at = BOOTSTRAP, clock.now()
+            _history(session, None, item, before)
             events.append(item)
     await session.flush()
     await record_events(session, [changed_event(i) for i in events])

@@ -1,9 +1,11 @@
 """The registry's events into the eligibility read model (docs/events.md "registry").
 
 Units (`registry.unit.changed`), households (`registered`, `updated`, `removed`, `assessed`,
-`assessed_batch`: the newest household version wins; an older or repeated event changes nothing)
-and the recognised transitions (from `assessed`, newest version per household and review year, with
-the event's time as when the registry recognised it).
+`assessed_batch`: the newest household version wins; an older or repeated event changes nothing;
+`restated`, the registry's operator re-announcing a household at its current version: applied as an
+update when newer, and at the version held it fills only what the row lacks — indicators, members,
+code) and the recognised transitions (from `assessed`, newest version per household and review year,
+with the event's time as when the registry recognised it).
 One statement per batch of events; the consumer runs in a system session.
 """
 
@@ -53,6 +55,17 @@ ON CONFLICT (id) DO UPDATE SET
     removed = EXCLUDED.removed, version = EXCLUDED.version, changed_at = EXCLUDED.changed_at,
     applied_at = EXCLUDED.applied_at
 WHERE h.version < EXCLUDED.version
+""")
+
+# `restated` at the version held: fill what older events did not tell, change nothing else.
+_FILL = text("""
+UPDATE sp_households h SET household_code = COALESCE(h.household_code, t.household_code),
+    deprived_indicators = COALESCE(h.deprived_indicators, string_to_array(t.deprived, ',')),
+    member_ids = COALESCE(h.member_ids, string_to_array(t.members, ','))
+FROM unnest(CAST(:id AS uuid[]), CAST(:household_code AS text[]), CAST(:deprived AS text[]),
+            CAST(:members AS text[]), CAST(:version AS int[])) AS t(id, household_code, deprived, members, version)
+WHERE h.id = t.id AND h.version = t.version
+  AND (h.household_code IS NULL OR h.deprived_indicators IS NULL OR h.member_ids IS NULL)
 """)
 
 _TRANSITIONS = text("""
@@ -121,6 +134,20 @@ async def on_removed(session: AsyncSession, events: list[Event]) -> None:
                                        "keep_status": True} for e in events])
 
 
+async def on_restated(session: AsyncSession, events: list[Event]) -> None:
+    """`restated`: a newer version applies as `updated` would (with the indicators it carries); the
+    version held gets only what it lacks."""
+    rows = _newest([{**_household_row(e), "status_year": e.payload.get("status_year"),
+                     "deprived": _joined(e.payload.get("deprived_indicators")),
+                     "changed_at": _time(e.payload.get("updated_at")) or e.occurred_at} for e in events], ("id",))
+    await _apply_households(session, rows)
+    await session.execute(_FILL, _columns(rows, ("id", "household_code", "deprived", "members", "version")))
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 def _joined(codes: Any) -> str | None:
     """Codes or ids as one comma-joined text (None: the event does not carry them)."""
     return None if codes is None else ",".join(str(c) for c in codes)
@@ -166,4 +193,5 @@ HANDLERS = {
     "registry.household.removed": on_removed,
     "registry.household.assessed": on_assessed,
     "registry.household.assessed_batch": on_assessed_batch,
+    "registry.household.restated": on_restated,
 }

@@ -1,5 +1,6 @@
 """Sponsorships (đỡ đầu, "10+1", "địa chỉ nhân đạo", monthly rice by an enterprise): a helper, the
-households helped, a commitment, a period. Scoped to the unit whose households are helped."""
+households helped, a commitment, a period, and its change history. Scoped to the unit whose households
+are helped."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.support.db import CODE, Base
+from services.support.history import HistoryColumns
 from shared.db import Scoped
 from shared.events import uuid7
 
@@ -37,3 +39,11 @@ class Sponsorship(Scoped, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SponsorshipHistory(Scoped, HistoryColumns, Base):
+    """One change of a sponsorship (started, ended): who, when, why, before and after."""
+
+    __tablename__ = "sponsorship_history"
+
+    sponsorship_id: Mapped[UUID] = mapped_column(index=True)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
+from services.support import history
 from services.support.dependencies import (
     DbSession,
     Hierarchy,
@@ -25,7 +26,7 @@ from services.support.dependencies import (
 )
 from services.support.households import repository as units
 from services.support.sponsorships import repository, rules, service
-from services.support.sponsorships.models import Sponsorship
+from services.support.sponsorships.models import Sponsorship, SponsorshipHistory
 from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
 from shared import clock
 
@@ -83,3 +84,11 @@ async def end_sponsorship(sponsorship_id: UUID, body: EndIn, principal: Writer, 
     item = await service.load(session, sponsorship_id, lock=True)
     check_if_match(if_match, item.version)
     return _json(await service.end(session, principal, item, body))
+
+
+@router.get("/{sponsorship_id}/history", response_model=Page[history.HistoryOut], responses=problems(404),
+            summary="Every change of a sponsorship (started, ended): who, when, why, before and after")
+async def sponsorship_history(sponsorship_id: UUID, principal: Reader, session: DbSession,
+                              paging: Paging) -> Page[history.HistoryOut]:
+    item = await service.load(session, sponsorship_id)
+    return await paginate(session, history.query(SponsorshipHistory, sponsorship_id=item.id), paging, history.out)

@@ -1,5 +1,6 @@
 """Sponsorship use cases: start one (its households must be of its unit, in the caller's scope),
-end it, and what was delivered against its commitment. Each change emits its event."""
+end it, and what was delivered against its commitment. Each change emits its event and writes its
+history entry, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import events
+from services.support import events, history
 from services.support.catalogue import repository as catalogue
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
 from services.support.households import repository as households
 from services.support.households.models import SupportHousehold
 from services.support.sponsorships import rules
-from services.support.sponsorships.models import Sponsorship
+from services.support.sponsorships.models import Sponsorship, SponsorshipHistory
 from services.support.sponsorships.schemas import EndIn, SponsorshipIn
 from shared import clock
 from shared.db import scope_clause
@@ -26,6 +27,9 @@ from shared.events import Event, record_events
 from shared.principal import Principal
 
 STARTED, ENDED = "support.sponsorship.started", "support.sponsorship.ended"
+# What the history keeps of a sponsorship.
+SNAPSHOT_FIELDS = ("kind", "helper_kind", "helper_name", "helpers", "body", "household_ids", "started_on", "ends_on",
+                   "ended_on", "commitment", "status", "note", "end_reason")
 
 
 def _invalid(field: str, reason: str) -> Problem:
@@ -73,6 +77,7 @@ async def start(session: AsyncSession, principal: Principal, body: SponsorshipIn
         status=rules.ACTIVE, note=body.note, version=1, created_by=principal.id, created_at=clock.now())
     session.add(item)
     await session.flush()
+    history.record(session, SponsorshipHistory, principal, item, "started", SNAPSHOT_FIELDS, sponsorship_id=item.id)
     await record_events(session, [_event(STARTED, item)])
     return item
 
@@ -92,9 +97,12 @@ async def end(session: AsyncSession, principal: Principal, item: Sponsorship, bo
         raise conflict("sponsorship_ended", f"Sponsorship {item.id} ended on {item.ended_on}.")
     if body.ended_on < item.started_on or body.ended_on > clock.today():
         raise _invalid("ended_on", "must be between the start and today")
+    before = history.snapshot(item, SNAPSHOT_FIELDS)
     item.status, item.ended_on, item.end_reason = rules.ENDED, body.ended_on, body.reason
     item.version += 1
     await session.flush()
+    history.record(session, SponsorshipHistory, principal, item, "ended", SNAPSHOT_FIELDS, before=before,
+                   reason=body.reason, sponsorship_id=item.id)
     await record_events(session, [_event(ENDED, item)])
     return item
 

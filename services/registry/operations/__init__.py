@@ -1,0 +1,1 @@
+"""Operator commands of the registry, run by hand against its database (never by a request)."""
