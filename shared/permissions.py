@@ -72,7 +72,7 @@ _REPORTING_GRANTS: dict[str, frozenset[str]] = {
 for _role, _granted in _REPORTING_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
-# --- support: the catalogue is national reference data, changed by province officers (and admin);
+# --- support: the catalogue is reference data, changed by province officers (and admin), each entry by its owner;
 # recording a delivery to a household whose status the programme does not serve needs the override,
 # which district and province officers hold (the delivery is then flagged as an exception).
 SUPPORT_CATALOGUE_WRITE = "support.catalogue.write"

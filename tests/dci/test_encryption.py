@@ -206,3 +206,47 @@ async def test_a_registry_without_an_encryption_key_refuses_encrypted_messages(
     assert answer["header"]["status"] == "rjct"
     assert answer["header"]["status_reason_code"] == "rjct.action.not_supported"
     assert await scalar(registry_db, "SELECT count(*) FROM dci_transactions") == 0
+
+
+async def test_the_async_endpoints_answer_an_undecryptable_message_with_an_err_acknowledgement(
+        enc_client: httpx.AsyncClient, receiver: Receiver, registry_db: str) -> None:
+    """The async endpoints answer with the spec's acknowledgement: a message that cannot be decrypted
+    gets `ack_status: ERR` with `err.encryption.invalid` (HTTP 200), and nothing is kept or sent."""
+    _, public = _client_key()
+    await register_client(enc_client, "bhxh", callback_urls=[receiver.url], public_keys=[public],
+                          allow_unsigned=True)
+    await register_client(enc_client, "no-enc-key", callback_urls=[receiver.url])
+    registry_key = await _registry_key(enc_client)
+    _, number = await _person(enc_client)
+    uri = {"sender_uri": f"{receiver.url}/callback"}
+    messages = {
+        "/registry/search": lambda sender: search_body(sender, [by_citizen(number)], **uri),
+        "/registry/subscribe": lambda sender: envelope("subscribe", sender, {
+            "transaction_id": "SUB-T", "subscribe_request": [criteria("household_registered", "r1")]}, 1, **uri),
+        "/registry/unsubscribe": lambda sender: envelope("unsubscribe", sender, {
+            "transaction_id": "UNSUB-T", "subscription_codes": ["SUB-x"]}, 1, **uri),
+        "/registry/txn/status": lambda sender: envelope("txn-status", sender, {
+            "transaction_id": "TS-T", "txnstatus_request": {"txn_type": "search", "attribute_type": "transaction_id",
+                                                            "attribute_value": "T-1"}}, 1, **uri),
+    }
+    for path, body_of in messages.items():
+        tampered = _encrypted_body(body_of("bhxh"), registry_key)
+        tampered["message"]["ciphertext"] = tampered["message"]["ciphertext"][:-4] + "AAAA"
+        stranger = {**registry_key, **json.loads(jwk.JWK.generate(kty="EC", crv="P-256").export_public()),
+                    "kid": "someone-else"}
+        for sender, body in (("bhxh", tampered), ("bhxh", _encrypted_body(body_of("bhxh"), stranger)),
+                             ("no-enc-key", _encrypted_body(body_of("no-enc-key"), registry_key))):
+            response = await enc_client.post(path, json=body, headers=system(sender, HOME))
+            assert response.status_code == 200, (path, response.text)
+            validate(response.json(), ACK)
+            message = response.json()["message"]
+            assert message["ack_status"] == "ERR" and message["correlation_id"], (path, message)
+            assert message["error"]["code"] == "err.encryption.invalid", (path, message)
+    for table in ("dci_transactions", "dci_subscriptions", "dci_deliveries", "dci_access_log"):
+        assert await scalar(registry_db, f"SELECT count(*) FROM {table}") == 0, table
+
+    # The same endpoint still acknowledges a message it can open (the refusal is the message's, not the route's).
+    good = _encrypted_body(messages["/registry/search"]("bhxh"), registry_key)
+    answer = (await enc_client.post("/registry/search", json=good, headers=system("bhxh", HOME))).json()
+    validate(answer, ACK)
+    assert answer["message"]["ack_status"] == "ACK"

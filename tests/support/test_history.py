@@ -22,6 +22,16 @@ from tests.support.conftest import (
 
 async def _history(support: Support, url: str, principal: Any = OFFICER_A0) -> list[dict[str, Any]]:
     answer = await support.call("GET", f"{url}/history", principal)
+    return _items(answer)
+
+
+async def _entry_history(support: Support, catalogue: str, entry: str, principal: Any = OFFICER_A0
+                         ) -> list[dict[str, Any]]:
+    return _items(await support.call("GET", "/support/catalogue/history", principal,
+                                     params={"catalogue": catalogue, "entry": entry}))
+
+
+def _items(answer: Any) -> list[dict[str, Any]]:
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["total"] == len(body["items"])
@@ -104,7 +114,7 @@ async def test_an_activity_s_record_and_void_are_kept(support: Support) -> None:
 
 async def test_a_catalogue_entry_s_changes_are_kept_and_read_by_every_reader(support: Support) -> None:
     # The set-up's data file added the seeded entries.
-    [seeded] = await _history(support, "/support/catalogue/programme/housing_new")
+    [seeded] = await _entry_history(support, "programme", "housing_new")
     assert seeded["action"] == "added" and seeded["actor_id"] == "bootstrap" and seeded["version"] == 1
     assert seeded["after"]["fields"]["category"] == "housing"
 
@@ -121,9 +131,8 @@ async def test_a_catalogue_entry_s_changes_are_kept_and_read_by_every_reader(sup
     changed = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=renamed,
                                  headers={"If-Match": '"1"'})
     assert changed.status_code == 200, changed.text
-    url = "/support/catalogue/programme/school_meals"
-    history = await _history(support, url, OFFICER_B0)  # reference data: any reader, anywhere
-    assert history == await _history(support, url, OTHER_PROVINCE)
+    history = await _entry_history(support, "programme", "school_meals", OFFICER_B0)  # reference data: any reader
+    assert history == await _entry_history(support, "programme", "school_meals", OTHER_PROVINCE)
     assert [(h["version"], h["action"], h["actor_id"]) for h in history] == [
         (1, "added", PROVINCE_OFFICER.id), (2, "changed", PROVINCE_OFFICER.id)]
     assert history[1]["before"] == {"name": "Hỗ trợ bữa ăn bán trú", "active": True}
@@ -143,12 +152,12 @@ async def test_a_catalogue_entry_s_changes_are_kept_and_read_by_every_reader(sup
     finally:
         await db.dispose()
     assert await support.count("catalogue_history") == before + 1
-    last = (await _history(support, "/support/catalogue/programme/housing_repair"))[-1]
+    last = (await _entry_history(support, "programme", "housing_repair"))[-1]
     assert (last["action"], last["actor_id"], last["version"]) == ("changed", "bootstrap", 2)
     assert last["after"] == {"name": "Hỗ trợ nhà ở (sửa)"}
 
-    assert (await support.call("GET", "/support/catalogue/programme/no_such_entry/history", OFFICER_A0)).status_code \
-        == 404
-    assert (await support.call("GET", "/support/catalogue/body/housing_new/history", OFFICER_A0)).status_code == 404
-    assert (await support.call("GET", "/support/catalogue/nothing/housing_new/history", OFFICER_A0)).status_code \
-        == 422
+    for catalogue, entry, status in (("programme", "no_such_entry", 404), ("body", "housing_new", 404),
+                                     ("nothing", "housing_new", 422), ("programme", "Housing New", 422)):
+        answer = await support.call("GET", "/support/catalogue/history", OFFICER_A0,
+                                    params={"catalogue": catalogue, "entry": entry})
+        assert answer.status_code == status, (catalogue, entry, answer.text)

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kit import fetch
+from services.support import bootstrap
+from tests.kit import fetch, make_principal
+from tests.reporting.registry_events import PROVINCE
 from tests.support.conftest import (
     A0,
     DISTRICT_A_OFFICER,
     FOREIGN,
     OFFICER_A0,
+    OTHER_PROVINCE,
     PROVINCE_OFFICER,
     Support,
     housing_repair,
 )
+
+NATIONAL_ADMIN = make_principal("admin", ["v2008", "v2025"])
 
 
 async def _state(support: Support) -> list[Any]:
@@ -83,3 +88,63 @@ async def test_the_catalogue_is_read_by_all_and_changed_by_province_officers_onl
     events = [e for e in await support.events("support.catalogue.changed")
               if e["subject_id"] == "programme:school_meals"]
     assert [e["version"] for e in events] == [1, 2] and events[1]["payload"]["name"] == "Hỗ trợ bữa ăn trưa bán trú"
+    assert made.json()["owner_path"] == PROVINCE
+
+
+async def _catalogue_state(support: Support) -> list[Any]:
+    rows = await fetch(support.db_url, "SELECT catalogue, code, name, active, version, fields::text, owner_path "
+                                       "FROM catalogue ORDER BY catalogue, code")
+    return [tuple(r) for r in rows] + [len(await support.events("support.catalogue.changed"))]
+
+
+async def test_only_the_owner_changes_a_catalogue_entry(support: Support) -> None:
+    """National entries (the data file's) by the national level only; a province's own entry by that
+    province's officers only; a refusal changes nothing."""
+    housing = next(e for e in (await support.call("GET", "/support/catalogue", OFFICER_A0,
+                                                  params={"catalogue": "programme"})).json()
+                   if e["entry"] == "housing_new")
+    assert housing["owner_path"] is None
+    national = {k: housing[k] for k in ("catalogue", "entry", "name", "fields")}
+    own: dict[str, Any] = {"catalogue": "programme", "entry": "school_meals", "name": "Hỗ trợ bữa ăn bán trú",
+                           "fields": {"category": "education", "measures": ["vnd"], "eligible": ["poor"],
+                                      "owner_level": "province", "active_from": "2024-09-01"}}
+    assert (await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=own)).status_code == 201
+    # A province's entry cannot claim to be a central programme.
+    central = {**own, "entry": "province_central", "fields": {**own["fields"], "owner_level": "central"}}
+    refused = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=central)
+    assert refused.status_code == 403 and refused.json()["field"] == "fields.owner_level"
+    before = await _catalogue_state(support)
+    for officer, body in ((PROVINCE_OFFICER, national), (OTHER_PROVINCE, national), (OTHER_PROVINCE, own)):
+        for change in ({"name": "Đổi tên"}, {"active": False}):
+            answer = await support.call("POST", "/support/catalogue", officer, json={**body, **change},
+                                        headers={"If-Match": '"1"'})
+            assert answer.status_code == 403, (officer.role, body["entry"], change)
+    assert await _catalogue_state(support) == before
+    # The owners can.
+    renamed = await support.call("POST", "/support/catalogue", NATIONAL_ADMIN, json={**national, "name": "Xây mới"},
+                                 headers={"If-Match": f'"{housing["version"]}"'})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Xây mới"
+    stopped = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json={**own, "active": False},
+                                 headers={"If-Match": '"1"'})
+    assert stopped.status_code == 200 and stopped.json()["active"] is False
+
+
+async def test_the_bootstrap_keeps_an_officer_s_edit_and_adds_what_is_missing(support: Support) -> None:
+    """`make run` runs the bootstrap again: it must not undo what officers changed in the catalogue."""
+    housing = next(e for e in (await support.call("GET", "/support/catalogue", OFFICER_A0,
+                                                  params={"catalogue": "programme"})).json()
+                   if e["entry"] == "housing_new")
+    fields = {**housing["fields"], "standards": housing["fields"]["standards"][:1]}
+    edited = await support.call("POST", "/support/catalogue", NATIONAL_ADMIN, headers={"If-Match": '"1"'},
+                                json={"catalogue": "programme", "entry": "housing_new", "name": "Xây nhà mới",
+                                      "fields": fields})
+    assert edited.status_code == 200
+    await fetch(support.db_url, "DELETE FROM catalogue WHERE catalogue = 'measure' AND code = 'blanket'")
+    events = len(await support.events("support.catalogue.changed"))
+    await bootstrap.run(support.db_url)
+    after = {(e["catalogue"], e["entry"]): e for e in (await support.call(
+        "GET", "/support/catalogue", OFFICER_A0, params={"include_inactive": True})).json()}
+    kept = after[("programme", "housing_new")]
+    assert kept["name"] == "Xây nhà mới" and kept["version"] == 2 and len(kept["fields"]["standards"]) == 1
+    assert after[("measure", "blanket")]["name"] == "chăn"  # the missing entry is back
+    assert len(await support.events("support.catalogue.changed")) == events + 1  # the blanket only

@@ -3,9 +3,11 @@ the administration of the client systems allowed to use them.
 
 A DCI answer is always HTTP 200 with the spec's envelope (a refused item carries its own status and
 reason code) except: 401 without a gateway token or with a missing/invalid message signature, 403 for
-a sender that is not a registered client, 400 for a body that is not JSON or an encrypted message that
-cannot be decrypted (err.encryption.invalid): those carry the spec's
-HttpErrorResponse, `{"errors": [{"code": "err....", "message": ...}]}`.
+a sender that is not a registered client, 400 for a body that is not JSON: those carry the spec's
+HttpErrorResponse, `{"errors": [{"code": "err....", "message": ...}]}`. An encrypted message that cannot
+be decrypted (err.encryption.invalid) gets that 400 on the sync endpoints; the async ones answer it as
+they answer every refused message, with the spec's acknowledgement `ack_status: ERR` and the code in
+`error` (HTTP 200). Either way nothing is kept.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from services.registry.dci.signatures import Signer
 from services.registry.dci.worker import DECRYPTER_KEY, SIGNER_KEY, WAKE_KEY
 from services.registry.personal_data import PersonalDataCipher, request_cipher
 from shared.db import Database
+from shared.events import uuid7
 from shared.http import DbSession, require
 from shared.permissions import DCI_ADMIN, DCI_EXCHANGE
 from shared.principal import Principal
@@ -35,12 +38,16 @@ router = APIRouter(tags=["DCI social registry"])
 Exchange = Annotated[Principal, Depends(require(DCI_EXCHANGE))]
 Admin = Annotated[Principal, Depends(require(DCI_ADMIN))]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Not JSON (HttpErrorResponse, err.request.bad), or an "
-                                                         "encrypted message that cannot be decrypted "
-                                                         "(err.encryption.invalid)"},
-           401: {"description": "No gateway token, or the message signature is missing or invalid "
-                                "(HttpErrorResponse, err.signature.missing / err.signature.invalid)"},
-           403: {"description": "The sender is not a registered DCI client (HttpErrorResponse, err.sender_id.invalid)"}}
+_COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No gateway token, or the message signature is missing or invalid "
+                         "(HttpErrorResponse, err.signature.missing / err.signature.invalid)"},
+    403: {"description": "The sender is not a registered DCI client (HttpErrorResponse, err.sender_id.invalid)"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not JSON (HttpErrorResponse, err.request.bad), or an encrypted message that cannot be "
+                         "decrypted (err.encryption.invalid)"}, **_COMMON_ERRORS}
+# The async endpoints answer an undecryptable message with an ERR acknowledgement (HTTP 200).
+_ASYNC_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not JSON (HttpErrorResponse, err.request.bad)"}, **_COMMON_ERRORS}
 
 
 async def _body(request: Request) -> Any:
@@ -87,13 +94,17 @@ def _db(request: Request) -> Database:
 UseCase = Callable[[Request, Principal, ClientView, PersonalDataCipher, Any], Awaitable[dict[str, Any]]]
 
 
-async def _exchange(request: Request, principal: Principal, use_case: UseCase, *, wake: bool = False) -> Response:
+async def _exchange(request: Request, principal: Principal, use_case: UseCase, *, wake: bool = False,
+                    asynchronous: bool = False) -> Response:
+    """`asynchronous`: an endpoint whose answer is an acknowledgement (ACK now, the answer to the callback)."""
     try:
         body = await _body(request)
         client = await service.sender(_db(request), principal, body)
         body = service.opened(body, client, _decrypter(request))
         answer = await use_case(request, principal, client, request_cipher(request.app.state.settings), body)
     except Refused as exc:
+        if asynchronous and exc.code == encryption.EncryptionRefused.code:
+            return _json(service.ack(str(uuid7()), (exc.code, exc.message)))
         return _refused(exc)
     answer = encryption.sealed_for(answer, client.public_keys)  # then signed, as sent
     return _json(answer, signer=_signer(request), background=_wake(request) if wake else None)
@@ -126,10 +137,10 @@ async def sync_search(request: Request, principal: Exchange) -> Response:
 
 
 @router.post("/registry/search", summary="DCI async search: ACK now, on-search to the registered callback",
-             openapi_extra=DCI_BODY, responses=_ERRORS)
+             openapi_extra=DCI_BODY, responses=_ASYNC_ERRORS)
 async def async_search(request: Request, principal: Exchange) -> Response:
     return await _exchange(request, principal, _in_session(service.accept_async, "search", "search_request",
-                                                           "search"), wake=True)
+                                                           "search"), wake=True, asynchronous=True)
 
 
 @router.post("/registry/sync/txn/status", summary="DCI txn status, answered in the response",
@@ -139,21 +150,22 @@ async def sync_txn_status(request: Request, principal: Exchange) -> Response:
 
 
 @router.post("/registry/txn/status", summary="DCI txn status: ACK now, txn-on-status to the registered callback",
-             openapi_extra=DCI_BODY, responses=_ERRORS)
+             openapi_extra=DCI_BODY, responses=_ASYNC_ERRORS)
 async def txn_status(request: Request, principal: Exchange) -> Response:
-    return await _exchange(request, principal, _in_session(service.txn_status_exchange, False), wake=True)
+    return await _exchange(request, principal, _in_session(service.txn_status_exchange, False), wake=True,
+                           asynchronous=True)
 
 
 @router.post("/registry/subscribe", summary="DCI subscribe to registry events in your scope (on-subscribe callback)",
-             openapi_extra=DCI_BODY, responses=_ERRORS)
+             openapi_extra=DCI_BODY, responses=_ASYNC_ERRORS)
 async def subscribe(request: Request, principal: Exchange) -> Response:
-    return await _exchange(request, principal, _in_session(service.subscribe), wake=True)
+    return await _exchange(request, principal, _in_session(service.subscribe), wake=True, asynchronous=True)
 
 
 @router.post("/registry/unsubscribe", summary="DCI unsubscribe (on-unsubscribe callback)",
-             openapi_extra=DCI_BODY, responses=_ERRORS)
+             openapi_extra=DCI_BODY, responses=_ASYNC_ERRORS)
 async def unsubscribe(request: Request, principal: Exchange) -> Response:
-    return await _exchange(request, principal, _in_session(service.unsubscribe), wake=True)
+    return await _exchange(request, principal, _in_session(service.unsubscribe), wake=True, asynchronous=True)
 
 
 @router.get("/registry/dci/keys", summary="The registry's public keys: it signs its DCI answers and callbacks with "

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shared.scope import level_of, path_in_any
+
 CATALOGUES = ("programme", "funding_source", "body", "measure", "activity_kind")
 CATEGORIES = ("credit", "health_insurance", "education", "electricity", "housing", "sanitation", "water",
               "rice_food", "gifts", "production", "training_jobs", "information", "other")
@@ -79,3 +81,28 @@ def eligibility_refusal(programme: Programme, status: str | None, transitions: l
         wanted = wanted.replace("escaped", f"escaped within {programme.escaped_within_years or 0} years")
     return (f"programme {programme.code} serves households that are {wanted}; this household's recognised "
             f"status is {status or 'none (never recognised)'}")
+
+
+def owner_of_new_entry(scope_paths: list[str]) -> str | None:
+    """Who owns an entry a caller adds: None (national) for a caller of the national level, else the
+    caller's highest unit (a province officer's province)."""
+    if not scope_paths or any(level_of(p) == "national" for p in scope_paths):
+        return None
+    return min(scope_paths, key=lambda p: (p.count("."), p))
+
+
+def may_change(owner_path: str | None, scope_paths: list[str]) -> bool:
+    """National entries (owner None) are changed by the national level only; an entry a unit owns by
+    that unit's officers and those above it."""
+    if owner_path is None:
+        return any(level_of(p) == "national" for p in scope_paths)
+    return path_in_any(owner_path, scope_paths)
+
+
+def owner_level_refusal(owner_path: str | None, owner_level: str) -> str | None:
+    """A programme's `owner_level` cannot be above the unit that owns the entry (a province's own
+    programme is not a central one)."""
+    owner = "central" if owner_path is None else level_of(owner_path)
+    if LEVELS.index(owner_level) < LEVELS.index(owner):
+        return f"an entry owned by a {owner} unit cannot have owner_level {owner_level}"
+    return None

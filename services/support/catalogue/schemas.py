@@ -96,3 +96,4 @@ class EntryOut(BaseModel):
     active: bool
     version: int
     fields: dict[str, Any]
+    owner_path: str | None = Field(description="the unit that owns it and alone may change it; null: national")

@@ -1,6 +1,8 @@
-"""Catalogue use cases: read, add or change an entry (province and admin roles), and load the
-reference data file at set-up. Every change emits `support.catalogue.changed` (reporting keeps the
-names from it) and writes its history entry (`added`, `changed`), in the same transaction."""
+"""Catalogue use cases: read, add or change an entry (province and admin roles; an entry is changed
+only by the unit that owns it: national entries by the national level), and load the reference data
+file at set-up (adding what is missing, never undoing an officer's edit). Every change emits
+`support.catalogue.changed` (reporting keeps the names from it) and writes its history entry
+(`added`, `changed`), in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import history
-from services.support.catalogue import repository
+from services.support.catalogue import repository, rules
 from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import FIELDS, EntryIn
 from shared import clock
-from shared.errors import Problem
+from shared.errors import Problem, forbidden
 from shared.etag import check_if_match
 from shared.events import Event, record_events
 from shared.principal import Principal
@@ -27,6 +29,9 @@ FILE_LISTS = {"programmes": "programme", "funding_sources": "funding_source", "b
               "measures": "measure", "activity_kinds": "activity_kind"}
 # What the history keeps of an entry.
 SNAPSHOT_FIELDS = ("name", "active", "fields")
+
+
+BOOTSTRAP = history.BOOTSTRAP  # `updated_by` of what the data file wrote
 
 
 def read_file(path: Path = DATA_FILE) -> dict[str, Any]:
@@ -67,19 +72,36 @@ async def _check_measures(session: AsyncSession, catalogue: str, fields: dict[st
                                                        for m in unknown])
 
 
+def _check_owner(principal: Principal, owner_path: str | None, body: EntryIn, fields: dict[str, Any]) -> None:
+    if not rules.may_change(owner_path, principal.scope_paths):
+        whose = "the national level" if owner_path is None else f"unit {owner_path}"
+        raise forbidden(f"{body.catalogue} {body.entry} belongs to {whose}; only its officers may change it. "
+                        "Nothing was changed.", entry=body.entry, owner_path=owner_path)
+    if body.catalogue == "programme":
+        refusal = rules.owner_level_refusal(owner_path, fields["owner_level"])
+        if refusal:
+            raise forbidden(f"fields.owner_level: {refusal}. Nothing was changed.", field="fields.owner_level",
+                            owner_path=owner_path)
+
+
 async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
                      if_match: str | None) -> tuple[CatalogueEntry, bool]:
-    """Add an entry, or replace an existing one's name, fields and active flag (If-Match required)."""
+    """Add an entry (owned by the caller's unit, or national for the national level), or replace an
+    existing one's name, fields and active flag (If-Match required; its owner only)."""
     fields = checked_fields(body.catalogue, body.fields)
     await _check_measures(session, body.catalogue, fields)
     item = await repository.entry(session, body.catalogue, body.entry, lock=True)
     created = item is None
     before = None if item is None else history.snapshot(item, SNAPSHOT_FIELDS)
     if item is None:
+        owner = rules.owner_of_new_entry(principal.scope_paths)
+        _check_owner(principal, owner, body, fields)
         item = CatalogueEntry(catalogue=body.catalogue, code=body.entry, name=body.name, fields=fields,
-                              active=body.active, version=1, updated_by=principal.id, updated_at=clock.now())
+                              active=body.active, version=1, updated_by=principal.id, updated_at=clock.now(),
+                              owner_path=owner)
         session.add(item)
     else:
+        _check_owner(principal, item.owner_path, body, fields)
         check_if_match(if_match, item.version)
         item.name, item.fields, item.active = body.name, fields, body.active
         item.version += 1
@@ -91,8 +113,9 @@ async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
 
 
 async def load_file(session: AsyncSession, data: dict[str, Any] | None = None) -> int:
-    """Adds the file's entries and updates those that differ; a second run changes nothing and
-    emits nothing. Entries added by officers and absent from the file are left alone."""
+    """Adds the file's entries that are missing, and brings up to date those only the bootstrap ever
+    wrote; an entry an officer edited (or added under the same code) is left as the officer left it.
+    A second run changes nothing and emits nothing."""
     data = data if data is not None else read_file()
     held = {(e.catalogue, e.code): e for e in await repository.entries(session)}
     events = []
@@ -105,13 +128,14 @@ async def load_file(session: AsyncSession, data: dict[str, Any] | None = None) -
             before = None if item is None else history.snapshot(item, SNAPSHOT_FIELDS)
             if item is None:
                 item = CatalogueEntry(catalogue=catalogue, code=code, name=name, fields=fields, active=True,
-                                      version=1, updated_by=history.BOOTSTRAP, updated_at=clock.now())
+                                      version=1, updated_by=BOOTSTRAP, updated_at=clock.now())
                 session.add(item)
-            elif item.name == name and item.fields == fields:
+            elif item.updated_by != BOOTSTRAP or item.owner_path is not None or (
+                    item.name == name and item.fields == fields):
                 continue
             else:
                 item.name, item.fields, item.version = name, fields, item.version + 1
-                item.updated_by, item.updated_at = history.BOOTSTRAP, clock.now()
+                item.updated_by, item.updated_at = BOOTSTRAP, clock.now()
             _history(session, None, item, before)
             events.append(item)
     await session.flush()
