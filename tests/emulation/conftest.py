@@ -4,6 +4,7 @@ into its units read model (what `registry.unit.changed` events fill), and caller
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,18 +90,25 @@ class Emulation:
         return await self.client.delete(path, headers=auth_headers(principal))
 
 
-@pytest.fixture
-async def emulation(stack: Stack, nats_url: str) -> AsyncIterator[Emulation]:
+@asynccontextmanager
+async def emulation_service(stack: Stack, nats_url: str, **settings: Any) -> AsyncIterator[Emulation]:
+    """The service on a fresh database with the unit tree; `settings` override EmulationSettings."""
     db_url = await fresh_database(stack, "emulation")
     await load_units(db_url)
     nc: NATS
     nc, js = await connect(nats_url)
-    app = create_app(EmulationSettings(**service_env("emulation", db_url, nats_url)))
+    app = create_app(EmulationSettings(**service_env("emulation", db_url, nats_url, **settings)))
     try:
         async with running_app(app) as client:
             yield Emulation(app, client, js, db_url)
     finally:
         await nc.close()
+
+
+@pytest.fixture
+async def emulation(stack: Stack, nats_url: str) -> AsyncIterator[Emulation]:
+    async with emulation_service(stack, nats_url) as running:
+        yield running
 
 
 def movement_body(**changes: Any) -> dict[str, Any]:

@@ -46,3 +46,24 @@ def test_rate_reduction_in_percentage_points() -> None:
     assert rules.rate_reduction((100, 0), (80, 1000)) is None
     assert rules.total([AUTO, MANUAL], {"poor_rate_reduction": D(1)}, {"poor_rate_reduction": D(2)},
                        {"lead": D(10)}) == D(35)
+
+
+def test_measured_values_compare_the_communes_reviewed_in_both_years() -> None:
+    c = rules.Counts
+    facts = rules.Facts(reviews=((c(1000, 100, 80), c(1000, 70, 60)), (c(500, 50, 40), c(500, 45, 35)),
+                                 (c(800, 80, 60), None),  # this year's review not approved: moves nothing
+                                 (None, c(300, 90, 10))),  # no review last year: nothing to compare with
+                        support_delivered=55_000_000, temporary_houses_removed=D("2.5"), fund_raised=7,
+                        propaganda_sessions=4)
+    assert rules.measured("poor_rate_reduction", facts) == D("2.3333")  # 150/1,500 → 115/1,500
+    assert rules.measured("near_poor_rate_reduction", facts) == D("1.6667")  # 120/1,500 → 95/1,500
+    assert rules.measured("households_escaping_poverty", facts) == D(35)
+    assert [rules.measured(s, facts) for s in ("support_delivered", "temporary_houses_removed", "fund_raised",
+                                               "propaganda_sessions")] == [D(55_000_000), D("2.5"), D(7), D(4)]
+    alone = rules.Facts(reviews=((c(800, 80, 60), None),))
+    assert [rules.measured(s, alone) for s in rules.REVIEW_SOURCES] == [None, None, None]  # not measured
+    assert rules.measured("households_escaping_poverty", rules.Facts(reviews=((c(0, 0, 0), c(10, 1, 0)),))) is None
+    assert rules.measured("support_delivered", rules.Facts()) == D(0)
+    worse = rules.Facts(reviews=((c(1000, 50, 50), c(1000, 80, 40)),))  # poverty rose
+    assert (rules.measured("poor_rate_reduction", worse), rules.measured("households_escaping_poverty", worse)) == (
+        D("-3.0000"), D(-30))

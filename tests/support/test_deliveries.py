@@ -84,6 +84,41 @@ async def test_a_household_the_programme_does_not_serve_is_refused_with_the_rule
     assert event["payload"]["eligibility_exception"] is True
 
 
+async def test_a_correction_the_eligibility_rule_refuses_is_kept_only_with_an_override(support: Support) -> None:
+    near_poor = await support.household(A0, "near_poor")
+    card = {"household_id": near_poor, "programme": "bhyt_near_poor", "delivered_on": "2024-01-15",
+            "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"}
+    created = await support.call("POST", "/support/deliveries", OFFICER_A0, json=card)
+    assert created.status_code == 201 and created.json()["eligibility_exception"] is False
+    url = f"/support/deliveries/{created.json()['id']}"
+    wrong = {"programme": "bhyt_poor", "reason": "Nhầm loại thẻ"}
+    refused = await support.call("PATCH", url, DISTRICT_A_OFFICER, json=wrong, headers={"If-Match": '"1"'})
+    assert refused.status_code == 422 and refused.json()["code"] == "not_eligible"
+    # A commune officer does not hold the override.
+    commune = await support.call("PATCH", url, OFFICER_A0, json={**wrong, "override_reason": "Theo QĐ của huyện"},
+                                 headers={"If-Match": '"1"'})
+    assert commune.status_code == 403
+    assert (await support.call("GET", url, OFFICER_A0)).json()["version"] == 1
+    assert len(await support.events("support.delivery.corrected")) == 0
+    kept = await support.call("PATCH", url, DISTRICT_A_OFFICER, json={**wrong, "override_reason": "Theo QĐ của huyện"},
+                              headers={"If-Match": '"1"'})
+    assert kept.status_code == 200, kept.text
+    body = kept.json()
+    assert body["programme"] == "bhyt_poor" and body["eligibility_exception"] is True
+    assert body["override_reason"] == "Theo QĐ của huyện" and "serves households that are poor" in body[
+        "eligibility_rule"]
+    history = (await support.call("GET", f"{url}/history", OFFICER_A0)).json()["items"]
+    assert history[-1]["after"]["eligibility_exception"] is True
+    assert history[-1]["after"]["override_reason"] == "Theo QĐ của huyện"
+    [event] = await support.events("support.delivery.corrected")
+    assert event["payload"]["eligibility_exception"] is True
+    # Corrected back to a programme the household qualifies for: no longer an exception.
+    back = await support.call("PATCH", url, OFFICER_A0, json={"programme": "bhyt_near_poor", "reason": "Sửa lại"},
+                              headers={"If-Match": '"2"'})
+    assert back.status_code == 200 and back.json()["eligibility_exception"] is False
+    assert back.json()["override_reason"] is None
+
+
 async def test_a_household_that_escaped_poverty_keeps_the_credit_for_the_programme_s_years(support: Support) -> None:
     household = str(uuid.uuid4())
     await support.publish([household_event(household, A0, "poor"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from typing import Any
 
 import orjson
 from openpyxl import load_workbook
@@ -137,3 +138,84 @@ async def test_other_units_cannot_read_or_move_a_fund(support: Support) -> None:
                                   json={**across, "to_fund_id": other})
     assert sideways.status_code == 422
     assert await fetch(support.db_url, "SELECT id, balance_vnd, version FROM funds ORDER BY id") == before
+
+
+async def _linked_state(support: Support, fund: str, delivery: str) -> list[Any]:
+    entries = await fetch(support.db_url, "SELECT kind, amount_vnd FROM fund_entries WHERE fund_id = $1 ORDER BY "
+                                          "recorded_at, id", uuid.UUID(fund))
+    row = await fetch(support.db_url, "SELECT status, version, funding::text FROM deliveries WHERE id = $1",
+                      uuid.UUID(delivery))
+    return [await balance(support, fund), [tuple(e) for e in entries], tuple(row[0]),
+            len(await support.events("support.fund.spent")), await support.delivery_events()]
+
+
+async def test_a_spend_linked_to_a_delivery_stays_within_its_fund_part(support: Support) -> None:
+    """housing_repair: 20 M VND, of which 12 M from the district's "Vì người nghèo" fund and 8 M from the
+    Women's Union's own fund: spends linked to it may pay at most the 12 M, refunds deducted."""
+    fund = await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, fund, 50_000_000)
+    household = await support.household(A0, "poor")
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    url = f"/support/funds/{fund}/spends"
+
+    def spend(amount: int) -> dict[str, Any]:
+        return {"amount_vnd": amount, "occurred_on": "2024-11-02", "purpose": "Sửa nhà hộ nghèo",
+                "delivery_id": delivery["id"]}
+
+    first = await support.call("POST", url, OFFICER_A0, json=spend(10_000_000))
+    assert first.status_code == 201, first.text
+    before = await _linked_state(support, fund, delivery["id"])
+    over = await support.call("POST", url, OFFICER_A0, json=spend(3_000_000))
+    assert over.status_code == 409, over.text
+    problem = over.json()
+    assert problem["code"] == "delivery_fund_part_exceeded" and problem["field"] == "amount_vnd"
+    assert (problem["fund_part_vnd"], problem["already_paid_vnd"], problem["left_vnd"]) == (
+        12_000_000, 10_000_000, 2_000_000)
+    assert await _linked_state(support, fund, delivery["id"]) == before
+    # A refund gives room back; the part is then paid exactly.
+    refunded = await support.call("POST", f"/support/funds/{fund}/refunds", OFFICER_A0, json={
+        "spend_entry_id": first.json()["id"], "amount_vnd": 1_000_000, "occurred_on": "2024-11-05",
+        "reason": "Hộ không dùng hết"})
+    assert refunded.status_code == 201, refunded.text
+    assert (await support.call("POST", url, OFFICER_A0, json=spend(3_000_000))).status_code == 201
+    assert (await support.call("POST", url, OFFICER_A0, json=spend(1))).status_code == 409
+    # A delivery with no "Vì người nghèo" part cannot be paid by the fund at all.
+    state_paid = housing_repair(household, funding=[{"source": "state_district", "amount_vnd": 20_000_000}])
+    other = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=state_paid)).json()
+    before = await _linked_state(support, fund, other["id"])
+    refused = await support.call("POST", url, OFFICER_A0, json={**spend(1_000_000), "delivery_id": other["id"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "delivery_id"
+    assert "state_district" in refused.json()["detail"]
+    assert await _linked_state(support, fund, other["id"]) == before
+
+
+async def test_a_delivery_paid_by_the_fund_is_voided_only_once_the_money_came_back(support: Support) -> None:
+    fund = await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, fund, 50_000_000)
+    household = await support.household(A0, "poor")
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    durl = f"/support/deliveries/{delivery['id']}"
+    spent = await support.call("POST", f"/support/funds/{fund}/spends", OFFICER_A0, json={
+        "amount_vnd": 12_000_000, "occurred_on": "2024-11-02", "purpose": "Sửa nhà hộ nghèo",
+        "delivery_id": delivery["id"]})
+    assert spent.status_code == 201
+    before = await _linked_state(support, fund, delivery["id"])
+    # The fund part cannot drop below what the fund paid...
+    lower = await support.call("PATCH", durl, OFFICER_A0, headers={"If-Match": '"1"'}, json={
+        "funding": [{"source": "vnn_fund_district", "amount_vnd": 5_000_000},
+                    {"source": "hlhpn_mai_am", "amount_vnd": 15_000_000}], "reason": "Sửa nguồn"})
+    assert lower.status_code == 409 and lower.json()["field"] == "funding" and lower.json()["paid_vnd"] == 12_000_000
+    # ...and the delivery is not voided while the spend stands.
+    void = await support.call("POST", f"{durl}/void", OFFICER_A0, json={"reason": "Ghi trùng"},
+                              headers={"If-Match": '"1"'})
+    assert void.status_code == 409 and void.json()["code"] == "delivery_has_fund_spends"
+    assert void.json()["paid_vnd"] == 12_000_000 and "refund" in void.json()["detail"]
+    assert await _linked_state(support, fund, delivery["id"]) == before
+    back = await support.call("POST", f"/support/funds/{fund}/refunds", OFFICER_A0, json={
+        "spend_entry_id": spent.json()["id"], "amount_vnd": 12_000_000, "occurred_on": "2024-11-05",
+        "reason": "Ghi trùng, hoàn quỹ"})
+    assert back.status_code == 201
+    voided = await support.call("POST", f"{durl}/void", OFFICER_A0, json={"reason": "Ghi trùng"},
+                                headers={"If-Match": '"1"'})
+    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    assert await balance(support, fund) == 50_000_000

@@ -49,6 +49,22 @@ async def test_poor_and_near_poor_households_without_a_card_this_year(support: S
                                   params={"year": 2024, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert len(rows) == 3 and {r["status"] for r in rows} == {"poor", "near_poor"}
+    # Cards recorded as an aggregate batch name no household: the gap stays, the batch is counted beside it.
+    batch = {"unit": "07207", "hierarchy": "v2008", "programme": "bhyt_poor", "delivered_on": "2024-03-01",
+             "households": 520, "persons": 1405, "quantities": [{"measure": "card", "quantity": 1405}], "body": "bhxh"}
+    assert (await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=batch)).status_code == 201
+    gap = (await support.call("GET", "/support/gaps/health-insurance", OFFICER_A0, params={"year": 2024})).json()
+    assert {i["household_id"] for i in gap["items"]} == {missing, near_poor}
+    assert (gap["aggregate_deliveries"], gap["aggregate_cards"], gap["aggregate_households"]) == (1, 1405, 520)
+    district = (await support.call("GET", "/support/gaps/health-insurance", DISTRICT_A_OFFICER,
+                                   params={"year": 2024})).json()
+    assert district["aggregate_cards"] == 1405 and district["total"] == 3
+    other_commune = (await support.call("GET", "/support/gaps/health-insurance", DISTRICT_A_OFFICER,
+                                        params={"year": 2024, "unit": "07210"})).json()
+    assert other_commune["aggregate_cards"] == 0
+    for officer in (OFFICER_B0, OTHER_DISTRICT, OTHER_PROVINCE):
+        assert (await support.call("GET", "/support/gaps/health-insurance", officer,
+                                   params={"year": 2024})).json()["aggregate_cards"] == 0, officer.role
     # Next year everyone lacks one again; another commune sees none of these households.
     assert (await support.call("GET", "/support/gaps/health-insurance", OFFICER_A0,
                                params={"year": 2025})).json()["total"] == 3

@@ -3,11 +3,13 @@ the events reporting reads and the scope of both."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
 from services.reporting.support.rules import activity_row, sponsorship_row
+from shared import clock
 from shared.events import Event
 from tests.support.conftest import (
     A0,
@@ -53,9 +55,13 @@ async def test_a_sponsorship_its_deliveries_against_the_commitment_and_its_end(s
     assert progress["deliveries"] == 2 and progress["until"] == "2024-03-31"
     assert progress["lines"] == [{"measure": "kg", "per": "month", "quantity": "10", "due": "30",
                                   "delivered": "20", "met": False}]
+    # It ran until 31 March 2024: not an active pairing any more, though nobody ended it yet.
     active = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER,
                                  params={"unit": "07207", "status": "active"})).json()
-    assert active["total"] == 1
+    assert active["total"] == 0
+    lapsed = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER,
+                                 params={"unit": "07207", "status": "ended"})).json()
+    assert [i["id"] for i in lapsed["items"]] == [sponsorship] and lapsed["items"][0]["status"] == "ended"
     url = f"/support/sponsorships/{sponsorship}/end"
     assert (await support.call("POST", url, OFFICER_A0, json={"ended_on": "2024-03-15",
                                                             "reason": "Doanh nghiệp tạm dừng"})).status_code == 428
@@ -75,6 +81,35 @@ async def test_a_sponsorship_its_deliveries_against_the_commitment_and_its_end(s
         listed = (await support.call("GET", "/support/sponsorships", officer)).json()
         assert listed["total"] == 0
         assert (await support.call("POST", "/support/sponsorships", officer, json=pairing)).status_code == 403
+
+
+async def test_active_pairings_are_those_not_ended_and_not_past_their_end(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    today = clock.today()
+    base = {"unit": "07207", "hierarchy": "v2008", "kind": "ten_plus_one", "helper_kind": "household",
+            "helper_name": "Hộ ông Nguyễn Văn A", "household_ids": [household],
+            "started_on": (today - timedelta(days=60)).isoformat(),
+            "commitment": [{"measure": "labour_day", "quantity": 1, "per": "month"}]}
+    ids = {}
+    for name, ends_on in (("open", None), ("until_today", today), ("next_month", today + timedelta(days=30)),
+                          ("lapsed", today - timedelta(days=1)), ("ended", None)):
+        made = await support.call("POST", "/support/sponsorships", OFFICER_A0,
+                                  json={**base, "ends_on": ends_on.isoformat() if ends_on else None})
+        assert made.status_code == 201, made.text
+        ids[name] = made.json()["id"]
+    ended = await support.call("POST", f"/support/sponsorships/{ids['ended']}/end", OFFICER_A0,
+                               json={"ended_on": today.isoformat(), "reason": "Hộ đã thoát nghèo"},
+                               headers={"If-Match": '"1"'})
+    assert ended.status_code == 200
+    for officer in (OFFICER_A0, DISTRICT_A_OFFICER):
+        active = (await support.call("GET", "/support/sponsorships", officer, params={"status": "active"})).json()
+        assert {i["id"] for i in active["items"]} == {ids["open"], ids["until_today"], ids["next_month"]}
+        assert {i["status"] for i in active["items"]} == {"active"}
+        over = (await support.call("GET", "/support/sponsorships", officer, params={"status": "ended"})).json()
+        assert {i["id"] for i in over["items"]} == {ids["lapsed"], ids["ended"]}
+        assert {i["status"] for i in over["items"]} == {"ended"}
+    single = (await support.call("GET", f"/support/sponsorships/{ids['lapsed']}", OFFICER_A0)).json()
+    assert single["status"] == "ended"
 
 
 async def test_a_body_activity_is_recorded_with_its_kind_s_measures_and_voided(support: Support) -> None:

@@ -28,14 +28,16 @@ WITH u AS (
     SELECT path, parent_path FROM em_units
     WHERE level = :level AND path > :root || '.' AND path < :root || '/'
       AND (cardinality(CAST(:only AS text[])) = 0 OR path IN (SELECT unnest(CAST(:only AS text[]))))
-), rc AS (  -- each unit's facts: its own and those of the units below (range on the path index)
+), rc AS (  -- each unit's review counts over the communes below it (range on the path index) reviewed in both
+            -- years: a commune whose review of either year is missing moves nothing (scoring.rules.measured)
     SELECT u.path,
-           sum(households) FILTER (WHERE year = :year) AS hh, sum(poor) FILTER (WHERE year = :year) AS poor,
-           sum(near_poor) FILTER (WHERE year = :year) AS near,
-           sum(households) FILTER (WHERE year = :year - 1) AS hh0,
-           sum(poor) FILTER (WHERE year = :year - 1) AS poor0,
-           sum(near_poor) FILTER (WHERE year = :year - 1) AS near0
+           sum(f.households) FILTER (WHERE f.year = :year) AS hh, sum(f.poor) FILTER (WHERE f.year = :year) AS poor,
+           sum(f.near_poor) FILTER (WHERE f.year = :year) AS near,
+           sum(f.households) FILTER (WHERE f.year = :year - 1) AS hh0,
+           sum(f.poor) FILTER (WHERE f.year = :year - 1) AS poor0,
+           sum(f.near_poor) FILTER (WHERE f.year = :year - 1) AS near0
     FROM u JOIN em_review_counts f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
+    JOIN em_review_counts o ON o.unit_path = f.unit_path AND o.year = 2 * :year - 1 - f.year
     WHERE f.year IN (:year, :year - 1)
     GROUP BY u.path
 ), dv AS (

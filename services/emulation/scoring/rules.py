@@ -80,6 +80,46 @@ def rate_reduction(before: tuple[int, int] | None, after: tuple[int, int] | None
     return change.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
+REVIEW_SOURCES = ("poor_rate_reduction", "near_poor_rate_reduction", "households_escaping_poverty")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A commune's households by status after its approved annual review."""
+    households: int
+    poor: int
+    near_poor: int
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One unit's facts for the scored year, over the unit and the units below it: each commune's review
+    counts (last year's, this year's; None when not approved) and the year's sums of the other sources."""
+    reviews: tuple[tuple[Counts | None, Counts | None], ...] = ()
+    support_delivered: int = 0
+    temporary_houses_removed: Decimal = Decimal(0)
+    fund_raised: int = 0
+    propaganda_sessions: int = 0
+
+
+def measured(source: str, facts: Facts) -> Decimal | None:
+    """The value an automatic criterion measures. The review sources compare, summed, the communes
+    reviewed in both years (a commune whose review of either year is not approved moves nothing); without
+    households in either year the value is None (not measured)."""
+    if source not in REVIEW_SOURCES:
+        return Decimal(getattr(facts, source))
+    both = [(a, b) for a, b in facts.reviews if a is not None and b is not None]
+    before = Counts(sum(a.households for a, _ in both), sum(a.poor for a, _ in both), sum(a.near_poor for a, _ in both))
+    after = Counts(sum(b.households for _, b in both), sum(b.poor for _, b in both), sum(b.near_poor for _, b in both))
+    if before.households <= 0 or after.households <= 0:
+        return None
+    if source == "households_escaping_poverty":
+        return Decimal(before.poor - after.poor)
+    if source == "poor_rate_reduction":
+        return rate_reduction((before.poor, before.households), (after.poor, after.households))
+    return rate_reduction((before.near_poor, before.households), (after.near_poor, after.households))
+
+
 def total(criteria: list[Criterion], values: dict[str, Decimal | None], targets: dict[str, Decimal | None],
           manual: dict[str, Decimal | None]) -> Decimal:
     return sum((points(c, values.get(c.source or ""), targets.get(c.source or ""), manual.get(c.key))

@@ -84,6 +84,9 @@ class DeliveryPatch(BaseModel):
     turns: Count | None = None
     member_ids: list[UUID] | None = Field(None, max_length=50)
     reason: Annotated[str, Field(max_length=1000), TEXT] | None = Field(None, description="why (kept in the history)")
+    override_reason: Annotated[str, Field(min_length=3, max_length=1000), TEXT] | None = Field(
+        None, description="keeps a correction the programme's eligibility rule refuses (a new programme or day; "
+                          "needs support.eligibility.override): the delivery is flagged as an exception")
 
 
 class VoidIn(BaseModel):

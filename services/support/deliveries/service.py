@@ -20,6 +20,7 @@ from services.support.catalogue.rules import Programme, Transition, eligibility_
 from services.support.deliveries import repository, rules
 from services.support.deliveries.models import Delivery, DeliveryHistory
 from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
+from services.support.funds import repository as funds
 from services.support.households import repository as households
 from services.support.sponsorships import service as sponsorships
 from shared import clock, permissions
@@ -29,6 +30,7 @@ from shared.principal import Principal
 from shared.scope import path_in_any
 
 Refs = repository.Refs
+VNN_FUND = "vnn_fund"  # the funding-source kind of the "Vì người nghèo" funds
 
 
 def _invalid(errors: list[dict[str, str]]) -> Problem:
@@ -180,6 +182,35 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     return await _write_new(session, principal, delivery, refs)
 
 
+async def fund_part_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> int:
+    """The part of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`)."""
+    refs = await catalogue.several(session, [("funding_source", f["source"]) for f in funding])
+    return sum(int(f["amount_vnd"]) for f in funding
+               if (entry := refs.get(("funding_source", f["source"]))) is not None
+               and entry.fields.get("kind") == VNN_FUND)
+
+
+async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding: list[dict[str, Any]] | None) -> None:
+    """Money the funds paid for a delivery must stay accounted for: a void is refused while linked spends
+    (minus their refunds) remain — refund them first; a correction may not bring the "Vì người nghèo"
+    fund part below what they paid."""
+    paid = await funds.linked_to_delivery(session, delivery.id)
+    if paid == 0:
+        return
+    if funding is None:
+        raise conflict("delivery_has_fund_spends",
+                       f'"Vì người nghèo" fund spends of {paid} VND (refunds deducted) are linked to delivery '
+                       f"{delivery.id}: refund them into their funds (POST /support/funds/{{id}}/refunds) before "
+                       "voiding it. Nothing was changed.", paid_vnd=paid)
+    part = await fund_part_vnd(session, funding)
+    if part < paid:
+        raise conflict("delivery_has_fund_spends",
+                       f'Linked fund spends paid {paid} VND of this delivery (refunds deducted); its "Vì người nghèo" '
+                       f"fund part cannot become {part} VND. Nothing was changed.", field="funding", paid_vnd=paid,
+                       fund_part_vnd=part, errors=[{"field": "funding", "reason": f"the \"Vì người nghèo\" fund part "
+                                                                                   f"is below the {paid} VND paid"}])
+
+
 async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) -> Delivery:
     query = select(Delivery).where(Delivery.id == delivery_id)
     if lock:
@@ -200,6 +231,7 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     _not_voided(delivery)
     given = patch.model_dump(exclude_unset=True)
     reason = given.pop("reason", None)
+    override = given.pop("override_reason", None)
     if delivery.kind == rules.HOUSEHOLD:
         for field in ("households", "period_from"):
             if field in given:
@@ -228,15 +260,20 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     }
     refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
     programme = _check(refs, state)
+    if patch.funding is not None:
+        await _check_fund_spends(session, delivery, state["funding"])
+    before = snapshot(delivery)
     if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
                                              or state["delivered_on"] != delivery.delivered_on):
         household = await households.household(session, delivery.household_id)  # type: ignore[arg-type]
         status = household.status if household is not None else None
+        # An override given now; else an exception already recorded stays one on the correction's reason.
+        override = override or (reason or delivery.override_reason if delivery.eligibility_exception else None)
         rule = await _eligibility(session, principal, programme, delivery.household_id,  # type: ignore[arg-type]
-                                  status, state["delivered_on"], reason if delivery.eligibility_exception else None)
+                                  status, state["delivered_on"], override)
         delivery.eligibility_exception, delivery.eligibility_rule = rule is not None, rule
+        delivery.override_reason = override if rule is not None else None
         delivery.household_status = status
-    before = snapshot(delivery)
     delivery.programme, delivery.delivered_on = state["programme"], state["delivered_on"]
     delivery.year, delivery.period_from = state["delivered_on"].year, state["period_from"]
     delivery.quantities = rules.quantities_json((q["measure"], q["quantity"]) for q in state["quantities_in"])
@@ -260,6 +297,7 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
 
 async def void(session: AsyncSession, principal: Principal, delivery: Delivery, reason: str) -> Delivery:
     _not_voided(delivery)
+    await _check_fund_spends(session, delivery, None)
     before = snapshot(delivery)
     delivery.status, delivery.void_reason = rules.VOIDED, reason
     delivery.version += 1

@@ -58,6 +58,18 @@ async def refunded(session: AsyncSession, spend_id: UUID) -> int:
     return int(total)
 
 
+async def linked_to_delivery(session: AsyncSession, delivery_id: UUID) -> int:
+    """What the funds have paid for a delivery so far: its linked spends minus the refunds of them, in
+    VND (positive), from every fund. The caller has read the delivery in its scope; the funds that paid
+    may be above the caller's units (a district's fund paying a commune's delivery), so this sum skips
+    the scope filter — it answers a number, no entry."""
+    total: Any = await session.scalar(
+        select(func.coalesce(func.sum(FundEntry.amount_vnd), 0))
+        .where(FundEntry.delivery_id == delivery_id, FundEntry.kind.in_(("spend", "refund")))
+        .execution_options(skip_scope=True))
+    return -int(total)
+
+
 async def take(session: AsyncSession, fund_id: UUID, amount: int) -> Fund | None:
     """The hot spend: ONE conditional UPDATE (scoped like every ORM statement of the caller's session)
     takes `amount` out unless the balance would go below zero, and answers the fund as it is after it

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.support import events
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
+from services.support.deliveries.service import fund_part_vnd
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
@@ -96,14 +97,31 @@ async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: 
     return entry
 
 
-async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID | None) -> Delivery | None:
-    if delivery_id is None:
-        return None
-    delivery = await load_delivery(session, delivery_id)  # 404 outside the caller's scope
+async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID, amount: int) -> Delivery:
+    """The delivery a spend pays, row-locked (spends linked to one delivery, and its void, are
+    serialised on it): recorded, in the fund's unit or below, with a "Vì người nghèo" fund part that
+    this spend and the earlier ones linked to it (minus their refunds) stay within."""
+    delivery = await load_delivery(session, delivery_id, lock=True)  # 404 outside the caller's scope
     if not path_within(delivery.unit_path, fund.unit_path) or delivery.status != RECORDED:
         raise Problem(422, "validation_error", "Invalid request",
                       "the delivery must be a recorded delivery in the fund's unit or below",
                       errors=[{"field": "delivery_id", "reason": "not a recorded delivery of this fund's units"}])
+    part = await fund_part_vnd(session, delivery.funding)
+    if part == 0:
+        sources = ", ".join(f["source"] for f in delivery.funding) or "none"
+        raise Problem(422, "validation_error", "Invalid request",
+                      f'delivery {delivery.id} has no "Vì người nghèo" fund part (its sources: {sources}); '
+                      "a fund spend cannot pay it. Nothing was recorded.",
+                      errors=[{"field": "delivery_id", "reason": 'no "Vì người nghèo" fund source part'}])
+    paid = await repository.linked_to_delivery(session, delivery.id)
+    if paid + amount > part:
+        left = max(part - paid, 0)
+        raise conflict("delivery_fund_part_exceeded",
+                       f'The delivery\'s "Vì người nghèo" fund part is {part} VND and {paid} VND of it is already '
+                       f"paid by linked spends (refunds deducted): {amount} VND more would exceed it; at most {left} "
+                       "VND. Nothing was recorded.", field="amount_vnd", fund_part_vnd=part, already_paid_vnd=paid,
+                       left_vnd=left, errors=[{"field": "amount_vnd", "reason": f"more than the {left} VND left of "
+                                                                                f"the delivery's fund part"}])
     return delivery
 
 
@@ -114,7 +132,7 @@ async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body
     _future(body.occurred_on)
     delivery = None
     if body.delivery_id is not None:
-        delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id)
+        delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id, body.amount_vnd)
     taken = await repository.take(session, fund_id, body.amount_vnd)
     if taken is None:
         raise _insufficient(await load(session, fund_id), body.amount_vnd)

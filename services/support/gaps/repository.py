@@ -11,7 +11,7 @@ from sqlalchemy import Date, Select, and_, cast, exists, false, func, select
 from sqlalchemy.dialects.postgresql import array
 
 from services.support.deliveries.models import Delivery
-from services.support.deliveries.rules import RECORDED
+from services.support.deliveries.rules import AGGREGATE, RECORDED
 from services.support.households.models import SupportHousehold, SupportTransition
 from shared.db import scope_clause
 
@@ -36,6 +36,17 @@ def without_programme(unit_path: str | None, statuses: Sequence[str], programmes
     if unit_path is not None:
         query = query.where(scope_clause(SupportHousehold.unit_path, [unit_path]))
     return query.order_by(SupportHousehold.unit_path, SupportHousehold.household_code, SupportHousehold.id)
+
+
+def aggregate_deliveries(unit_path: str | None, programmes: Sequence[str], year: int) -> Select[Any]:
+    """The recorded aggregate deliveries of these programmes in the year (households, quantities), in
+    the unit's subtree (None: the caller's scope): batches that name no household."""
+    query = select(Delivery.households, Delivery.quantities).where(
+        Delivery.kind == AGGREGATE, Delivery.status == RECORDED, Delivery.year == year,
+        Delivery.programme.in_(list(programmes)))
+    if unit_path is not None:
+        query = query.where(scope_clause(Delivery.unit_path, [unit_path]))
+    return query
 
 
 def deprived_without_programme(unit_path: str | None, statuses: Sequence[str], indicators: Sequence[str],

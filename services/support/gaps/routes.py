@@ -44,6 +44,16 @@ class HouseholdGap(BaseModel):
     status: str | None
 
 
+class HealthInsuranceGapPage(Page[HouseholdGap]):
+    """The households without a card, and beside them what aggregate batches reported for the same unit
+    and year: those name no household and close no household's gap."""
+
+    aggregate_deliveries: int = Field(description="recorded aggregate deliveries of health-insurance programmes in "
+                                                  "the unit (or your scope) and below in the year")
+    aggregate_cards: int = Field(description="the cards they count (measure `card`); not matched to any household")
+    aggregate_households: int = Field(description="the households they say they reached; not matched either")
+
+
 class DeprivedHouseholdGap(HouseholdGap):
     deprived_indicators: list[str]
 
@@ -98,16 +108,24 @@ async def _answer(session: DbSession, query: Any, paging: PageParams, to_item: A
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-@router.get("/health-insurance", response_model=Page[HouseholdGap], responses=ANSWERS,
-            summary="Poor and near-poor households without a health-insurance card delivery this year")
+@router.get("/health-insurance", response_model=HealthInsuranceGapPage, responses=ANSWERS,
+            summary="Poor and near-poor households without a health-insurance card delivery this year",
+            description="Only household deliveries close a household's gap. Cards recorded as aggregate batches "
+                        "(seed 003: \"1.405 thẻ\") name no household: the JSON answer counts them beside the list "
+                        "(`aggregate_deliveries`, `aggregate_cards`, `aggregate_households`) so that a gap next to "
+                        "a batch reads as \"not matched\", not as \"never received\".")
 async def health_insurance_gap(principal: Reader, session: DbSession, paging: Paging, unit: UnitCode = None,
                                hierarchy: Hierarchy = None, year: Year = None, format: Format = "json") -> Any:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
     year = year or clock.today().year
     programmes = await service.programmes_of_category(session, "health_insurance")
     query = repository.without_programme(path, ("poor", "near_poor"), programmes, year)
-    return await _answer(session, query, paging, _household, format, tuple(HouseholdGap.model_fields),
-                         f"thieu-the-bhyt-{year}")
+    answer = await _answer(session, query, paging, _household, format, tuple(HouseholdGap.model_fields),
+                           f"thieu-the-bhyt-{year}")
+    if format != "json":
+        return answer
+    return HealthInsuranceGapPage(**answer.model_dump(), **await service.aggregate_cards(session, path, programmes,
+                                                                                         year))
 
 
 @router.get("/housing", response_model=Page[DeprivedHouseholdGap], responses=ANSWERS,

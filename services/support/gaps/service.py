@@ -3,9 +3,13 @@ category, by eligibility), never from a list in code."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.catalogue import repository as catalogue
+from services.support.gaps import repository
 
 
 async def programmes_of_category(session: AsyncSession, category: str) -> list[str]:
@@ -21,3 +25,15 @@ async def deprivations_of_category(session: AsyncSession, category: str) -> tupl
     programmes = [e for e in await catalogue.entries(session, "programme") if e.fields.get("category") == category]
     indicators = sorted({code for e in programmes for code in e.fields.get("deprivations") or ()})
     return [e.code for e in programmes], indicators
+
+
+async def aggregate_cards(session: AsyncSession, unit_path: str | None, programmes: list[str],
+                          year: int) -> dict[str, Any]:
+    """What aggregate batches of these programmes reported in the year (seed 003: "1.405 thẻ BHYT hộ
+    nghèo"): how many batches, the cards and households they count. They name no household, so they
+    never close a household's gap; the answer shows them beside it."""
+    rows = (await session.execute(repository.aggregate_deliveries(unit_path, programmes, year))).all()
+    cards = sum((Decimal(str(q["quantity"])) for _, quantities in rows for q in quantities or []
+                 if q.get("measure") == "card"), Decimal(0))
+    return {"aggregate_deliveries": len(rows), "aggregate_cards": int(cards),
+            "aggregate_households": sum(int(households or 0) for households, _ in rows)}

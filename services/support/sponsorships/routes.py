@@ -25,15 +25,18 @@ from services.support.dependencies import (
     problems,
 )
 from services.support.households import repository as units
-from services.support.sponsorships import repository, service
+from services.support.sponsorships import repository, rules, service
 from services.support.sponsorships.models import Sponsorship, SponsorshipHistory
 from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
+from shared import clock
 
 router = APIRouter(prefix="/support/sponsorships", tags=["support sponsorships"])
 
 
 def out(item: Sponsorship) -> SponsorshipOut:
-    return SponsorshipOut.model_validate(item, from_attributes=True)
+    """`status` as of today: a pairing past its `ends_on` answers `ended` even if nobody ended it."""
+    answer = SponsorshipOut.model_validate(item, from_attributes=True)
+    return answer.model_copy(update={"status": rules.effective_status(item.status, item.ends_on, clock.today())})
 
 
 _json = RecordAnswers(out, "/support/sponsorships")
@@ -50,13 +53,15 @@ async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Wr
 
 
 @router.get("", response_model=Page[SponsorshipOut], responses=problems(404),
-            summary="Sponsorships in your scope (the active pairings of a unit: status=active)")
+            summary="Sponsorships in your scope (the active pairings of a unit: status=active)",
+            description="`status=active`: not ended and not past its `ends_on` today; `status=ended`: ended or past "
+                        "its `ends_on` (each item's `status` says the same).")
 async def list_sponsorships(principal: Reader, session: DbSession, paging: Paging,
                             unit: UnitCode = None, hierarchy: Hierarchy = None,
                             status: Literal["active", "ended"] | None = None,
                             kind: str | None = None, household_id: UUID | None = None) -> Page[SponsorshipOut]:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
-    query = repository.sponsorships(path, status=status, kind=kind, household_id=household_id)
+    query = repository.sponsorships(path, status=status, kind=kind, household_id=household_id, today=clock.today())
     return await paginate(session, query, paging, out)
 
 

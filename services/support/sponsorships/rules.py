@@ -13,6 +13,11 @@ ACTIVE, ENDED = "active", "ended"
 PER = ("month", "year", "once")
 
 
+def effective_status(status: str, ends_on: date | None, today: date) -> str:
+    """`active` only while not ended and not past its planned end (`ends_on`, inclusive); else `ended`."""
+    return ENDED if status == ENDED or (ends_on is not None and ends_on < today) else ACTIVE
+
+
 def months_running(started_on: date, until: date) -> int:
     """Calendar months begun from the start until `until` (the start month counts): Jan 15 → Mar 1 is 3."""
     if until < started_on:
