@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from datetime import date
 from typing import Any
 
 import orjson
 from openpyxl import load_workbook
 
 from services.reporting.support.rules import fund_entries
+from services.support.funds.combiner import SpendCombiner
+from services.support.funds.schemas import SpendIn
+from shared.errors import Problem
 from shared.events import Event
+from shared.principal import Principal
 from tests.kit import fetch
 from tests.support.conftest import (
     A0,
@@ -138,6 +143,73 @@ async def test_other_units_cannot_read_or_move_a_fund(support: Support) -> None:
                                   json={**across, "to_fund_id": other})
     assert sideways.status_code == 422
     assert await fetch(support.db_url, "SELECT id, balance_vnd, version FROM funds ORDER BY id") == before
+
+
+async def test_spends_waiting_on_one_fund_go_in_one_transaction_each_checked_in_turn(support: Support) -> None:
+    """The spends waiting together are applied in one transaction, in arrival order, each against the balance
+    the ones before it left: refused ones (beyond the balance, a fund outside the caller's scope) change
+    nothing, accepted ones get their own entry and event and move the fund's version by one each."""
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 10_000_000)
+    version = (await support.call("GET", f"/support/funds/{fund}", DISTRICT_A_OFFICER)).json()["version"]
+    combiner = SpendCombiner(support.app.state.db)
+    asked = [(DISTRICT_A_OFFICER, 3_000_000), (OTHER_DISTRICT, 1_000), (DISTRICT_A_OFFICER, 4_000_000),
+             (PROVINCE_OFFICER, 5_000_000), (DISTRICT_A_OFFICER, 2_000_000), (PROVINCE_OFFICER, 1_000_000),
+             (DISTRICT_A_OFFICER, 1)]
+
+    async def spend(officer: Principal, amount: int) -> object:
+        body = SpendIn(amount_vnd=amount, occurred_on=date(2024, 11, 1), purpose=f"Chi {amount}")
+        try:
+            return (await combiner.spend(officer, uuid.UUID(fund), body)).balance_after
+        except Problem as refused:
+            return refused.status, refused.extra.get("balance_vnd")
+
+    answers = await asyncio.gather(*(spend(officer, amount) for officer, amount in asked))
+    assert answers == [7_000_000, (404, None), 3_000_000, (409, 3_000_000), 1_000_000, 0, (409, 0)]
+    rows = await fetch(support.db_url, "SELECT xmin::text AS tx, amount_vnd, balance_after FROM fund_entries "
+                                       "WHERE fund_id = $1 AND kind = 'spend' ORDER BY balance_after DESC",
+                       uuid.UUID(fund))
+    assert len({r["tx"] for r in rows}) == 1  # one transaction for the lot
+    assert [(r["amount_vnd"], r["balance_after"]) for r in rows] == [
+        (-3_000_000, 7_000_000), (-4_000_000, 3_000_000), (-2_000_000, 1_000_000), (-1_000_000, 0)]
+    after = (await support.call("GET", f"/support/funds/{fund}", DISTRICT_A_OFFICER)).json()
+    assert after["balance_vnd"] == 0 and after["version"] == version + 4
+    spent = await support.events("support.fund.spent")
+    assert [(e["version"], e["payload"]["balance_after"], e["payload"]["amount_vnd"]) for e in spent] == [
+        (version + 1, 7_000_000, 3_000_000), (version + 2, 3_000_000, 4_000_000), (version + 3, 1_000_000, 2_000_000),
+        (version + 4, 0, 1_000_000)]
+
+
+async def test_many_concurrent_spends_of_mixed_kinds_keep_the_ledger_exact(support: Support) -> None:
+    """Plain spends (combined), spends with an Idempotency-Key (each its own transaction, some retried) and
+    spends by officers of other units, all at once on one fund: never below zero, the accepted sum is
+    exactly what left the fund, one event per accepted spend, a retried key spends once."""
+    fund = await open_fund(support, "213")
+    await donate(support, fund, 50_000_000)
+    keys = [str(uuid.uuid4()) for _ in range(10)]
+
+    async def spend(i: int) -> tuple[int, int]:
+        amount = 1_000_000 + 1_000 * (i % 10)  # the same key, the same request
+        headers = {"Idempotency-Key": keys[i % 10]} if i % 4 == 0 else {}
+        officer = FOREIGN[i % len(FOREIGN)] if i % 9 == 0 else DISTRICT_A_OFFICER
+        response = await support.call("POST", f"/support/funds/{fund}/spends", officer, headers=headers, json={
+            "amount_vnd": amount, "occurred_on": "2024-11-01", "purpose": f"Chi lần {i % 10}"})
+        return response.status_code, amount
+
+    answers = await asyncio.gather(*(spend(i) for i in range(80)))
+    assert {status for status, _ in answers} <= {201, 404, 409}
+    assert sum(1 for i, (status, _) in enumerate(answers) if i % 9 == 0 and status == 404) == 9
+    rows = await fetch(support.db_url, "SELECT count(*), -sum(amount_vnd), min(balance_after) FROM fund_entries "
+                                       "WHERE fund_id = $1 AND kind = 'spend'", uuid.UUID(fund))
+    count, spent, lowest = rows[0]
+    left = await balance(support, fund)
+    assert lowest >= 0 and left >= 0 and spent + left == 50_000_000
+    assert count == len(await support.events("support.fund.spent"))
+    # A replayed key answered 201 without spending again: fewer entries than 201 answers.
+    keyed = {keys[i % 10] for i in range(80) if i % 4 == 0 and i % 9 != 0 and answers[i][0] == 201}
+    replays = sum(1 for i in range(80) if i % 4 == 0 and i % 9 != 0 and answers[i][0] == 201) - len(keyed)
+    assert count == sum(1 for status, _ in answers if status == 201) - replays
+    assert left < 1_009_000  # 80 spends of about 1 M asked for more than the 50 M held: the fund ran dry
 
 
 async def _linked_state(support: Support, fund: str, delivery: str) -> list[Any]:

@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, text, update
+import asyncpg
+from sqlalchemy import BigInteger, Date, DateTime, Integer, Select, String, Uuid, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.funds.models import Fund, FundEntry
@@ -92,6 +93,44 @@ async def write(session: AsyncSession, entries: Sequence[FundEntry], events: Seq
                      f"{OUTBOX_INSERT_SQL}").execution_options(skip_scope=True)
     params = {f"e{i}_{c}": getattr(entry, c) for i, entry in enumerate(entries) for c in _ENTRY_COLUMNS}
     await session.execute(statement, {**params, **outbox_params(events)})
+
+
+# ---- combined spends (funds/combiner.py): on the pool's asyncpg connection, in its own transaction --------
+# System statements: the service checks each spend's caller's scope against the fund it locked.
+_FUND_COLUMNS = tuple(c.key for c in Fund.__table__.columns)
+_LOCK_FUND = f"SELECT {', '.join(_FUND_COLUMNS)} FROM funds WHERE id = $1 FOR UPDATE"
+
+
+def _array_type(column: Any) -> str:
+    for kind, name in ((BigInteger, "bigint"), (Integer, "int"), (DateTime, "timestamptz"), (Date, "date"),
+                       (Uuid, "uuid"), (String, "text")):
+        if isinstance(column.type, kind):
+            return name + "[]"
+    raise TypeError(f"no array type for {column.key}")
+
+
+# Fixed text whatever the number of spends (one array a column), so asyncpg prepares it once.
+_ARRAYS = ", ".join(f"${i + 4}::{_array_type(c)}" for i, c in enumerate(FundEntry.__table__.columns))
+_OUTBOX_AT = len(_ENTRY_COLUMNS) + 4
+_WRITE_SPENDS = (
+    f"WITH moved AS (UPDATE funds SET balance_vnd = $1, version = $2 WHERE id = $3), "
+    f"written AS (INSERT INTO fund_entries ({', '.join(_ENTRY_COLUMNS)}) SELECT * FROM unnest({_ARRAYS})) "
+    f"INSERT INTO outbox (id, subject, body) SELECT * FROM unnest(${_OUTBOX_AT}::uuid[], ${_OUTBOX_AT + 1}::text[], "
+    f"${_OUTBOX_AT + 2}::bytea[])")
+
+
+async def lock_fund(conn: asyncpg.Connection, fund_id: UUID) -> Fund | None:
+    """The fund, row-locked until the connection's transaction ends (a detached copy)."""
+    row = await conn.fetchrow(_LOCK_FUND, fund_id)
+    return Fund(**dict(row)) if row is not None else None
+
+
+async def write_spends(conn: asyncpg.Connection, fund_id: UUID, balance: int, version: int,
+                       entries: Sequence[FundEntry], events: Sequence[Event]) -> None:
+    """The fund's new balance and version, the entries and their events: one statement."""
+    columns = [[getattr(e, c) for e in entries] for c in _ENTRY_COLUMNS]
+    out = outbox_params(events)
+    await conn.execute(_WRITE_SPENDS, balance, version, fund_id, *columns, out["ids"], out["subjects"], out["bodies"])
 
 
 def entries(fund_id: UUID, date_from: date | None = None, date_to: date | None = None) -> Select[FundEntry]:

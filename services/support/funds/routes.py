@@ -29,6 +29,7 @@ from services.support.dependencies import (
     problems,
 )
 from services.support.funds import export, repository, service
+from services.support.funds.combiner import SpendCombiner
 from services.support.funds.models import Fund, FundEntry
 from services.support.funds.schemas import (
     DonationIn,
@@ -43,6 +44,14 @@ from services.support.funds.schemas import (
 from services.support.households import repository as units
 
 router = APIRouter(prefix="/support/funds", tags=["support funds"])
+
+
+def spends(request: Request) -> SpendCombiner:
+    """The process's spend combiner, made at the first spend (it needs the app's database)."""
+    combiner: SpendCombiner | None = getattr(request.app.state, "spend_combiner", None)
+    if combiner is None:
+        combiner = request.app.state.spend_combiner = SpendCombiner(request.app.state.db)
+    return combiner
 
 
 def fund_out(fund: Fund) -> FundOut:
@@ -99,12 +108,20 @@ async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: W
              summary="Spend from the fund; never below zero (Idempotency-Key accepted)",
              description="Concurrent spends of one fund are serialised by the fund's row: when two officers spend "
                          "the last money, one succeeds and the other gets 409 `insufficient_balance`.")
-async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer, session: DbSession,
+async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer,
                 idempotency_key: IdempotencyKey = None) -> Response:
-    async def run() -> Response:
-        return _entry_json(await service.spend(session, principal, fund_id, body), fund_id)
+    # A plain spend waits for the fund's next combined transaction; one linked to a delivery (read in the
+    # caller's scope) or with a key (claimed in the same transaction) takes its own. No session otherwise:
+    # a request waiting on the combiner must not hold one of the pool's connections.
+    if idempotency_key is None and body.delivery_id is None:
+        service.check_spend(body)
+        return _entry_json(await spends(request).spend(principal, fund_id, body), fund_id)
+    async with request.app.state.db.session(principal) as session:
+        async def run() -> Response:
+            return _entry_json(await service.spend(session, principal, fund_id, body), fund_id)
 
-    return await idempotent(request, session, principal, run)
+        answer = await idempotent(request, session, principal, run)
+    return answer
 
 
 @router.post("/{fund_id}/refunds", status_code=201, response_model=EntryOut,

@@ -4,10 +4,13 @@ event; a refused request changes no balance and writes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events
@@ -51,9 +54,10 @@ def _future(day: date) -> None:
                       errors=[{"field": "occurred_on", "reason": "in the future"}])
 
 
-def _insufficient(fund: Fund, amount: int) -> Problem:
-    return conflict("insufficient_balance", f"The fund holds {fund.balance_vnd} VND; {amount} VND cannot go out "
-                                            "of it. Nothing was recorded.", balance_vnd=fund.balance_vnd)
+def _insufficient(fund: Fund, amount: int, balance: int | None = None) -> Problem:
+    held = fund.balance_vnd if balance is None else balance
+    return conflict("insufficient_balance", f"The fund holds {held} VND; {amount} VND cannot go out "
+                                            "of it. Nothing was recorded.", balance_vnd=held)
 
 
 def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any) -> Event:
@@ -142,6 +146,54 @@ async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body
                    note=body.note)
     await _write(session, principal, [entry], [_event(events.FUND_SPENT, fund, entry, version)])
     return entry
+
+
+def check_spend(body: SpendIn) -> None:
+    """What a spend is refused for before any fund is read."""
+    _future(body.occurred_on)
+
+
+@dataclass(frozen=True)
+class Spend:
+    """A plain spend (no delivery, no Idempotency-Key) waiting to be applied with others of its fund;
+    `correlation_id` and `traceparent` of the request that asked for it, for its event."""
+    principal: Principal
+    body: SpendIn
+    correlation_id: str | None
+    traceparent: str | None
+
+
+async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequence[Spend]
+                         ) -> list[FundEntry | Problem]:
+    """Several spends of one fund in the connection's transaction, in order: the fund read once with
+    its row lock, each spend checked against the balance the ones before it left (404 when the fund is
+    not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
+    accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
+    one), then the balance, the entries and the events written in one statement. The answers, in order."""
+    fund = await repository.lock_fund(conn, fund_id)
+    answers: list[FundEntry | Problem] = []
+    entries: list[FundEntry] = []
+    out: list[Event] = []
+    balance, version = (fund.balance_vnd, fund.version) if fund is not None else (0, 0)
+    for spend in spends:
+        if fund is None or not path_in_any(fund.unit_path, spend.principal.scope_paths):
+            answers.append(not_found("fund", fund_id))
+            continue
+        amount = spend.body.amount_vnd
+        if amount > balance:
+            answers.append(_insufficient(fund, amount, balance))
+            continue
+        balance, version = balance - amount, version + 1
+        body = spend.body
+        entry = _entry(spend.principal, fund, rules.SPEND, amount, balance, body.occurred_on, purpose=body.purpose,
+                       delivery_id=None, programme=body.programme, note=body.note)
+        entries.append(entry)
+        out.append(replace(_event(events.FUND_SPENT, fund, entry, version), correlation_id=spend.correlation_id,
+                           traceparent=spend.traceparent))
+        answers.append(entry)
+    if fund is not None and entries:
+        await repository.write_spends(conn, fund.id, balance, version, entries, out)
+    return answers
 
 
 async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: RefundIn) -> FundEntry:
