@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -50,9 +51,10 @@ def principal_keys(data_dir: Path) -> tuple[str, str]:
     return private.read_text(), public.read_text()
 
 
-def kept_keys(data_dir: Path, files: dict[str, str]) -> dict[str, str]:
-    """Symmetric keys (setting name → file under keys/) made once and kept with the data, unless the
-    environment already gives them: losing one makes what it encrypted unreadable."""
+def kept_keys(data_dir: Path, files: dict[str, str], generate: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Keys (setting name → file under keys/) made once and kept with the data, unless the environment
+    already gives them: losing one makes what it encrypted unreadable. `generate(name)` makes a new one
+    (default: a symmetric key, 32 random bytes in base64)."""
     from shared.crypto import generate_key
 
     env = {}
@@ -62,7 +64,7 @@ def kept_keys(data_dir: Path, files: dict[str, str]) -> dict[str, str]:
         path = data_dir / "keys" / file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(generate_key())
+            path.write_text(generate(name) if generate is not None else generate_key())
             path.chmod(0o600)
         env[name] = path.read_text().strip()
     return env
@@ -71,6 +73,21 @@ def kept_keys(data_dir: Path, files: dict[str, str]) -> dict[str, str]:
 # The registry's citizen-ID encryption and hash keys.
 PERSONAL_DATA_KEYS = {"REGISTRY_PERSONAL_DATA_KEY": "personal_data.key",
                       "REGISTRY_PERSONAL_DATA_HASH_KEY": "personal_data_hash.key"}
+# The registry's DCI keys (private JWKs): it signs its DCI answers and callbacks with the first, and
+# clients encrypt their messages to the second (docs/dci.md).
+DCI_KEYS = {"REGISTRY_DCI_SIGNING_KEY": "dci_signing.jwk", "REGISTRY_DCI_ENCRYPTION_KEY": "dci_encryption.jwk"}
+
+
+def dci_key(name: str) -> str:
+    """A new DCI key for the setting `name` (DCI_KEYS), its kid naming the key and the day it was made."""
+    from services.registry.dci import encryption, signatures
+
+    made = time.strftime("%Y%m%d", time.gmtime())
+    if name == "REGISTRY_DCI_SIGNING_KEY":
+        return signatures.generate_signing_key(f"chungtay-registry-sig-{made}")
+    return encryption.generate_key(f"chungtay-registry-enc-{made}")
+
+
 # The key the gateway encrypts its token signing keys with: without it the gateway refuses to start.
 SIGNING_KEY_ENCRYPTION_KEY = {"GATEWAY_SIGNING_KEY_ENCRYPTION_KEY": "signing_key_encryption.key"}
 
@@ -218,7 +235,7 @@ class Platform:
             env = base_env | {f"{prefix}_DATABASE_URL": urls[name], f"{prefix}_NATS_URL": nats_url,
                               f"{prefix}_PRINCIPAL_PUBLIC_KEY": public_pem}
             if name == "registry":
-                env |= kept_keys(self.data_dir, PERSONAL_DATA_KEYS)
+                env |= kept_keys(self.data_dir, PERSONAL_DATA_KEYS) | kept_keys(self.data_dir, DCI_KEYS, dci_key)
             self.spawn(name, self.service_port(name), env)
         # The services first: the gateway reads their routes as it starts, and a service it found down
         # stays unknown until its next refresh (a restart on kept data is otherwise "ready" too soon).

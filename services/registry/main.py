@@ -36,7 +36,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             dci_router,
         ],
         consumers=[*CONSUMERS, dci.consumer()],
-        workers=[dci.worker, partitions.worker],
+        workers=[dci.worker, lambda app: partitions.worker(app, dci.housekeeping)],
         title="Chung Tay — registry",
         # Answers replayed for an Idempotency-Key hold citizen IDs: stored encrypted like them.
         extra_state={"idempotency_sealer": cipher, "standards": load_standards(settings)},

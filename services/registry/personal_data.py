@@ -26,6 +26,9 @@ NONCE_BYTES = 12
 ASSOCIATED_DATA = b"chungtay.registry.citizen_id.v1"
 # Answers kept for Idempotency-Key replays hold citizen IDs too: sealed with the same key, another purpose.
 RESPONSE_ASSOCIATED_DATA = b"chungtay.registry.idempotent_response.v1"
+# What DCI keeps sealed (async requests and answers, callbacks): a purpose of its own, so a sealed DCI
+# message never opens as an Idempotency-Key answer, nor one of those as a DCI message.
+DCI_ASSOCIATED_DATA = b"chungtay.registry.dci_message.v1"
 
 
 class PersonalDataKeysMissing(RuntimeError):
@@ -100,13 +103,15 @@ class PersonalDataCipher:
     def protect_many(self, citizen_ids: Iterable[str]) -> list[tuple[bytes, bytes]]:
         return [self.protect(c) for c in citizen_ids]
 
-    def seal(self, body: bytes) -> bytes:
-        """An answer stored for an Idempotency-Key replay (shared.idempotency.ResponseSealer)."""
+    def seal(self, body: bytes, purpose: bytes = RESPONSE_ASSOCIATED_DATA) -> bytes:
+        """`body` sealed for one purpose (by default an answer stored for an Idempotency-Key replay,
+        shared.idempotency.ResponseSealer): it opens only for that purpose."""
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, body, RESPONSE_ASSOCIATED_DATA)
+        return nonce + self._aead.encrypt(nonce, body, purpose)
 
-    def open(self, stored: bytes) -> bytes:
-        return self._aead.decrypt(stored[:NONCE_BYTES], stored[NONCE_BYTES:], RESPONSE_ASSOCIATED_DATA)
+    def open(self, stored: bytes, purpose: bytes = RESPONSE_ASSOCIATED_DATA) -> bytes:
+        """What `seal` sealed for `purpose`; InvalidTag for another purpose or key, or a damaged value."""
+        return self._aead.decrypt(stored[:NONCE_BYTES], stored[NONCE_BYTES:], purpose)
 
     def masked(self, blob: bytes | None) -> str | None:
         return None if blob is None else mask_citizen_id(self.decrypt(blob))

@@ -30,6 +30,7 @@ from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import Principal
 from tests.kit import auth_headers, make_principal, running_app, scope_unit, service_env
 from tests.registry.conftest import PERSONAL_DATA_KEYS, registry_db, units_template  # noqa: F401 - fixtures
+from tests.registry.households_helpers import HOME
 
 _serial = itertools.count(1)
 
@@ -142,3 +143,16 @@ async def receiver() -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await task
+
+
+def registry_app(database_url: str, nats_url: str, keys: dict[str, str] = PERSONAL_DATA_KEYS) -> Any:
+    """The registry app under `keys` (its personal-data keys), run as the tests' running_app."""
+    return running_app(create_app(RegistrySettings(**service_env("registry", database_url, nats_url, **keys))))
+
+
+async def async_search(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
+    """An async search by citizen ID from client `bhxh`, its on-search to `receiver`: the correlation id."""
+    body = search_body("bhxh", [by_citizen(number)], sender_uri=receiver.url)
+    ack = (await client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
+    assert ack["message"]["ack_status"] == "ACK", ack
+    return str(ack["message"]["correlation_id"])

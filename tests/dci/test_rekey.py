@@ -6,30 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from services.registry.main import create_app
 from services.registry.rekey import rekey
-from services.registry.settings import RegistrySettings
 from shared.crypto import generate_key
-from tests.dci.conftest import Receiver, by_citizen, envelope, register_client, search_body, system
+from tests.dci.conftest import Receiver, async_search, envelope, register_client, registry_app, system
 from tests.dci.subscribing import criteria, event_of, make_poor, notifications, subscribe
-from tests.kit import eventually, fetch, running_app, service_env
+from tests.kit import eventually, fetch
 from tests.registry.conftest import PERSONAL_DATA_KEYS
 from tests.registry.households_helpers import HOME, commune_officer, household_body
 from tests.registry.test_rekey import cipher
-
-
-def _app(registry_db: str, nats_url: str, keys: dict[str, str]) -> Any:
-    return running_app(create_app(RegistrySettings(**service_env("registry", registry_db, nats_url, **keys))))
-
-
-async def _async_search(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
-    body = search_body("bhxh", [by_citizen(number)], sender_uri=receiver.url)
-    ack = (await client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
-    assert ack["message"]["ack_status"] == "ACK", ack
-    return str(ack["message"]["correlation_id"])
 
 
 async def test_dci_keeps_working_under_new_personal_data_keys(
@@ -40,18 +26,18 @@ async def test_dci_keeps_working_under_new_personal_data_keys(
     new_keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
     body = household_body(members=2)
     number = body["members"][1]["citizen_id"]
-    async with _app(registry_db, nats_url, PERSONAL_DATA_KEYS) as client:
+    async with registry_app(registry_db, nats_url) as client:
         await register_client(client, "bhxh", callback_urls=[receiver.url])
         created = await client.post("/registry/households", json=body, headers=commune_officer())
         assert created.status_code == 201, created.text
         household = created.json()
         await subscribe(client, "bhxh", HOME, [criteria("status_changed", "person", {
             "type": "NationalID", "value": number}, filter_type="idtype-value")], receiver)
-        answered = await _async_search(client, number, receiver)
+        answered = await async_search(client, number, receiver)
         await eventually(lambda: _of(receiver, "on-search"))
         receiver.received.clear()
         receiver.status = 503  # down: this answer waits, sealed, through the change of keys
-        await _async_search(client, number, receiver)
+        await async_search(client, number, receiver)
 
         async def refused() -> bool:
             return receiver.refused >= 1
@@ -65,7 +51,7 @@ async def test_dci_keeps_working_under_new_personal_data_keys(
     assert stored["h"] == cipher(new_keys).hash(number).hex()
 
     receiver.status = 200
-    async with _app(registry_db, nats_url, new_keys) as client:
+    async with registry_app(registry_db, nats_url, new_keys) as client:
         [waited] = await eventually(lambda: _of(receiver, "on-search"))
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
         status = await client.post("/registry/sync/txn/status", headers=system("bhxh", HOME), json=envelope(

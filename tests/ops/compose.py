@@ -10,13 +10,18 @@ from typing import Any
 import yaml
 
 from devstack.apps import APPS, DEFAULT_GATEWAY_PORT, GATEWAY, service_port
+from services.registry.dci.settings import DciSettings
 from shared.services import SERVICES
 from tests.kit import system_tool
 
 ROOT = Path(__file__).resolve().parents[2]
+# The keys the registry's DCI interface needs in production (its settings named *_key): every deployment
+# gives each to the registry as a secret.
+DCI_KEYS = tuple(sorted(f"REGISTRY_DCI_{name.upper()}" for name in DciSettings.model_fields if name.endswith("_key")))
 # Compose and Kubernetes give each app the port `make run` gives it by default.
 PORTS = {name: service_port(name) for name in SERVICES} | {GATEWAY: DEFAULT_GATEWAY_PORT}
-__all__ = ["APPS", "PORTS", "ROOT", "SERVICES", "compose_config", "docker_compose", "env_name", "resolved_compose"]
+__all__ = ["APPS", "DCI_KEYS", "PORTS", "ROOT", "SERVICES", "compose_config", "docker_compose", "env_name",
+           "resolved_compose"]
 
 
 def docker_compose() -> str:

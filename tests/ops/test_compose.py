@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ops.compose import APPS, PORTS, ROOT, SERVICES, compose_config, resolved_compose
+from tests.ops.compose import APPS, DCI_KEYS, PORTS, ROOT, SERVICES, compose_config, resolved_compose
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,8 @@ def test_each_service_gets_its_own_database_nats_and_the_principal_public_key(co
         assert f"chungtay_{name}:change-me-{name}@" in env[f"{prefix}_DATABASE_URL"]
         assert env[f"{prefix}_NATS_URL"] == "nats://nats:4222"
         assert env[f"{prefix}_PRINCIPAL_PUBLIC_KEY_FILE"] == "/run/secrets/principal_public_key"
-        own_keys = ["registry_personal_data_key", "registry_personal_data_hash_key"] if name == "registry" else []
+        own_keys = ["registry_personal_data_key", "registry_personal_data_hash_key", "registry_dci_signing_key",
+                    "registry_dci_encryption_key"] if name == "registry" else []
         assert [s["source"] for s in compose["services"][name]["secrets"]] == ["principal_public_key", *own_keys]
         for key in own_keys:
             assert env[f"{key.upper()}_FILE"] == f"/run/secrets/{key}"
@@ -72,12 +73,29 @@ def test_the_gateway_signs_with_the_private_key_and_reaches_every_service(compos
                                                          "gateway_signing_key_encryption_key"}
     assert set(compose["secrets"]) == {"principal_private_key", "principal_public_key",
                                        "registry_personal_data_key", "registry_personal_data_hash_key",
+                                       "registry_dci_signing_key", "registry_dci_encryption_key",
                                        "gateway_signing_key_encryption_key"}
     # The gateway is the only published port; the other containers sit on the internal network only.
     assert [p["target"] for p in gateway["ports"]] == [8000]
     assert [n for n, s in compose["services"].items() if s.get("ports")] == ["gateway"]
     assert compose["networks"]["internal"]["internal"] is True
     assert all(set(s["networks"]) == {"internal"} for n, s in compose["services"].items() if n != "gateway")
+
+
+def test_the_registry_gets_every_dci_key_as_a_secret_file(compose: dict[str, Any]) -> None:
+    """The DCI keys (signing, encryption) reach the registry as secret files, never as plain variables."""
+    assert DCI_KEYS == ("REGISTRY_DCI_ENCRYPTION_KEY", "REGISTRY_DCI_SIGNING_KEY")
+    registry = compose["services"]["registry"]
+    env, mounted = registry["environment"], {s["source"] for s in registry["secrets"]}
+    for name in DCI_KEYS:
+        assert name not in env, f"{name} must come from a secret file"
+        assert f"{name}_FILE" in env, f"the registry is not given {name}"
+        secret = env[f"{name}_FILE"].removeprefix("/run/secrets/")
+        assert secret in mounted and secret in compose["secrets"], name
+        assert Path(compose["secrets"][secret]["file"]).parent == ROOT / "deploy" / "secrets"
+    for other in set(compose["services"]) - {"registry"}:  # nobody else holds them
+        assert not {s["source"] for s in compose["services"][other].get("secrets", [])} & {
+            env[f"{n}_FILE"].removeprefix("/run/secrets/") for n in DCI_KEYS}, other
 
 
 def test_the_migrate_step_reaches_every_database(compose: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from shared.settings import ServiceSettings
-from tests.ops.compose import APPS, PORTS, ROOT, env_name, resolved_compose
+from tests.ops.compose import APPS, DCI_KEYS, PORTS, ROOT, env_name, resolved_compose
 from tests.ops.kustomize import (
     BASE,
     BUILDS,
@@ -122,6 +122,22 @@ def test_every_secret_and_config_key_the_workloads_read_exists(directory: Path) 
                     assert ref["secretKeyRef"].get("optional") or ref["secretKeyRef"]["key"] in example["stringData"]
                 if "configMapKeyRef" in ref:
                     assert ref["configMapKeyRef"]["key"] in config, f"{name}: {e['name']}"
+
+
+@pytest.mark.parametrize("directory", BUILDS, ids=label)
+def test_the_registry_gets_every_dci_key_from_the_secret(directory: Path) -> None:
+    """In every build the DCI keys (signing, encryption) come from chungtay-secrets, required (a pod
+    without them does not start), and the example Secret and create-secrets.sh hold them."""
+    (example,) = read_yaml_documents(SECRETS_EXAMPLE)
+    env = {e["name"]: e for e in app_container(by_kind_and_name(build(directory)), "registry")["env"]}
+    script = (K8S / "secrets" / "create-secrets.sh").read_text()
+    for name in DCI_KEYS:
+        assert name in env, f"the registry is not given {name}"
+        ref = env[name].get("valueFrom", {}).get("secretKeyRef")
+        assert ref is not None and "value" not in env[name], f"{name} must come from a Secret"
+        assert ref["name"] == "chungtay-secrets" and not ref.get("optional"), name
+        assert ref["key"] in example["stringData"], f"{ref['key']} is missing from the example Secret"
+        assert f'"$main/{ref["key"]}"' in script, f"create-secrets.sh does not make {ref['key']}"
 
 
 def cnpg_roles(cluster: Manifest) -> dict[str, str]:

@@ -14,6 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.registry.dci.encryption import Decrypter, encrypt
+from services.registry.dci.signatures import Signer, verify
 from shared.crypto import decode_key
 from shared.principal import PrincipalSigner, PrincipalVerifier
 from tests.kit import make_principal
@@ -74,6 +76,13 @@ def test_the_keys_are_what_the_apps_accept(generated: dict[str, dict[str, str]])
     keys = [decode_key(values[k], k) for k in ("registry-personal-data-key", "registry-personal-data-hash-key",
                                                 "gateway-signing-key-encryption-key")]
     assert len(set(keys)) == 3  # three independent keys
+    # The registry's DCI keys: it signs with the first (a client verifies with the published half), and
+    # opens what a client encrypted to the public half of the second.
+    signer = Signer(values["registry-dci-signing-key"])
+    verify(signer.signed({"header": {"action": "on-search"}, "message": {"n": 1}}), [signer.public_jwk])
+    decrypter = Decrypter(values["registry-dci-encryption-key"])
+    assert decrypter.open(encrypt({"transaction_id": "T-1"}, decrypter.public_jwk)) == {"transaction_id": "T-1"}
+    assert signer.public_jwk["kid"] != decrypter.kid
     assert len(values["admin-password"]) >= 24 and len(values["gateway-metrics-token"]) == 64
 
 

@@ -249,7 +249,60 @@ async def test_an_aggregate_delivery_and_the_totals_per_programme_source_and_bod
     unknown = await support.call("POST", "/support/deliveries/aggregate", PROVINCE_OFFICER,
                                  json={**cards, "unit": "99999"})
     assert unknown.status_code == 404
-    assert A1  # (the other commune of the district is used by the scope tests)
+
+
+async def test_the_delivery_list_filters_by_programme_body_kind_status_and_period(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    repair = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    card = (await support.call("POST", "/support/deliveries", OFFICER_A0, json={
+        "household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-02-01",
+        "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"})).json()
+    gifts = (await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json={
+        "unit": "07207", "hierarchy": "v2008", "programme": "tet_gifts", "delivered_on": "2024-02-05",
+        "households": 30, "quantities": [{"measure": "portion", "quantity": 30}], "body": "mttq"})).json()
+    duplicate = (await support.call("POST", "/support/deliveries", OFFICER_A0, json={
+        "household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-03-01",
+        "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"})).json()
+    voided = await support.call("POST", f"/support/deliveries/{duplicate['id']}/void", OFFICER_A0,
+                                json={"reason": "Ghi trùng"}, headers={"If-Match": '"1"'})
+    assert voided.status_code == 200
+
+    async def listed(**params: str) -> list[str]:
+        answer = await support.call("GET", "/support/deliveries", OFFICER_A0, params=params)
+        assert answer.status_code == 200, answer.text
+        return [i["id"] for i in answer.json()["items"]]
+
+    assert await listed() == [repair["id"], duplicate["id"], gifts["id"], card["id"]]  # newest first
+    assert await listed(programme="bhyt_poor") == [duplicate["id"], card["id"]]
+    assert await listed(programme="bhyt_poor", status="recorded") == [card["id"]]
+    assert await listed(status="voided") == [duplicate["id"]]
+    assert await listed(body="hlhpn") == [repair["id"]]
+    assert await listed(body="mttq", kind="aggregate") == [gifts["id"]]
+    assert await listed(kind="household", status="recorded") == [repair["id"], card["id"]]
+    assert await listed(**{"from": "2024-02-02", "to": "2024-03-31"}) == [duplicate["id"], gifts["id"]]
+    assert await listed(**{"from": "2024-05-10"}) == [repair["id"]]
+    assert await listed(**{"to": "2024-02-01"}) == [card["id"]]
+    assert await listed(programme="moon_trip") == []
+    bad = await support.call("GET", "/support/deliveries", OFFICER_A0, params={"kind": "batch"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "kind"
+
+
+async def test_a_retried_aggregate_delivery_is_recorded_once(support: Support) -> None:
+    batch = {"unit": "07207", "hierarchy": "v2008", "programme": "bhyt_poor", "delivered_on": "2024-02-01",
+             "households": 800, "persons": 2100, "quantities": [{"measure": "card", "quantity": 2100}], "body": "bhxh"}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=batch, headers=key)
+    again = await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=batch, headers=key)
+    assert first.status_code == again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await support.count("deliveries") == 1 and await support.delivery_events() == 1
+    # The same key with another body is refused; a new key records a second batch.
+    other = await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0,
+                               json={**batch, "households": 801}, headers=key)
+    assert other.status_code == 422 and await support.count("deliveries") == 1
+    fresh = await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=batch,
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert fresh.status_code == 201 and await support.count("deliveries") == 2
 
 
 async def test_the_read_model_is_rebuilt_from_the_registry_stream(support: Support) -> None:

@@ -3,9 +3,15 @@ deliveries: by id, by query, by body; and nothing changes after the refusals."""
 
 from __future__ import annotations
 
+import csv
+import io
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from services.support import bootstrap
+from services.support.imports.rules import COLUMNS as IMPORT_COLUMNS
 from tests.kit import fetch, make_principal
 from tests.reporting.registry_events import PROVINCE
 from tests.support.conftest import (
@@ -16,6 +22,8 @@ from tests.support.conftest import (
     OTHER_PROVINCE,
     PROVINCE_OFFICER,
     Support,
+    assessed,
+    household_event,
     housing_repair,
 )
 
@@ -148,3 +156,80 @@ async def test_the_bootstrap_keeps_an_officer_s_edit_and_adds_what_is_missing(su
     assert kept["name"] == "Xây nhà mới" and kept["version"] == 2 and len(kept["fields"]["standards"]) == 1
     assert after[("measure", "blanket")]["name"] == "chăn"  # the missing entry is back
     assert len(await support.events("support.catalogue.changed")) == events + 1  # the blanket only
+
+
+async def _rows(support: Support) -> list[Any]:
+    out = []
+    for table in ("activities", "sponsorships", "funds", "deliveries"):
+        out.append([tuple(r) for r in await fetch(support.db_url, f"SELECT id, version, status FROM {table} "
+                                                                  "ORDER BY id")] if table != "funds" else
+                   await support.count("funds"))
+    return out + [await support.count("outbox")]
+
+
+async def test_foreign_officers_reach_no_activity_gap_sponsorship_fund_or_import(support: Support) -> None:
+    """Activities, both household gaps, sponsorships, funds and imports of commune A0: another commune of
+    its district, another district and another province see none of it and change nothing — by path,
+    by query (`unit=`), by body and by an id from elsewhere."""
+    household = str(uuid.uuid4())
+    await support.publish([household_event(household, A0, "poor")])
+    await support.wait_version(household, 1)
+    await support.publish([replace(assessed(household, A0, 2024, "near_poor", "poor", "escaped_poverty", 2),
+                                   occurred_at=datetime(2024, 12, 1, tzinfo=UTC))])
+    await support.wait_version(household, 2)
+    late = await support.call("POST", "/support/deliveries", DISTRICT_A_OFFICER, json={
+        "household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-12-20",
+        "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh", "override_reason": "Danh sách cũ"})
+    assert late.status_code == 201, late.text
+    await support.household(A0, "poor")  # without a card: in the health-insurance gap
+    activity = await support.call("POST", "/support/activities", OFFICER_A0, json={
+        "unit": "07207", "hierarchy": "v2008", "body": "hlhpn", "kind": "training", "title": "Tập huấn",
+        "period_from": "2024-01-01", "period_to": "2024-06-30", "measures": [{"measure": "session", "quantity": 3}]})
+    assert activity.status_code == 201, activity.text
+    pairing = await support.call("POST", "/support/sponsorships", OFFICER_A0, json={
+        "unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
+        "helper_name": "Công ty CP Lương thực", "household_ids": [household], "started_on": "2024-01-01",
+        "commitment": [{"measure": "kg", "quantity": 10, "per": "month"}]})
+    assert pairing.status_code == 201, pairing.text
+    out = io.StringIO()
+    csv.writer(out).writerows([[title for _, title in IMPORT_COLUMNS],
+                               ["07207", f"HH-{household[:6]}", "tet_gifts", "2024-02-02", "portion", "1", "", "",
+                                "mttq", "", "", ""]])
+    job = await support.call("POST", "/support/imports", OFFICER_A0,
+                             files={"file": ("ho-tro.csv", out.getvalue().encode("utf-8-sig"), "text/csv")})
+    assert job.status_code == 201, job.text
+    ids = {"activity": activity.json()["id"], "sponsorship": pairing.json()["id"], "job": job.json()["id"]}
+    before = await _rows(support)
+    gaps = ("/support/gaps/health-insurance", "/support/gaps/escaped-still-supported", "/support/gaps/housing")
+    for officer in FOREIGN:
+        who = officer.role, officer.scope_paths
+        for path in ("/support/activities", "/support/sponsorships", *gaps):
+            mine = await support.call("GET", path, officer, params={"year": 2024, "review_year": 2024})
+            assert mine.status_code == 200 and mine.json()["total"] == 0, (who, path, mine.text)
+            named = await support.call("GET", path, officer, params={"unit": "07207", "hierarchy": "v2008"})
+            assert named.status_code == 404, (who, path, named.text)
+        assert (await support.call("GET", "/support/gaps/health-insurance", officer,
+                                   params={"year": 2024})).json()["aggregate_cards"] == 0
+        for path in (f"/support/activities/{ids['activity']}", f"/support/sponsorships/{ids['sponsorship']}",
+                     f"/support/sponsorships/{ids['sponsorship']}/progress", f"/support/imports/{ids['job']}"):
+            assert (await support.call("GET", path, officer)).status_code == 404, (who, path)
+        void = await support.call("POST", f"/support/activities/{ids['activity']}/void", officer,
+                                  json={"reason": "Ghi nhầm"}, headers={"If-Match": "*"})
+        assert void.status_code == 404, who
+        end = await support.call("POST", f"/support/sponsorships/{ids['sponsorship']}/end", officer,
+                                 json={"ended_on": "2024-06-01", "reason": "Kết thúc"}, headers={"If-Match": "*"})
+        assert end.status_code == 404, who
+        # By body: a fund, an activity or a sponsorship at the commune; the household named in a body.
+        fund = await support.call("POST", "/support/funds", officer, json={"unit": "07207", "hierarchy": "v2008"})
+        assert fund.status_code == 403, (who, fund.text)
+        listed = await support.call("GET", "/support/sponsorships", officer, params={"household_id": household})
+        assert listed.json()["total"] == 0, who
+    assert await _rows(support) == before
+    # The commune's own officer and those above it reach all of it.
+    for officer in (OFFICER_A0, DISTRICT_A_OFFICER, PROVINCE_OFFICER):
+        for path in (f"/support/activities/{ids['activity']}", f"/support/sponsorships/{ids['sponsorship']}",
+                     f"/support/imports/{ids['job']}"):
+            assert (await support.call("GET", path, officer)).status_code == 200, (officer.role, path)
+        escaped = await support.call("GET", "/support/gaps/escaped-still-supported", officer,
+                                     params={"review_year": 2024, "unit": "07207", "hierarchy": "v2008"})
+        assert escaped.json()["total"] == 1, officer.role

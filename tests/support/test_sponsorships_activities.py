@@ -145,3 +145,32 @@ async def test_a_body_activity_is_recorded_with_its_kind_s_measures_and_voided(s
                                                                          ("voided", 2024, "mass_organisation")]
     assert orjson.loads(first[0]["measures"]) == [{"measure": "session", "quantity": "191"},
                                                   {"measure": "person", "quantity": "1549"}]
+
+
+async def test_seed_003_s_activity_figures_are_recorded_exactly(support: Support) -> None:
+    """Seed 003, section II.4: the Women's Union's scrap groups ("251 tổ, nhóm thu gom, bán phế liệu thu được
+    250,4 triệu đồng, trích từ tiền bán phế liệu 119,1 triệu đồng để tặng gạo hoặc tặng tiền cho 554 lượt phụ nữ,
+    trẻ em") and the veterans' "10+1" models ("45 mô hình 10+1 … huy động được 285,24 triệu đồng, 20 bao xi
+    măng và 45 ngày công giúp đỡ 42 hộ")."""
+    common = {"unit": "213", "hierarchy": "v2008", "period_from": "2018-01-01", "period_to": "2018-06-30"}
+    scrap = {**common, "body": "hlhpn", "kind": "scrap_collection", "title": "Thu gom, bán phế liệu",
+             "amount_vnd": 250_400_000, "measures": [{"measure": "group", "quantity": 251},
+                                                     {"measure": "vnd_given", "quantity": 119_100_000},
+                                                     {"measure": "person_turn", "quantity": 554}]}
+    models = {**common, "body": "hccb", "kind": "model_10_1", "title": "Mô hình 10+1",
+              "amount_vnd": 285_240_000, "measures": [{"measure": "model", "quantity": 45},
+                                                      {"measure": "bag", "quantity": 20},
+                                                      {"measure": "labour_day", "quantity": 45},
+                                                      {"measure": "household", "quantity": 42}]}
+    for activity in (scrap, models):
+        made = await support.call("POST", "/support/activities", DISTRICT_A_OFFICER, json=activity)
+        assert made.status_code == 201, made.text
+        assert made.json()["measures"] == [{"measure": m["measure"], "quantity": str(m["quantity"])}
+                                           for m in activity["measures"]]
+        assert made.json()["amount_vnd"] == activity["amount_vnd"]
+    rows = {r["kind"]: r for r in (activity_row(Event.from_bytes(orjson.dumps(e)))
+                                   for e in await support.events("support.activity.recorded"))}
+    assert {m["measure"]: m["quantity"] for m in orjson.loads(rows["scrap_collection"]["measures"])} == {
+        "group": "251", "vnd_given": "119100000", "person_turn": "554"}
+    assert rows["scrap_collection"]["amount_vnd"] == 250_400_000
+    assert {m["measure"]: m["quantity"] for m in orjson.loads(rows["model_10_1"]["measures"])}["household"] == "42"

@@ -25,6 +25,7 @@ for argument in "$@"; do
 done
 
 apps=(registry support emulation reporting gateway)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 0700 "$work"
@@ -67,6 +68,8 @@ openssl genpkey -algorithm ed25519 -out "$main/principal-private-key" 2>/dev/nul
 openssl pkey -in "$main/principal-private-key" -pubout -out "$main/principal-public-key"
 put "$main/registry-personal-data-key" "$(openssl rand -base64 32)"
 put "$main/registry-personal-data-hash-key" "$(openssl rand -base64 32)"
+put "$main/registry-dci-signing-key" "$(bash "$here/../../dci-keys.sh" signing)"
+put "$main/registry-dci-encryption-key" "$(bash "$here/../../dci-keys.sh" encryption)"
 put "$main/gateway-signing-key-encryption-key" "$(openssl rand -base64 32)"
 put "$main/gateway-metrics-token" "$(openssl rand -hex 32)"
 put "$main/admin-password" "$(openssl rand -base64 18)"

@@ -142,3 +142,9 @@ class Decrypter:
         if not isinstance(message, dict):
             raise EncryptionRefused("the decrypted message is not a JSON object")
         return message
+
+
+def generate_key(kid: str) -> str:
+    """A new private EC P-256 JWK with `kid`, as REGISTRY_DCI_ENCRYPTION_KEY takes it (`make run` makes one;
+    for Compose and Kubernetes deploy/dci-keys.sh does the same with openssl)."""
+    return str(jwk.JWK.generate(kty="EC", crv="P-256", kid=kid).export_private())

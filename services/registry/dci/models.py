@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, Uuid, func
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, Uuid, false, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +60,7 @@ class DciTransaction(Base):
     request_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     item_statuses: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)  # no personal data
+    legacy_seal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see sealing.py
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _now()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -93,6 +94,7 @@ class DciDelivery(Base):
     action: Mapped[str] = mapped_column(String(20))  # on-search | txn-on-status | on-subscribe | ... | notify
     url: Mapped[str] = mapped_column(String(500))
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    legacy_seal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see sealing.py
     subscription_id: Mapped[UUID | None] = mapped_column()
     event_id: Mapped[UUID | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,8 +2,10 @@
 registry stopped): what DCI keeps sealed is sealed again under the new key — async requests and answers
 (txn status hands them out later) and callbacks not yet delivered — and each active person
 subscription gets the person's keyed hash under the new hash key, from the citizen ID it keeps
-encrypted. A sealed row that opens with neither key is left as it is: the DCI worker gives it up on
-its own (services/registry/dci/service.py `unsealed`).
+encrypted. Everything is sealed again with DCI's own purpose: a row still flagged `legacy_seal`
+(sealed before DCI had one, see sealing.py) is opened with the old purpose and loses its flag. A sealed
+value that opens with neither key is left as it is: the DCI worker gives it up on its own
+(sealing.unsealed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncpg
 import orjson
 from cryptography.exceptions import InvalidTag
 
-from services.registry.dci import rules
+from services.registry.dci import rules, sealing
 from services.registry.personal_data import PersonalDataCipher
 
 _LOCK = "LOCK TABLE dci_transactions, dci_deliveries, dci_subscriptions IN EXCLUSIVE MODE"
@@ -35,16 +37,17 @@ class DciRekeyed:
     people: int  # person subscriptions given the new keyed hash
 
 
-def _resealed(blob: bytes | None, old: PersonalDataCipher, new: PersonalDataCipher) -> tuple[bytes | None, str]:
-    """(the value under the new key, what happened: none | sealed | already | unreadable)."""
+def _resealed(blob: bytes | None, legacy: bool, old: PersonalDataCipher,
+              new: PersonalDataCipher) -> tuple[bytes | None, str]:
+    """(the value under the new key and DCI's purpose, what happened: none | sealed | already | unreadable)."""
     if blob is None:
         return None, "none"
-    for cipher, outcome in ((old, "sealed"), (new, "already")):
+    for cipher, purpose, outcome in ((old, sealing.purpose(legacy), "sealed"), (new, sealing.PURPOSE, "already")):
         try:
-            opened = cipher.open(bytes(blob))
+            opened = cipher.open(bytes(blob), purpose)
         except (InvalidTag, ValueError):
             continue
-        return (new.seal(opened) if outcome == "sealed" else bytes(blob)), outcome
+        return (sealing.seal(new, opened) if outcome == "sealed" else bytes(blob)), outcome
     return bytes(blob), "unreadable"
 
 
@@ -53,15 +56,15 @@ async def rekey_dci(conn: asyncpg.Connection, old: PersonalDataCipher, new: Pers
     sealed = unreadable = 0
     for table, columns, where in _SEALED:
         updates: list[tuple[Any, ...]] = []
-        for row in await conn.fetch(f"SELECT id, {', '.join(columns)} FROM {table} WHERE {where}"):
+        for row in await conn.fetch(f"SELECT id, legacy_seal, {', '.join(columns)} FROM {table} WHERE {where}"):
             values = []
             for column in columns:
-                value, outcome = _resealed(row[column], old, new)
+                value, outcome = _resealed(row[column], row["legacy_seal"], old, new)
                 sealed += outcome == "sealed"
                 unreadable += outcome == "unreadable"
                 values.append(value)
             updates.append((row["id"], *values))
-        assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
+        assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns)) + ", legacy_seal = false"
         await conn.executemany(f"UPDATE {table} SET {assignments} WHERE id = $1", updates)
     people = []
     for row in await conn.fetch(_PEOPLE):

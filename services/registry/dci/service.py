@@ -18,11 +18,10 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import events as registry_events
-from services.registry.dci import encryption, repository, rules, signatures
+from services.registry.dci import encryption, repository, rules, sealing, signatures
 from services.registry.dci.models import DciAccessLog, DciClient, DciDelivery, DciSubscription, DciTransaction
 from services.registry.dci.rules import Rejected
 from services.registry.dci.schemas import ClientIn, ClientOut
@@ -485,7 +484,8 @@ async def accept_async(session: AsyncSession, principal: Principal, client: Clie
     references = [rules.reference_of(i) for i in message.get(items_key) or []]
     stored = await repository.add_transaction(session, _transaction_values(
         principal, client, header, transaction_id, correlation_id, kind, "async", [], status=rules.PDNG,
-        completed=False, references=references, sender_uri=uri, request_sealed=cipher.seal(orjson.dumps(body))))
+        completed=False, references=references, sender_uri=uri,
+        request_sealed=sealing.seal(cipher, orjson.dumps(body))))
     if stored is None:
         return ack(correlation_id, ("err.request.bad", f"rjct.message_id.duplicate: message_id "
                                                       f"'{header['message_id']}' was already received"))
@@ -497,19 +497,10 @@ def queue(session: AsyncSession, client: ClientView, action: str, url: str, enve
     """A callback to send; its message encrypted when the client registered an encryption key."""
     envelope = encryption.sealed_for(envelope, client.public_keys)
     delivery = DciDelivery(id=uuid7(), message_id=envelope["header"]["message_id"], client_id=client.client_id,
-                           action=action, url=url, body_sealed=cipher.seal(orjson.dumps(envelope)),
+                           action=action, url=url, body_sealed=sealing.seal(cipher, orjson.dumps(envelope)),
                            next_attempt_at=clock.now())
     session.add(delivery)
     return delivery
-
-
-def unsealed(cipher: PersonalDataCipher, sealed: bytes | None) -> bytes | None:
-    """A sealed body, or None when it cannot be opened: sealed under personal-data keys that have since
-    been replaced (services.registry.rekey), or damaged. Such a row never holds the worker up."""
-    try:
-        return cipher.open(sealed or b"")
-    except (InvalidTag, ValueError):
-        return None
 
 
 def _unreadable_request(system: AsyncSession, txn: DciTransaction, client: ClientView | None,
@@ -529,10 +520,12 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
     """The worker's part of an async search: run it in the client's scope, keep the answer, queue on-search."""
     found = await repository.client(system, txn.client_id)
     client = ClientView.of(found) if found is not None else None
-    raw = unsealed(cipher, txn.request_sealed)
+    raw = sealing.unsealed(cipher, txn.request_sealed, txn.legacy_seal)
     if raw is None:
         _unreadable_request(system, txn, client, cipher)
         return
+    if txn.legacy_seal:  # sealed before DCI had its own purpose: sealed again with it, as the answer will be
+        txn.request_sealed, txn.legacy_seal = sealing.seal(cipher, raw), False
     message = orjson.loads(raw)["message"]
     if client is None or not client.active:
         answer: dict[str, Any] = {"transaction_id": txn.transaction_id, "correlation_id": txn.correlation_id,
@@ -544,7 +537,7 @@ async def complete_search(system: AsyncSession, scoped: AsyncSession, txn: DciTr
             scoped.expunge(log)
             system.add(log)  # the log commits with the transaction's completion
     txn.status, txn.item_statuses, txn.completed_at = _overall(statuses), statuses, clock.now()
-    txn.response_sealed = cipher.seal(orjson.dumps(answer))
+    txn.response_sealed = sealing.seal(cipher, orjson.dumps(answer))
     done = len(statuses)
     envelope = {"header": callback_header("on-search", txn.client_id, txn.status, done, done), "message": answer}
     if txn.sender_uri and client is not None:  # a client no longer registered is sent nothing
@@ -623,8 +616,8 @@ def _households_in(records: Sequence[Mapping[str, Any]]) -> list[UUID]:
 
 
 def _item_states(txn: DciTransaction, cipher: PersonalDataCipher, only: list[str] | None) -> list[dict[str, Any]]:
-    answer = unsealed(cipher, txn.response_sealed) if txn.response_sealed is not None and txn.kind == "search" \
-        else None
+    answer = sealing.unsealed(cipher, txn.response_sealed, txn.legacy_seal) \
+        if txn.response_sealed is not None and txn.kind == "search" else None
     if answer is not None:  # an async search's full answer (else the statuses, kept without personal data)
         items = orjson.loads(answer)["search_response"]
     elif txn.status == rules.PDNG:
@@ -898,7 +891,7 @@ async def _queue_notification(session: AsyncSession, s: DciSubscription, client:
     sent = encryption.sealed_for(envelope, client.public_keys)
     added = await repository.add_delivery(session, {
         "id": uuid7(), "message_id": message_id, "client_id": client.client_id, "action": "notify",
-        "url": s.sender_uri, "body_sealed": cipher.seal(orjson.dumps(sent)), "subscription_id": s.id,
+        "url": s.sender_uri, "body_sealed": sealing.seal(cipher, orjson.dumps(sent)), "subscription_id": s.id,
         "event_id": change.event_id, "attempts": 0, "next_attempt_at": clock.now()})
     if added:
         session.add(DciAccessLog(client_id=client.client_id, transaction_id=s.transaction_id, correlation_id=message_id,
@@ -915,7 +908,7 @@ def delivered(delivery: DciDelivery, now: datetime) -> None:
 
 
 def unreadable(delivery: DciDelivery, now: datetime) -> None:
-    """A callback whose sealed body cannot be opened (see `unsealed`) is given up at once, never retried."""
+    """A callback whose sealed body cannot be opened (see sealing.unsealed) is given up at once, never retried."""
     delivery.expired_at = now
     delivery.last_error = "the sealed body cannot be opened (personal-data keys replaced, or damaged)"
 

@@ -16,6 +16,9 @@ class DciSettings(BaseSettings):
     retry_cap_seconds: float = 300.0  # never longer than this between tries: a subscriber back up is served soon
     max_age_seconds: float = 7 * 24 * 3600.0  # a callback undelivered this long is given up (expired_at)
     deliveries_per_round: int = 50  # callbacks in flight at once per process
+    # Delivered or given-up callbacks are deleted this long after (the registry's housekeeping, every 6 h);
+    # callbacks still waiting are kept whatever their age.
+    delivery_retention_days: float = 30.0
     # A private JWK (with its kid) the registry signs its answers and callbacks with; empty: unsigned.
     signing_key: str = ""
     # A private JWK (with its kid; RSA >= 2048 bits or EC P-256) clients encrypt their messages to

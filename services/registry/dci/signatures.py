@@ -103,3 +103,12 @@ class Signer:
 
     def signed(self, envelope: dict[str, Any]) -> dict[str, Any]:
         return {**envelope, "signature": sign(envelope.get("header"), envelope.get("message"), self._jwk)}
+
+
+def generate_signing_key(kid: str) -> str:
+    """A new private Ed25519 JWK with `kid`, as REGISTRY_DCI_SIGNING_KEY takes it (`make run` makes one;
+    for Compose and Kubernetes deploy/dci-keys.sh does the same with openssl)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from jwt.algorithms import OKPAlgorithm
+
+    return json.dumps({**json.loads(OKPAlgorithm.to_jwk(Ed25519PrivateKey.generate())), "kid": kid})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -18,7 +19,8 @@ import orjson
 from fastapi import FastAPI
 
 from services.registry import events as registry_events
-from services.registry.dci import repository, service
+from services.registry.dci import housekeeping as dci_housekeeping
+from services.registry.dci import repository, sealing, service
 from services.registry.dci.encryption import Decrypter
 from services.registry.dci.settings import DciSettings
 from services.registry.dci.signatures import Signer
@@ -56,6 +58,19 @@ class DciRuntime:
         setattr(app.state, SIGNER_KEY, self.signer)
         setattr(app.state, DECRYPTER_KEY, self.decrypter)
         return worker
+
+    def housekeeping(self, app: FastAPI) -> Callable[[], Awaitable[object]]:
+        """DCI's job in the registry's housekeeping (purge old callbacks, seal legacy rows again)."""
+        retention = self.settings.delivery_retention_days * 86400.0
+
+        async def job() -> object:
+            done = await dci_housekeeping.run(app.state.db, self.cipher, retention)
+            if done is not None and (done.purged or done.resealed):
+                log.info("DCI housekeeping: %d old callbacks deleted, %d rows sealed again", done.purged,
+                         done.resealed)
+            return done
+
+        return job
 
     def _queued(self) -> None:
         """Notifications were queued in the consumer's transaction, which commits right after the
@@ -135,7 +150,7 @@ class DciWorker:
         s = self.settings
         async with self.db.system_session() as session:
             due = await repository.due_deliveries(session, clock.now(), s.deliveries_per_round)
-            bodies = [self._body(d.body_sealed) for d in due]
+            bodies = [self._body(d.body_sealed, d.legacy_seal) for d in due]
             sendable = [(d, b) for d, b in zip(due, bodies, strict=True) if b is not None]
             results = await asyncio.gather(*(self._post(d.url, b) for d, b in sendable))
             now = clock.now()
@@ -149,10 +164,10 @@ class DciWorker:
                     service.failed(delivery, error, now, s.retry_base_seconds, s.retry_cap_seconds, s.max_age_seconds)
         return len(due)
 
-    def _body(self, sealed: bytes) -> bytes | None:
+    def _body(self, sealed: bytes, legacy: bool) -> bytes | None:
         """What to POST (signed when the registry signs); None when the sealed body cannot be opened."""
         assert self.cipher is not None
-        body = service.unsealed(self.cipher, sealed)
+        body = sealing.unsealed(self.cipher, sealed, legacy)
         if body is None or self.signer is None:
             return body
         return orjson.dumps(self.signer.signed(orjson.loads(body)))

@@ -2,12 +2,14 @@
 partitions of the current month and the next `MONTHS_AHEAD`, at start and every six hours, in every
 registry process that runs background workers (the database function serialises them). A month whose
 partition is missing is not refused: its rows wait in the default partition and move into their month
-when it is created."""
+when it is created. The same loop runs the registry's other housekeeping jobs given to it (`also`:
+DCI's, services/registry/dci/housekeeping.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 from fastapi import FastAPI
@@ -34,8 +36,9 @@ async def ensure_partitions(db: Database, first_month: date | None = None, month
 
 
 class AccessLogPartitions:
-    def __init__(self, db: Database, every_seconds: float = EVERY_SECONDS) -> None:
-        self.db, self.every_seconds = db, every_seconds
+    def __init__(self, db: Database, every_seconds: float = EVERY_SECONDS,
+                 also: Sequence[Callable[[], Awaitable[object]]] = ()) -> None:
+        self.db, self.every_seconds, self.also = db, every_seconds, tuple(also)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -50,13 +53,16 @@ class AccessLogPartitions:
                 created = await ensure_partitions(self.db)
                 if created:
                     log.info("access log: %d month partitions created", created)
+                for job in self.also:
+                    await job()
                 await asyncio.sleep(self.every_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("access log partitions: housekeeping failed; trying again in a minute")
+                log.exception("registry housekeeping failed; trying again in a minute")
                 await asyncio.sleep(60)
 
 
-def worker(app: FastAPI) -> AccessLogPartitions:
-    return AccessLogPartitions(app.state.db)
+def worker(app: FastAPI, *also: Callable[[FastAPI], Callable[[], Awaitable[object]]]) -> AccessLogPartitions:
+    """The registry app's housekeeping; `also`: its other jobs, each made for the app."""
+    return AccessLogPartitions(app.state.db, also=[make(app) for make in also])
