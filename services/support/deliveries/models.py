@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.support.db import CODE, Base
+from services.support.history import HistoryColumns
 from shared.db import Scoped
 from shared.events import uuid7
 
@@ -57,19 +58,9 @@ class Delivery(Scoped, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class DeliveryHistory(Scoped, Base):
-    """One change of a delivery: who, when, why, the fields before and after."""
+class DeliveryHistory(Scoped, HistoryColumns, Base):
+    """One change of a delivery (recorded, corrected, voided): who, when, why, the fields before and after."""
 
     __tablename__ = "delivery_history"
 
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
     delivery_id: Mapped[UUID] = mapped_column(index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(16))  # recorded | corrected | voided
-    actor_id: Mapped[str] = mapped_column(String(100))
-    actor_role: Mapped[str | None] = mapped_column(String(40))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    reason: Mapped[str | None] = mapped_column(Text)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    correlation_id: Mapped[str | None] = mapped_column(String(128))

@@ -1,6 +1,6 @@
 """Delivery queries through the caller's scoped session: what recording one to a household reads (its
 household, the catalogue entries and the household's transitions in ONE query) and writes (the
-delivery, its history entry and its event in ONE statement), the filtered list, a delivery's history,
+delivery, its history entry and its event in ONE statement), the filtered list,
 and the totals per programme × funding source × body (raw SQL that applies the scope itself)."""
 
 from __future__ import annotations
@@ -128,11 +128,6 @@ def deliveries(unit_path: str | None, *, programme: str | None = None, source: s
     if date_to is not None:
         query = query.where(Delivery.delivered_on <= date_to)
     return query
-
-
-def history(delivery_id: UUID) -> Select[DeliveryHistory]:
-    return select(DeliveryHistory).where(DeliveryHistory.delivery_id == delivery_id).order_by(
-        DeliveryHistory.version, DeliveryHistory.at)
 
 
 # The subtrees of `paths` (the unit asked about, which lies in the caller's scope, or the caller's

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.support import history
 from services.support.catalogue import repository as catalogue
 from services.support.deliveries import repository, rules, service
 from services.support.deliveries.models import Delivery, DeliveryHistory
@@ -15,7 +16,6 @@ from services.support.deliveries.schemas import (
     AggregateDeliveryIn,
     DeliveryOut,
     DeliveryPatch,
-    HistoryOut,
     HouseholdDeliveryIn,
     VoidIn,
 )
@@ -131,16 +131,12 @@ async def void_delivery(delivery_id: UUID, body: VoidIn, principal: Writer, sess
     return _json(await service.void(session, principal, delivery, body.reason))
 
 
-@router.get("/deliveries/{delivery_id}/history", response_model=Page[HistoryOut], responses=problems(404),
+@router.get("/deliveries/{delivery_id}/history", response_model=Page[history.HistoryOut], responses=problems(404),
             summary="Every change of a delivery: who, when, why, before and after")
 async def delivery_history(delivery_id: UUID, principal: Reader, session: DbSession,
-                           paging: Paging) -> Page[HistoryOut]:
+                           paging: Paging) -> Page[history.HistoryOut]:
     delivery = await service.load(session, delivery_id)
-
-    def item(row: DeliveryHistory) -> HistoryOut:
-        return HistoryOut.model_validate(row, from_attributes=True)
-
-    return await paginate(session, repository.history(delivery.id), paging, item)
+    return await paginate(session, history.query(DeliveryHistory, delivery_id=delivery.id), paging, history.out)
 
 
 @router.get("/households/{household_id}/deliveries", response_model=Page[DeliveryOut], responses=problems(404),

@@ -122,12 +122,6 @@ def quantities_json(items: Iterable[tuple[str, Decimal]]) -> list[dict[str, str]
     return [{"measure": m, "quantity": format(q.normalize(), "f")} for m, q in items]
 
 
-def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the fields that changed, on both sides (the history keeps these)."""
-    keys = [k for k in after if before.get(k) != after[k]]
-    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
-
-
 def totals_figures(rows: Iterable[Any], names: Mapping[tuple[str, str], str]) -> dict[str, Any]:
     """The totals rows (repository.totals) per programme, with each programme's bodies, its funding
     per source and body (the programme × source × body cube a report reads) and its quantities."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -138,14 +138,3 @@ class DeliveryOut(BaseModel):
     recorded_at: datetime
     recorded_by: str | None
     updated_at: datetime
-
-
-class HistoryOut(BaseModel):
-    version: int
-    action: str
-    actor_id: str
-    actor_role: str | None
-    at: datetime
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None

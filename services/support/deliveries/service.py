@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import events
+from services.support import events, history
 from services.support.catalogue import repository as catalogue
 from services.support.catalogue.rules import Programme, Transition, eligibility_refusal
 from services.support.deliveries import repository, rules
@@ -24,7 +24,6 @@ from services.support.funds import repository as funds
 from services.support.households import repository as households
 from services.support.sponsorships import service as sponsorships
 from shared import clock, permissions
-from shared.context import request_id_var
 from shared.errors import Problem, conflict, forbidden, not_found
 from shared.events import record_events, uuid7
 from shared.principal import Principal
@@ -74,24 +73,13 @@ def catalogue_fields(refs: Refs) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def snapshot(delivery: Delivery) -> dict[str, Any]:
-    out = {}
-    for name in rules.SNAPSHOT_FIELDS:
-        value = getattr(delivery, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
+    return history.snapshot(delivery, rules.SNAPSHOT_FIELDS)
 
 
 def _history_entry(principal: Principal, delivery: Delivery, action: str, before: dict[str, Any] | None,
                    after: dict[str, Any] | None, reason: str | None = None) -> DeliveryHistory:
-    return DeliveryHistory(id=uuid7(), delivery_id=delivery.id, unit_path=delivery.unit_path,
-                           version=delivery.version, action=action, actor_id=principal.id, actor_role=principal.role,
-                           at=clock.now(), reason=reason, before=before, after=after,
-                           correlation_id=request_id_var.get())
-
-
-def _history(session: AsyncSession, principal: Principal, delivery: Delivery, action: str,
-             before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None = None) -> None:
-    session.add(_history_entry(principal, delivery, action, before, after, reason))
+    return history.entry(DeliveryHistory, principal, version=delivery.version, action=action, before=before,
+                         after=after, reason=reason, delivery_id=delivery.id, unit_path=delivery.unit_path)
 
 
 async def _write_new(session: AsyncSession, principal: Principal, delivery: Delivery, refs: Refs,
@@ -101,10 +89,9 @@ async def _write_new(session: AsyncSession, principal: Principal, delivery: Deli
     if not path_in_any(delivery.unit_path, principal.scope_paths):
         raise forbidden(f"Unit {delivery.unit_path} is outside your scope.", unit=delivery.unit_path)
     repository.with_defaults(delivery)
-    history = repository.with_defaults(_history_entry(principal, delivery, "recorded", None, snapshot(delivery),
-                                                      reason))
+    entry = repository.with_defaults(_history_entry(principal, delivery, "recorded", None, snapshot(delivery), reason))
     event = events.delivery_event(events.DELIVERY_RECORDED, delivery, catalogue_fields(refs))
-    await repository.write_new(session, delivery, history, event)
+    await repository.write_new(session, delivery, entry, event)
     return delivery
 
 
@@ -297,14 +284,13 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
             setattr(delivery, field, given[field])
     if "member_ids" in given:
         delivery.member_ids = [str(m) for m in given["member_ids"] or []]
-    after = snapshot(delivery)
-    changed_before, changed_after = rules.changes(before, after)
-    if not changed_after:
+    if snapshot(delivery) == before:
         return delivery  # nothing to change: no new version, no event
     delivery.version += 1
     delivery.updated_at = clock.now()
     await session.flush()
-    _history(session, principal, delivery, "corrected", changed_before, changed_after, reason)
+    history.record(session, DeliveryHistory, principal, delivery, "corrected", rules.SNAPSHOT_FIELDS, before=before,
+                   reason=reason, delivery_id=delivery.id)
     await _emit(session, events.DELIVERY_CORRECTED, delivery, refs)
     return delivery
 
@@ -317,8 +303,8 @@ async def void(session: AsyncSession, principal: Principal, delivery: Delivery, 
     delivery.version += 1
     delivery.updated_at = clock.now()
     await session.flush()
-    changed_before, changed_after = rules.changes(before, snapshot(delivery))
-    _history(session, principal, delivery, "voided", changed_before, changed_after, reason)
+    history.record(session, DeliveryHistory, principal, delivery, "voided", rules.SNAPSHOT_FIELDS, before=before,
+                   reason=reason, delivery_id=delivery.id)
     refs = await _refs(session, delivery.programme, delivery.body, [f["source"] for f in delivery.funding])
     await _emit(session, events.DELIVERY_VOIDED, delivery, refs)
     return delivery
