@@ -46,6 +46,8 @@ class Setup:
     actor_role: str | None
     batch_rows: int = BATCH_ROWS
     event_items: int = EVENT_ITEMS  # deliveries per event (BATCH_ROWS holds a whole number of them)
+    correlation_id: str | None = None  # the request's, for the events' envelopes
+    traceparent: str | None = None
 
 
 Ask = Callable[[str, list[str]], Any]  # ("households", commune codes) / ("transitions", household ids)
@@ -62,7 +64,7 @@ class Preparer:
         self._asked: set[str] = set()  # households whose transitions are known
         self._placed = 0
         self._builder = DeliveryBuilder(setup.job_id, setup.stamp, setup.actor_id, setup.actor_role, setup.entries,
-                                        setup.event_items)
+                                        setup.event_items, setup.correlation_id, setup.traceparent)
 
     def run(self, ask: Ask, emit: Emit) -> None:
         """Reads the whole file, emitting its batches (the last one with `last` set, possibly empty)
