@@ -72,7 +72,7 @@ class DeliveryBuilder:
                            f'"void_reason":null}}')
         self._item_head = f'","version":1,"kind":{_json(HOUSEHOLD)},"status":{_json(RECORDED)},'
         self._units: dict[str, tuple[str, str, str]] = {}
-        self._households: dict[str, tuple[str, str, str, str, str]] = {}
+        self._households: dict[str, tuple[str, str, str, str, str, str]] = {}
         self._deliveries: dict[int, tuple[str, str, str]] = {}
         self._lines: list[str] = []
         self._history: list[str] = []
@@ -90,13 +90,15 @@ class DeliveryBuilder:
                 copy_text.text(path), _json(fields)[1:-1])  # "unit_code":…,"hierarchy":… inside the item
         return found
 
-    def _household(self, household_id: str, unit_path: str, status: str | None) -> tuple[str, str, str, str, str]:
-        """(COPY columns unit_path…unit_code, the path as COPY text, the status as COPY text, the item's
-        unit fields, the item's household fields)."""
+    def _household(self, household_id: str, unit_path: str, status: str | None) -> tuple[str, str, str, str, str, str]:
+        """The pieces of a line, its history line and its item that say the household and its unit
+        (see `add`)."""
         unit_copy, path_copy, unit_item = self._unit(unit_path)
         found = self._households[household_id] = (
-            unit_copy, path_copy, copy_text.nullable(status), unit_item,
-            f'"household_id":{_json(household_id)},"household_status":{_json(status)}')
+            unit_copy, household_id, f"{copy_text.nullable(status)}{self._delivery_tail}",
+            f"\t{path_copy}\t",
+            f"{self._item_head}{unit_item},",
+            f',"household_id":{_json(household_id)},"household_status":{_json(status)}{self._item_tail}')
         return found
 
     def _delivery(self, d: Delivery) -> tuple[str, str, str]:
@@ -125,13 +127,12 @@ class DeliveryBuilder:
 
     def add(self, delivery: Delivery, household_id: str, unit_path: str, status: str | None) -> None:
         delivery_id, history_id = str(uuid_utils.uuid7()), str(uuid_utils.uuid7())
-        household = self._households.get(household_id) or self._household(household_id, unit_path, status)
-        unit_copy, path_copy, status_copy, unit_item, household_item = household
+        unit_copy, household_copy, status_tail, path_copy, item_head, item_tail = (
+            self._households.get(household_id) or self._household(household_id, unit_path, status))
         head, tail, middle = self._deliveries.get(id(delivery)) or self._delivery(delivery)
-        self._lines.append(f"{delivery_id}{unit_copy}{head}{household_id}{tail}{status_copy}{self._delivery_tail}")
-        self._history.append(f"{history_id}\t{path_copy}\t{delivery_id}{self._history_tail}")
-        self._items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},{household_item}'
-                           f'{self._item_tail}')
+        self._lines.append(f"{delivery_id}{unit_copy}{head}{household_copy}{tail}{status_tail}")
+        self._history.append(f"{history_id}{path_copy}{delivery_id}{self._history_tail}")
+        self._items.append(f'{{"delivery_id":"{delivery_id}{item_head}{middle}{item_tail}')
         self._paths.append(unit_path)
         self._amounts.append(delivery.amount_vnd)
 
