@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -51,6 +52,7 @@ import orjson
 import psutil
 from sqlalchemy.engine import make_url
 
+from bench.openloop import open_loop
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
@@ -243,42 +245,30 @@ async def bench_delivery(url: str, headers: dict[str, str], people: list[tuple[s
     """`POST url` at `rate`/s, open loop (aiohttp: a lighter client than httpx on the shared cores); the
     CPU per delivery of the processes `pids` (the service, and the gateway when going through it)."""
     rng = random.Random(5)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
     headers = headers | {"content-type": "application/json"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
-        async def one(scheduled: float) -> None:
+        async def one() -> int:
             household = people[rng.randrange(len(people))][0]
             body = orjson.dumps({"household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-02-01",
                                  "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"})
             try:
                 async with session.post(url, headers=headers, data=body) as response:
                     await response.read()
-                    status = response.status
+                    return response.status
             except aiohttp.ClientError:
-                status = 0  # counted, never hidden
-            latencies.append((time.perf_counter() - scheduled) * 1000)
-            statuses[status] = statuses.get(status, 0) + 1
+                return 0  # counted, never hidden
 
         for _ in range(20):  # warm-up
-            await one(time.perf_counter())
-        latencies.clear()
-        statuses.clear()
-        tasks = []
+            await one()
         cpu_before = [cpu_seconds(pid) for pid in pids]
-        started = time.perf_counter() + 0.05
-        for i in range(rate * seconds):
-            scheduled = started + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+        run = await open_loop(one, rate, seconds)
+    latencies = [s * 1000 for s in run.latencies]
+    statuses = dict(Counter(run.outcomes))  # in the order each status first came
     cpu = [(cpu_seconds(pid) - before) / len(latencies) for pid, before in zip(pids, cpu_before, strict=True)]
     return {"rate": rate, "requests": len(latencies), "statuses": statuses, "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies),
-            "answered_rate": len(latencies) / elapsed, "cpu": cpu[0], "gateway_cpu": cpu[1] if len(cpu) > 1 else None}
+            "answered_rate": len(latencies) / run.elapsed, "cpu": cpu[0],
+            "gateway_cpu": cpu[1] if len(cpu) > 1 else None}
 
 
 # ---- the gateway in front of the service (--gateway) ------------------------------------------------
