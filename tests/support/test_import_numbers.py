@@ -150,3 +150,24 @@ async def test_files_that_cannot_be_read_are_refused_saying_why(support: Support
     assert "cannot be read at line 2: field larger than field limit" in response.json()["detail"]
     await _nothing_stored(support)
 
+
+async def test_an_upload_retried_with_its_idempotency_key_is_stored_once(support: Support) -> None:
+    code = f"HH-{(await support.household(A0, 'poor'))[:6]}"
+    data = _csv([_row(code, "kg", "10", "500.000")] * 3)
+    key = {"Idempotency-Key": "import-2024-05-10-a"}
+    first = await _upload(support, "ho-tro.csv", data, headers=key)
+    assert first.status_code == 201, first.text
+    retry = await _upload(support, "ho-tro.csv", data, headers=key)  # another multipart boundary, the same file
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json() and retry.headers["Location"] == first.headers["Location"]
+    assert await support.count("deliveries") == 3 and await support.count("import_jobs") == 1
+    other = await _upload(support, "ho-tro.csv", _csv([_row(code, "kg", "11", "500.000")]), headers=key)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused", other.text
+    assert await support.count("deliveries") == 3
+    # A refused file leaves its key free: corrected, it is stored under the same key.
+    bad_key = {"Idempotency-Key": "import-2024-05-10-b"}
+    refused = await _upload(support, "ho-tro.csv", _csv([_row(code, "kg", "5.41", "500.000")]), headers=bad_key)
+    assert refused.status_code == 422
+    fixed = await _upload(support, "ho-tro.csv", _csv([_row(code, "kg", "5,41", "500.000")]), headers=bad_key)
+    assert fixed.status_code == 201 and "Idempotent-Replayed" not in fixed.headers
+    assert await support.count("deliveries") == 4
