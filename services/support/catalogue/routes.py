@@ -11,7 +11,7 @@ from services.support import history
 from services.support.catalogue import repository, service
 from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import EntryIn, EntryOut
-from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, paginate, problems
+from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, problems
 from shared.errors import not_found
 
 router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
@@ -53,5 +53,4 @@ async def entry_history(catalogue: Annotated[CatalogueName, Query()], entry: Ent
                         session: DbSession, paging: Paging) -> Page[history.HistoryOut]:
     if await repository.entry(session, catalogue, entry) is None:
         raise not_found("catalogue entry", f"{catalogue}:{entry}")
-    return await paginate(session, history.query(CatalogueHistory, catalogue=catalogue, code=entry), paging,
-                          history.out)
+    return await history.page(session, paging, CatalogueHistory, catalogue=catalogue, code=entry)

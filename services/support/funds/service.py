@@ -14,9 +14,10 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events
+from services.support.catalogue import repository as catalogue
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
-from services.support.deliveries.service import fund_part_vnd
+from services.support.deliveries.service import VNN_FUND
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
@@ -54,10 +55,66 @@ def _future(day: date) -> None:
                       errors=[{"field": "occurred_on", "reason": "in the future"}])
 
 
-def _insufficient(fund: Fund, amount: int, balance: int | None = None) -> Problem:
+def _insufficient(fund: Fund, amount: int, day: date, lowest: rules.Lowest | None = None,
+                 balance: int | None = None) -> Problem:
+    """409 `insufficient_balance`: the amount is more than the balance (field `amount_vnd`), or dated
+    `day` it would leave a day from then on below zero (field `occurred_on`). `balance_vnd` is the
+    fund's balance now, `available_vnd` what may go out dated `day`."""
     held = fund.balance_vnd if balance is None else balance
-    return conflict("insufficient_balance", f"The fund holds {held} VND; {amount} VND cannot go out "
-                                            "of it. Nothing was recorded.", balance_vnd=held)
+    low = lowest if lowest is not None else rules.Lowest(held, day)
+    available = max(low.balance_vnd, 0)
+    if amount > held:
+        field, reason = "amount_vnd", f"more than the {held} VND the fund holds"
+        detail = f"The fund holds {held} VND; {amount} VND cannot go out of it. Nothing was recorded."
+    else:
+        field = "occurred_on"
+        reason = (f"dated {day}, it would leave the fund at {low.balance_vnd - amount} VND on {low.on}: at most "
+                  f"{available} VND may go out dated {day}")
+        detail = (f"The fund holds {held} VND now, but on {low.on} it held {low.balance_vnd} VND: {amount} VND "
+                  f"going out dated {day} would leave it below zero that day. Nothing was recorded.")
+    return conflict("insufficient_balance", detail, field=field, balance_vnd=held, available_vnd=available,
+                    lowest_on=low.on.isoformat(), errors=[{"field": field, "reason": reason}])
+
+
+async def _check_out(session: AsyncSession, fund: Fund, amount: int, day: date) -> None:
+    """Money going out of a locked fund dated `day`: refused (409) when the balance of any day from
+    `day` on would fall below zero. Dated on or after the fund's latest entry, that is the balance now;
+    dated before it, the running balance of each later day (one grouped read under the row lock)."""
+    later = (await repository.later_days(session, fund.id, day)
+             if fund.latest_on is not None and day < fund.latest_on else [])
+    lowest = rules.lowest_from(fund.balance_vnd, day, later)
+    if amount > lowest.balance_vnd:
+        raise _insufficient(fund, amount, day, lowest)
+
+
+async def _locked(session: AsyncSession, fund_id: UUID) -> Fund:
+    found = await repository.locked(session, fund_id)
+    if found is None:
+        raise not_found("fund", fund_id)
+    return found
+
+
+async def _take_out(session: AsyncSession, fund_id: UUID, amount: int, day: date) -> tuple[Fund, int, int]:
+    """Money going out of a fund (a transfer, a backdated spend, a reversal of money in): the fund locked,
+    every day from `day` on checked, the balance moved. The fund, its new balance and version."""
+    fund = await _locked(session, fund_id)
+    await _check_out(session, fund, amount, day)
+    moved = await repository.move(session, fund.id, -amount, day)
+    assert moved is not None  # checked under the row lock
+    return fund, moved[0], moved[1]
+
+
+async def _check_receipt(session: AsyncSession, fund: Fund, receipt_number: str | None) -> None:
+    """A receipt number is recorded once per fund (among the entries not reversed); checked once the
+    fund's row is locked, so two requests with one receipt number cannot both pass."""
+    if receipt_number is None:
+        return
+    existing = await repository.entry_with_receipt(session, fund.id, receipt_number)
+    if existing is not None:
+        raise conflict("duplicate_receipt", f"Receipt {receipt_number} is already recorded in this fund (entry "
+                                            f"{existing}). Nothing was recorded.", field="receipt_number",
+                       entry_id=str(existing), errors=[{"field": "receipt_number",
+                                                        "reason": f"already recorded: entry {existing}"}])
 
 
 def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any) -> Event:
@@ -75,7 +132,7 @@ def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any)
 def _entry(principal: Principal, fund: Fund, kind: str, amount: int, balance: int, day: date,
            **fields: Any) -> FundEntry:
     return FundEntry(id=uuid7(), fund_id=fund.id, unit_path=fund.unit_path, kind=kind,
-                     amount_vnd=rules.SIGN[kind] * amount, balance_after=balance, occurred_on=day,
+                     amount_vnd=rules.SIGN.get(kind, 1) * amount, balance_after=balance, occurred_on=day,
                      recorded_by=principal.id, recorded_at=clock.now(),
                      **fields)
 
@@ -91,8 +148,9 @@ async def _write(session: AsyncSession, principal: Principal, entries: list[Fund
 
 async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: DonationIn) -> FundEntry:
     _future(body.occurred_on)
-    moved = await repository.move(session, fund.id, body.amount_vnd)
+    moved = await repository.move(session, fund.id, body.amount_vnd, body.occurred_on)
     assert moved is not None  # money coming in never makes a balance negative
+    await _check_receipt(session, fund, body.receipt_number)
     balance, version = moved
     entry = _entry(principal, fund, rules.DONATION, body.amount_vnd, balance, body.occurred_on,
                    donor_name=body.donor_name, donor_kind=body.donor_kind, campaign_year=body.campaign_year,
@@ -101,32 +159,73 @@ async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: 
     return entry
 
 
+async def _fund_part(session: AsyncSession, fund: Fund, delivery: Delivery) -> int:
+    """What of a delivery this fund may pay: its `funding` parts whose source is a "Vì người nghèo" fund
+    (kind `vnn_fund`) of this fund's level — a commune's fund does not pay the district fund's part.
+    422 naming `delivery_id` when there is none (the detail lists the sources and their levels)."""
+    refs = await catalogue.several(session, [("funding_source", f["source"]) for f in delivery.funding])
+    levels = {f["source"]: str(entry.fields.get("level")) for f in delivery.funding
+              if (entry := refs.get(("funding_source", f["source"]))) is not None
+              and entry.fields.get("kind") == VNN_FUND}
+    part = sum(int(f["amount_vnd"]) for f in delivery.funding if levels.get(f["source"]) == fund.level)
+    if part > 0:
+        return part
+    if levels:
+        named = ", ".join(f"{source} ({level})" for source, level in levels.items())
+        raise Problem(422, "validation_error", "Invalid request",
+                      f'delivery {delivery.id}\'s "Vì người nghèo" fund part is from {named}; this {fund.level} '
+                      f"fund pays only a part whose source is the {fund.level} level's fund. Nothing was recorded.",
+                      fund_level=fund.level, sources=sorted(levels),
+                      errors=[{"field": "delivery_id", "reason": f'its "Vì người nghèo" part is from {named}, not '
+                                                                  f"the {fund.level} level's fund"}])
+    sources = ", ".join(f["source"] for f in delivery.funding) or "none"
+    raise Problem(422, "validation_error", "Invalid request",
+                  f'delivery {delivery.id} has no "Vì người nghèo" fund part (its sources: {sources}); '
+                  "a fund spend cannot pay it. Nothing was recorded.", fund_level=fund.level,
+                  sources=[f["source"] for f in delivery.funding],
+                  errors=[{"field": "delivery_id", "reason": 'no "Vì người nghèo" fund source part'}])
+
+
 async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID, amount: int) -> Delivery:
     """The delivery a spend pays, row-locked (spends linked to one delivery, and its void, are
-    serialised on it): recorded, in the fund's unit or below, with a "Vì người nghèo" fund part that
-    this spend and the earlier ones linked to it (minus their refunds) stay within."""
+    serialised on it): recorded, in the fund's unit or below, with a "Vì người nghèo" fund part of the
+    fund's level that this spend and the earlier ones linked to it from funds of that level (minus their
+    refunds and reversals) stay within."""
     delivery = await load_delivery(session, delivery_id, lock=True)  # 404 outside the caller's scope
     if not path_within(delivery.unit_path, fund.unit_path) or delivery.status != RECORDED:
         raise Problem(422, "validation_error", "Invalid request",
                       "the delivery must be a recorded delivery in the fund's unit or below",
                       errors=[{"field": "delivery_id", "reason": "not a recorded delivery of this fund's units"}])
-    part = await fund_part_vnd(session, delivery.funding)
-    if part == 0:
-        sources = ", ".join(f["source"] for f in delivery.funding) or "none"
-        raise Problem(422, "validation_error", "Invalid request",
-                      f'delivery {delivery.id} has no "Vì người nghèo" fund part (its sources: {sources}); '
-                      "a fund spend cannot pay it. Nothing was recorded.",
-                      errors=[{"field": "delivery_id", "reason": 'no "Vì người nghèo" fund source part'}])
-    paid = await repository.linked_to_delivery(session, delivery.id)
+    part = await _fund_part(session, fund, delivery)
+    paid = await repository.linked_at_level(session, delivery.id, fund.level)
     if paid + amount > part:
         left = max(part - paid, 0)
         raise conflict("delivery_fund_part_exceeded",
-                       f'The delivery\'s "Vì người nghèo" fund part is {part} VND and {paid} VND of it is already '
-                       f"paid by linked spends (refunds deducted): {amount} VND more would exceed it; at most {left} "
-                       "VND. Nothing was recorded.", field="amount_vnd", fund_part_vnd=part, already_paid_vnd=paid,
-                       left_vnd=left, errors=[{"field": "amount_vnd", "reason": f"more than the {left} VND left of "
-                                                                                f"the delivery's fund part"}])
+                       f'The delivery\'s {fund.level} "Vì người nghèo" fund part is {part} VND and {paid} VND of it is '
+                       f"already paid by linked spends (refunds deducted): {amount} VND more would exceed it; at most "
+                       f"{left} VND. Nothing was recorded.", field="amount_vnd", fund_part_vnd=part,
+                       already_paid_vnd=paid, left_vnd=left,
+                       errors=[{"field": "amount_vnd", "reason": f"more than the {left} VND left of the delivery's "
+                                                                 "fund part"}])
     return delivery
+
+
+def _bad_programme(reason: str) -> Problem:
+    return Problem(422, "validation_error", "Invalid request", f"programme: {reason}",
+                   errors=[{"field": "programme", "reason": reason}])
+
+
+async def _programme(session: AsyncSession, body: SpendIn, delivery: Delivery | None) -> str | None:
+    """The spend's programme: the one named (an active programme of the catalogue, and the linked
+    delivery's when there is one), else the linked delivery's."""
+    if body.programme is None:
+        return delivery.programme if delivery is not None else None
+    if delivery is not None and body.programme != delivery.programme:
+        raise _bad_programme(f"{body.programme} differs from the linked delivery's programme {delivery.programme}")
+    entry = await catalogue.entry(session, "programme", body.programme)
+    if entry is None or not entry.active:
+        raise _bad_programme(f"{body.programme} is not an active programme of the catalogue")
+    return body.programme
 
 
 async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body: SpendIn) -> FundEntry:
@@ -137,13 +236,14 @@ async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body
     delivery = None
     if body.delivery_id is not None:
         delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id, body.amount_vnd)
-    taken = await repository.take(session, fund_id, body.amount_vnd)
-    if taken is None:
-        raise _insufficient(await load(session, fund_id), body.amount_vnd)
-    fund, balance, version = taken, taken.balance_vnd, taken.version
+    programme = await _programme(session, body, delivery)
+    taken = await repository.take(session, fund_id, body.amount_vnd, body.occurred_on)
+    if taken is not None:
+        fund, balance, version = taken, taken.balance_vnd, taken.version
+    else:  # not in scope (404), not enough (409), or dated before the fund's latest entry: checked day by day
+        fund, balance, version = await _take_out(session, fund_id, body.amount_vnd, body.occurred_on)
     entry = _entry(principal, fund, rules.SPEND, body.amount_vnd, balance, body.occurred_on, purpose=body.purpose,
-                   delivery_id=body.delivery_id, programme=body.programme or (delivery.programme if delivery else None),
-                   note=body.note)
+                   delivery_id=body.delivery_id, programme=programme, note=body.note)
     await _write(session, principal, [entry], [_event(events.FUND_SPENT, fund, entry, version)])
     return entry
 
@@ -170,20 +270,31 @@ async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequen
     not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
     accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
     one), then the balance, the entries and the events written in one statement. The answers, in order."""
+    named = {s.body.programme for s in spends if s.body.programme is not None}
+    active = await repository.active_programmes(conn, sorted(named)) if named else set()  # before the lock
     fund = await repository.lock_fund(conn, fund_id)
     answers: list[FundEntry | Problem] = []
     entries: list[FundEntry] = []
     out: list[Event] = []
     balance, version = (fund.balance_vnd, fund.version) if fund is not None else (0, 0)
+    latest = fund.latest_on if fund is not None else None
     for spend in spends:
         if fund is None or not path_in_any(fund.unit_path, spend.principal.scope_paths):
             answers.append(not_found("fund", fund_id))
             continue
-        amount = spend.body.amount_vnd
-        if amount > balance:
-            answers.append(_insufficient(fund, amount, balance))
+        if spend.body.programme is not None and spend.body.programme not in active:
+            answers.append(_bad_programme(f"{spend.body.programme} is not an active programme of the catalogue"))
             continue
-        balance, version = balance - amount, version + 1
+        amount, day = spend.body.amount_vnd, spend.body.occurred_on
+        later: list[tuple[date, int]] = []
+        if latest is not None and day < latest:  # backdated: the days after it, stored and of this batch
+            later = [*await repository.later_days_on(conn, fund.id, day),
+                     *((e.occurred_on, e.amount_vnd) for e in entries if e.occurred_on > day)]
+        lowest = rules.lowest_from(balance, day, later)
+        if amount > lowest.balance_vnd:
+            answers.append(_insufficient(fund, amount, day, lowest, balance))
+            continue
+        balance, version, latest = balance - amount, version + 1, max(latest or day, day)
         body = spend.body
         entry = _entry(spend.principal, fund, rules.SPEND, amount, balance, body.occurred_on, purpose=body.purpose,
                        delivery_id=None, programme=body.programme, note=body.note)
@@ -213,8 +324,9 @@ async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: 
     if body.amount_vnd > left:
         raise conflict("refund_exceeds_spend", f"Only {left} VND of this spend of {-spent.amount_vnd} VND has not "
                                                "come back yet. Nothing was recorded.", refundable_vnd=left)
-    moved = await repository.move(session, fund.id, body.amount_vnd)
+    moved = await repository.move(session, fund.id, body.amount_vnd, body.occurred_on)
     assert moved is not None  # money coming in never makes a balance negative
+    await _check_receipt(session, fund, body.receipt_number)
     balance, version = moved
     entry = _entry(principal, fund, rules.REFUND, body.amount_vnd, balance, body.occurred_on, purpose=body.reason,
                    receipt_number=body.receipt_number, delivery_id=spent.delivery_id, programme=spent.programme,
@@ -231,12 +343,8 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
         raise Problem(422, "validation_error", "Invalid request",
                       "money passes only to the fund of a unit below this fund's unit",
                       errors=[{"field": "to_fund_id", "reason": "not a fund of a lower level inside this unit"}])
-    moved = await repository.move(session, fund.id, -body.amount_vnd)
-    if moved is None:
-        await session.refresh(fund)
-        raise _insufficient(fund, body.amount_vnd)
-    balance, version = moved
-    received = await repository.move(session, target.id, body.amount_vnd)
+    fund, balance, version = await _take_out(session, fund.id, body.amount_vnd, body.occurred_on)
+    received = await repository.move(session, target.id, body.amount_vnd, body.occurred_on)
     assert received is not None
     out = _entry(principal, fund, rules.TRANSFER_OUT, body.amount_vnd, balance, body.occurred_on,
                  counterpart_fund_id=target.id, note=body.note)
@@ -254,7 +362,7 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
 async def statement(session: AsyncSession, fund: Fund, start: date, end: date) -> dict[str, Any]:
     before = await repository.sum_before(session, fund.id, start)
     listed = list((await session.scalars(repository.entries(fund.id, start, end))).all())
-    figures = rules.statement(before, [e.amount_vnd for e in listed])
+    figures = rules.statement(before, [(e.kind, e.amount_vnd) for e in listed])
     return {"fund": fund, "date_from": start, "date_to": end, "opening_vnd": figures.opening_vnd,
             "in_vnd": figures.in_vnd, "out_vnd": figures.out_vnd, "closing_vnd": figures.closing_vnd,
             "entries": listed}
