@@ -30,7 +30,7 @@ from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import Principal
 from tests.kit import auth_headers, eventually, make_principal, running_app, scope_unit, service_env
 from tests.registry.conftest import PERSONAL_DATA_KEYS, registry_db, units_template  # noqa: F401 - fixtures
-from tests.registry.households_helpers import HOME
+from tests.registry.households_helpers import HOME, commune_officer, household_body
 
 _serial = itertools.count(1)
 
@@ -168,10 +168,21 @@ async def async_search(client: httpx.AsyncClient, number: str, receiver: Receive
     return str(ack["message"]["correlation_id"])
 
 
+async def a_household_for_bhxh(client: httpx.AsyncClient, receiver: Receiver) -> tuple[dict[str, Any], str]:
+    """Client `bhxh` registered with `receiver`'s URL for its callbacks, and a new household of two
+    members: (the household, its second member's citizen ID)."""
+    body = household_body(members=2)
+    await register_client(client, "bhxh", callback_urls=[receiver.url])
+    created = await client.post("/registry/households", json=body, headers=commune_officer())
+    assert created.status_code == 201, created.text
+    return created.json(), body["members"][1]["citizen_id"]
+
+
 async def a_callback_waiting(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
     """An async search by `number` answered (its correlation id returned), then a second one whose
     answer waits, sealed, for the client: `receiver` is down (503) and has refused it once. Needs
-    client `bhxh` registered with `receiver`'s URL and the fast worker (`fast_dci_worker`)."""
+    client `bhxh` registered with `receiver`'s URL (`a_household_for_bhxh`) and the fast worker
+    (`fast_dci_worker`)."""
     answered = await async_search(client, number, receiver)
     await eventually(lambda: receiver.arrived("on-search"))
     receiver.received.clear()

@@ -6,24 +6,26 @@ from __future__ import annotations
 
 from services.registry.rekey import rekey
 from shared.crypto import generate_key
-from tests.dci.conftest import Receiver, a_callback_waiting, envelope, register_client, registry_app, system
+from tests.dci.conftest import (
+    Receiver,
+    a_callback_waiting,
+    a_household_for_bhxh,
+    envelope,
+    registry_app,
+    system,
+)
 from tests.dci.subscribing import criteria, event_of, make_poor, notifications, subscribe
 from tests.kit import eventually, fetch
 from tests.registry.conftest import PERSONAL_DATA_KEYS
-from tests.registry.households_helpers import HOME, commune_officer, household_body
+from tests.registry.households_helpers import HOME
 from tests.registry.test_rekey import cipher
 
 
 async def test_dci_keeps_working_under_new_personal_data_keys(
         registry_db: str, nats_url: str, receiver: Receiver, fast_dci_worker: None) -> None:
     new_keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
-    body = household_body(members=2)
-    number = body["members"][1]["citizen_id"]
     async with registry_app(registry_db, nats_url) as client:
-        await register_client(client, "bhxh", callback_urls=[receiver.url])
-        created = await client.post("/registry/households", json=body, headers=commune_officer())
-        assert created.status_code == 201, created.text
-        household = created.json()
+        household, number = await a_household_for_bhxh(client, receiver)
         await subscribe(client, "bhxh", HOME, [criteria("status_changed", "person", {
             "type": "NationalID", "value": number}, filter_type="idtype-value")], receiver)
         # A second search's answer waits, sealed, through the change of keys.

@@ -23,11 +23,18 @@ from shared import clock
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.migrations import upgrade
-from tests.dci.conftest import Receiver, a_callback_waiting, envelope, register_client, registry_app, system
+from tests.dci.conftest import (
+    Receiver,
+    a_callback_waiting,
+    a_household_for_bhxh,
+    envelope,
+    registry_app,
+    system,
+)
 from tests.dci.spec.schemas import ON_SEARCH, validate
 from tests.kit import Stack, eventually, fetch, fresh_database, scalar
 from tests.registry.conftest import PERSONAL_DATA_KEYS
-from tests.registry.households_helpers import HOME, commune_officer, household_body
+from tests.registry.households_helpers import HOME
 from tests.registry.test_rekey import cipher
 
 SEALED = (("dci_transactions", ("request_sealed", "response_sealed")), ("dci_deliveries", ("body_sealed",)))
@@ -48,14 +55,10 @@ async def _sealed_values(registry_db: str) -> list[tuple[str, str, Any, bytes, b
 async def _with_a_waiting_callback(registry_db: str, nats_url: str, receiver: Receiver) -> tuple[dict[str, Any], str]:
     """A household, an async search answered (its answer kept), a second one whose callback waits (the
     client is down). (household, correlation id of the answered search)."""
-    body = household_body(members=2)
-    number = body["members"][1]["citizen_id"]
     async with registry_app(registry_db, nats_url) as client:
-        await register_client(client, "bhxh", callback_urls=[receiver.url])
-        created = await client.post("/registry/households", json=body, headers=commune_officer())
-        assert created.status_code == 201, created.text
+        household, number = await a_household_for_bhxh(client, receiver)
         answered = await a_callback_waiting(client, number, receiver)
-    return created.json(), answered
+    return household, answered
 
 
 async def _as_sealed_before(registry_db: str, keys: PersonalDataCipher) -> int:
