@@ -217,6 +217,11 @@ async def test_a_spend_is_reversed_once_its_refunds_are(support: Support) -> Non
     assert over.status_code == 409 and over.json()["already_paid_vnd"] == 12_000_000
     assert (await support.call("POST", _reverse(fund, spent["id"]), OFFICER_A0, json=REASON)).status_code == 201
     assert await balance(support, fund) == 20_000_000
+    # A reversed spend has nothing left to refund.
+    late = await support.call("POST", f"/support/funds/{fund}/refunds", OFFICER_A0, json={
+        "spend_entry_id": spent["id"], "amount_vnd": 1_000, "occurred_on": "2024-11-07", "reason": "Thừa"})
+    assert late.status_code == 422 and late.json()["errors"][0]["field"] == "spend_entry_id", late.text
+    assert await balance(support, fund) == 20_000_000
     # Nothing of the fund's money is on the delivery any more: it may be voided.
     void = await support.call("POST", f"/support/deliveries/{delivery['id']}/void", OFFICER_A0,
                               json={"reason": "Ghi nhầm"}, headers={"If-Match": '"1"'})

@@ -1,6 +1,6 @@
 """Fund use cases: open a unit's fund, receive a donation, spend (never below zero on any day), refund,
-transfer to a lower level's fund, reverse a mistaken entry, and a period's statement. One transaction each, with its ledger entry and its
-event; a refused request changes no balance and writes nothing."""
+transfer to a lower level's fund, reverse a mistaken entry, and a period's statement. One transaction
+each, with its ledger entries and its event; a refused request changes no balance and writes nothing."""
 
 from __future__ import annotations
 
@@ -229,9 +229,10 @@ async def _programme(session: AsyncSession, body: SpendIn, delivery: Delivery | 
 
 
 async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body: SpendIn) -> FundEntry:
-    """A spend linked to a delivery checks the delivery against the fund first; a plain spend is one
-    conditional UPDATE that finds the fund (in scope), checks and moves its balance at once — the
-    fund is read again only to answer a refusal (404, or 409 with the balance)."""
+    """A spend linked to a delivery checks the delivery against the fund first; a spend is then one
+    conditional UPDATE that finds the fund (in scope), checks and moves its balance at once — unless it
+    is dated before the fund's latest entry or refused: then the fund is locked and read, and the spend
+    checked day by day from its date (404, or 409 with the balances)."""
     _future(body.occurred_on)
     delivery = None
     if body.delivery_id is not None:
@@ -266,8 +267,10 @@ class Spend:
 async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequence[Spend]
                          ) -> list[FundEntry | Problem]:
     """Several spends of one fund in the connection's transaction, in order: the fund read once with
-    its row lock, each spend checked against the balance the ones before it left (404 when the fund is
-    not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
+    its row lock, each spend checked against the balance the ones before it left — and, dated before the
+    fund's latest entry (stored or of this batch), against every day from its date on (404 when the fund
+    is not in that spend's caller's scope, 422 for a programme not active in the catalogue, 409 with the
+    balances it met when the money is not there), each
     accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
     one), then the balance, the entries and the events written in one statement. The answers, in order."""
     named = {s.body.programme for s in spends if s.body.programme is not None}
@@ -317,6 +320,10 @@ async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: 
         raise Problem(422, "validation_error", "Invalid request", "spend_entry_id is not a spend of this fund",
                       errors=[{"field": "spend_entry_id", "reason": f"{body.spend_entry_id} is not a spend of "
                                                                     "this fund"}])
+    if spent.reversed_by is not None:  # its reversal gave all of it back already
+        raise Problem(422, "validation_error", "Invalid request", "spend_entry_id names a reversed spend",
+                      errors=[{"field": "spend_entry_id", "reason": f"reversed by entry {spent.reversed_by}: "
+                                                                    "nothing of it is left to come back"}])
     if body.occurred_on < spent.occurred_on:
         raise Problem(422, "validation_error", "Invalid request", "a refund cannot come before its spend",
                       errors=[{"field": "occurred_on", "reason": f"before the spend ({spent.occurred_on})"}])
