@@ -13,6 +13,7 @@ from services.support import events, history
 from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn
 from services.support.catalogue import repository as catalogue
+from services.support.catalogue.rules import use_refusal
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, not_found
@@ -49,6 +50,10 @@ async def record(session: AsyncSession, principal: Principal, body: ActivityIn) 
         errors.append({"field": "kind", "reason": f"no active activity kind {body.kind} in the catalogue"})
     if ("body", body.body) not in refs:
         errors.append({"field": "body", "reason": f"no delivering body {body.body} in the catalogue"})
+    for field, name, code in (("kind", "activity_kind", body.kind), ("body", "body", body.body)):
+        entry = refs.get((name, code))
+        if entry is not None and (refusal := use_refusal(name, code, entry.owner_path, unit.path)):
+            errors.append({"field": field, "reason": refusal})
     if body.period_to > clock.today():
         errors.append({"field": "period_to", "reason": "in the future"})
     allowed = kind.fields.get("measures", []) if kind is not None else []

@@ -8,6 +8,7 @@ officer knows it. The funding column holds one source code (it paid the whole am
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,9 +53,12 @@ def header_fields(header: list[Any]) -> tuple[list[str | None], list[str]]:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """The active entries the importing caller's whole scope may use (read once per import)."""
     programmes: Mapping[str, Programme]
     bodies: frozenset[str]
     sources: frozenset[str]
+    # (catalogue, code) → why an entry of another unit is left out (a province's own programme).
+    refused: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
 
 FIELDS = tuple(field for field, _ in COLUMNS)
@@ -193,9 +197,10 @@ class RowReader:
             return _Checked(required, (), None)
         programme = catalogue.programmes.get(values["programme"])
         if programme is None:
-            bad("programme", f"no active programme '{values['programme']}'")
+            bad("programme", catalogue.refused.get(("programme", values["programme"]))
+                or f"no active programme '{values['programme']}'")
         if values["body"] not in catalogue.bodies:
-            bad("body", f"no delivering body '{values['body']}'")
+            bad("body", catalogue.refused.get(("body", values["body"])) or f"no delivering body '{values['body']}'")
         try:
             delivered_on = _day(cells.get("delivered_on"))
             if delivered_on > today:

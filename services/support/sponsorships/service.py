@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
 from services.support.catalogue import repository as catalogue
+from services.support.catalogue.rules import use_refusal
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
 from services.support.households import repository as households
@@ -68,6 +69,8 @@ async def start(session: AsyncSession, principal: Principal, body: SponsorshipIn
             raise _invalid(f"commitment.{i}.measure", f"no measure {line.measure} in the catalogue")
     if body.body and ("body", body.body) not in known:
         raise _invalid("body", f"no delivering body {body.body} in the catalogue")
+    if body.body and (refusal := use_refusal("body", body.body, known[("body", body.body)].owner_path, unit.path)):
+        raise _invalid("body", refusal)
     item = Sponsorship(
         unit_path=unit.path, unit_code=unit.code, kind=body.kind, helper_kind=body.helper_kind,
         helper_name=body.helper_name, helpers=body.helpers, body=body.body, household_ids=list(body.household_ids),
