@@ -29,41 +29,32 @@ import orjson
 import psutil
 
 from bench.dci_platform import Platform, by_citizen, dci_platform, message, proxied_post
+from bench.openloop import open_loop
 from bench.platform import percentile
 
 PATH = "/registry/sync/search"
 
 
-async def open_loop(url: str, headers: dict[str, str], numbers: list[str], rate: int, seconds: int) -> list[float]:
-    latencies: list[float] = []
-    errors: list[str] = []
+async def searches(url: str, headers: dict[str, str], numbers: list[str], rate: int, seconds: int) -> list[float]:
     headers = headers | {"content-type": "application/json"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
-        async def one(scheduled: float, number: str) -> None:
+        async def one(number: str) -> tuple[int, bytes]:
             async with session.post(url, headers=headers, data=message("search", "search_request",
                                                                       [by_citizen(number)])) as response:
-                body = await response.read()
-                latencies.append(time.perf_counter() - scheduled)
-                answer = orjson.loads(body)
-                item = answer["message"]["search_response"][0] if response.status == 200 else None
-                if item is None or item["pagination"]["total_count"] != 1:
-                    errors.append(f"{response.status} {body[:200]!r}")
+                return response.status, await response.read()
 
-        for number in random.sample(numbers, min(200, len(numbers))):  # warm the pools and caches
-            await one(time.perf_counter(), number)
-        latencies.clear()
-        tasks = []
-        start = time.perf_counter() + 0.05
-        for i in range(rate * seconds):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled, random.choice(numbers))))
-        await asyncio.gather(*tasks)
+        # Warm the pools and caches; a search chooses its citizen ID when it is due.
+        answers = [await one(number) for number in random.sample(numbers, min(200, len(numbers)))]
+        run = await open_loop(lambda: one(random.choice(numbers)), rate, seconds)
+    errors: list[str] = []
+    for status, body in answers + run.outcomes:
+        answer = orjson.loads(body)
+        item = answer["message"]["search_response"][0] if status == 200 else None
+        if item is None or item["pagination"]["total_count"] != 1:
+            errors.append(f"{status} {body[:200]!r}")
     if errors:
         raise RuntimeError(f"{len(errors)} failed searches, e.g. {errors[0]}")
-    return latencies
+    return run.latencies
 
 
 def batches(platform: Platform, count: int) -> list[float]:
@@ -113,13 +104,13 @@ def main() -> None:
             print(f"sync search, 1 NationalID item per message, {rate} requests/s offered for {args.seconds}s "
                   f"(load average now {os.getloadavg()[0]:.2f}):")
             before = cpu(platform.pids)
-            direct = asyncio.run(open_loop(platform.registry + PATH, platform.direct_headers, platform.citizen_ids,
-                                           rate, args.seconds))
+            direct = asyncio.run(searches(platform.registry + PATH, platform.direct_headers, platform.citizen_ids,
+                                          rate, args.seconds))
             print("  " + line("direct to the registry", direct))
             print("    " + per_request(before, cpu(platform.pids), len(direct) + 200))
             before = cpu(platform.pids)
-            via = asyncio.run(open_loop(platform.gateway + PATH, platform.headers, platform.citizen_ids,
-                                        rate, args.seconds))
+            via = asyncio.run(searches(platform.gateway + PATH, platform.headers, platform.citizen_ids,
+                                       rate, args.seconds))
             print("  " + line("through the gateway", via) + "   (target p99 ≤ 25 ms at 100/s)")
             print("    " + per_request(before, cpu(platform.pids), len(via) + 200))
             print(f"  the gateway adds {percentile(via, 0.99) - percentile(direct, 0.99):+.1f} ms at p99")

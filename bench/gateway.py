@@ -33,6 +33,7 @@ import aiohttp
 import httpx
 import psutil
 
+from bench.openloop import open_loop
 from bench.platform import percentile, proxied, registry_and_gateway
 from shared.principal import PRINCIPAL_HEADER
 
@@ -65,33 +66,19 @@ def measured_wrk(url: str, header: str, seconds: int, connections: int, pids: di
 
 # ---- latency at a fixed rate (open loop) ---------------------------------------------------------
 async def fixed_rate(url: str, headers: dict[str, str], rate: int, seconds: int) -> list[float]:
-    latencies: list[float] = []
-    errors = 0
     connector = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=connector) as session:
-        async def one(scheduled: float) -> None:
-            nonlocal errors
+        async def one() -> int:
             async with session.get(url, headers=headers) as response:
                 await response.read()
-                if response.status != 200:
-                    errors += 1
-            latencies.append(time.perf_counter() - scheduled)
+                return response.status
 
-        for _ in range(rate):  # warm the pool and the caches
-            await one(time.perf_counter())
-        latencies.clear()
-        tasks = []
-        start = time.perf_counter() + 0.05
-        for i in range(rate * seconds):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
+        warm_up = [await one() for _ in range(rate)]  # warm the pool and the caches
+        run = await open_loop(one, rate, seconds)
+    errors = sum(status != 200 for status in warm_up + run.outcomes)
     if errors:
         raise RuntimeError(f"{errors} failed requests at {url}")
-    return latencies
+    return run.latencies
 
 
 def loop_lag(gateway_url: str) -> dict[str, float]:

@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from bench.openloop import open_loop
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import bootstrap, migrate, wait_for_unit_directory
@@ -109,7 +110,8 @@ class Load:
                              "sex": "female", "ethnicity": "Kinh", "relation": "head"}]}
         return kind, "POST", "/registry/households", body
 
-    async def one(self, session: aiohttp.ClientSession, scheduled: float) -> None:
+    async def one(self, session: aiohttp.ClientSession) -> str:
+        """One request of the mix: its kind."""
         kind, method, path, body = self.request()
         try:
             async with session.request(method, self.gateway + path, json=body, headers=self.headers) as response:
@@ -120,7 +122,7 @@ class Load:
         except aiohttp.ClientError as exc:
             self.errors[kind] += 1
             self.samples.setdefault(f"{kind} {type(exc).__name__}", str(exc))
-        self.latencies[kind].append(time.perf_counter() - scheduled)
+        return kind
 
     async def imports(self, session: aiohttp.ClientSession, seconds: float) -> None:
         start = 50_000
@@ -159,21 +161,14 @@ class Load:
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
             importer = asyncio.create_task(self.imports(session, seconds))
             renewer = asyncio.create_task(self.renew(session))
-            tasks = []
-            began = time.perf_counter() + 0.05
-            for i in range(rate * seconds):
-                scheduled = began + i / rate
-                delay = scheduled - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(self.one(session, scheduled)))
-            await asyncio.gather(*tasks)
-            finished = time.perf_counter()
+            run = await open_loop(lambda: self.one(session), rate, seconds)
             await importer
             renewer.cancel()
-        every = [v for k, values in self.latencies.items() if k != "import" for v in values]
+        for kind, latency in zip(run.outcomes, run.latencies, strict=True):
+            self.latencies[kind].append(latency)
+        every = run.latencies  # the imports aside
         return {
-            "offered_per_s": rate, "achieved_per_s": round(len(every) / (finished - began), 1),
+            "offered_per_s": rate, "achieved_per_s": round(len(every) / run.elapsed, 1),
             "requests": len(every), "errors": dict(self.errors), "p50_ms": round(1000 * percentile(every, 0.5), 1),
             "p99_ms": round(1000 * percentile(every, 0.99), 1),
             "by_kind": {k: {"n": len(v), "p50_ms": round(1000 * percentile(v, 0.5), 1),

@@ -4,8 +4,9 @@ on embedded PostgreSQL and NATS (or DATABASE_URL / NATS_URL):
 - import: household deliveries imported from a CSV file end to end (upload, every row checked,
   COPY, history, batch events), as rows/s, against the database's own COPY of the same rows into the
   same tables (`deliveries`, `delivery_history`) in the same run. Target: ≥ 50 % of COPY's rate.
-- fund: 50 concurrent clients spending 1,000 VND at a time from one fund until it is empty: negative
-  balances (0), the sum of accepted spends = opening − closing exactly, accepted spends/s (≥ 300).
+- fund: 50 concurrent clients spending 1,000 VND at a time from one fund holding 6,000 such spends until
+  it is empty (each client stops at its first 409) or 30 s have passed: negative balances (0), the sum
+  of accepted spends = opening − closing exactly, accepted spends/s (≥ 300).
 - delivery: `POST /support/deliveries` (eligibility checked against the read model) at a fixed
   offered rate, open loop (requests leave on schedule whatever the answers do): p50/p95/p99, the rate
   answered and the service's CPU per delivery (also as ratios to the baseline read's in the same run).
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +52,7 @@ import orjson
 import psutil
 from sqlalchemy.engine import make_url
 
+from bench.openloop import open_loop
 from bench.stack import bench_stack
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
@@ -186,30 +189,40 @@ async def bench_import(client: httpx.AsyncClient, headers: dict[str, str], db_ur
 
 # ---- fund ---------------------------------------------------------------------------------------------
 async def bench_fund(client: httpx.AsyncClient, headers: dict[str, str], db_url: str, clients: int = 50,
-                     opening: int = 3_000_000_000, amount: int = 1_000, seconds: float = 20.0) -> dict[str, Any]:
+                     opening: int = 6_000_000, amount: int = 1_000, seconds: float = 30.0) -> dict[str, Any]:
     fund = (await client.post("/support/funds", headers=headers, json={"unit": "213", "hierarchy": "v2008"})).json()
     fund_id = fund["id"]
     donated = await client.post(f"/support/funds/{fund_id}/donations", headers=headers, json={
         "amount_vnd": opening, "occurred_on": "2024-10-17", "donor_name": "Bench"})
     assert donated.status_code == 201, donated.text
     accepted, refused, errors = 0, 0, 0
-    deadline = time.perf_counter() + seconds
+    url = f"{client.base_url}/support/funds/{fund_id}/spends"
+    spend_headers = headers | {"content-type": "application/json"}
+    me = psutil.Process()
 
-    async def spender(i: int) -> None:
+    async def spender(session: aiohttp.ClientSession, i: int) -> None:
         nonlocal accepted, refused, errors
+        body = orjson.dumps({"amount_vnd": amount, "occurred_on": "2024-11-01", "purpose": f"Chi {i}"})
         while time.perf_counter() < deadline:
-            response = await client.post(f"/support/funds/{fund_id}/spends", headers=headers, json={
-                "amount_vnd": amount, "occurred_on": "2024-11-01", "purpose": f"Chi {i}"})
-            if response.status_code == 201:
+            async with session.post(url, headers=spend_headers, data=body) as response:
+                await response.read()
+                status = response.status
+            if status == 201:
                 accepted += 1
-            elif response.status_code == 409:
+            elif status == 409:
                 refused += 1
                 return
             else:
                 errors += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(spender(i) for i in range(clients)))
+    # aiohttp: the lighter client (as the delivery's), so that the load generator takes less of the cores
+    # the service and the database share with it.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        client_cpu = sum(me.cpu_times()[:2])
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        await asyncio.gather(*(spender(session, i) for i in range(clients)))
+        client_cpu = sum(me.cpu_times()[:2]) - client_cpu
     elapsed = time.perf_counter() - started
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:
@@ -221,7 +234,8 @@ async def bench_fund(client: httpx.AsyncClient, headers: dict[str, str], db_url:
     finally:
         await conn.close()
     return {"clients": clients, "accepted": accepted, "refused": refused, "errors": errors, "seconds": elapsed,
-            "rate": accepted / elapsed, "opening": opening, "closing": closing, "negative": negative,
+            "rate": accepted / elapsed, "client_cpu": client_cpu / max(accepted, 1), "opening": opening,
+            "closing": closing, "negative": negative,
             "consistent": opening - closing == accepted * amount == spent}
 
 
@@ -231,42 +245,30 @@ async def bench_delivery(url: str, headers: dict[str, str], people: list[tuple[s
     """`POST url` at `rate`/s, open loop (aiohttp: a lighter client than httpx on the shared cores); the
     CPU per delivery of the processes `pids` (the service, and the gateway when going through it)."""
     rng = random.Random(5)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
     headers = headers | {"content-type": "application/json"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
-        async def one(scheduled: float) -> None:
+        async def one() -> int:
             household = people[rng.randrange(len(people))][0]
             body = orjson.dumps({"household_id": household, "programme": "bhyt_poor", "delivered_on": "2024-02-01",
                                  "quantities": [{"measure": "card", "quantity": 4}], "body": "bhxh"})
             try:
                 async with session.post(url, headers=headers, data=body) as response:
                     await response.read()
-                    status = response.status
+                    return response.status
             except aiohttp.ClientError:
-                status = 0  # counted, never hidden
-            latencies.append((time.perf_counter() - scheduled) * 1000)
-            statuses[status] = statuses.get(status, 0) + 1
+                return 0  # counted, never hidden
 
         for _ in range(20):  # warm-up
-            await one(time.perf_counter())
-        latencies.clear()
-        statuses.clear()
-        tasks = []
+            await one()
         cpu_before = [cpu_seconds(pid) for pid in pids]
-        started = time.perf_counter() + 0.05
-        for i in range(rate * seconds):
-            scheduled = started + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+        run = await open_loop(one, rate, seconds)
+    latencies = [s * 1000 for s in run.latencies]
+    statuses = dict(Counter(run.outcomes))  # in the order each status first came
     cpu = [(cpu_seconds(pid) - before) / len(latencies) for pid, before in zip(pids, cpu_before, strict=True)]
     return {"rate": rate, "requests": len(latencies), "statuses": statuses, "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95), "p99": percentile(latencies, 99), "max": max(latencies),
-            "answered_rate": len(latencies) / elapsed, "cpu": cpu[0], "gateway_cpu": cpu[1] if len(cpu) > 1 else None}
+            "answered_rate": len(latencies) / run.elapsed, "cpu": cpu[0],
+            "gateway_cpu": cpu[1] if len(cpu) > 1 else None}
 
 
 # ---- the gateway in front of the service (--gateway) ------------------------------------------------
@@ -425,9 +427,10 @@ async def main(args: argparse.Namespace) -> None:
                     print(f"fund: {f['clients']} clients, {f['accepted']} spends accepted in {f['seconds']:.1f} s = "
                           f"{f['rate']:.0f} spends/s (target ≥ 300) = {f['rate'] / baseline:.2f} × the baseline "
                           f"read's rate; service CPU {spend_cpu * 1000:.2f} ms/spend = "
-                          f"{spend_cpu / read_cpu:.2f} × the read's; negative balances {f['negative']}; "
+                          f"{spend_cpu / read_cpu:.2f} × the read's; load generator CPU "
+                          f"{f['client_cpu'] * 1000:.2f} ms/spend; negative balances {f['negative']}; "
                           f"opening {f['opening']:,} − closing {f['closing']:,} = accepted × 1,000: "
-                          f"{f['consistent']}; errors {f['errors']}")
+                          f"{f['consistent']}; refused (409) {f['refused']}; errors {f['errors']}")
                 if args.import_rows:
                     i = await bench_import(client, headers, db_url, people[args.events:] or people, args.import_rows)
                     print(f"import: {i['rows']:,} rows ({i['mb']:.0f} MB CSV, {i['events']} batch events) in "

@@ -27,7 +27,6 @@ from services.support.settings import SupportSettings
 from shared.permissions import ROLE_PERMISSIONS
 from tests.kit import Stack, auth_headers, eventually, fetch, fresh_database, make_principal, running_app, service_env
 from tests.registry.conftest import PERSONAL_DATA_KEYS
-from tests.support.conftest import housing_repair
 
 WARD, HANOI = "v2008.24.213.07207", "v2008.01.001.00001"
 DISTRICT_OFFICER = make_principal("district_officer", ["v2008.24.213"], ROLE_PERMISSIONS["district_officer"])
@@ -70,6 +69,13 @@ async def _import(running: Running, principal: Any, commune_code: str, count: in
     assert job["status"] == "completed", job
 
 
+def _gift(household_id: str, member_ids: list[str]) -> dict[str, Any]:
+    """A Tết gift, which every household may receive (whether or not the registry recognised a status)."""
+    return {"household_id": household_id, "programme": "tet_gifts", "delivered_on": "2024-02-01",
+            "member_ids": member_ids, "quantities": [{"measure": "portion", "quantity": 1}], "amount_vnd": 500_000,
+            "funding": [{"source": "community", "amount_vnd": 500_000}], "body": "mttq"}
+
+
 @pytest.fixture
 async def running(stack: Stack, registry_db: str, nats_url: str) -> AsyncIterator[Running]:
     support_db = await fresh_database(stack, "support")
@@ -101,10 +107,15 @@ async def test_old_households_get_indicators_members_and_codes_from_the_republis
     await fetch(running.support_db, "UPDATE sp_households SET household_code = NULL, member_ids = NULL, "
                                     "deprived_indicators = NULL")
     await fetch(running.support_db, "DELETE FROM sp_households WHERE id = $1", uuid.UUID(api_household))
-    poor = next(i for i, r in truth.items() if r["status"] == "poor" and r["unit_path"] == WARD)
-    head = truth[poor]["member_ids"][0]
+    # The registry's household status is the recognised one: null for every household here (an import's
+    # assessments are recorded, not recognised), and support's read model holds exactly that.
+    registry_rows = await fetch(running.registry_db, "SELECT id, status FROM households")
+    statuses = {str(r["id"]): r["status"] for r in registry_rows}
+    assert {i: r["status"] for i, r in truth.items()} == statuses and set(statuses.values()) == {None}
+    imported = next(i for i, r in truth.items() if r["deprived_indicators"] is not None and r["unit_path"] == WARD)
+    head = truth[imported]["member_ids"][0]
     refused = await running.support.post("/support/deliveries", headers=auth_headers(WARD_SUPPORT),
-                                         json=housing_repair(poor, member_ids=[head]))
+                                         json=_gift(imported, member_ids=[head]))
     assert refused.status_code == 422 and "has not yet told" in refused.json()["errors"][0]["reason"]
 
     # Bắc Giang province only, two households a transaction.
@@ -119,7 +130,7 @@ async def test_old_households_get_indicators_members_and_codes_from_the_republis
             assert (row["household_code"], row["member_ids"], row["deprived_indicators"]) == (None, None, None)
     assert rows[api_household]["member_ids"][0] == truth[api_household]["member_ids"][0]  # the head first
     delivered = await running.support.post("/support/deliveries", headers=auth_headers(WARD_SUPPORT),
-                                           json=housing_repair(poor, member_ids=[head]))
+                                           json=_gift(imported, member_ids=[head]))
     assert delivered.status_code == 201, delivered.text
 
     # The whole country through the command line, then once more: every row as the registry holds it.

@@ -4,9 +4,11 @@ Idempotency-Key, If-Match corrections, voids, history, and the events reporting 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import orjson
 
+from services.registry import events as registry_events
 from services.reporting.support.rules import delivery_row
 from services.support.households.rebuild import rebuild
 from shared.events import Event
@@ -321,3 +323,74 @@ async def test_the_read_model_is_rebuilt_from_the_registry_stream(support: Suppo
     # The live consumer goes on after the rebuild: a later change applies once.
     await support.publish([assessed(poor, A0, 2025, "near_poor", "poor", "escaped_poverty", 2)])
     await support.wait_version(poor, 2)
+
+
+def _registry_household(household_id: str, head: str, version: int, status: str | None) -> dict[str, Any]:
+    """A household row as the registry's event builders read it (an import's: code, commune, one head)."""
+    return {"id": household_id, "unit_path": A0, "commune_code": "07207", "household_code": f"NQ-{head[:6]}",
+            "village": "Tổ 3", "member_count": 3, "ethnic_minority": False, "policy_family": False,
+            "social_protection": False, "area": "urban", "status": status, "version": version}
+
+
+async def test_an_imported_household_is_eligible_once_the_registry_recognises_it(support: Support) -> None:
+    """The registry's import records an assessment and leaves the household's status null until a review
+    recognises it: the read model follows the household's status, not the import item's assessment."""
+    household, head = str(uuid.uuid4()), str(uuid.uuid4())
+    assessment = {"id": str(uuid.uuid4()), "review_year": 2024, "status": "poor", "standard": "decree-07-2021",
+                  "deprived_indicators": ["housing_quality", "latrine"]}
+    item = {**registry_events.assessed_payload(_registry_household(household, head, 1, None), assessment, None,
+                                               "newly_poor"),
+            "version": 1, "unit_path": A0, "household_code": f"NQ-{head[:6]}", "member_ids": [head]}
+    await support.publish([registry_events.assessed_batch(str(uuid.uuid4()), A0, "07207", [item])])
+    await support.wait_version(household, 1)
+    rows = "SELECT status, status_year, household_code, member_ids, deprived_indicators, version FROM sp_households"
+    assert [dict(r) for r in await fetch(support.db_url, rows)] == [{
+        "status": None, "status_year": None, "household_code": f"NQ-{head[:6]}", "member_ids": [head],
+        "deprived_indicators": ["housing_quality", "latrine"], "version": 1}]
+    assert await support.count("sp_household_transitions") == 0  # recorded, not recognised
+
+    power = {"household_id": household, "programme": "electricity", "delivered_on": "2024-06-01",
+             "member_ids": [head], "amount_vnd": 150_000,
+             "funding": [{"source": "state_central", "amount_vnd": 150_000}], "body": "dien_luc"}
+    refused = await support.call("POST", "/support/deliveries", OFFICER_A0, json=power)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "not_eligible" and problem["household_status"] is None
+    assert problem["eligible"] == ["poor"] and "electricity" in problem["detail"]
+    assert "none (never recognised)" in problem["detail"]
+    assert await support.count("deliveries") == 0
+    # An officer holding the override records it as an exception.
+    excepted = await support.call("POST", "/support/deliveries", DISTRICT_A_OFFICER,
+                                  json={**power, "override_reason": "Hộ mới nhập, chờ bình xét"})
+    assert excepted.status_code == 201, excepted.text
+    assert excepted.json()["eligibility_exception"] is True and excepted.json()["household_status"] is None
+    assert "none (never recognised)" in excepted.json()["eligibility_rule"]
+
+    # The commune's review recognises it (the household's version 2), then a member joins (an update
+    # carrying the recognised status, version 3).
+    recognised = _registry_household(household, head, 2, "poor")
+    await support.publish([registry_events.household_assessed(recognised, assessment, None, "newly_poor")])
+    await support.wait_version(household, 2)
+    accepted = await support.call("POST", "/support/deliveries", OFFICER_A0, json=power)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["household_status"] == "poor" and accepted.json()["eligibility_exception"] is False
+    transitions = "SELECT review_year, status, previous_status, transition FROM sp_household_transitions"
+    assert [tuple(r) for r in await fetch(support.db_url, transitions)] == [(2024, "poor", None, "newly_poor")]
+    spouse = str(uuid.uuid4())
+    await support.publish([registry_events.household_updated(
+        {**_registry_household(household, head, 3, "poor"), "member_count": 4}, [head, spouse])])
+    await support.wait_version(household, 3)
+    [row] = await fetch(support.db_url, rows)
+    assert (row["status"], row["status_year"], row["member_ids"]) == ("poor", 2024, [head, spouse])
+    again = await support.call("POST", "/support/deliveries", OFFICER_A0, json={**power, "member_ids": [spouse]})
+    assert again.status_code == 201 and again.json()["household_status"] == "poor", again.text
+
+    # Replaying the stream gives the same read model.
+    everything = ("SELECT h.*, t.review_year, t.status AS t_status, t.transition, t.recognised_at FROM sp_households h "
+                  "LEFT JOIN sp_household_transitions t ON t.household_id = h.id")
+    before = [{k: v for k, v in r.items() if k != "applied_at"} for r in await fetch(support.db_url, everything)]
+    await fetch(support.db_url, "DELETE FROM sp_households")
+    await fetch(support.db_url, "DELETE FROM sp_household_transitions")
+    await rebuild(support.db_url, support.app.state.settings.nats_url)
+    after = [{k: v for k, v in r.items() if k != "applied_at"} for r in await fetch(support.db_url, everything)]
+    assert after == before

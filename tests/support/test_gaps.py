@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from shared.events import Event
+from tests.kit import fetch
 from tests.support.conftest import (
     A0,
     A1,
@@ -173,7 +174,10 @@ async def test_the_housing_gap_of_another_unit_is_not_shown(support: Support) ->
         assert exported.content.decode("utf-8-sig").strip().count("\n") == 0, officer.role  # the header only
 
 
-async def test_a_bulk_registry_import_tells_the_indicators_too(support: Support) -> None:
+async def test_a_bulk_registry_import_tells_the_indicators_and_the_gaps_wait_for_the_recognition(
+        support: Support) -> None:
+    """An import's assessment is recorded, not recognised (the registry's household status stays null):
+    the household is in no gap until a review recognises it poor or near-poor."""
     household = str(uuid.uuid4())
     item = {**assessed(household, A0, 2024, "poor", None, "newly_poor", 1, ["housing_area", "latrine"]).payload,
             "version": 1, "unit_path": A0}
@@ -181,6 +185,16 @@ async def test_a_bulk_registry_import_tells_the_indicators_too(support: Support)
                                  subject_id=str(uuid.uuid4()), unit_code="07207", unit_path=A0,
                                  payload={"items": [item]})])
     await support.wait_version(household, 1)
+    held = await fetch(support.db_url, "SELECT status, deprived_indicators FROM sp_households WHERE id = $1",
+                       uuid.UUID(household))
+    assert (held[0]["status"], held[0]["deprived_indicators"]) == (None, ["housing_area", "latrine"])
+    for gap in ("housing", "health-insurance"):
+        unrecognised = await support.call("GET", f"/support/gaps/{gap}", OFFICER_A0, params={"year": 2024})
+        assert unrecognised.status_code == 200 and unrecognised.json()["total"] == 0, gap
+    await support.publish([assessed(household, A0, 2024, "poor", None, "newly_poor", 2, ["housing_area", "latrine"])])
+    await support.wait_version(household, 2)
     gap = (await support.call("GET", "/support/gaps/housing", OFFICER_A0, params={"year": 2024})).json()
-    assert gap["items"][0]["household_id"] == household
+    assert [i["household_id"] for i in gap["items"]] == [household]
     assert gap["items"][0]["deprived_indicators"] == ["housing_area", "latrine"]
+    cards = (await support.call("GET", "/support/gaps/health-insurance", OFFICER_A0, params={"year": 2024})).json()
+    assert [i["household_id"] for i in cards["items"]] == [household]

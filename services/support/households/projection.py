@@ -6,6 +6,11 @@ Units (`registry.unit.changed`), households (`registered`, `updated`, `removed`,
 update when newer, and at the version held it fills only what the row lacks — indicators, members,
 code) and the recognised transitions (from `assessed`, newest version per household and review year,
 with the event's time as when the registry recognised it).
+`status` is the registry's household status, the recognised one: `registered`, `updated` and `restated`
+carry it, `assessed` (a recognition) sets it. An import's `assessed_batch` item is an assessment the
+registry only recorded (the household's status stays null there until a review recognises it): it makes
+the household known — unit, commune, code, members, member count, indicators — with status null, and
+records no transition.
 One statement per batch of events; the consumer runs in a system session.
 """
 
@@ -153,37 +158,39 @@ def _joined(codes: Any) -> str | None:
     return None if codes is None else ",".join(str(c) for c in codes)
 
 
-def _assessed_rows(item: dict[str, Any], version: int, unit_path: str | None,
-                   occurred_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-    household = {"id": item["household_id"], "unit_path": item.get("unit_path") or unit_path,
-                 "household_code": item.get("household_code"), "commune_code": item["commune_code"],
-                 "status": item["status"],
-                 "status_year": item["review_year"], "member_count": item.get("member_count"),
-                 "deprived": _joined(item.get("deprived_indicators")), "members": _joined(item.get("member_ids")),
-                 "removed": False,
-                 "version": version, "changed_at": occurred_at, "keep_status": False}
-    transition = {"id": item["household_id"], "year": item["review_year"], "unit_path": household["unit_path"],
-                  "status": item["status"], "previous": item.get("previous_status"),
-                  "transition": item.get("transition"), "version": version, "recognised_at": occurred_at}
-    return household, transition
+def _assessed_household(item: dict[str, Any], version: int, unit_path: str | None,
+                        occurred_at: datetime) -> dict[str, Any]:
+    """The household an assessment payload describes, without its status (`on_assessed` adds it)."""
+    return {"id": item["household_id"], "unit_path": item.get("unit_path") or unit_path,
+            "household_code": item.get("household_code"), "commune_code": item["commune_code"],
+            "status": None, "status_year": None, "member_count": item.get("member_count"),
+            "deprived": _joined(item.get("deprived_indicators")), "members": _joined(item.get("member_ids")),
+            "removed": False, "version": version, "changed_at": occurred_at, "keep_status": False}
 
 
-async def _apply_assessed(session: AsyncSession, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    await _apply_households(session, [h for h, _ in pairs])
-    transitions = _newest([t for _, t in pairs], ("id", "year"))
+async def on_assessed(session: AsyncSession, events: list[Event]) -> None:
+    """A recognition: the household's new status and year, and the transition recognised."""
+    households = [{**_assessed_household(e.payload, e.version, e.unit_path, e.occurred_at),
+                   "status": e.payload["status"], "status_year": e.payload["review_year"]} for e in events]
+    await _apply_households(session, households)
+    transitions = _newest([{"id": h["id"], "year": h["status_year"], "unit_path": h["unit_path"],
+                            "status": h["status"], "previous": e.payload.get("previous_status"),
+                            "transition": e.payload.get("transition"), "version": e.version,
+                            "recognised_at": e.occurred_at} for h, e in zip(households, events, strict=True)],
+                          ("id", "year"))
     if transitions:
         await session.execute(_TRANSITIONS, _columns(transitions, ("id", "year", "unit_path", "status", "previous",
                                                                    "transition", "version",
                                                                    "recognised_at")))
 
 
-async def on_assessed(session: AsyncSession, events: list[Event]) -> None:
-    await _apply_assessed(session, [_assessed_rows(e.payload, e.version, e.unit_path, e.occurred_at) for e in events])
-
-
 async def on_assessed_batch(session: AsyncSession, events: list[Event]) -> None:
-    await _apply_assessed(session, [_assessed_rows(item, int(item["version"]), item.get("unit_path"), e.occurred_at)
-                                    for e in events for item in e.payload.get("items") or []])
+    """An import's households (new, version 1): known with everything the item tells but the status — the
+    item's is an assessment the registry recorded and has not recognised, so the household's status is
+    null there, and no transition was recognised."""
+    await _apply_households(session, [_assessed_household(item, int(item["version"]), item.get("unit_path"),
+                                                          e.occurred_at)
+                                      for e in events for item in e.payload.get("items") or []])
 
 
 HANDLERS = {
