@@ -145,7 +145,32 @@ async def test_an_import_reads_only_the_entries_its_caller_s_whole_scope_may_use
     [error] = refused.json()["errors"]
     assert error["column"] == "Mã chương trình" and PROVINCE in error["reason"]
     assert await support.count("deliveries") == 0
+    money = [["07207", household, "school_meals", "2024-10-01", "vnd", "500000", "", "", "hlhpn"]]
+    refused = await support.call("POST", "/support/imports", OFFICER_A0,
+                                 files={"file": ("x.csv", csv_of(money), "text/csv")})
+    assert refused.status_code == 422  # money goes in the amount column, never as a quantity
+    assert [e["column"] for e in refused.json()["errors"]] == ["Đơn vị tính"]
     accepted = await support.call("POST", "/support/imports", OFFICER_A0,
                                   files={"file": ("x.csv", csv_of(rows), "text/csv")})
     assert accepted.status_code == 201, accepted.text
     assert await support.count("deliveries") == 1
+
+
+async def test_standards_of_one_key_may_not_overlap_in_dates(support: Support) -> None:
+    def standard(start: str, end: str | None, value: int) -> dict[str, Any]:
+        return {"key": "per_meal", "value": value, "measure": "portion", "valid_from": start, "valid_to": end}
+
+    overlapping = {**SCHOOL_MEALS, "fields": {**SCHOOL_MEALS["fields"], "standards": [
+        standard("2024-09-01", "2025-06-30", 15_000), standard("2025-01-01", None, 20_000)]}}
+    refused = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=overlapping)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "fields.standards" and "overlap" in error["reason"]
+    nothing = await support.call("GET", "/support/catalogue/history", PROVINCE_OFFICER, params={
+        "catalogue": "programme", "entry": "school_meals"})
+    assert nothing.status_code == 404  # nothing stored
+    following = {**SCHOOL_MEALS, "fields": {**SCHOOL_MEALS["fields"], "standards": [
+        standard("2024-09-01", "2024-12-31", 15_000), standard("2025-01-01", None, 20_000),
+        {**standard("2024-09-01", None, 2), "key": "meals_per_day"}]}}
+    made = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=following)
+    assert made.status_code == 201, made.text

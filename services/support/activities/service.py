@@ -13,7 +13,7 @@ from services.support import events, history
 from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import use_refusal
+from services.support.catalogue.rules import MONEY_MEASURES, use_refusal
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, not_found
@@ -64,6 +64,9 @@ async def record(session: AsyncSession, principal: Principal, body: ActivityIn) 
                            "reason": f"{body.kind} counts {', '.join(allowed)}, not {m.measure}"})
         if m.measure in seen:
             errors.append({"field": f"measures.{i}.measure", "reason": f"{m.measure} is given twice"})
+        if m.measure in MONEY_MEASURES and m.quantity != m.quantity.to_integral_value():
+            errors.append({"field": f"measures.{i}.quantity", "reason": f"{m.measure} is money: whole VND "
+                                                                         "(250.4 million is 250400000)"})
         seen.add(m.measure)
     if errors:
         raise Problem(422, "validation_error", "Invalid activity",

@@ -238,8 +238,10 @@ async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) 
 
 def _not_voided(delivery: Delivery) -> None:
     if delivery.status == rules.VOIDED:
-        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more.",
-                       void_reason=delivery.void_reason)
+        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more. "
+                       "Nothing was changed.", field="delivery_id", delivery_id=str(delivery.id),
+                       void_reason=delivery.void_reason,
+                       errors=[{"field": "delivery_id", "reason": f"delivery {delivery.id} is voided"}])
 
 
 async def correct(session: AsyncSession, principal: Principal, delivery: Delivery, patch: DeliveryPatch) -> Delivery:
@@ -277,6 +279,11 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     programme = _check(refs, state, delivery.unit_path)
     if patch.funding is not None:
         await _check_fund_spends(session, delivery, state["funding"])
+    if delivery.sponsorship_id is not None and (state["programme"] != delivery.programme
+                                                or state["delivered_on"] != delivery.delivered_on):
+        # Still one of its households, within its period: else the delivery would count against it wrongly.
+        await sponsorships.check_delivery(session, delivery.sponsorship_id, delivery.household_id,  # type: ignore[arg-type]
+                                          state["delivered_on"])
     before = snapshot(delivery)
     if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
                                              or state["delivered_on"] != delivery.delivered_on):

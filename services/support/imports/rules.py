@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from typing import Any
 
-from services.support.catalogue.rules import Programme
+from services.support.catalogue.rules import MONEY_MEASURES, Programme
 from services.support.deliveries.rules import funding_problems
 from shared.text import UnsafeText, clean_text
 
@@ -216,7 +216,9 @@ class RowReader:
                 quantity = Decimal(values["quantity"].replace(",", "."))
                 if not quantity.is_finite() or quantity <= 0:
                     raise InvalidOperation
-                if programme is not None and values["measure"] not in programme.measures:
+                if values["measure"] in MONEY_MEASURES:
+                    bad("measure", f"'{values['measure']}' is money: write it in the amount column")
+                elif programme is not None and values["measure"] not in programme.measures:
                     bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
                 quantities.append({"measure": values["measure"], "quantity": format(quantity.normalize(), "f")})
             except InvalidOperation:
