@@ -4,8 +4,9 @@ One mechanism for every kind (deliveries, sponsorships, body activities, catalog
 kind has its own table (its id column, and `unit_path` when the kind is scoped) with the columns of
 `HistoryColumns`; `record` adds the entry of a change to the caller's session, so it is written in
 the transaction of the change (`entry` builds one row); `query` is an item's history, oldest first;
-`HistoryOut` is how the API answers it. A new item's entry holds the whole snapshot in `after`; a change holds only
-the fields that changed, on both sides (`changes`).
+`HistoryOut` is how the API answers it, and `page` is one page of it, what each kind's history
+route answers. A new item's entry holds the whole snapshot in `after`; a change holds only the
+fields that changed, on both sides (`changes`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shared import clock
 from shared.context import request_id_var
 from shared.db import Scoped
 from shared.events import uuid7
+from shared.pagination import Page, PageParams, paginate
 from shared.principal import Principal
 
 H = TypeVar("H", bound="HistoryColumns")
@@ -118,3 +120,9 @@ def query(model: type[H], **key: Any) -> Select[H]:
     for name, value in key.items():
         statement = statement.where(getattr(model, name) == value)
     return statement.order_by(model.version, model.at)
+
+
+async def page(session: AsyncSession, paging: PageParams, model: type[H], **key: Any) -> Page[HistoryOut]:
+    """One page of an item's history as the API answers it (the route has found the item first, under
+    the item's own scope rule: an item the caller may not see is a 404, not an empty history)."""
+    return await paginate(session, query(model, **key), paging, out)

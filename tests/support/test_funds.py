@@ -59,7 +59,12 @@ async def test_donations_spends_and_a_transfer_down_make_the_statement(support: 
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     values = [row for row in sheet.iter_rows(values_only=True)]
-    assert ("Số dư cuối kỳ", 95_000_000, "95.00 triệu đồng") in [row[:3] for row in values]
+    # Money is numbers, not text such as "95.00 triệu đồng" (which a Vietnamese reader may take for 95
+    # thousand): VND and million VND, formatted by Excel in the reader's locale.
+    assert ("Số dư đầu kỳ", 15_000_000, 15) in [row[:3] for row in values]
+    assert ("Số dư cuối kỳ", 95_000_000, 95) in [row[:3] for row in values]
+    closing = next(row for row in sheet.iter_rows() if row[0].value == "Số dư cuối kỳ")
+    assert (closing[1].number_format, closing[2].number_format) == ("#,##0", "#,##0.00")
     assert any(row[1] == "Chuyển quỹ cấp dưới" and row[2] == -20_000_000 for row in values)
     # The contract: reporting's projection reads every fund event into signed ledger lines.
     lines = []

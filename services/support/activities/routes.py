@@ -78,4 +78,4 @@ async def void_activity(activity_id: UUID, body: VoidIn, principal: Writer, sess
 async def activity_history(activity_id: UUID, principal: Reader, session: DbSession,
                            paging: Paging) -> Page[history.HistoryOut]:
     item = await service.load(session, activity_id)
-    return await paginate(session, history.query(ActivityHistory, activity_id=item.id), paging, history.out)
+    return await history.page(session, paging, ActivityHistory, activity_id=item.id)

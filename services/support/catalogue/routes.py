@@ -11,7 +11,7 @@ from services.support import history
 from services.support.catalogue import repository, rules, service
 from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import EntryIn, EntryOut
-from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, paginate, problems
+from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, problems
 from shared.errors import not_found
 
 router = APIRouter(prefix="/support/catalogue", tags=["support catalogue"])
@@ -57,5 +57,4 @@ async def entry_history(catalogue: Annotated[CatalogueName, Query()], entry: Ent
     item = await repository.entry(session, catalogue, entry)
     if item is None or not rules.visible_to(item.owner_path, principal.scope_paths):
         raise not_found("catalogue entry", f"{catalogue}:{entry}")
-    return await paginate(session, history.query(CatalogueHistory, catalogue=catalogue, code=entry), paging,
-                          history.out)
+    return await history.page(session, paging, CatalogueHistory, catalogue=catalogue, code=entry)

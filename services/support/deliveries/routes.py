@@ -137,7 +137,7 @@ async def void_delivery(delivery_id: UUID, body: VoidIn, principal: Writer, sess
 async def delivery_history(delivery_id: UUID, principal: Reader, session: DbSession,
                            paging: Paging) -> Page[history.HistoryOut]:
     delivery = await service.load(session, delivery_id)
-    return await paginate(session, history.query(DeliveryHistory, delivery_id=delivery.id), paging, history.out)
+    return await history.page(session, paging, DeliveryHistory, delivery_id=delivery.id)
 
 
 @router.get("/households/{household_id}/deliveries", response_model=Page[DeliveryOut], responses=problems(404),

@@ -111,4 +111,4 @@ async def end_sponsorship(sponsorship_id: UUID, body: EndIn, principal: Writer, 
 async def sponsorship_history(sponsorship_id: UUID, principal: Reader, session: DbSession,
                               paging: Paging) -> Page[history.HistoryOut]:
     item = await service.load(session, sponsorship_id)
-    return await paginate(session, history.query(SponsorshipHistory, sponsorship_id=item.id), paging, history.out)
+    return await history.page(session, paging, SponsorshipHistory, sponsorship_id=item.id)
