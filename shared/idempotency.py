@@ -126,13 +126,16 @@ async def purge_expired(session: AsyncSession) -> int:
 
 
 async def idempotent(request: Request, session: AsyncSession, principal: Principal,
-                     run: Callable[[], Awaitable[Response]]) -> Response:
-    """Run a create at most once per Idempotency-Key (when the request carries one)."""
+                     run: Callable[[], Awaitable[Response]], body: bytes | None = None) -> Response:
+    """Run a create at most once per Idempotency-Key (when the request carries one). `body`: what tells
+    one request from another (default the request's body); an upload passes its file's bytes, since a
+    retry's multipart body has another boundary."""
     raw = request.headers.get(HEADER)
     if raw is None:
         return await run()
     key = _check_key(raw)
-    body = await request.body()
+    if body is None:
+        body = await request.body()
     method, path = request.method, request.url.path
     sealer: ResponseSealer | None = getattr(request.app.state, "idempotency_sealer", None)
     replay = await claim(session, principal.id, key, method, path, body, sealer)

@@ -28,19 +28,25 @@ from services.registry.settings import RegistrySettings
 from shared import clock
 from shared.permissions import ROLE_PERMISSIONS
 from shared.principal import Principal
-from tests.kit import auth_headers, make_principal, running_app, scope_unit, service_env
+from tests.kit import auth_headers, eventually, make_principal, running_app, scope_unit, service_env
 from tests.registry.conftest import PERSONAL_DATA_KEYS, registry_db, units_template  # noqa: F401 - fixtures
-from tests.registry.households_helpers import HOME
+from tests.registry.households_helpers import HOME, commune_officer, household_body
 
 _serial = itertools.count(1)
 
 
 @pytest.fixture
-async def dci_client(registry_db: str, nats_url: str,  # noqa: F811 - the imported fixture
-                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+def fast_dci_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry's DCI worker, for the apps started after it: it looks for work every 0.1 s and
+    tries a refused callback again after 0.2 s, then at most every 0.5 s."""
     monkeypatch.setenv("REGISTRY_DCI_POLL_SECONDS", "0.1")
     monkeypatch.setenv("REGISTRY_DCI_RETRY_BASE_SECONDS", "0.2")
     monkeypatch.setenv("REGISTRY_DCI_RETRY_CAP_SECONDS", "0.5")
+
+
+@pytest.fixture
+async def dci_client(registry_db: str, nats_url: str,  # noqa: F811 - the imported fixture
+                     fast_dci_worker: None, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("REGISTRY_DCI_CALLBACK_TIMEOUT_SECONDS", "2")
     settings = RegistrySettings(**service_env("registry", registry_db, nats_url, **PERSONAL_DATA_KEYS))
     async with running_app(create_app(settings)) as client:
@@ -127,6 +133,10 @@ class Receiver:
     def of(self, action: str) -> list[dict[str, Any]]:
         return [r["body"] for r in self.received if r["body"]["header"]["action"] == action]
 
+    async def arrived(self, action: str) -> list[dict[str, Any]]:
+        """`of(action)` as a check for `eventually`."""
+        return self.of(action)
+
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
@@ -156,3 +166,31 @@ async def async_search(client: httpx.AsyncClient, number: str, receiver: Receive
     ack = (await client.post("/registry/search", json=body, headers=system("bhxh", HOME))).json()
     assert ack["message"]["ack_status"] == "ACK", ack
     return str(ack["message"]["correlation_id"])
+
+
+async def a_household_for_bhxh(client: httpx.AsyncClient, receiver: Receiver) -> tuple[dict[str, Any], str]:
+    """Client `bhxh` registered with `receiver`'s URL for its callbacks, and a new household of two
+    members: (the household, its second member's citizen ID)."""
+    body = household_body(members=2)
+    await register_client(client, "bhxh", callback_urls=[receiver.url])
+    created = await client.post("/registry/households", json=body, headers=commune_officer())
+    assert created.status_code == 201, created.text
+    return created.json(), body["members"][1]["citizen_id"]
+
+
+async def a_callback_waiting(client: httpx.AsyncClient, number: str, receiver: Receiver) -> str:
+    """An async search by `number` answered (its correlation id returned), then a second one whose
+    answer waits, sealed, for the client: `receiver` is down (503) and has refused it once. Needs
+    client `bhxh` registered with `receiver`'s URL (`a_household_for_bhxh`) and the fast worker
+    (`fast_dci_worker`)."""
+    answered = await async_search(client, number, receiver)
+    await eventually(lambda: receiver.arrived("on-search"))
+    receiver.received.clear()
+    receiver.status = 503
+    await async_search(client, number, receiver)
+
+    async def refused() -> bool:
+        return receiver.refused >= 1
+
+    await eventually(refused)
+    return answered

@@ -169,15 +169,11 @@ async def test_callbacks_and_notifications_are_encrypted_to_the_client(
     assert _decrypt(on_subscribe["message"], private)["subscribe_response"][0]["status"] == "succ"
 
     registered, _ = await _person(enc_client)
-    [notified] = await eventually(lambda: _of(receiver, "notify"))
+    [notified] = await eventually(lambda: receiver.arrived("notify"))
     validate(notified, NOTIFY)
     assert notified["header"]["is_msg_encrypted"] is True
     event = _decrypt(notified["message"], private)["notify_event"][0]
     assert event["data"]["reg_records"]["group_identifier"][0]["identifier_value"] == registered["id"]
-
-
-async def _of(receiver: Receiver, action: str) -> list[dict[str, Any]]:
-    return receiver.of(action)
 
 
 async def test_encryption_keys_are_checked_when_registered(enc_client: httpx.AsyncClient) -> None:
@@ -191,7 +187,6 @@ async def test_encryption_keys_are_checked_when_registered(enc_client: httpx.Asy
             "client_id": "x", "display_name": "X", "public_keys": keys})
         assert response.status_code == 422, response.text
         assert field in [e["field"] for e in response.json()["errors"]], response.text
-
 
 
 async def test_a_registry_without_an_encryption_key_refuses_encrypted_messages(

@@ -4,45 +4,32 @@ still hands out an async search's answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from services.registry.rekey import rekey
 from shared.crypto import generate_key
-from tests.dci.conftest import Receiver, async_search, envelope, register_client, registry_app, system
+from tests.dci.conftest import (
+    Receiver,
+    a_callback_waiting,
+    a_household_for_bhxh,
+    envelope,
+    registry_app,
+    system,
+)
 from tests.dci.subscribing import criteria, event_of, make_poor, notifications, subscribe
 from tests.kit import eventually, fetch
 from tests.registry.conftest import PERSONAL_DATA_KEYS
-from tests.registry.households_helpers import HOME, commune_officer, household_body
+from tests.registry.households_helpers import HOME
 from tests.registry.test_rekey import cipher
 
 
 async def test_dci_keeps_working_under_new_personal_data_keys(
-        registry_db: str, nats_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REGISTRY_DCI_POLL_SECONDS", "0.1")
-    monkeypatch.setenv("REGISTRY_DCI_RETRY_BASE_SECONDS", "0.2")
-    monkeypatch.setenv("REGISTRY_DCI_RETRY_CAP_SECONDS", "0.5")
+        registry_db: str, nats_url: str, receiver: Receiver, fast_dci_worker: None) -> None:
     new_keys = {"personal_data_key": generate_key(), "personal_data_hash_key": generate_key()}
-    body = household_body(members=2)
-    number = body["members"][1]["citizen_id"]
     async with registry_app(registry_db, nats_url) as client:
-        await register_client(client, "bhxh", callback_urls=[receiver.url])
-        created = await client.post("/registry/households", json=body, headers=commune_officer())
-        assert created.status_code == 201, created.text
-        household = created.json()
+        household, number = await a_household_for_bhxh(client, receiver)
         await subscribe(client, "bhxh", HOME, [criteria("status_changed", "person", {
             "type": "NationalID", "value": number}, filter_type="idtype-value")], receiver)
-        answered = await async_search(client, number, receiver)
-        await eventually(lambda: _of(receiver, "on-search"))
-        receiver.received.clear()
-        receiver.status = 503  # down: this answer waits, sealed, through the change of keys
-        await async_search(client, number, receiver)
-
-        async def refused() -> bool:
-            return receiver.refused >= 1
-
-        await eventually(refused)
+        # A second search's answer waits, sealed, through the change of keys.
+        answered = await a_callback_waiting(client, number, receiver)
 
     result = await rekey(registry_db, cipher(PERSONAL_DATA_KEYS), cipher(new_keys))
     assert result.dci.people == 1 and result.dci.unreadable == 0
@@ -52,7 +39,7 @@ async def test_dci_keeps_working_under_new_personal_data_keys(
 
     receiver.status = 200
     async with registry_app(registry_db, nats_url, new_keys) as client:
-        [waited] = await eventually(lambda: _of(receiver, "on-search"))
+        [waited] = await eventually(lambda: receiver.arrived("on-search"))
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
         status = await client.post("/registry/sync/txn/status", headers=system("bhxh", HOME), json=envelope(
             "txn-status", "bhxh", {"transaction_id": "S-1", "txnstatus_request": {
@@ -64,7 +51,3 @@ async def test_dci_keeps_working_under_new_personal_data_keys(
         await make_poor(client, household)
         [notified] = await notifications(receiver, 1)
         assert event_of(notified)["data"]["reg_records"]["group_identifier"][0]["identifier_value"] == household["id"]
-
-
-async def _of(receiver: Receiver, action: str) -> list[dict[str, Any]]:
-    return receiver.of(action)

@@ -5,8 +5,6 @@ notification exactly once, whichever process queued it and whichever process del
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from tests.dci.conftest import ADMIN, Receiver, envelope, system
@@ -38,7 +36,7 @@ async def test_two_registry_processes_deliver_each_notification_once(
             return bool(answer.json()["message"]["ack_status"] == "ACK")
 
         await eventually(subscribed, timeout=20)
-        await eventually(lambda: _of(receiver, "on-subscribe"))
+        await eventually(lambda: receiver.arrived("on-subscribe"))
 
         # The subscriber is down while the households come in, through both processes in turn.
         receiver.status = 503
@@ -72,7 +70,3 @@ async def test_two_registry_processes_deliver_each_notification_once(
         # Both processes consumed the registry's events (the notifications came from both sides).
         applied = [metric(await p.metrics(), "events_applied_total", consumer="registry-dci") for p in (one, two)]
         assert all(a > 0 for a in applied), f"both processes took a share of the events: {applied}"
-
-
-async def _of(receiver: Receiver, action: str) -> list[dict[str, Any]]:
-    return receiver.of(action)

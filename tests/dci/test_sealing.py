@@ -23,23 +23,24 @@ from shared import clock
 from shared.crypto import generate_key
 from shared.db import asyncpg_dsn
 from shared.migrations import upgrade
-from tests.dci.conftest import Receiver, async_search, envelope, register_client, registry_app, system
+from tests.dci.conftest import (
+    Receiver,
+    a_callback_waiting,
+    a_household_for_bhxh,
+    envelope,
+    registry_app,
+    system,
+)
 from tests.dci.spec.schemas import ON_SEARCH, validate
 from tests.kit import Stack, eventually, fetch, fresh_database, scalar
 from tests.registry.conftest import PERSONAL_DATA_KEYS
-from tests.registry.households_helpers import HOME, commune_officer, household_body
+from tests.registry.households_helpers import HOME
 from tests.registry.test_rekey import cipher
 
 SEALED = (("dci_transactions", ("request_sealed", "response_sealed")), ("dci_deliveries", ("body_sealed",)))
 
 
-@pytest.fixture(autouse=True)
-def _fast_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REGISTRY_DCI_POLL_SECONDS", "0.1")
-    monkeypatch.setenv("REGISTRY_DCI_RETRY_BASE_SECONDS", "0.2")
-    monkeypatch.setenv("REGISTRY_DCI_RETRY_CAP_SECONDS", "0.5")
-
-
+pytestmark = pytest.mark.usefixtures("fast_dci_worker")
 
 
 async def _sealed_values(registry_db: str) -> list[tuple[str, str, Any, bytes, bool]]:
@@ -54,23 +55,10 @@ async def _sealed_values(registry_db: str) -> list[tuple[str, str, Any, bytes, b
 async def _with_a_waiting_callback(registry_db: str, nats_url: str, receiver: Receiver) -> tuple[dict[str, Any], str]:
     """A household, an async search answered (its answer kept), a second one whose callback waits (the
     client is down). (household, correlation id of the answered search)."""
-    body = household_body(members=2)
-    number = body["members"][1]["citizen_id"]
     async with registry_app(registry_db, nats_url) as client:
-        await register_client(client, "bhxh", callback_urls=[receiver.url])
-        created = await client.post("/registry/households", json=body, headers=commune_officer())
-        assert created.status_code == 201, created.text
-        answered = await async_search(client, number, receiver)
-        await eventually(lambda: _of(receiver, "on-search"))
-        receiver.received.clear()
-        receiver.status = 503
-        await async_search(client, number, receiver)
-
-        async def refused() -> bool:
-            return receiver.refused >= 1
-
-        await eventually(refused)
-    return created.json(), answered
+        household, number = await a_household_for_bhxh(client, receiver)
+        answered = await a_callback_waiting(client, number, receiver)
+    return household, answered
 
 
 async def _as_sealed_before(registry_db: str, keys: PersonalDataCipher) -> int:
@@ -122,7 +110,7 @@ async def test_rows_sealed_before_are_read_and_sealed_again_by_the_housekeeping(
     assert await _as_sealed_before(registry_db, keys) >= 5
     receiver.status = 200
     async with registry_app(registry_db, nats_url) as client:
-        [waited] = await eventually(lambda: _of(receiver, "on-search"))  # the callback that waited
+        [waited] = await eventually(lambda: receiver.arrived("on-search"))  # the callback that waited
         validate(waited, ON_SEARCH)
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
         status = await client.post("/registry/sync/txn/status", headers=system("bhxh", HOME), json=envelope(
@@ -156,7 +144,7 @@ async def test_rekey_seals_rows_sealed_before_with_dcis_purpose(registry_db: str
     assert await scalar(registry_db, "SELECT count(*) FROM dci_transactions WHERE legacy_seal") == 0
     receiver.status = 200
     async with registry_app(registry_db, nats_url, new_keys):
-        [waited] = await eventually(lambda: _of(receiver, "on-search"))
+        [waited] = await eventually(lambda: receiver.arrived("on-search"))
         assert waited["message"]["search_response"][0]["pagination"]["total_count"] == 1
 
 
@@ -187,7 +175,3 @@ async def test_the_migration_flags_the_rows_sealed_before(stack: Stack) -> None:
     flags = await fetch(before, "SELECT mode, legacy_seal FROM dci_transactions ORDER BY mode")
     assert [(r["mode"], r["legacy_seal"]) for r in flags] == [("async", True), ("sync", False)]
     assert await scalar(before, "SELECT bool_and(legacy_seal) FROM dci_deliveries") is True
-
-
-async def _of(receiver: Receiver, action: str) -> list[dict[str, Any]]:
-    return receiver.of(action)

@@ -52,3 +52,14 @@ async def test_models_are_recognised_listed_and_withdrawn(emulation: Emulation) 
     assert {reporting_row(e)["name"] for e in recognised} == {"Tổ thu gom phế liệu giúp hộ nghèo", "Hội LHPN tỉnh"}
     [withdrawn] = await outbox(emulation.db_url, "emulation.exemplar.withdrawn")
     assert reporting_row(withdrawn)["withdrawn"] is True and withdrawn.version == 2
+
+
+async def test_a_model_of_a_unit_outside_the_movement_it_names_is_refused(emulation: Emulation) -> None:
+    movement = await launched(emulation, unit="213")  # the district's: commune 07243 of another district is not in it
+    outside = await emulation.post("/emulation/exemplars", PROVINCE_OFFICER,
+                                   model(unit="07243", movement_id=movement["id"]))
+    assert outside.status_code == 422 and outside.json()["code"] == "unit_outside_movement", outside.text
+    assert outside.json()["errors"][0]["field"] == "movement_id"
+    assert await scalar(emulation.db_url, "SELECT count(*) FROM em_exemplars") == 0
+    inside = await emulation.post("/emulation/exemplars", PROVINCE_OFFICER, model(movement_id=movement["id"]))
+    assert inside.status_code == 201, inside.text

@@ -20,7 +20,9 @@ from tests.emulation.conftest import (
     FOREIGN,
     PROVINCE,
     PROVINCE_BOARD,
+    PROVINCE_OFFICER,
     Emulation,
+    launched,
     principal,
 )
 from tests.emulation.events_kit import outbox, reporting_row
@@ -159,6 +161,11 @@ async def test_refusals_store_nothing(emulation: Emulation) -> None:
     assert nowhere.status_code == 422 and nowhere.json()["code"] == "form_not_awardable"
     for foreign in FOREIGN:
         assert (await emulation.post("/emulation/nominations", foreign, nomination())).status_code == 403
+    district_movement = await launched(emulation, unit="213")  # commune 07243, of another district, is not in it
+    outside = await emulation.post("/emulation/nominations", PROVINCE_OFFICER,
+                                   nomination(unit="07243", movement_id=district_movement["id"]))
+    assert outside.status_code == 422 and outside.json()["code"] == "unit_outside_movement", outside.text
+    assert outside.json()["errors"][0]["field"] == "movement_id"
     assert await scalar(emulation.db_url, "SELECT count(*) FROM em_nominations") == 0
     nid = await drafted(emulation)
     await step(emulation, nid, "submit", COMMUNE_OFFICER)

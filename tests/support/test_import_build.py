@@ -50,8 +50,8 @@ def test_rows_repeating_a_delivery_share_its_check_and_keep_their_own_numbers() 
     # A number typed as a number (XLSX) is not confused with the same text: "1.000" is 1000 đồng as text.
     thousand, _ = reader.read(8, [*GOOD[:5], "1", "1.000", "state_central", *GOOD[8:]])
     assert thousand is not None and thousand.delivery.amount_vnd == 1000
-    assert reader.read(9, [*GOOD[:5], "1", 1.5, "state_central", *GOOD[8:]])[1][0][1:] == ("Số tiền (đồng)",
-                                                                            "'1.5' is not a whole number of đồng")
+    assert reader.read(9, [*GOOD[:5], "1", 1.5, "state_central", *GOOD[8:]])[1][0][1:] == (
+        "Số tiền (đồng)", "'1.5' has a fractional part: a whole number of đồng is expected")
 
 
 def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None:

@@ -10,24 +10,17 @@ from services.emulation import events
 from services.emulation.exemplars import repository, rules
 from services.emulation.exemplars.schemas import ExemplarIn, Withdrawal
 from services.emulation.models import Exemplar
-from services.emulation.movements import repository as movements
-from services.emulation.units.service import locate
+from services.emulation.units.service import check_in_movement, locate
 from shared import clock
 from shared.errors import Problem
 from shared.events import record_events, uuid7
 from shared.principal import Principal
-from shared.scope import path_within
 
 
 async def recognise(session: AsyncSession, principal: Principal, body: ExemplarIn) -> Exemplar:
     unit = await locate(session, principal, body.unit, body.hierarchy)
     rules.check_recognised_on(body.recognised_on, clock.today())
-    if body.movement_id is not None:
-        movement = await movements.movement(session, principal, body.movement_id)
-        if not path_within(unit.path, movement.unit_path):
-            raise Problem(422, "unit_outside_movement", "Unit outside the movement",
-                          f"{unit.path} does not take part in the movement of {movement.unit_path}.",
-                          errors=[{"field": "movement_id", "reason": "the unit is not under the movement's unit"}])
+    await check_in_movement(session, principal, unit, body.movement_id)
     item = Exemplar(id=uuid7(), unit_path=unit.path, movement_id=body.movement_id, kind=body.kind, name=body.name,
                     summary=body.summary, evidence=list(body.evidence), recognised_by=body.recognised_by,
                     recognised_on=body.recognised_on, document_number=body.document_number, withdrawn=False,

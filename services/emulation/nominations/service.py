@@ -12,7 +12,6 @@ from services.emulation import events
 from services.emulation.catalogue import rules as catalogue
 from services.emulation.households.service import check as check_household
 from services.emulation.models import Award, Nomination, Quota
-from services.emulation.movements import repository as movements
 from services.emulation.nominations import repository, rules
 from services.emulation.nominations.certificate import CertificateFields, render
 from services.emulation.nominations.schemas import (
@@ -24,7 +23,7 @@ from services.emulation.nominations.schemas import (
     Revocation,
     Vote,
 )
-from services.emulation.units.service import by_path, locate
+from services.emulation.units.service import by_path, check_in_movement, locate
 from shared import clock
 from shared.errors import Problem, forbidden
 from shared.events import record_events, uuid7
@@ -52,12 +51,7 @@ async def create(session: AsyncSession, principal: Principal, body: NominationIn
     unit = await locate(session, principal, body.unit, body.hierarchy)
     form = rules.check_fits(body.form, body.nominee.kind)
     rules.route(unit.path, form, clock.today())  # refused now if no level from here can award it
-    if body.movement_id is not None:
-        movement = await movements.movement(session, principal, body.movement_id)
-        if not path_within(unit.path, movement.unit_path):
-            raise Problem(422, "unit_outside_movement", "Unit outside the movement",
-                          f"{unit.path} does not take part in the movement of {movement.unit_path}.",
-                          errors=[{"field": "movement_id", "reason": "the unit is not under the movement's unit"}])
+    await check_in_movement(session, principal, unit, body.movement_id)
     nominee_unit = None
     if body.nominee.unit_code is not None:
         if body.nominee.kind != "collective":

@@ -1,14 +1,19 @@
 """Locating the unit a request names (a code, and the hierarchy when the code is ambiguous).
 
 A write or a filter naming a unit outside the caller's scope is refused (403); an unknown unit is
-404. Reads of a movement may name the units above the caller's (the movement's own unit)."""
+404. Reads of a movement may name the units above the caller's (the movement's own unit). A record
+of a unit taking part in a movement is of the movement's unit or one below it (`unit_under`,
+`check_in_movement`)."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.emulation.models import Movement, Unit
+from services.emulation.movements import repository as movements
 from shared.errors import Problem, forbidden
 from shared.principal import Principal
 from shared.scope import path_within
@@ -53,3 +58,15 @@ async def unit_under(session: AsyncSession, principal: Principal, movement: Move
                       f"Unit {code} is not under {movement.unit_path}, which launched this movement.",
                       errors=[{"field": "unit", "reason": "not under the movement's unit"}])
     return unit
+
+
+async def check_in_movement(session: AsyncSession, principal: Principal, unit: Unit, movement_id: UUID | None) -> None:
+    """A record of `unit` that names a movement (`movement_id`, optional): the movement must be one the
+    caller sees (404 otherwise) and `unit` take part in it (the launching unit or below it: 422)."""
+    if movement_id is None:
+        return
+    movement = await movements.movement(session, principal, movement_id)
+    if not path_within(unit.path, movement.unit_path):
+        raise Problem(422, "unit_outside_movement", "Unit outside the movement",
+                      f"{unit.path} does not take part in the movement of {movement.unit_path}.",
+                      errors=[{"field": "movement_id", "reason": "the unit is not under the movement's unit"}])

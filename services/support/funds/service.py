@@ -54,10 +54,66 @@ def _future(day: date) -> None:
                       errors=[{"field": "occurred_on", "reason": "in the future"}])
 
 
-def _insufficient(fund: Fund, amount: int, balance: int | None = None) -> Problem:
+def _insufficient(fund: Fund, amount: int, day: date, lowest: rules.Lowest | None = None,
+                 balance: int | None = None) -> Problem:
+    """409 `insufficient_balance`: the amount is more than the balance (field `amount_vnd`), or dated
+    `day` it would leave a day from then on below zero (field `occurred_on`). `balance_vnd` is the
+    fund's balance now, `available_vnd` what may go out dated `day`."""
     held = fund.balance_vnd if balance is None else balance
-    return conflict("insufficient_balance", f"The fund holds {held} VND; {amount} VND cannot go out "
-                                            "of it. Nothing was recorded.", balance_vnd=held)
+    low = lowest if lowest is not None else rules.Lowest(held, day)
+    available = max(low.balance_vnd, 0)
+    if amount > held:
+        field, reason = "amount_vnd", f"more than the {held} VND the fund holds"
+        detail = f"The fund holds {held} VND; {amount} VND cannot go out of it. Nothing was recorded."
+    else:
+        field = "occurred_on"
+        reason = (f"dated {day}, it would leave the fund at {low.balance_vnd - amount} VND on {low.on}: at most "
+                  f"{available} VND may go out dated {day}")
+        detail = (f"The fund holds {held} VND now, but on {low.on} it held {low.balance_vnd} VND: {amount} VND "
+                  f"going out dated {day} would leave it below zero that day. Nothing was recorded.")
+    return conflict("insufficient_balance", detail, field=field, balance_vnd=held, available_vnd=available,
+                    lowest_on=low.on.isoformat(), errors=[{"field": field, "reason": reason}])
+
+
+async def _check_out(session: AsyncSession, fund: Fund, amount: int, day: date) -> None:
+    """Money going out of a locked fund dated `day`: refused (409) when the balance of any day from
+    `day` on would fall below zero. Dated on or after the fund's latest entry, that is the balance now;
+    dated before it, the running balance of each later day (one grouped read under the row lock)."""
+    later = (await repository.later_days(session, fund.id, day)
+             if fund.latest_on is not None and day < fund.latest_on else [])
+    lowest = rules.lowest_from(fund.balance_vnd, day, later)
+    if amount > lowest.balance_vnd:
+        raise _insufficient(fund, amount, day, lowest)
+
+
+async def _locked(session: AsyncSession, fund_id: UUID) -> Fund:
+    found = await repository.locked(session, fund_id)
+    if found is None:
+        raise not_found("fund", fund_id)
+    return found
+
+
+async def _take_out(session: AsyncSession, fund_id: UUID, amount: int, day: date) -> tuple[Fund, int, int]:
+    """Money going out of a fund (a transfer, a backdated spend, a reversal of money in): the fund locked,
+    every day from `day` on checked, the balance moved. The fund, its new balance and version."""
+    fund = await _locked(session, fund_id)
+    await _check_out(session, fund, amount, day)
+    moved = await repository.move(session, fund.id, -amount, day)
+    assert moved is not None  # checked under the row lock
+    return fund, moved[0], moved[1]
+
+
+async def _check_receipt(session: AsyncSession, fund: Fund, receipt_number: str | None) -> None:
+    """A receipt number is recorded once per fund (among the entries not reversed); checked once the
+    fund's row is locked, so two requests with one receipt number cannot both pass."""
+    if receipt_number is None:
+        return
+    existing = await repository.entry_with_receipt(session, fund.id, receipt_number)
+    if existing is not None:
+        raise conflict("duplicate_receipt", f"Receipt {receipt_number} is already recorded in this fund (entry "
+                                            f"{existing}). Nothing was recorded.", field="receipt_number",
+                       entry_id=str(existing), errors=[{"field": "receipt_number",
+                                                        "reason": f"already recorded: entry {existing}"}])
 
 
 def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any) -> Event:
@@ -75,7 +131,7 @@ def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any)
 def _entry(principal: Principal, fund: Fund, kind: str, amount: int, balance: int, day: date,
            **fields: Any) -> FundEntry:
     return FundEntry(id=uuid7(), fund_id=fund.id, unit_path=fund.unit_path, kind=kind,
-                     amount_vnd=rules.SIGN[kind] * amount, balance_after=balance, occurred_on=day,
+                     amount_vnd=rules.SIGN.get(kind, 1) * amount, balance_after=balance, occurred_on=day,
                      recorded_by=principal.id, recorded_at=clock.now(),
                      **fields)
 
@@ -91,8 +147,9 @@ async def _write(session: AsyncSession, principal: Principal, entries: list[Fund
 
 async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: DonationIn) -> FundEntry:
     _future(body.occurred_on)
-    moved = await repository.move(session, fund.id, body.amount_vnd)
+    moved = await repository.move(session, fund.id, body.amount_vnd, body.occurred_on)
     assert moved is not None  # money coming in never makes a balance negative
+    await _check_receipt(session, fund, body.receipt_number)
     balance, version = moved
     entry = _entry(principal, fund, rules.DONATION, body.amount_vnd, balance, body.occurred_on,
                    donor_name=body.donor_name, donor_kind=body.donor_kind, campaign_year=body.campaign_year,
@@ -137,10 +194,11 @@ async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body
     delivery = None
     if body.delivery_id is not None:
         delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id, body.amount_vnd)
-    taken = await repository.take(session, fund_id, body.amount_vnd)
-    if taken is None:
-        raise _insufficient(await load(session, fund_id), body.amount_vnd)
-    fund, balance, version = taken, taken.balance_vnd, taken.version
+    taken = await repository.take(session, fund_id, body.amount_vnd, body.occurred_on)
+    if taken is not None:
+        fund, balance, version = taken, taken.balance_vnd, taken.version
+    else:  # not in scope (404), not enough (409), or dated before the fund's latest entry: checked day by day
+        fund, balance, version = await _take_out(session, fund_id, body.amount_vnd, body.occurred_on)
     entry = _entry(principal, fund, rules.SPEND, body.amount_vnd, balance, body.occurred_on, purpose=body.purpose,
                    delivery_id=body.delivery_id, programme=body.programme or (delivery.programme if delivery else None),
                    note=body.note)
@@ -175,15 +233,21 @@ async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequen
     entries: list[FundEntry] = []
     out: list[Event] = []
     balance, version = (fund.balance_vnd, fund.version) if fund is not None else (0, 0)
+    latest = fund.latest_on if fund is not None else None
     for spend in spends:
         if fund is None or not path_in_any(fund.unit_path, spend.principal.scope_paths):
             answers.append(not_found("fund", fund_id))
             continue
-        amount = spend.body.amount_vnd
-        if amount > balance:
-            answers.append(_insufficient(fund, amount, balance))
+        amount, day = spend.body.amount_vnd, spend.body.occurred_on
+        later: list[tuple[date, int]] = []
+        if latest is not None and day < latest:  # backdated: the days after it, stored and of this batch
+            later = [*await repository.later_days_on(conn, fund.id, day),
+                     *((e.occurred_on, e.amount_vnd) for e in entries if e.occurred_on > day)]
+        lowest = rules.lowest_from(balance, day, later)
+        if amount > lowest.balance_vnd:
+            answers.append(_insufficient(fund, amount, day, lowest, balance))
             continue
-        balance, version = balance - amount, version + 1
+        balance, version, latest = balance - amount, version + 1, max(latest or day, day)
         body = spend.body
         entry = _entry(spend.principal, fund, rules.SPEND, amount, balance, body.occurred_on, purpose=body.purpose,
                        delivery_id=None, programme=body.programme, note=body.note)
@@ -213,8 +277,9 @@ async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: 
     if body.amount_vnd > left:
         raise conflict("refund_exceeds_spend", f"Only {left} VND of this spend of {-spent.amount_vnd} VND has not "
                                                "come back yet. Nothing was recorded.", refundable_vnd=left)
-    moved = await repository.move(session, fund.id, body.amount_vnd)
+    moved = await repository.move(session, fund.id, body.amount_vnd, body.occurred_on)
     assert moved is not None  # money coming in never makes a balance negative
+    await _check_receipt(session, fund, body.receipt_number)
     balance, version = moved
     entry = _entry(principal, fund, rules.REFUND, body.amount_vnd, balance, body.occurred_on, purpose=body.reason,
                    receipt_number=body.receipt_number, delivery_id=spent.delivery_id, programme=spent.programme,
@@ -231,12 +296,8 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
         raise Problem(422, "validation_error", "Invalid request",
                       "money passes only to the fund of a unit below this fund's unit",
                       errors=[{"field": "to_fund_id", "reason": "not a fund of a lower level inside this unit"}])
-    moved = await repository.move(session, fund.id, -body.amount_vnd)
-    if moved is None:
-        await session.refresh(fund)
-        raise _insufficient(fund, body.amount_vnd)
-    balance, version = moved
-    received = await repository.move(session, target.id, body.amount_vnd)
+    fund, balance, version = await _take_out(session, fund.id, body.amount_vnd, body.occurred_on)
+    received = await repository.move(session, target.id, body.amount_vnd, body.occurred_on)
     assert received is not None
     out = _entry(principal, fund, rules.TRANSFER_OUT, body.amount_vnd, balance, body.occurred_on,
                  counterpart_fund_id=target.id, note=body.note)
@@ -254,7 +315,7 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
 async def statement(session: AsyncSession, fund: Fund, start: date, end: date) -> dict[str, Any]:
     before = await repository.sum_before(session, fund.id, start)
     listed = list((await session.scalars(repository.entries(fund.id, start, end))).all())
-    figures = rules.statement(before, [e.amount_vnd for e in listed])
+    figures = rules.statement(before, [(e.kind, e.amount_vnd) for e in listed])
     return {"fund": fund, "date_from": start, "date_to": end, "opening_vnd": figures.opening_vnd,
             "in_vnd": figures.in_vnd, "out_vnd": figures.out_vnd, "closing_vnd": figures.closing_vnd,
             "entries": listed}

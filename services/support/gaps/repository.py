@@ -12,11 +12,9 @@ from sqlalchemy.dialects.postgresql import array
 
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import AGGREGATE, RECORDED
+from services.support.gaps.rules import ESCAPES, REVIEW_LAST_DAY
 from services.support.households.models import SupportHousehold, SupportTransition
 from shared.db import scope_clause
-
-ESCAPES = ("escaped_poverty", "escaped_near_poverty")
-REVIEW_LAST_DAY = (12, 14)  # the periodic review runs 1 September – 14 December (docs/support.md)
 
 
 def recognised_on(review_year: int) -> Any:

@@ -1,15 +1,22 @@
 """Coverage gaps officers act on: which programmes a gap is about comes from the catalogue (by
-category, by eligibility), never from a list in code."""
+category, by eligibility), never from a list in code; whom it is about, from `rules.py`. A list is
+read a page at a time (JSON) or whole, in batches from a server-side cursor (the exports)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.catalogue import repository as catalogue
 from services.support.gaps import repository
+from shared.db import Database
+from shared.principal import Principal
+
+BATCH = 1000  # rows fetched from the cursor at a time
 
 
 async def programmes_of_category(session: AsyncSession, category: str) -> list[str]:
@@ -18,13 +25,6 @@ async def programmes_of_category(session: AsyncSession, category: str) -> list[s
 
 async def poor_only_programmes(session: AsyncSession) -> list[str]:
     return [e.code for e in await catalogue.entries(session, "programme") if e.fields.get("eligible") == ["poor"]]
-
-
-async def deprivations_of_category(session: AsyncSession, category: str) -> tuple[list[str], list[str]]:
-    """The programmes of a category and the deprivation indicators they remedy (their `deprivations`)."""
-    programmes = [e for e in await catalogue.entries(session, "programme") if e.fields.get("category") == category]
-    indicators = sorted({code for e in programmes for code in e.fields.get("deprivations") or ()})
-    return [e.code for e in programmes], indicators
 
 
 async def aggregate_cards(session: AsyncSession, unit_path: str | None, programmes: list[str],
@@ -37,3 +37,25 @@ async def aggregate_cards(session: AsyncSession, unit_path: str | None, programm
                  if q.get("measure") == "card"), Decimal(0))
     return {"aggregate_deliveries": len(rows), "aggregate_cards": int(cards),
             "aggregate_households": sum(int(households or 0) for households, _ in rows)}
+
+
+async def count(session: AsyncSession, query: Select[Any]) -> int:
+    return await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+async def batches(session: AsyncSession, query: Select[Any], size: int = BATCH) -> AsyncIterator[list[Any]]:
+    """Every row of `query`, `size` at a time, through a server-side cursor of `session` (its scope
+    filter applies): the entity itself when the query selects one thing, the whole row otherwise."""
+    result = await session.stream(query.execution_options(yield_per=size))
+    rows = result.scalars() if len(query.column_descriptions) == 1 else result
+    async for part in rows.partitions(size):
+        yield list(part)
+
+
+async def batches_in_own_session(db: Database, principal: Principal, query: Select[Any],
+                                 size: int = BATCH) -> AsyncIterator[list[Any]]:
+    """`batches` in a session of its own, scoped to `principal`: for an answer streamed after the route
+    returned (the request's session is closed by then)."""
+    async with db.session(principal) as session:
+        async for part in batches(session, query, size):
+            yield part

@@ -7,11 +7,20 @@ import io
 from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from openpyxl import Workbook
 
-from services.support.dependencies import XLSX, DbSession, Reader, Uploader, file_answer, problems
+from services.support.dependencies import (
+    XLSX,
+    DbSession,
+    IdempotencyKey,
+    Reader,
+    Uploader,
+    file_answer,
+    idempotent,
+    problems,
+)
 from services.support.imports import rules, service
 from services.support.imports.schemas import ImportOut
 from shared.errors import Problem
@@ -23,14 +32,21 @@ MAX_BYTES = 100 * 1024 * 1024
 @router.post("", status_code=201, response_model=ImportOut, responses=problems(413),
              summary="Import household deliveries from a CSV or XLSX file, all or nothing",
              description="Multipart field `file`. Every row is checked first; a file with any problem is refused "
-                         "(422 `import_rejected` listing `{row, column, reason}`) and nothing is stored.")
-async def import_deliveries(file: UploadFile, principal: Uploader, session: DbSession) -> Response:
+                         "(422 `import_rejected` listing `{row, column, reason}`) and nothing is stored. Accepts "
+                         "`Idempotency-Key`: a retry with the same key and the same file gets the first answer; "
+                         "the same key with another file 422 `idempotency_key_reused`.")
+async def import_deliveries(file: UploadFile, request: Request, principal: Uploader, session: DbSession,
+                            idempotency_key: IdempotencyKey = None) -> Response:
     data = await file.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise Problem(413, "payload_too_large", "File too large", f"An import file holds at most {MAX_BYTES} bytes.")
-    job = await service.import_file(session, principal, data, (file.filename or "")[:200] or None)
-    return JSONResponse(ImportOut.model_validate(job, from_attributes=True).model_dump(mode="json"),
-                        status_code=201, headers={"Location": f"/support/imports/{job.id}"})
+
+    async def run() -> Response:
+        job = await service.import_file(session, principal, data, (file.filename or "")[:200] or None)
+        return JSONResponse(ImportOut.model_validate(job, from_attributes=True).model_dump(mode="json"),
+                            status_code=201, headers={"Location": f"/support/imports/{job.id}"})
+
+    return await idempotent(request, session, principal, run, body=data)  # the file, not its multipart wrapping
 
 
 @router.get("/template", summary="The import template with its Vietnamese headers and an example row",

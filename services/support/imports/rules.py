@@ -9,11 +9,13 @@ officer knows it. The funding column holds one source code (it paid the whole am
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
@@ -87,12 +89,77 @@ def _day(value: Any) -> date:
     return date.fromisoformat(text)
 
 
-def _integer(value: Any) -> int:
-    text = _text(value).replace(".", "").replace(",", "").replace(" ", "") if isinstance(value, str) else _text(value)
-    number = int(text)
+# The file's numbers are written the Vietnamese way: a dot (or a space) groups thousands, a comma marks
+# decimals ("81.150.000" đồng, "4.756,25" kg); plain digits are fine too. A number typed as a number in
+# XLSX (int or float) is taken as it is. What reads two ways ("5.41", "1,000") is refused, not guessed.
+_NUMBER = re.compile(r"(\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+)(?:,(\d+))?")
+_DOTTED = re.compile(r"\d+(?:\.\d+)+")  # dots that are not a grouping of thousands: a decimal point?
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})  # no-break spaces, as spreadsheets group with them
+MAX_VND, MAX_COUNT = 10**14, 10_000_000  # as deliveries/schemas.py bounds Vnd and Count
+MAX_QUANTITY_DIGITS, MAX_QUANTITY_DECIMALS = 16, 3  # as deliveries/schemas.py bounds a quantity
+WHOLE = "write digits (81150000) or group thousands with dots (81.150.000)"
+DECIMAL = "a comma marks decimals and dots group thousands (4.756,25)"
+
+
+class NumberRefused(ValueError):
+    """A cell that is not a number as this file writes them: its reason."""
+
+
+def _number(value: Any, what: str | None) -> Decimal:
+    """A cell as a number: an XLSX number as it is, text the Vietnamese way (_NUMBER). `what` a whole
+    number counts (đồng, persons; None: a quantity) shapes the reason of a refusal."""
+    if type(value) is int:
+        return Decimal(value)
+    if type(value) is float and math.isfinite(value):
+        return Decimal(repr(value))
+    text = " ".join(value.translate(_SPACES).split()) if isinstance(value, str) else _text(value)
+    unsigned = text[1:].lstrip() if text.startswith("-") else text
+    match = _NUMBER.fullmatch(unsigned) if isinstance(value, str) else None
+    if match is not None:
+        whole, fraction = match.group(1).replace(".", "").replace(" ", ""), match.group(2)
+        if fraction and what is not None:
+            raise NumberRefused(f"'{text}' has a fractional part (a comma marks decimals): a whole number of "
+                                 f"{what} is expected; {WHOLE}")
+        number = Decimal(f"{whole}.{fraction}" if fraction else whole)
+        return number if unsigned is text else -number
+    if _DOTTED.fullmatch(unsigned):
+        if what is not None:
+            raise NumberRefused(f"'{text}' is not a whole number of {what}: a dot only groups three digits; {WHOLE}")
+        raise NumberRefused(f"'{text}' is ambiguous: a dot groups thousands (5.410 is five thousand four hundred "
+                            f"ten); write decimals with a comma ({unsigned.replace('.', ',')})")
+    if unsigned and all(c.isdigit() or c in ".," for c in unsigned.replace(" ", "")):
+        raise NumberRefused(f"'{text}' is not written the Vietnamese way: {WHOLE if what else DECIMAL}")
+    raise NumberRefused(f"'{text}' is not a number")
+
+
+def _integer(value: Any, what: str = "persons", limit: int = MAX_COUNT) -> int:
+    """A whole number ≥ 0 of `what` (đồng, persons), at most `limit`: refused with its reason when it
+    has a fractional part (even ",00" or an XLSX 1.5), is negative, too large or not a number."""
+    number = _number(value, what) if type(value) is not bool else _number(str(value), what)
+    if number != number.to_integral_value():
+        raise NumberRefused(f"'{_text(value)}' has a fractional part: a whole number of {what} is expected")
     if number < 0:
-        raise ValueError
+        raise NumberRefused(f"'{_text(value)}' is negative")
+    if number > limit:
+        raise NumberRefused(f"'{_text(value)}' is more than {limit:_} {what}".replace("_", "."))
+    return int(number)
+
+
+def _quantity(value: Any) -> Decimal:
+    """A quantity > 0 with at most 3 decimals and 16 digits (as a delivery's quantity)."""
+    number = _number(value, None) if type(value) is not bool else _number(str(value), None)
+    if number <= 0:
+        raise NumberRefused(f"'{_text(value)}' is not a positive number")
+    exponent = number.normalize().as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if decimals > MAX_QUANTITY_DECIMALS or len(str(int(number))) + decimals > MAX_QUANTITY_DIGITS:
+        raise NumberRefused(f"'{_text(value)}' has more than {MAX_QUANTITY_DECIMALS} decimals or "
+                            f"{MAX_QUANTITY_DIGITS} digits")
     return number
+
+
+# Parts are separated by ";" (or by "," before the next "code=": a comma inside an amount is a decimal mark).
+_PARTS = re.compile(r";|,(?=\s*[a-z0-9_]+\s*=)")
 
 
 def _funding(text: str, amount: int) -> list[tuple[str, int]]:
@@ -101,10 +168,10 @@ def _funding(text: str, amount: int) -> list[tuple[str, int]]:
     if "=" not in text:
         return [(text, amount)]
     parts = []
-    for piece in text.replace(",", ";").split(";"):
+    for piece in _PARTS.split(text):
         if piece.strip():
             code, _, value = piece.partition("=")
-            parts.append((code.strip(), _integer(value.strip())))
+            parts.append((code.strip(), _integer(value.strip(), "đồng", MAX_VND)))
     return parts
 
 
@@ -212,35 +279,35 @@ class RowReader:
             delivered_on = today
         quantities: list[dict[str, str]] = []
         if values["measure"] or values["quantity"]:
+            if values["measure"] in MONEY_MEASURES:
+                bad("measure", f"'{values['measure']}' is money: write it in the amount column")
+            elif programme is not None and values["measure"] not in programme.measures:
+                bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
             try:
-                quantity = Decimal(values["quantity"].replace(",", "."))
-                if not quantity.is_finite() or quantity <= 0:
-                    raise InvalidOperation
-                if values["measure"] in MONEY_MEASURES:
-                    bad("measure", f"'{values['measure']}' is money: write it in the amount column")
-                elif programme is not None and values["measure"] not in programme.measures:
-                    bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
+                if not values["quantity"]:
+                    raise NumberRefused("a quantity is required with its measure")
+                quantity = _quantity(cells.get("quantity"))
                 quantities.append({"measure": values["measure"], "quantity": format(quantity.normalize(), "f")})
-            except InvalidOperation:
-                bad("quantity", f"'{values['quantity']}' is not a positive number")
+            except NumberRefused as exc:
+                bad("quantity", str(exc))
         amount = 0
         try:
-            amount = _integer(cells.get("amount_vnd")) if values["amount_vnd"] else 0
-        except ValueError:
-            bad("amount_vnd", f"'{values['amount_vnd']}' is not a whole number of đồng")
+            amount = _integer(cells.get("amount_vnd"), "đồng", MAX_VND) if values["amount_vnd"] else 0
+        except NumberRefused as exc:
+            bad("amount_vnd", str(exc))
         funding: list[tuple[str, int]] = []
         try:
             funding = _funding(values["funding"], amount)
-        except ValueError:
-            bad("funding", "write one source code, or parts 'code=amount; code=amount'")
-        for problem in funding_problems(amount, funding, {s: s in catalogue.sources for s, _ in funding}):
-            bad("funding", problem["reason"])
+            for problem in funding_problems(amount, funding, {s: s in catalogue.sources for s, _ in funding}):
+                bad("funding", problem["reason"])
+        except NumberRefused as exc:
+            bad("funding", f"write one source code, or parts 'code=amount; code=amount': {exc}")
         persons = None
         if values["persons"]:
             try:
-                persons = _integer(cells.get("persons"))
-            except ValueError:
-                bad("persons", "not a count")
+                persons = _integer(cells.get("persons"), "persons")
+            except NumberRefused as exc:
+                bad("persons", str(exc))
         texts: dict[str, str | None] = {}
         for field in ("note", "document_ref"):
             try:
