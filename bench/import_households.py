@@ -44,7 +44,7 @@ import httpx
 import psutil
 from sqlalchemy.engine import make_url
 
-from bench.stack import bench_stack
+from bench.stack import bench_stack, wait_healthy
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
 from services.registry.classification.standards import STANDARDS_DATA, parse_standards
@@ -167,17 +167,6 @@ def start_service(db_url: str, nats_url: str, port: int, public_pem: str, workdi
            "REGISTRY_IMPORT_SPOOL_DIR": str(workdir), "REGISTRY_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "services.registry.main:create_app",
                              "--port", str(port), "--log-level", "warning"], env=env, stdin=subprocess.DEVNULL)
-
-
-async def wait_healthy(client: httpx.AsyncClient) -> None:
-    for _ in range(300):
-        try:
-            if (await client.get("/health")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the registry service did not start")
 
 
 async def import_over_http(client: httpx.AsyncClient, headers: dict[str, str], csv_path: Path,
@@ -304,7 +293,7 @@ async def run(rows: int, seed: int, workdir: Path, headers: dict[str, str], publ
         sampler = MemorySampler(service.pid)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                await wait_healthy(client)
+                await wait_healthy(client, "the registry service", 300)
                 idle = sampler.sample()
                 sampler.start()
                 result = await import_over_http(client, headers, csv_path, sampler, db_url)

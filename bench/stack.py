@@ -1,7 +1,9 @@
-"""Real PostgreSQL and NATS for benchmarks: embedded in a temporary folder unless DATABASE_URL / NATS_URL are set."""
+"""Real PostgreSQL and NATS for benchmarks: embedded in a temporary folder unless DATABASE_URL / NATS_URL are set;
+a service's database on them, and the wait for a service started on them to answer."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
 from devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
@@ -51,3 +54,16 @@ async def migrated_database(pg_url: str, service: str, prefix: str) -> str:
     db_url = url.render_as_string(hide_password=False)
     await upgrade_async(service, db_url)
     return db_url
+
+
+async def wait_healthy(client: httpx.AsyncClient, name: str, attempts: int) -> None:
+    """Until the service `client` talks to answers its /health with 200, trying `attempts` times 0.1 s
+    apart; then RuntimeError "`name` did not start"."""
+    for _ in range(attempts):
+        try:
+            if (await client.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} did not start")

@@ -53,7 +53,7 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from bench.openloop import open_loop
-from bench.stack import bench_stack
+from bench.stack import bench_stack, wait_healthy
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
 from gateway import bootstrap as gateway_bootstrap
@@ -117,17 +117,6 @@ def cpu_seconds(pid: int) -> float:
     """CPU time the service process has used: a cost per request that sharing the cores does not hide."""
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
-
-
-async def wait_healthy(client: httpx.AsyncClient) -> None:
-    for _ in range(600):
-        try:
-            if (await client.get("/health")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the support service did not start")
 
 
 # ---- import -------------------------------------------------------------------------------------------
@@ -296,7 +285,7 @@ def start_gateway(db_url: str, nats_url: str, port: int, support_port: int, priv
 async def gateway_headers(client: httpx.AsyncClient) -> dict[str, str]:
     """A province officer's bearer token (demo account `province.24`: Bắc Giang, the bench's province),
     once the gateway knows the support service's routes."""
-    await wait_healthy(client)
+    await wait_healthy(client, "the gateway", 600)
     form = {"grant_type": "password", "username": "province.24", "password": os.environ["CHUNGTAY_DEMO_PASSWORD"]}
     token = (await client.post("/auth/token", data=form)).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
@@ -383,7 +372,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
-                await wait_healthy(client)
+                await wait_healthy(client, "the support service", 600)
                 if gateway is not None:
                     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", timeout=30) as via:
                         via_headers = await gateway_headers(via)

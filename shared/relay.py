@@ -21,14 +21,15 @@ from nats.js import JetStreamContext
 
 from shared import tracing
 from shared.db import asyncpg_dsn
-from shared.events import envelope_field
+from shared.events import envelope_field, unpacked
 from shared.metrics import OUTBOX_ERRORS, OUTBOX_OLDEST, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
 # Rows are claimed with their sizes first and their bodies read up to `max_batch_bytes`, so a run of
-# large events (a bulk import's assessed_batch events are ~400 KB each) never loads the whole batch.
+# large events (a bulk import's assessed_batch events are ~400 KB each) never loads the whole batch. A
+# packed body (shared.events.unpacked) is published, and counted, as its JSON.
 _CLAIM = (
     "SELECT seq, length(body) AS size FROM outbox WHERE sent_at IS NULL "
     "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
@@ -142,18 +143,27 @@ class OutboxRelay:
                 size += r["size"]
             self._cut = len(seqs) < len(claimed)
             rows = await self._conn.fetch(_BODIES, seqs)
+            # A packed body (shared.events.unpacked) is published as its JSON, and counts as that.
+            sent: list[int] = []
+            size = 0
             spans: list[Any] = []
             futures = []
             for r in rows:
+                body = unpacked(r["body"])
+                if sent and size + len(body) > self.max_batch_bytes:
+                    self._cut = True  # the rest waits for the next batch
+                    break
+                sent.append(r["seq"])
+                size += len(body)
                 headers = {"Nats-Msg-Id": str(r["id"])}
                 if tracing.enabled():
                     span = tracing.start_span(
-                        f"publish {r['subject']}", envelope_field(r["body"], "traceparent"), "PRODUCER",
+                        f"publish {r['subject']}", envelope_field(body, "traceparent"), "PRODUCER",
                         **{"messaging.system": "nats", "messaging.destination.name": r["subject"],
                            "messaging.message.id": str(r["id"]), "chungtay.service": self.service})
                     spans.append(span)
                     headers["traceparent"] = tracing.span_traceparent(span) or ""
-                futures.append(await self.js.publish_async(r["subject"], r["body"], headers=headers))
+                futures.append(await self.js.publish_async(r["subject"], body, headers=headers))
             try:
                 # Acks of a batch sent to a server that then died never come: wait only as long as a batch
                 # of this size needs (5 s, plus 1 s a MB up to 30 s), then publish it again (the
@@ -163,11 +173,11 @@ class OutboxRelay:
                 for span in spans:
                     tracing.end(span, exc)
                 raise
-            await self._conn.execute(_MARK_SENT, [r["seq"] for r in rows])
+            await self._conn.execute(_MARK_SENT, sent)
             for span in spans:
                 tracing.end(span)
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        return len(rows)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        return len(sent)
 
     async def pending(self) -> int:
         assert self._conn is not None

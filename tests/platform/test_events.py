@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
-from shared.events import Event, record_events
+from shared.events import Event, packed, record_events, write_outbox
 from shared.relay import OutboxRelay
 from shared.streams import DEAD_LETTER_STREAM, ensure_streams
 from tests.kit import Stack, eventually, fresh_database
@@ -194,6 +194,28 @@ async def test_event_published_twice_is_applied_once(backbone: Backbone) -> None
         await consumer.stop()
         await relay.stop()
     assert await applied_count(b) == 1
+
+
+async def test_a_packed_body_is_published_as_its_json_and_counts_as_that(backbone: Backbone) -> None:
+    """A bulk import writes its large events compressed (shared.events.packed): the relay publishes
+    their JSON, and a batch's byte limit counts the JSON, not what the row stores."""
+    b = backbone
+    big = Event(type=TYPE, producer="registry", subject_id="big", payload={"items": ["x" * 50] * 1000},
+                unit_code="07207", unit_path="v2008.24.213.07207")
+    small = [Event(type=TYPE, producer="registry", subject_id=f"s{i}", payload={"i": i}) for i in range(2)]
+    stored = packed(big)
+    assert len(stored[2]) < len(big.to_bytes()) // 10
+    async with b.producer.driver_connection() as conn, conn.transaction():
+        await write_outbox(conn, [stored, *((e.id, e.subject, e.to_bytes()) for e in small)])
+    relay = OutboxRelay(b.producer.url, b.js, "registry", max_batch_bytes=len(big.to_bytes()) + 100)
+    try:
+        assert await relay.relay_once() == 1  # the big one's JSON fills the batch: the others wait
+        assert await relay.relay_once() == 2
+    finally:
+        await relay.stop()
+    messages = [await b.js.get_msg("REGISTRY", seq) for seq in (1, 2, 3)]
+    assert [Event.from_bytes(m.data).subject_id for m in messages] == ["big", "s0", "s1"]
+    assert messages[0].data == big.to_bytes() and messages[0].headers["Nats-Msg-Id"] == str(big.id)
 
 
 async def test_two_runners_of_one_consumer_apply_batches_one_at_a_time(backbone: Backbone) -> None:

@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 from services.support import bootstrap
 from services.support.main import create_app
 from services.support.settings import SupportSettings
-from shared.events import Event
+from shared.events import Event, unpacked
 from shared.principal import Principal
 from tests.kit import Stack, auth_headers, eventually, fetch, fresh_database, make_principal, running_app, service_env
 from tests.reporting.conftest import connect
@@ -94,7 +94,7 @@ class Support:
 
     async def events(self, type_: str) -> list[dict[str, Any]]:
         rows = await fetch(self.db_url, "SELECT body FROM outbox WHERE subject = $1 ORDER BY seq", type_)
-        return [orjson.loads(r["body"]) for r in rows]
+        return [orjson.loads(unpacked(r["body"])) for r in rows]  # an import's events are packed
 
     async def delivery_events(self) -> int:
         rows = await fetch(self.db_url, "SELECT count(*) FROM outbox WHERE subject LIKE 'support.delivery.%'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support.conftest import DISTRICT_A_OFFICER, Support
+from tests.support.conftest import DISTRICT_A_OFFICER, Support, housing_repair
 
 
 async def open_fund(support: Support, unit: str, officer: Any = DISTRICT_A_OFFICER) -> str:
@@ -22,3 +22,10 @@ async def donate(support: Support, fund: str, amount: int, day: str = "2024-10-1
 
 async def balance(support: Support, fund: str) -> int:
     return int((await support.call("GET", f"/support/funds/{fund}", DISTRICT_A_OFFICER)).json()["balance_vnd"])
+
+
+def commune_repair(household_id: str) -> dict[str, Any]:
+    """housing_repair (20 M) whose 12 M "Vì người nghèo" part is the commune fund's: what a commune's fund
+    may pay (a fund pays only the part of its own level)."""
+    return housing_repair(household_id, funding=[{"source": "vnn_fund_commune", "amount_vnd": 12_000_000},
+                                                 {"source": "hlhpn_mai_am", "amount_vnd": 8_000_000}])

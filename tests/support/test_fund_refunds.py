@@ -21,9 +21,8 @@ from tests.support.conftest import (
     FOREIGN,
     OFFICER_A0,
     Support,
-    housing_repair,
 )
-from tests.support.funds_helpers import balance, donate, open_fund
+from tests.support.funds_helpers import balance, commune_repair, donate, open_fund
 
 
 async def _spend(support: Support, fund: str, amount: int, officer: Any = DISTRICT_A_OFFICER,
@@ -48,7 +47,7 @@ async def test_a_refund_brings_back_part_of_a_spend_and_never_more(support: Supp
     fund = await open_fund(support, "07207", OFFICER_A0)
     await donate(support, fund, 10_000_000)
     household = await support.household(A0, "poor")
-    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=commune_repair(household))).json()
     spend = await _spend(support, fund, 4_000_000, OFFICER_A0, delivery_id=delivery["id"])
     donation_id = (await support.call("GET", f"/support/funds/{fund}/entries", OFFICER_A0)).json()["items"][0]["id"]
 

@@ -29,7 +29,7 @@ from tests.support.conftest import (
     Support,
     housing_repair,
 )
-from tests.support.funds_helpers import balance, donate, open_fund
+from tests.support.funds_helpers import balance, commune_repair, donate, open_fund
 
 
 async def test_donations_spends_and_a_transfer_down_make_the_statement(support: Support) -> None:
@@ -41,7 +41,7 @@ async def test_donations_spends_and_a_transfer_down_make_the_statement(support: 
         "amount_vnd": 20_000_000, "occurred_on": "2024-10-20", "to_fund_id": commune, "note": "Hỗ trợ xây nhà"})
     assert moved.status_code == 201, moved.text
     household = await support.household(A0, "poor")
-    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=commune_repair(household))).json()
     spent = await support.call("POST", f"/support/funds/{commune}/spends", OFFICER_A0, json={
         "amount_vnd": 12_000_000, "occurred_on": "2024-11-02", "purpose": "Sửa nhà hộ nghèo",
         "delivery_id": delivery["id"]})
@@ -227,12 +227,12 @@ async def _linked_state(support: Support, fund: str, delivery: str) -> list[Any]
 
 
 async def test_a_spend_linked_to_a_delivery_stays_within_its_fund_part(support: Support) -> None:
-    """housing_repair: 20 M VND, of which 12 M from the district's "Vì người nghèo" fund and 8 M from the
+    """housing_repair: 20 M VND, of which 12 M from the commune's "Vì người nghèo" fund and 8 M from the
     Women's Union's own fund: spends linked to it may pay at most the 12 M, refunds deducted."""
     fund = await open_fund(support, "07207", OFFICER_A0)
     await donate(support, fund, 50_000_000)
     household = await support.household(A0, "poor")
-    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=commune_repair(household))).json()
     url = f"/support/funds/{fund}/spends"
 
     def spend(amount: int) -> dict[str, Any]:
@@ -270,7 +270,7 @@ async def test_a_delivery_paid_by_the_fund_is_voided_only_once_the_money_came_ba
     fund = await open_fund(support, "07207", OFFICER_A0)
     await donate(support, fund, 50_000_000)
     household = await support.household(A0, "poor")
-    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=housing_repair(household))).json()
+    delivery = (await support.call("POST", "/support/deliveries", OFFICER_A0, json=commune_repair(household))).json()
     durl = f"/support/deliveries/{delivery['id']}"
     spent = await support.call("POST", f"/support/funds/{fund}/spends", OFFICER_A0, json={
         "amount_vnd": 12_000_000, "occurred_on": "2024-11-02", "purpose": "Sửa nhà hộ nghèo",
@@ -279,7 +279,7 @@ async def test_a_delivery_paid_by_the_fund_is_voided_only_once_the_money_came_ba
     before = await _linked_state(support, fund, delivery["id"])
     # The fund part cannot drop below what the fund paid...
     lower = await support.call("PATCH", durl, OFFICER_A0, headers={"If-Match": '"1"'}, json={
-        "funding": [{"source": "vnn_fund_district", "amount_vnd": 5_000_000},
+        "funding": [{"source": "vnn_fund_commune", "amount_vnd": 5_000_000},
                     {"source": "hlhpn_mai_am", "amount_vnd": 15_000_000}], "reason": "Sửa nguồn"})
     assert lower.status_code == 409 and lower.json()["field"] == "funding" and lower.json()["paid_vnd"] == 12_000_000
     # ...and the delivery is not voided while the spend stands.

@@ -14,6 +14,7 @@ from services.support.catalogue.rules import Programme
 from services.support.catalogue.service import read_file
 from services.support.imports.build import DELIVERY_COLUMNS, HISTORY_COLUMNS, DeliveryBuilder
 from services.support.imports.rules import COLUMNS, Catalogue, Row, RowReader, header_fields
+from shared.events import unpacked
 
 RAW = read_file()
 ENTRIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -59,12 +60,15 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     assert row is not None
     stamp = datetime(2024, 12, 30, 8, 0, tzinfo=UTC)
     builder = DeliveryBuilder("0190aaaa-0000-7000-8000-000000000001", stamp.isoformat(), "officer\\1",
-                              "commune_officer", ENTRIES)
+                              "commune_officer", ENTRIES, correlation_id="req-1", traceparent="00-tp")
     path = "v2008.24.213.07207"
     builder.add(row.delivery, "0190bbbb-0000-7000-8000-000000000002", path, "poor")
     built = builder.take(last=True)
-    [(first_path, items)] = built.events
-    [item] = orjson.loads(items)
+    [(event_id, subject, body)] = built.events
+    event = orjson.loads(unpacked(body))
+    assert (str(event_id), subject) == (event["id"], "support.delivery.recorded_batch")
+    assert event["payload"]["job_id"] == event["subject_id"] == "0190aaaa-0000-7000-8000-000000000001"
+    [item] = event["payload"]["items"]
     delivery = {"id": item["delivery_id"], "version": 1, "kind": "household", "status": "recorded", "unit_path": path,
                 "programme": "tet_gifts", "delivered_on": date(2024, 1, 20), "period_from": None, "year": 2024,
                 "households": 1, "persons": 4, "turns": None, "quantities": [{"measure": "portion", "quantity": "1"}],
@@ -83,7 +87,8 @@ def test_the_copy_lines_and_the_item_say_what_the_generic_builders_say() -> None
     history = dict(zip(HISTORY_COLUMNS, built.history.decode().rstrip("\n").split("\t"), strict=True))
     assert history["delivery_id"] == item["delivery_id"] and history["action"] == "recorded"
     assert orjson.loads(history["after"]) == {"import_job_id": "0190aaaa-0000-7000-8000-000000000001"}
-    assert built.amount_vnd == 500_000 and built.paths == {path} and first_path == path and built.last
+    assert built.amount_vnd == 500_000 and built.paths == {path} and event["unit_path"] == path and built.last
+    assert (event["unit_code"], event["correlation_id"], event["traceparent"]) == ("07207", "req-1", "00-tp")
 
 
 def test_batches_hold_whole_events_and_the_last_takes_the_rest() -> None:
@@ -96,7 +101,8 @@ def test_batches_hold_whole_events_and_the_last_takes_the_rest() -> None:
     first, rest = builder.take(last=False), builder.take(last=True)
     assert (first.rows, len(first.events), first.last) == (4, 2, False)
     assert (rest.rows, len(rest.events), rest.last) == (1, 1, True)
-    assert [len(orjson.loads(items)) for _, items in first.events + rest.events] == [2, 2, 1]
+    assert [len(orjson.loads(unpacked(body))["payload"]["items"]) for _, _, body in first.events + rest.events] == [
+        2, 2, 1]
     assert first.amount_vnd == 4 * 500_000 and len(first.deliveries.splitlines()) == 4
 
 

@@ -174,6 +174,13 @@ async def lock_fund(conn: asyncpg.Connection, fund_id: UUID) -> Fund | None:
     return Fund(**dict(row)) if row is not None else None
 
 
+async def active_programmes(conn: asyncpg.Connection, codes: list[str]) -> set[str]:
+    """Which of these codes are active programmes of the catalogue (reference data, not scoped)."""
+    rows = await conn.fetch("SELECT code FROM catalogue WHERE catalogue = 'programme' AND active AND code = ANY($1)",
+                            codes)
+    return {str(r[0]) for r in rows}
+
+
 async def write_spends(conn: asyncpg.Connection, fund_id: UUID, balance: int, version: int,
                        entries: Sequence[FundEntry], events: Sequence[Event]) -> None:
     """The fund's new balance, version and latest entry date, the entries and their events: one statement."""

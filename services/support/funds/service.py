@@ -14,9 +14,10 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events
+from services.support.catalogue import repository as catalogue
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
-from services.support.deliveries.service import fund_part_vnd
+from services.support.deliveries.service import VNN_FUND
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
@@ -158,32 +159,73 @@ async def donate(session: AsyncSession, principal: Principal, fund: Fund, body: 
     return entry
 
 
+async def _fund_part(session: AsyncSession, fund: Fund, delivery: Delivery) -> int:
+    """What of a delivery this fund may pay: its `funding` parts whose source is a "Vì người nghèo" fund
+    (kind `vnn_fund`) of this fund's level — a commune's fund does not pay the district fund's part.
+    422 naming `delivery_id` when there is none (the detail lists the sources and their levels)."""
+    refs = await catalogue.several(session, [("funding_source", f["source"]) for f in delivery.funding])
+    levels = {f["source"]: str(entry.fields.get("level")) for f in delivery.funding
+              if (entry := refs.get(("funding_source", f["source"]))) is not None
+              and entry.fields.get("kind") == VNN_FUND}
+    part = sum(int(f["amount_vnd"]) for f in delivery.funding if levels.get(f["source"]) == fund.level)
+    if part > 0:
+        return part
+    if levels:
+        named = ", ".join(f"{source} ({level})" for source, level in levels.items())
+        raise Problem(422, "validation_error", "Invalid request",
+                      f'delivery {delivery.id}\'s "Vì người nghèo" fund part is from {named}; this {fund.level} '
+                      f"fund pays only a part whose source is the {fund.level} level's fund. Nothing was recorded.",
+                      fund_level=fund.level, sources=sorted(levels),
+                      errors=[{"field": "delivery_id", "reason": f'its "Vì người nghèo" part is from {named}, not '
+                                                                  f"the {fund.level} level's fund"}])
+    sources = ", ".join(f["source"] for f in delivery.funding) or "none"
+    raise Problem(422, "validation_error", "Invalid request",
+                  f'delivery {delivery.id} has no "Vì người nghèo" fund part (its sources: {sources}); '
+                  "a fund spend cannot pay it. Nothing was recorded.", fund_level=fund.level,
+                  sources=[f["source"] for f in delivery.funding],
+                  errors=[{"field": "delivery_id", "reason": 'no "Vì người nghèo" fund source part'}])
+
+
 async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID, amount: int) -> Delivery:
     """The delivery a spend pays, row-locked (spends linked to one delivery, and its void, are
-    serialised on it): recorded, in the fund's unit or below, with a "Vì người nghèo" fund part that
-    this spend and the earlier ones linked to it (minus their refunds) stay within."""
+    serialised on it): recorded, in the fund's unit or below, with a "Vì người nghèo" fund part of the
+    fund's level that this spend and the earlier ones linked to it from funds of that level (minus their
+    refunds and reversals) stay within."""
     delivery = await load_delivery(session, delivery_id, lock=True)  # 404 outside the caller's scope
     if not path_within(delivery.unit_path, fund.unit_path) or delivery.status != RECORDED:
         raise Problem(422, "validation_error", "Invalid request",
                       "the delivery must be a recorded delivery in the fund's unit or below",
                       errors=[{"field": "delivery_id", "reason": "not a recorded delivery of this fund's units"}])
-    part = await fund_part_vnd(session, delivery.funding)
-    if part == 0:
-        sources = ", ".join(f["source"] for f in delivery.funding) or "none"
-        raise Problem(422, "validation_error", "Invalid request",
-                      f'delivery {delivery.id} has no "Vì người nghèo" fund part (its sources: {sources}); '
-                      "a fund spend cannot pay it. Nothing was recorded.",
-                      errors=[{"field": "delivery_id", "reason": 'no "Vì người nghèo" fund source part'}])
-    paid = await repository.linked_to_delivery(session, delivery.id)
+    part = await _fund_part(session, fund, delivery)
+    paid = await repository.linked_at_level(session, delivery.id, fund.level)
     if paid + amount > part:
         left = max(part - paid, 0)
         raise conflict("delivery_fund_part_exceeded",
-                       f'The delivery\'s "Vì người nghèo" fund part is {part} VND and {paid} VND of it is already '
-                       f"paid by linked spends (refunds deducted): {amount} VND more would exceed it; at most {left} "
-                       "VND. Nothing was recorded.", field="amount_vnd", fund_part_vnd=part, already_paid_vnd=paid,
-                       left_vnd=left, errors=[{"field": "amount_vnd", "reason": f"more than the {left} VND left of "
-                                                                                f"the delivery's fund part"}])
+                       f'The delivery\'s {fund.level} "Vì người nghèo" fund part is {part} VND and {paid} VND of it is '
+                       f"already paid by linked spends (refunds deducted): {amount} VND more would exceed it; at most "
+                       f"{left} VND. Nothing was recorded.", field="amount_vnd", fund_part_vnd=part,
+                       already_paid_vnd=paid, left_vnd=left,
+                       errors=[{"field": "amount_vnd", "reason": f"more than the {left} VND left of the delivery's "
+                                                                 "fund part"}])
     return delivery
+
+
+def _bad_programme(reason: str) -> Problem:
+    return Problem(422, "validation_error", "Invalid request", f"programme: {reason}",
+                   errors=[{"field": "programme", "reason": reason}])
+
+
+async def _programme(session: AsyncSession, body: SpendIn, delivery: Delivery | None) -> str | None:
+    """The spend's programme: the one named (an active programme of the catalogue, and the linked
+    delivery's when there is one), else the linked delivery's."""
+    if body.programme is None:
+        return delivery.programme if delivery is not None else None
+    if delivery is not None and body.programme != delivery.programme:
+        raise _bad_programme(f"{body.programme} differs from the linked delivery's programme {delivery.programme}")
+    entry = await catalogue.entry(session, "programme", body.programme)
+    if entry is None or not entry.active:
+        raise _bad_programme(f"{body.programme} is not an active programme of the catalogue")
+    return body.programme
 
 
 async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body: SpendIn) -> FundEntry:
@@ -194,14 +236,14 @@ async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body
     delivery = None
     if body.delivery_id is not None:
         delivery = await _linked_delivery(session, await load(session, fund_id), body.delivery_id, body.amount_vnd)
+    programme = await _programme(session, body, delivery)
     taken = await repository.take(session, fund_id, body.amount_vnd, body.occurred_on)
     if taken is not None:
         fund, balance, version = taken, taken.balance_vnd, taken.version
     else:  # not in scope (404), not enough (409), or dated before the fund's latest entry: checked day by day
         fund, balance, version = await _take_out(session, fund_id, body.amount_vnd, body.occurred_on)
     entry = _entry(principal, fund, rules.SPEND, body.amount_vnd, balance, body.occurred_on, purpose=body.purpose,
-                   delivery_id=body.delivery_id, programme=body.programme or (delivery.programme if delivery else None),
-                   note=body.note)
+                   delivery_id=body.delivery_id, programme=programme, note=body.note)
     await _write(session, principal, [entry], [_event(events.FUND_SPENT, fund, entry, version)])
     return entry
 
@@ -228,6 +270,8 @@ async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequen
     not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
     accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
     one), then the balance, the entries and the events written in one statement. The answers, in order."""
+    named = {s.body.programme for s in spends if s.body.programme is not None}
+    active = await repository.active_programmes(conn, sorted(named)) if named else set()  # before the lock
     fund = await repository.lock_fund(conn, fund_id)
     answers: list[FundEntry | Problem] = []
     entries: list[FundEntry] = []
@@ -237,6 +281,9 @@ async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequen
     for spend in spends:
         if fund is None or not path_in_any(fund.unit_path, spend.principal.scope_paths):
             answers.append(not_found("fund", fund_id))
+            continue
+        if spend.body.programme is not None and spend.body.programme not in active:
+            answers.append(_bad_programme(f"{spend.body.programme} is not an active programme of the catalogue"))
             continue
         amount, day = spend.body.amount_vnd, spend.body.occurred_on
         later: list[tuple[date, int]] = []

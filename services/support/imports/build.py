@@ -1,5 +1,6 @@
-"""An accepted import's rows → COPY text lines for `deliveries` and `delivery_history`, and each
-delivery's `support.delivery.recorded_batch` item as JSON text. Pure: no database.
+"""An accepted import's rows → COPY text lines for `deliveries` and `delivery_history`, and their
+`support.delivery.recorded_batch` events as outbox rows (each delivery's item as JSON text, spliced
+into the event unparsed, the event's JSON compressed: shared.events.packed). Pure: no database.
 
 This runs once per row of a 200,000-row file, so a row is written from pieces: what its delivery
 cells say (programme, date, quantities, money, body: shared by the rows that repeat them, see
@@ -21,6 +22,7 @@ from services.support import events
 from services.support.deliveries.rules import HOUSEHOLD, RECORDED
 from services.support.imports.rules import Delivery
 from shared import copy_text
+from shared.events import Event, OutboxRow, packed
 
 DELIVERY_COLUMNS = ("id", "unit_path", "kind", "status", "unit_code", "programme", "delivered_on", "year",
                     "household_id", "households", "persons", "quantities", "amount_vnd", "funding", "body", "note",
@@ -46,7 +48,7 @@ class Built:
     deliveries: bytes  # COPY text lines
     history: bytes
     rows: int
-    events: list[tuple[str, bytes]]  # per EVENT_ITEMS deliveries: the first one's unit path, the items as a JSON array
+    events: list[OutboxRow]  # a `recorded_batch` event per EVENT_ITEMS deliveries, packed
     paths: set[str]  # the units delivered to
     amount_vnd: int
     last: bool
@@ -56,8 +58,10 @@ class DeliveryBuilder:
     """Builds the rows of one import job, recorded by one actor at one moment."""
 
     def __init__(self, job_id: str, stamp: str, actor_id: str, actor_role: str | None,
-                 catalogue: Mapping[tuple[str, str], Mapping[str, Any]], event_items: int = EVENT_ITEMS) -> None:
+                 catalogue: Mapping[tuple[str, str], Mapping[str, Any]], event_items: int = EVENT_ITEMS,
+                 correlation_id: str | None = None, traceparent: str | None = None) -> None:
         self.job_id, self.stamp, self.event_items = job_id, stamp, event_items
+        self.correlation_id, self.traceparent = correlation_id, traceparent  # the request's, for the events
         self.catalogue = catalogue
         actor = copy_text.text(actor_id)
         after = _copy_json({"import_job_id": job_id})
@@ -68,7 +72,7 @@ class DeliveryBuilder:
                            f'"void_reason":null}}')
         self._item_head = f'","version":1,"kind":{_json(HOUSEHOLD)},"status":{_json(RECORDED)},'
         self._units: dict[str, tuple[str, str, str]] = {}
-        self._households: dict[str, tuple[str, str, str, str, str]] = {}
+        self._households: dict[str, tuple[str, str, str, str, str, str]] = {}
         self._deliveries: dict[int, tuple[str, str, str]] = {}
         self._lines: list[str] = []
         self._history: list[str] = []
@@ -86,13 +90,15 @@ class DeliveryBuilder:
                 copy_text.text(path), _json(fields)[1:-1])  # "unit_code":…,"hierarchy":… inside the item
         return found
 
-    def _household(self, household_id: str, unit_path: str, status: str | None) -> tuple[str, str, str, str, str]:
-        """(COPY columns unit_path…unit_code, the path as COPY text, the status as COPY text, the item's
-        unit fields, the item's household fields)."""
+    def _household(self, household_id: str, unit_path: str, status: str | None) -> tuple[str, str, str, str, str, str]:
+        """The pieces of a line, its history line and its item that say the household and its unit
+        (see `add`)."""
         unit_copy, path_copy, unit_item = self._unit(unit_path)
         found = self._households[household_id] = (
-            unit_copy, path_copy, copy_text.nullable(status), unit_item,
-            f'"household_id":{_json(household_id)},"household_status":{_json(status)}')
+            unit_copy, household_id, f"{copy_text.nullable(status)}{self._delivery_tail}",
+            f"\t{path_copy}\t",
+            f"{self._item_head}{unit_item},",
+            f',"household_id":{_json(household_id)},"household_status":{_json(status)}{self._item_tail}')
         return found
 
     def _delivery(self, d: Delivery) -> tuple[str, str, str]:
@@ -121,13 +127,12 @@ class DeliveryBuilder:
 
     def add(self, delivery: Delivery, household_id: str, unit_path: str, status: str | None) -> None:
         delivery_id, history_id = str(uuid_utils.uuid7()), str(uuid_utils.uuid7())
-        household = self._households.get(household_id) or self._household(household_id, unit_path, status)
-        unit_copy, path_copy, status_copy, unit_item, household_item = household
+        unit_copy, household_copy, status_tail, path_copy, item_head, item_tail = (
+            self._households.get(household_id) or self._household(household_id, unit_path, status))
         head, tail, middle = self._deliveries.get(id(delivery)) or self._delivery(delivery)
-        self._lines.append(f"{delivery_id}{unit_copy}{head}{household_id}{tail}{status_copy}{self._delivery_tail}")
-        self._history.append(f"{history_id}\t{path_copy}\t{delivery_id}{self._history_tail}")
-        self._items.append(f'{{"delivery_id":"{delivery_id}{self._item_head}{unit_item},{middle},{household_item}'
-                           f'{self._item_tail}')
+        self._lines.append(f"{delivery_id}{unit_copy}{head}{household_copy}{tail}{status_tail}")
+        self._history.append(f"{history_id}{path_copy}{delivery_id}{self._history_tail}")
+        self._items.append(f'{{"delivery_id":"{delivery_id}{item_head}{middle}{item_tail}')
         self._paths.append(unit_path)
         self._amounts.append(delivery.amount_vnd)
 
@@ -143,6 +148,15 @@ class DeliveryBuilder:
         items, self._items = self._items[:count], self._items[count:]
         paths, self._paths = self._paths[:count], self._paths[count:]
         amounts, self._amounts = self._amounts[:count], self._amounts[count:]
-        events = [(paths[i], ("[" + ",".join(items[i:i + size]) + "]").encode()) for i in range(0, count, size)]
+        events = [self._event(paths[i], items[i:i + size]) for i in range(0, count, size)]
         return Built(deliveries="".join(lines).encode(), history="".join(history).encode(), rows=count,
                      events=events, paths=set(paths), amount_vnd=sum(amounts), last=last)
+
+    def _event(self, path: str, items: list[str]) -> OutboxRow:
+        """A `recorded_batch` event of these items; its unit is the first one's."""
+        unit = events.unit_fields(path)
+        return packed(Event(type=events.DELIVERY_RECORDED_BATCH, producer=events.PRODUCER, subject_id=self.job_id,
+                            unit_path=unit["unit_path"], unit_code=unit["unit_code"], version=1,
+                            payload={"job_id": self.job_id,
+                                     "items": orjson.Fragment(("[" + ",".join(items) + "]").encode())},
+                            correlation_id=self.correlation_id, traceparent=self.traceparent))

@@ -1,11 +1,12 @@
 """A delivery import file → its rows read and checked → placed in their households → COPY lines and
-event items (build.py), batch after batch. Needs no database: it asks the service (`ask`) for the
+packed events (build.py), batch after batch. Needs no database: it asks the service (`ask`) for the
 households of each commune the file names as it meets them (in the caller's scope) and for the
 transitions of households whose status a programme does not serve by itself, so it runs in the
 import's worker process (worker.py).
 
-The rows are read BATCH_ROWS at a time and each batch is built and handed over (`emit`) while the
-next is read: the service stores it meanwhile, in its one transaction. Once a row has a problem
+The rows are read BATCH_ROWS at a time (the first batch: one event's worth, so that storing starts at
+once) and each batch is built and handed over (`emit`) while the next is read: the service stores it
+meanwhile, in its one transaction. Once a row has a problem
 nothing more is built, but every row is still read and checked; at the end `Refused` lists every
 problem of every row (as the 422 does) and the service rolls back what it stored.
 """
@@ -46,6 +47,8 @@ class Setup:
     actor_role: str | None
     batch_rows: int = BATCH_ROWS
     event_items: int = EVENT_ITEMS  # deliveries per event (BATCH_ROWS holds a whole number of them)
+    correlation_id: str | None = None  # the request's, for the events' envelopes
+    traceparent: str | None = None
 
 
 Ask = Callable[[str, list[str]], Any]  # ("households", commune codes) / ("transitions", household ids)
@@ -60,9 +63,13 @@ class Preparer:
         self._households: dict[tuple[str, str | None], list[HouseholdRow]] = {}
         self._transitions: dict[str, list[Transition]] = {}
         self._asked: set[str] = set()  # households whose transitions are known
+        self._served: dict[tuple[str, str | None], bool] = {}  # (programme, status): served by the status alone
         self._placed = 0
+        # Rows placed and built at a time: the first batch is one event's worth, so that the service starts
+        # storing at once, the next ones setup.batch_rows.
+        self._batch_rows = setup.event_items
         self._builder = DeliveryBuilder(setup.job_id, setup.stamp, setup.actor_id, setup.actor_role, setup.entries,
-                                        setup.event_items)
+                                        setup.event_items, setup.correlation_id, setup.traceparent)
 
     def run(self, ask: Ask, emit: Emit) -> None:
         """Reads the whole file, emitting its batches (the last one with `last` set, possibly empty)
@@ -80,13 +87,13 @@ class Preparer:
                                                                for p in problems]})
             read = rules.RowReader(fields, setup.catalogue, setup.today, plain=not setup.data.startswith(
                 reader.ZIP_MAGIC)).read
-            errors, size = self._errors, setup.batch_rows
+            errors = self._errors
             batch: list[rules.Row] = []
             for number, cells in enumerate(lines, start=2):
                 row, problems_of_row = read(number, cells)
                 if row is not None:
                     batch.append(row)
-                    if len(batch) >= size:
+                    if len(batch) >= self._batch_rows:
                         self._place(batch, ask, emit)
                         batch = []
                 elif any(c is not None and c != "" for c in cells):  # a blank row is no row
@@ -110,37 +117,41 @@ class Preparer:
             for h in ask("households", sorted(new)):
                 self._households.setdefault((h[1], h[2]), []).append(h)
             self._communes |= new
-        errors, found = self._errors, self._households
-        placed: list[tuple[rules.Row, HouseholdRow]] = []
-        doubtful: set[str] = set()
+        errors, found, served = self._errors, self._households, self._served
+        placed: list[tuple[rules.Delivery, HouseholdRow]] = []
+        unserved: list[tuple[rules.Row, HouseholdRow]] = []  # their programme does not serve their status alone
         for row in batch:
-            matches = found.get((row.commune_code, row.household_code), [])
-            if len(matches) != 1:
+            matches = found.get((row.commune_code, row.household_code))
+            if matches is None or len(matches) != 1:
                 reason = "no such household in your scope" if not matches else "the code names two households"
                 errors.append((row.number, "Mã hộ", f"{row.commune_code}/{row.household_code}: {reason}"))
             elif matches[0][5]:
                 errors.append((row.number, "Mã hộ", "the registry removed this household"))
             else:
                 household = matches[0]
-                placed.append((row, household))
-                eligible = row.delivery.programme.eligible
-                if "all" not in eligible and household[4] not in eligible and household[0] not in self._asked:
-                    doubtful.add(household[0])
-        if doubtful:
-            self._transitions.update(ask("transitions", sorted(doubtful)))
-            self._asked |= doubtful
-        for row, household in placed:
-            programme = row.delivery.programme
-            if "all" not in programme.eligible and household[4] not in programme.eligible:
-                refusal = eligibility_refusal(programme, household[4], self._transitions.get(household[0], []),
-                                              row.delivery.delivered_on)
+                delivery = row.delivery
+                placed.append((delivery, household))
+                key = (delivery.programme.code, household[4])
+                if (by_status := served.get(key)) is None:
+                    eligible = delivery.programme.eligible
+                    by_status = served[key] = "all" in eligible or household[4] in eligible
+                if not by_status:
+                    unserved.append((row, household))
+        if unserved:
+            if doubtful := {household[0] for _, household in unserved} - self._asked:
+                self._transitions.update(ask("transitions", sorted(doubtful)))
+                self._asked |= doubtful
+            for row, household in unserved:
+                refusal = eligibility_refusal(row.delivery.programme, household[4],
+                                              self._transitions.get(household[0], []), row.delivery.delivered_on)
                 if refusal is not None:
                     errors.append((row.number, "Mã chương trình", refusal))
         self._placed += len(placed)
         if errors:
             return  # nothing more is built: the file will be refused
         add = self._builder.add
-        for row, (household_id, _, _, unit_path, status, _) in placed:
-            add(row.delivery, household_id, unit_path, status)
-        if len(self._builder) >= self.setup.batch_rows:
+        for delivery, (household_id, _, _, unit_path, status, _) in placed:
+            add(delivery, household_id, unit_path, status)
+        if len(self._builder) >= self._batch_rows:
             emit(self._builder.take(last=False))  # whole events only: the rest waits for the next batch
+            self._batch_rows = self.setup.batch_rows

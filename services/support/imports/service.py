@@ -3,8 +3,8 @@ the caller's scope, its eligibility); the deliveries and their history COPYed in
 transaction, with `support.delivery.recorded_batch` events of up to 1,000 deliveries each, which
 commits only when no row had a problem. A refused file stores nothing.
 
-The per-row work (preparer.py: read, check, place, build COPY text lines and event items) runs in a
-worker process (worker.py) and needs no database: this module answers its look-ups (the households
+The per-row work (preparer.py: read, check, place, build COPY text lines and the events, packed:
+build.py) runs in a worker process (worker.py) and needs no database: this module answers its look-ups (the households
 of the communes it meets, in the caller's scope; the transitions of households a programme does not
 serve by their status alone) and stores each batch it sends — COPY and the outbox — while it reads
 and builds the next.
@@ -18,11 +18,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import events
 from services.support.catalogue import repository as catalogue
 from services.support.catalogue.rules import Programme, Transition, usable_everywhere_in, visible_to
 from services.support.households.models import SupportHousehold, SupportTransition
@@ -31,10 +29,11 @@ from services.support.imports.build import DELIVERY_COLUMNS, HISTORY_COLUMNS, Bu
 from services.support.imports.models import ImportJob
 from services.support.imports.preparer import HouseholdRow, Refused, Setup
 from services.support.imports.worker import BATCH, PreparerProcess
-from shared import clock
+from shared import clock, tracing
+from shared.context import request_id_var
 from shared.copy_text import slices
 from shared.errors import Problem, not_found
-from shared.events import Event, uuid7, write_events
+from shared.events import uuid7, write_outbox
 from shared.principal import Principal
 from shared.workers import WorkerFailed
 
@@ -98,7 +97,8 @@ async def import_file(session: AsyncSession, principal: Principal, data: bytes, 
     worker = PreparerProcess(Setup(data=data, catalogue=known, entries=entries, today=clock.today(),
                                    job_id=str(job_id), stamp=now.isoformat(), actor_id=principal.id,
                                    actor_role=principal.role, batch_rows=preparer.BATCH_ROWS,
-                                   event_items=build.EVENT_ITEMS))
+                                   event_items=build.EVENT_ITEMS, correlation_id=request_id_var.get(),
+                                   traceparent=tracing.current_traceparent()))
     try:
         await worker.start()
         return await _store(session, principal, job_id, now, worker, file_name)
@@ -115,7 +115,7 @@ async def import_file(session: AsyncSession, principal: Principal, data: bytes, 
 async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now: datetime, worker: PreparerProcess,
                  file_name: str | None) -> ImportJob:
     """The worker's questions answered; each batch COPYed (deliveries, then their history) and its events
-    written as it arrives."""
+    (outbox rows the worker packed) written as it arrives."""
     connection = await session.connection()
     raw: Any = (await connection.get_raw_connection()).driver_connection
     rows, amount, paths = 0, 0, set[str]()
@@ -130,7 +130,7 @@ async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now:
                                         format="text")
                 await raw.copy_to_table("delivery_history", source=slices(body.history), columns=HISTORY_COLUMNS,
                                         format="text")
-                await write_events(raw, batch_events(str(job_id), body))
+                await write_outbox(raw, body.events)
             rows, amount, paths = rows + body.rows, amount + body.amount_vnd, paths | body.paths
         else:
             raise WorkerFailed(f"The import's worker process sent {kind!r}.")
@@ -139,18 +139,6 @@ async def _store(session: AsyncSession, principal: Principal, job_id: UUID, now:
     session.add(job)
     await session.flush()
     return job
-
-
-def batch_events(job_id: str, built: Built) -> list[Event]:
-    """`support.delivery.recorded_batch` events; their items arrive as a JSON array, spliced in unparsed.
-    An event's unit is its first delivery's."""
-    out = []
-    for path, items in built.events:
-        unit = events.unit_fields(path)
-        out.append(Event(type=events.DELIVERY_RECORDED_BATCH, producer=events.PRODUCER, subject_id=job_id,
-                         unit_path=unit["unit_path"], unit_code=unit["unit_code"], version=1,
-                         payload={"job_id": job_id, "items": orjson.Fragment(items)}))
-    return out
 
 
 async def load(session: AsyncSession, job_id: UUID) -> ImportJob:
