@@ -8,6 +8,7 @@ officer knows it. The funding column holds one source code (it paid the whole am
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -18,7 +19,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from services.support.catalogue.rules import Programme
+from services.support.catalogue.rules import MONEY_MEASURES, Programme
 from services.support.deliveries.rules import funding_problems
 from shared.text import UnsafeText, clean_text
 
@@ -54,9 +55,12 @@ def header_fields(header: list[Any]) -> tuple[list[str | None], list[str]]:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """The active entries the importing caller's whole scope may use (read once per import)."""
     programmes: Mapping[str, Programme]
     bodies: frozenset[str]
     sources: frozenset[str]
+    # (catalogue, code) → why an entry of another unit is left out (a province's own programme).
+    refused: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
 
 FIELDS = tuple(field for field, _ in COLUMNS)
@@ -261,9 +265,10 @@ class RowReader:
             return _Checked(required, (), None)
         programme = catalogue.programmes.get(values["programme"])
         if programme is None:
-            bad("programme", f"no active programme '{values['programme']}'")
+            bad("programme", catalogue.refused.get(("programme", values["programme"]))
+                or f"no active programme '{values['programme']}'")
         if values["body"] not in catalogue.bodies:
-            bad("body", f"no delivering body '{values['body']}'")
+            bad("body", catalogue.refused.get(("body", values["body"])) or f"no delivering body '{values['body']}'")
         try:
             delivered_on = _day(cells.get("delivered_on"))
             if delivered_on > today:
@@ -275,7 +280,9 @@ class RowReader:
             delivered_on = today
         quantities: list[dict[str, str]] = []
         if values["measure"] or values["quantity"]:
-            if programme is not None and values["measure"] not in programme.measures:
+            if values["measure"] in MONEY_MEASURES:
+                bad("measure", f"'{values['measure']}' is money: write it in the amount column")
+            elif programme is not None and values["measure"] not in programme.measures:
                 bad("measure", f"programme {programme.code} does not use '{values['measure']}'")
             try:
                 if not values["quantity"]:
