@@ -92,8 +92,8 @@ def _day(value: Any) -> date:
 # The file's numbers are written the Vietnamese way: a dot (or a space) groups thousands, a comma marks
 # decimals ("81.150.000" đồng, "4.756,25" kg); plain digits are fine too. A number typed as a number in
 # XLSX (int or float) is taken as it is. What reads two ways ("5.41", "1,000") is refused, not guessed.
-_NUMBER = re.compile(r"(\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+)(?:,(\d+))?")
-_DOTTED = re.compile(r"\d+(?:\.\d+)+")  # dots that are not a grouping of thousands: a decimal point?
+_NUMBER = re.compile(r"(\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+)(?:,(\d+))?", re.ASCII)
+_DOTTED = re.compile(r"\d+(?:\.\d+)+", re.ASCII)  # dots that are not a grouping of thousands: a decimal point?
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})  # no-break spaces, as spreadsheets group with them
 MAX_VND, MAX_COUNT = 10**14, 10_000_000  # as deliveries/schemas.py bounds Vnd and Count
 MAX_QUANTITY_DIGITS, MAX_QUANTITY_DECIMALS = 16, 3  # as deliveries/schemas.py bounds a quantity
@@ -113,7 +113,8 @@ def _number(value: Any, what: str | None) -> Decimal:
     if type(value) is float and math.isfinite(value):
         return Decimal(repr(value))
     text = " ".join(value.translate(_SPACES).split()) if isinstance(value, str) else _text(value)
-    unsigned = text[1:].lstrip() if text.startswith("-") else text
+    negative = text.startswith("-")
+    unsigned = text[1:].lstrip() if negative else text
     match = _NUMBER.fullmatch(unsigned) if isinstance(value, str) else None
     if match is not None:
         whole, fraction = match.group(1).replace(".", "").replace(" ", ""), match.group(2)
@@ -121,7 +122,7 @@ def _number(value: Any, what: str | None) -> Decimal:
             raise NumberRefused(f"'{text}' has a fractional part (a comma marks decimals): a whole number of "
                                  f"{what} is expected; {WHOLE}")
         number = Decimal(f"{whole}.{fraction}" if fraction else whole)
-        return number if unsigned is text else -number
+        return -number if negative else number
     if _DOTTED.fullmatch(unsigned):
         if what is not None:
             raise NumberRefused(f"'{text}' is not a whole number of {what}: a dot only groups three digits; {WHOLE}")
