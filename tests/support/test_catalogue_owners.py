@@ -8,6 +8,8 @@ import csv
 import io
 from typing import Any
 
+from services.support import bootstrap
+from tests.kit import fetch
 from tests.reporting.registry_events import OTHER_COMMUNE
 from tests.support.conftest import A0, OFFICER_A0, OTHER_PROVINCE, PROVINCE, PROVINCE_OFFICER, Support
 from tests.support.test_imports import HEADERS, _household_code
@@ -174,3 +176,19 @@ async def test_standards_of_one_key_may_not_overlap_in_dates(support: Support) -
         {**standard("2024-09-01", None, 2), "key": "meals_per_day"}]}}
     made = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=following)
     assert made.status_code == 201, made.text
+
+
+async def test_the_bootstrap_takes_the_money_measure_out_of_a_programme_an_older_file_loaded(
+        support: Support) -> None:
+    """A database loaded from the older data file (programmes listing `vnd`): `make run`'s bootstrap
+    brings the entries nobody edited up to date, the removed measure included, and says so in an event."""
+    await fetch(support.db_url, "UPDATE catalogue SET fields = jsonb_set(fields, '{measures}', '[\"vnd\", \"house\"]') "
+                                "WHERE catalogue = 'programme' AND code = 'housing_repair'")
+    events = len(await support.events("support.catalogue.changed"))
+    await bootstrap.run(support.db_url)
+    [entry] = [e for e in (await support.call("GET", "/support/catalogue", OFFICER_A0,
+                                              params={"catalogue": "programme"})).json()
+               if e["entry"] == "housing_repair"]
+    assert entry["fields"]["measures"] == ["house"] and entry["version"] == 2
+    changed = await support.events("support.catalogue.changed")
+    assert len(changed) == events + 1 and changed[-1]["payload"]["measures"] == ["house"]
