@@ -3,12 +3,15 @@ data folder and free ports. It must stop on SIGTERM leaving no process behind (p
 uvicorn); a second start must find the data written during the first (a unit flag set through the
 gateway with a demo login, in PostgreSQL; the events the relay published, in JetStream; the accounts
 and keys, so the first run's token still works); and after a kill -9 of the supervisor the next start
-must still work."""
+must still work. The first start also loads the support service's catalogue and reference data from
+its data file (programmes with their dated standards, funding sources, bodies), read back through the
+gateway with the demo login; the second start loads none of it again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = "[chungtay] ready: gateway"
 START_TIMEOUT = 300.0  # first start migrates five databases and loads every administrative unit
 UNIT = "07207"  # a commune of province 24 before the 2025 reform (v2008.24.213.07207)
+SUPPORT_DATA = ROOT / "services" / "support" / "data" / "catalogue.json"
 
 
 class Platform:
@@ -130,6 +134,25 @@ def key_files(data_dir: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in (data_dir / "keys").iterdir()}
 
 
+def assert_support_reference_data(gateway: httpx.Client) -> None:
+    """What `make run` seeded into the support service, as an officer reads it through the gateway: every
+    programme, funding source and body of the data file, the programmes with their dated standards."""
+    data = json.loads(SUPPORT_DATA.read_text(encoding="utf-8"))
+    held = {}
+    for catalogue, key in (("programme", "programmes"), ("funding_source", "funding_sources"), ("body", "bodies")):
+        answer = gateway.get("/support/catalogue", params={"catalogue": catalogue})
+        assert answer.status_code == 200, answer.text
+        held[catalogue] = {e["entry"]: e for e in answer.json()}
+        assert {e["code"] for e in data[key]} <= set(held[catalogue]), (catalogue, sorted(held[catalogue]))
+    housing = held["programme"]["housing_new"]
+    assert housing["name"] == "Hỗ trợ xây mới nhà ở" and housing["fields"]["category"] == "housing"
+    assert [(s["value"], s["valid_from"], s["valid_to"]) for s in housing["fields"]["standards"]] == [
+        (40_000_000, "2021-01-01", "2024-12-31"), (60_000_000, "2025-01-01", None)]
+    assert [s["value"] for s in held["programme"]["electricity"]["fields"]["standards"]] == [30]
+    assert held["funding_source"]["state_central"]["fields"] == {"kind": "state_budget", "level": "central"}
+    assert held["body"]["hlhpn"]["name"] == "Hội Liên hiệp Phụ nữ"
+
+
 def assert_stopped_cleanly(platform: Platform, before: dict[str, list[psutil.Process]]) -> None:
     code = platform.stop()
     assert code == 0, platform.output()
@@ -201,6 +224,8 @@ def start_stop_and_restart(data_dir: Path) -> None:
                                     json={"mountainous": True}, headers={"If-Match": unit.headers["etag"]})
             assert flagged.status_code == 200, flagged.text
             version = flagged.json()["version"]
+            assert_support_reference_data(gateway)
+            assert any("support catalogue:" in line and " 0 entries" not in line for line in first.lines)
             token = str(gateway.headers["Authorization"]).removeprefix("Bearer ")
         published = asyncio.run(registry_stream_messages(ports["nats"]))
         assert published > 0
@@ -227,6 +252,7 @@ def start_stop_and_restart(data_dir: Path) -> None:
         assert key_files(data_dir) == keys
         # The second start found the data: no second load of the reference data.
         assert any("created=0" in line for line in second.lines if "registry units:" in line), second.output()
+        assert "[chungtay] support catalogue: 0 entries added or changed" in second.lines, second.output()
     except BaseException:
         second.kill_all()
         raise

@@ -1,11 +1,12 @@
-"""The pure rules of programmes and deliveries, without a database: eligibility, dated standards,
-the money adding up, the dates, million VND."""
+"""The pure rules of programmes, deliveries and body activities, without a database: eligibility,
+dated standards, the money adding up, the dates, million VND, an activity's kind and measures."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
+from services.support.activities import rules as activities
 from services.support.catalogue.rules import Programme, Transition, eligibility_refusal, standard_on
 from services.support.catalogue.service import read_file
 from services.support.deliveries.rules import Lines, funding_problems, million_vnd, problems
@@ -72,3 +73,17 @@ def test_money_in_million_vnd_with_two_decimals() -> None:
     assert million_vnd(504_180_000) == "504.18"
     assert million_vnd(4_756_250_000) == "4756.25"
     assert million_vnd(5_000) == "0.01" and million_vnd(4_999) == "0.00"
+
+
+def test_an_activity_counts_only_its_kinds_measures_each_once_and_not_in_the_future() -> None:
+    today = date(2024, 7, 1)
+    training = ["session", "person"]
+    assert activities.problems("training", training, "hlhpn", True, today, ["session", "person"], today) == []
+    wrong = activities.problems("training", training, "hlhpn", True, date(2024, 7, 2), ["session", "kg", "session"],
+                                today)
+    assert wrong == [{"field": "period_to", "reason": "in the future"},
+                     {"field": "measures.1.measure", "reason": "training counts session, person, not kg"},
+                     {"field": "measures.2.measure", "reason": "session is given twice"}]
+    unknown = activities.problems("karaoke", None, "nobody", False, today, ["session"], today)
+    assert [e["field"] for e in unknown] == ["kind", "body"]
+    assert activities.void_refusal("recorded") is None and activities.void_refusal("voided") == "is already voided"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from services.support.activities.models import Activity
+from services.support.activities.rules import RECORDED
 from shared.db import scope_clause
 
 
@@ -18,5 +19,5 @@ def activities(unit_path: str | None, *, body: str | None, kind: str | None, yea
         if value is not None:
             query = query.where(column == value)
     if not include_voided:
-        query = query.where(Activity.status == "recorded")
+        query = query.where(Activity.status == RECORDED)
     return query

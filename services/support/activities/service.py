@@ -1,6 +1,6 @@
-"""Body activity use cases: record one (its measures must be the kind's), void one. Each emits its
-event (`support.activity.recorded` / `.voided`), which reporting counts, and writes its history entry,
-in the caller's transaction."""
+"""Body activity use cases: record one (checked by `rules.problems`: its measures must be the kind's),
+void one. Each emits its event (`support.activity.recorded` / `.voided`), which reporting counts, and
+writes its history entry, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
+from services.support.activities import rules
 from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn
 from services.support.catalogue import repository as catalogue
+from services.support.catalogue.rules import MONEY_MEASURES, use_refusal
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, not_found
@@ -43,23 +45,18 @@ async def _body_kind(session: AsyncSession, code: str) -> str | None:
 async def record(session: AsyncSession, principal: Principal, body: ActivityIn) -> Activity:
     unit = await units.writable_unit(session, principal, body.unit, body.hierarchy)
     refs = await catalogue.several(session, [("activity_kind", body.kind), ("body", body.body)])
-    errors = []
     kind = refs.get(("activity_kind", body.kind))
-    if kind is None or not kind.active:
-        errors.append({"field": "kind", "reason": f"no active activity kind {body.kind} in the catalogue"})
-    if ("body", body.body) not in refs:
-        errors.append({"field": "body", "reason": f"no delivering body {body.body} in the catalogue"})
-    if body.period_to > clock.today():
-        errors.append({"field": "period_to", "reason": "in the future"})
-    allowed = kind.fields.get("measures", []) if kind is not None else []
-    seen: set[str] = set()
+    errors = rules.problems(body.kind, kind.fields.get("measures", []) if kind is not None and kind.active else None,
+                            body.body, ("body", body.body) in refs, body.period_to,
+                            [m.measure for m in body.measures], clock.today())
+    for field, name, code in (("kind", "activity_kind", body.kind), ("body", "body", body.body)):
+        entry = refs.get((name, code))
+        if entry is not None and (refusal := use_refusal(name, code, entry.owner_path, unit.path)):
+            errors.append({"field": field, "reason": refusal})
     for i, m in enumerate(body.measures):
-        if kind is not None and m.measure not in allowed:
-            errors.append({"field": f"measures.{i}.measure",
-                           "reason": f"{body.kind} counts {', '.join(allowed)}, not {m.measure}"})
-        if m.measure in seen:
-            errors.append({"field": f"measures.{i}.measure", "reason": f"{m.measure} is given twice"})
-        seen.add(m.measure)
+        if m.measure in MONEY_MEASURES and m.quantity != m.quantity.to_integral_value():
+            errors.append({"field": f"measures.{i}.quantity", "reason": f"{m.measure} is money: whole VND "
+                                                                         "(250.4 million is 250400000)"})
     if errors:
         raise Problem(422, "validation_error", "Invalid activity",
                       "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors)
@@ -68,7 +65,7 @@ async def record(session: AsyncSession, principal: Principal, body: ActivityIn) 
                     year=body.period_to.year,
                     measures=[{"measure": m.measure, "quantity": format(m.quantity.normalize(), "f")}
                               for m in body.measures],
-                    amount_vnd=body.amount_vnd, status="recorded", note=body.note, version=1,
+                    amount_vnd=body.amount_vnd, status=rules.RECORDED, note=body.note, version=1,
                     recorded_by=principal.id, recorded_at=clock.now())
     session.add(item)
     await session.flush()
@@ -89,10 +86,10 @@ async def load(session: AsyncSession, activity_id: UUID, *, lock: bool = False) 
 
 
 async def void(session: AsyncSession, principal: Principal, item: Activity, reason: str) -> Activity:
-    if item.status == "voided":
-        raise conflict("activity_voided", f"Activity {item.id} is already voided.")
+    if (refusal := rules.void_refusal(item.status)) is not None:
+        raise conflict("activity_voided", f"Activity {item.id} {refusal}.")
     before = history.snapshot(item, SNAPSHOT_FIELDS)
-    item.status, item.void_reason = "voided", reason
+    item.status, item.void_reason = rules.VOIDED, reason
     item.version += 1
     await session.flush()
     history.record(session, ActivityHistory, principal, item, "voided", SNAPSHOT_FIELDS, before=before, reason=reason,

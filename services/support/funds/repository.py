@@ -79,8 +79,8 @@ async def entry_with_receipt(session: AsyncSession, fund_id: UUID, receipt_numbe
     return found
 
 
-async def spend_for_refund(session: AsyncSession, fund_id: UUID, entry_id: UUID) -> FundEntry | None:
-    """The fund's entry, row-locked: refunds of one spend are serialised on it."""
+async def locked_entry(session: AsyncSession, fund_id: UUID, entry_id: UUID) -> FundEntry | None:
+    """The fund's entry, row-locked: refunds of one spend, and reversals of one entry, are serialised on it."""
     return (await session.scalars(select(FundEntry).where(FundEntry.id == entry_id, FundEntry.fund_id == fund_id)
                                   .with_for_update())).first()
 
