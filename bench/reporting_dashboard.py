@@ -29,7 +29,6 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
-from sqlalchemy.engine import make_url
 
 from bench.reporting_indicators import (
     PROVINCE,
@@ -43,10 +42,9 @@ from bench.reporting_indicators import (
     wait_for,
 )
 from bench.reporting_reports import country_units, deliveries, fill_reports, publish_raw, timed
-from bench.stack import bench_stack
+from bench.stack import bench_stack, migrated_database
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
-from shared.db import Database, asyncpg_dsn, sqlalchemy_url
+from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
@@ -117,9 +115,7 @@ class Previous(Import):
 async def run(households: int, count: int, runs: int) -> None:
     rng = random.Random(11)
     with bench_stack() as (pg_url, nats_url):
-        db = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_dash_{uuid.uuid4().hex[:8]}") \
-            .render_as_string(hide_password=False)
-        await upgrade_async("reporting", db)
+        db = await migrated_database(pg_url, "reporting", "bench_dash")
         private_pem, public_pem = generate_keypair()
         signer = PrincipalSigner(private_pem, ttl_seconds=3600)
         officer = Principal(id="bench-province", role="province_officer", permissions=frozenset({"*"}),

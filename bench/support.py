@@ -50,16 +50,15 @@ import httpx
 import nats
 import orjson
 import psutil
-from sqlalchemy.engine import make_url
 
 from bench.openloop import open_loop
-from bench.stack import bench_stack, wait_healthy
+from bench.stack import bench_stack, migrated_database, wait_healthy
 from devstack.embedded import free_port
 from devstack.migrate import upgrade_async
 from gateway import bootstrap as gateway_bootstrap
 from services.support import bootstrap
 from services.support.imports.rules import COLUMNS
-from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.db import asyncpg_dsn
 from shared.events import Event
 from shared.migrations import service_database_url
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
@@ -77,9 +76,7 @@ def percentile(values: list[float], q: float) -> float:
 async def prepare(server_url: str, households: int) -> tuple[str, list[tuple[str, str, str]]]:
     """A migrated support database with the catalogue, the units and `households` poor households in
     the read model (as the registry's events would have left them)."""
-    url = make_url(sqlalchemy_url(server_url)).set(database=f"bench_support_{uuid.uuid4().hex[:8]}")
-    db_url = url.render_as_string(hide_password=False)
-    await upgrade_async("support", db_url)
+    db_url = await migrated_database(server_url, "support", "bench_support")
     await bootstrap.run(db_url)
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import Programme, Transition, eligibility_refusal
+from services.support.catalogue.rules import Programme, Transition, eligibility_refusal, use_refusal
 from services.support.deliveries import repository, rules
 from services.support.deliveries.models import Delivery, DeliveryHistory
 from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
@@ -51,8 +51,22 @@ def _programme(refs: Refs, code: str) -> Programme | None:
     return Programme.of(entry.code, entry.name, entry.fields) if entry is not None and entry.active else None
 
 
-def _check(refs: Refs, state: Mapping[str, Any]) -> Programme:
-    """The whole delivery against the catalogue and the calendar: 422 naming every bad field."""
+def _owned_elsewhere(refs: Refs, state: Mapping[str, Any], unit_path: str) -> list[dict[str, str]]:
+    """The catalogue entries the delivery names that belong to a unit it is not in (a province's own
+    programme, body or source is used only within that province)."""
+    named = [("programme", "programme", state["programme"]), ("body", "body", state["body"]),
+             *((f"funding.{i}.source", "funding_source", f["source"]) for i, f in enumerate(state["funding"]))]
+    found = []
+    for field, name, code in named:
+        entry = refs.get((name, code))
+        if entry is not None and (reason := use_refusal(name, code, entry.owner_path, unit_path)):
+            found.append({"field": field, "reason": reason})
+    return found
+
+
+def _check(refs: Refs, state: Mapping[str, Any], unit_path: str) -> Programme:
+    """The whole delivery against the catalogue (entries of its unit's owners only) and the calendar:
+    422 naming every bad field."""
     lines = rules.Lines(
         programme=state["programme"], delivered_on=state["delivered_on"], period_from=state.get("period_from"),
         quantities=[(q["measure"], q["quantity"]) for q in state["quantities_in"]],
@@ -61,7 +75,8 @@ def _check(refs: Refs, state: Mapping[str, Any]) -> Programme:
     programme = _programme(refs, lines.programme)
     body = refs.get(("body", lines.body))
     sources = {s: bool((e := refs.get(("funding_source", s))) and e.active) for s, _ in lines.funding}
-    errors = rules.problems(lines, programme, sources, bool(body and body.active), clock.today())
+    errors = _owned_elsewhere(refs, state, unit_path) + rules.problems(
+        lines, programme, sources, bool(body and body.active), clock.today())
     if errors:
         raise _invalid(errors)
     assert programme is not None
@@ -143,7 +158,7 @@ async def record_household(session: AsyncSession, principal: Principal, body: Ho
     if members:
         raise _invalid(members)
     state = _state(body)
-    programme = _check(refs, state)
+    programme = _check(refs, state, household.unit_path)
     rule = await _eligibility(session, principal, programme, household.id, household.status, body.delivered_on,
                               body.override_reason, transitions)
     if body.sponsorship_id is not None:
@@ -168,7 +183,7 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     unit = await households.writable_unit(session, principal, body.unit, body.hierarchy)
     refs = await _refs(session, body.programme, body.body, [f.source for f in body.funding])
     state = _state(body)
-    _check(refs, state)
+    _check(refs, state, unit.path)
     now = clock.now()
     delivery = Delivery(
         id=uuid7(), unit_path=unit.path, unit_code=unit.code, kind=rules.AGGREGATE, status=rules.RECORDED,
@@ -223,8 +238,10 @@ async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) 
 
 def _not_voided(delivery: Delivery) -> None:
     if delivery.status == rules.VOIDED:
-        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more.",
-                       void_reason=delivery.void_reason)
+        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more. "
+                       "Nothing was changed.", field="delivery_id", delivery_id=str(delivery.id),
+                       void_reason=delivery.void_reason,
+                       errors=[{"field": "delivery_id", "reason": f"delivery {delivery.id} is voided"}])
 
 
 async def correct(session: AsyncSession, principal: Principal, delivery: Delivery, patch: DeliveryPatch) -> Delivery:
@@ -259,9 +276,14 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
         "turns": given.get("turns", delivery.turns),
     }
     refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
-    programme = _check(refs, state)
+    programme = _check(refs, state, delivery.unit_path)
     if patch.funding is not None:
         await _check_fund_spends(session, delivery, state["funding"])
+    if delivery.sponsorship_id is not None and (state["programme"] != delivery.programme
+                                                or state["delivered_on"] != delivery.delivered_on):
+        # Still one of its households, within its period: else the delivery would count against it wrongly.
+        await sponsorships.check_delivery(session, delivery.sponsorship_id, delivery.household_id,  # type: ignore[arg-type]
+                                          state["delivered_on"])
     before = snapshot(delivery)
     if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
                                              or state["delivered_on"] != delivery.delivered_on):

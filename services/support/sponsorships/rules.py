@@ -35,16 +35,20 @@ def covers(started_on: date, ends_on: date | None, ended_on: date | None, day: d
 
 
 def progress(commitment: Iterable[dict[str, Any]], started_on: date, until: date,
-             delivered: dict[str, Decimal]) -> list[dict[str, Any]]:
-    """Per committed measure: what was due by `until` and what the linked deliveries brought."""
+             delivered: dict[str, Decimal], households: int) -> list[dict[str, Any]]:
+    """Per committed measure: what was due by `until` and what the linked deliveries brought. A line
+    `per_household` (10 kg a month to each household helped) is due once per household; otherwise (and
+    for lines stored before the flag existed) once for the whole pairing."""
     months = months_running(started_on, until)
     out = []
     for line in commitment:
         quantity = Decimal(str(line["quantity"]))
+        per_household = bool(line.get("per_household", False))
         periods = {"month": months, "year": (months + 11) // 12, "once": 1 if months else 0}[line["per"]]
-        due = quantity * periods
+        due = quantity * periods * (households if per_household else 1)
         got = delivered.get(line["measure"], Decimal(0))
         out.append({"measure": line["measure"], "per": line["per"], "quantity": _text(quantity),
+                    "per_household": per_household, "households": households if per_household else None,
                     "due": _text(due), "delivered": _text(got), "met": got >= due})
     return out
 
