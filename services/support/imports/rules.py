@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.support.catalogue.rules import MONEY_MEASURES, Programme
 from services.support.deliveries.rules import funding_problems
@@ -191,8 +191,7 @@ class Delivery:
     document_ref: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):  # one per row: a tuple is made in half the time of a frozen dataclass
     number: int
     commune_code: str
     household_code: str
