@@ -22,6 +22,7 @@ import nats
 
 from bench.emulation_scoring import YEAR, commune_paths, publish_all, review, seed, wait_for
 from bench.stack import bench_stack, migrated_database
+from services.emulation.consumers import CONSUMERS
 from services.emulation.main import create_app
 from services.emulation.settings import EmulationSettings
 from shared import consumer
@@ -59,8 +60,8 @@ async def one_round(pg_url: str, nats_url: str, n: int, ahead: bool) -> float:
             started = time.monotonic()
             async with app.router.lifespan_context(app):
                 done = await wait_for(conn, "SELECT count(*) FROM em_review_counts", 2 * n)
-        for name in ("emulation-registry", "emulation-households-2", "emulation-support"):
-            await js.delete_consumer("REGISTRY" if name != "emulation-support" else "SUPPORT", name)
+        for durable in CONSUMERS:  # the next round's app starts from the stream's beginning again
+            await js.delete_consumer(durable.stream, durable.name)
     finally:
         await conn.close()
         await nc.close()

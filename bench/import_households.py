@@ -42,11 +42,9 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from sqlalchemy.engine import make_url
 
-from bench.stack import bench_stack, wait_healthy
+from bench.stack import bench_stack, migrated_database, wait_healthy
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
 from services.registry.classification.standards import STANDARDS_DATA, parse_standards
 from services.registry.imports import storage
 from services.registry.imports.build import HOUSEHOLD_COLUMNS, Records
@@ -57,7 +55,7 @@ from services.registry.imports.settings import ImportSettings
 from services.registry.personal_data import PersonalDataCipher
 from services.registry.units.load import load
 from shared.crypto import generate_key
-from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.db import asyncpg_dsn
 from shared.permissions import IMPORTS_WRITE
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
@@ -138,9 +136,7 @@ class MemorySampler(threading.Thread):
 
 
 async def prepare_database(server_url: str) -> str:
-    url = make_url(sqlalchemy_url(server_url)).set(database=f"bench_import_{uuid.uuid4().hex[:8]}")
-    db_url = url.render_as_string(hide_password=False)
-    await upgrade_async("registry", db_url)
+    db_url = await migrated_database(server_url, "registry", "bench_import")
     await load(db_url)
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:

@@ -24,25 +24,22 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.import_households import PROVINCES, MemorySampler, communes_of, generate_csv
 from bench.import_households import start_service as start_registry
 from bench.reporting_indicators import percentile, start_service, wait_for
-from bench.stack import bench_stack
+from bench.stack import bench_stack, migrated_database
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
 from services.registry.units.load import load
 from services.reporting.operations.check import check
 from services.reporting.operations.rebuild import rebuild
-from shared.db import asyncpg_dsn, sqlalchemy_url
+from shared.db import asyncpg_dsn
 from shared.permissions import IMPORTS_WRITE, INDICATORS_READ
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 
@@ -80,12 +77,9 @@ async def run(rows: int, seed: int) -> None:
     headers = {PRINCIPAL_HEADER: signer.sign(officer)}
     workdir = Path(tempfile.mkdtemp(prefix="chungtay-bench-reporting-"))
     with bench_stack() as (pg_url, nats_url):
-        base = make_url(sqlalchemy_url(pg_url))
-        registry_url = base.set(database=f"bench_registry_{uuid.uuid4().hex[:8]}").render_as_string(False)
-        reporting_url = base.set(database=f"bench_reporting_{uuid.uuid4().hex[:8]}").render_as_string(False)
-        await upgrade_async("registry", registry_url)
+        registry_url = await migrated_database(pg_url, "registry", "bench_registry")
         await load(registry_url)  # the units and their events, which reporting needs first
-        await upgrade_async("reporting", reporting_url)
+        reporting_url = await migrated_database(pg_url, "reporting", "bench_reporting")
         csv_path = workdir / "households.csv"
         started = time.perf_counter()
         generate_csv(csv_path, rows, await communes_of(registry_url), seed)

@@ -29,8 +29,8 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
-from sqlalchemy.engine import make_url
 
+from bench.openloop import open_loop
 from bench.reporting_indicators import (
     PROVINCE,
     YEAR,
@@ -43,10 +43,9 @@ from bench.reporting_indicators import (
     wait_for,
 )
 from bench.reporting_reports import country_units, deliveries, fill_reports, publish_raw, timed
-from bench.stack import bench_stack
+from bench.stack import bench_stack, migrated_database
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
-from shared.db import Database, asyncpg_dsn, sqlalchemy_url
+from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
@@ -117,9 +116,7 @@ class Previous(Import):
 async def run(households: int, count: int, runs: int) -> None:
     rng = random.Random(11)
     with bench_stack() as (pg_url, nats_url):
-        db = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_dash_{uuid.uuid4().hex[:8]}") \
-            .render_as_string(hide_password=False)
-        await upgrade_async("reporting", db)
+        db = await migrated_database(pg_url, "reporting", "bench_dash")
         private_pem, public_pem = generate_keypair()
         signer = PrincipalSigner(private_pem, ttl_seconds=3600)
         officer = Principal(id="bench-province", role="province_officer", permissions=frozenset({"*"}),
@@ -191,7 +188,7 @@ async def measure(client: httpx.AsyncClient, runs: int) -> None:
     print(f"  baseline, the province's poverty indicators in the same run: p50 {statistics.median(base):.1f} ms, "
           f"p95 {percentile(base, 95):.1f} ms; dashboard p95 = {percentile(board, 95) / percentile(base, 95):.1f}x")
     for rate in (10, 20):
-        latencies = await open_loop(client, params, rate, seconds=10)
+        latencies = await dashboard_open_loop(client, params, rate, seconds=10)
         print(f"  open loop at {rate} requests/s for 10 s ({len(latencies)} requests): "
               f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms")
 
@@ -242,20 +239,15 @@ async def reads_alone(db_url: str, principal: Principal, runs: int) -> None:
         await database.dispose()
 
 
-async def open_loop(client: httpx.AsyncClient, params: dict[str, Any], rate: float, seconds: float) -> list[float]:
-    """Requests sent on a fixed schedule whatever the answers do; latency from the scheduled send time."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    latencies: list[float] = []
-
-    async def one(at: float) -> None:
-        await asyncio.sleep(max(0.0, at - loop.time()))
+async def dashboard_open_loop(client: httpx.AsyncClient, params: dict[str, Any], rate: int,
+                              seconds: int) -> list[float]:
+    """The dashboard asked at a fixed rate whatever the answers do (bench/openloop.py): latencies in ms."""
+    async def one() -> None:
         response = await client.get("/reporting/dashboard", params=params)
         assert response.status_code == 200
-        latencies.append((loop.time() - at) * 1000)
 
-    await asyncio.gather(*(one(start + i / rate) for i in range(int(rate * seconds))))
-    return latencies
+    run = await open_loop(one, rate, seconds)
+    return [s * 1000 for s in run.latencies]
 
 
 def main() -> None:

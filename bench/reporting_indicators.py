@@ -33,13 +33,11 @@ import asyncpg
 import httpx
 import nats
 import psutil
-from sqlalchemy.engine import make_url
 
-from bench.stack import bench_stack
+from bench.stack import bench_stack, migrated_database
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
 from services.reporting.indicators.repository import figures_by_child
-from shared.db import Database, asyncpg_dsn, sqlalchemy_url
+from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
@@ -150,9 +148,7 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, interval
 
 async def run(households: int, communes: int, consumer_batch: int) -> None:
     with bench_stack() as (pg_url, nats_url):
-        db_url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_reporting_{uuid.uuid4().hex[:8]}")
-        db_url_s = db_url.render_as_string(hide_password=False)
-        await upgrade_async("reporting", db_url_s)
+        db_url_s = await migrated_database(pg_url, "reporting", "bench_reporting")
         private_pem, public_pem = generate_keypair()
         signer = PrincipalSigner(private_pem, ttl_seconds=3600)
         officer = Principal(id="bench", role="province_officer", permissions=frozenset({"reporting.indicators.read"}),

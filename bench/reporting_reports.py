@@ -27,7 +27,6 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
-from sqlalchemy.engine import make_url
 
 from bench.reporting_indicators import (
     PROVINCE,
@@ -42,11 +41,10 @@ from bench.reporting_indicators import (
     start_service,
     wait_for,
 )
-from bench.stack import bench_stack
+from bench.stack import bench_stack, migrated_database
 from devstack.embedded import free_port
-from devstack.migrate import upgrade_async
 from services.reporting.completeness.repository import counts
-from shared.db import Database, asyncpg_dsn, sqlalchemy_url
+from shared.db import Database, asyncpg_dsn
 from shared.events import Event
 from shared.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner, ScopeUnit, generate_keypair
 from shared.streams import ensure_streams
@@ -142,9 +140,7 @@ async def fill_reports(db_url: str, rng: random.Random) -> int:
 async def run(households: int, count: int) -> None:
     rng = random.Random(7)
     with bench_stack() as (pg_url, nats_url):
-        db_url = make_url(sqlalchemy_url(pg_url)).set(database=f"bench_reports_{uuid.uuid4().hex[:8]}")
-        db = db_url.render_as_string(hide_password=False)
-        await upgrade_async("reporting", db)
+        db = await migrated_database(pg_url, "reporting", "bench_reports")
         private_pem, public_pem = generate_keypair()
         signer = PrincipalSigner(private_pem, ttl_seconds=3600)
         officer = Principal(id="bench-province", role="province_officer", permissions=frozenset({"*"}),

@@ -31,8 +31,10 @@ def _tags(header: str) -> list[str]:
     return [t.strip() for t in header.split(",") if t.strip()]
 
 
-def check_if_match(if_match: str | None, version: int, *, required: bool = True) -> None:
-    """Raise 428 when the header is required and missing, 412 when it names another version."""
+def check_if_match(if_match: str | None, version: int, *, required: bool = True, any_version: bool = True) -> None:
+    """Raise 428 when the header is required and missing, 412 when it names another version.
+    `any_version=False`: `If-Match: *` (any version) is refused with 428 too — a change that must be
+    made on the version the client read (a correction) needs its real ETag, never a blind overwrite."""
     if if_match is None or not if_match.strip():
         if required:
             raise Problem(428, "precondition_required", "If-Match required",
@@ -40,6 +42,10 @@ def check_if_match(if_match: str | None, version: int, *, required: bool = True)
                           current_etag=etag_of(version))
         return
     tags = _tags(if_match)
+    if "*" in tags and not any_version:
+        raise Problem(428, "precondition_required", "ETag required",
+                      "If-Match: * would overwrite whatever version is there; send the ETag you last read.",
+                      field="If-Match", current_etag=etag_of(version))
     if "*" in tags or etag_of(version) in tags:
         return
     raise Problem(412, "precondition_failed", "Stale version",

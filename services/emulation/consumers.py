@@ -6,7 +6,11 @@ Households have their own durable consumer: a durable consumer keeps the subject
 with (adding subjects to `emulation-registry` would not reach one that already exists), and a new
 one starts at the beginning of the REGISTRY stream, so every household already registered arrives. For
 that reason its name changed when `registry.household.restated` joined its subjects
-(`emulation-households` → `emulation-households-2`; the old durable, if any, is left unused)."""
+(`emulation-households` → `emulation-households-2`; the old durable, if any, is left unused). Support's
+events likewise: `support.fund.reversed` joined them (a reversed donation stops counting), so
+`emulation-support` became `emulation-support-2`, which reads the SUPPORT stream from its beginning
+(every handler keeps the latest state: what was applied already changes nothing); the old durable,
+if any, is left unused."""
 
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ SUPPORT_EVENTS: dict[str, Handler] = {
     "support.delivery.voided": scoring.on_delivery,
     "support.delivery.recorded_batch": scoring.on_delivery_batch,
     "support.fund.donation_received": scoring.on_donation,
+    "support.fund.reversed": scoring.on_fund_reversed,
 }
-SUPPORT = Consumer(name="emulation-support", producer="support", handlers=SUPPORT_EVENTS,
+SUPPORT = Consumer(name="emulation-support-2", producer="support", handlers=SUPPORT_EVENTS,
                    filter_subjects=list(SUPPORT_EVENTS))
 
 CONSUMERS: list[Consumer] = [REGISTRY, HOUSEHOLDS, SUPPORT]

@@ -304,13 +304,15 @@ class Delivery(Base):
 
 
 class FundEntry(Base):
-    """A donation into a unit's fund for the poor (`support.fund.donation_received`): the fund raised."""
+    """A donation into a unit's fund for the poor (`support.fund.donation_received`): the fund raised,
+    unless a reversal cancelled it (`support.fund.reversed`: `reversed_by` names the reversal entry)."""
 
     __tablename__ = "em_fund_entries"
     entry_id: Mapped[str] = mapped_column(Text, primary_key=True)
     unit_path: Mapped[str] = mapped_column(PATH, index=True)
     year: Mapped[int] = mapped_column(SmallInteger)
     amount_vnd: Mapped[int] = mapped_column(BigInteger)
+    reversed_by: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class RescoreQueue(Base):

@@ -22,6 +22,7 @@ FUND_DONATION = "support.fund.donation_received"
 FUND_SPENT = "support.fund.spent"
 FUND_TRANSFERRED = "support.fund.transferred"
 FUND_REFUNDED = "support.fund.refunded"
+FUND_REVERSED = "support.fund.reversed"
 
 
 def _get(row: Any, key: str) -> Any:

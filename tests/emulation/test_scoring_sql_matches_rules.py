@@ -1,9 +1,9 @@
 """The set-based scoring statement (scoring/repository.py SCORE_SQL) against the pure rules
 (scoring/rules.py `measured`, `points`, `total`), for every automatic source, at the commune and the
 district level: a province of 16 communes with facts drawn at random (fixed seed) — reviews missing in
-one year or the other, a commune with no households, voided deliveries, other years' facts, removed
-activities and kinds that are not sessions, facts recorded at a district itself, targets of 0 and
-none — scored by SQL, every unit's every criterion computed again in Python and compared exactly."""
+one year or the other, a commune with no households, voided deliveries, reversed donations, other years'
+facts, removed activities and kinds that are not sessions, facts recorded at a district itself, targets
+of 0 and none — scored by SQL, every unit's every criterion computed again in Python and compared exactly."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def draw(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
                                         rng.choice(["recorded", "recorded", "voided"])))
         for _ in range(rng.randint(0, 2)):
             facts["donations"].append((str(uuid.uuid4()), path, rng.choice([YEAR, YEAR - 1]),
-                                       rng.randint(1, 50) * 500_000))
+                                       rng.randint(1, 50) * 500_000,
+                                       str(uuid.uuid4()) if rng.random() < 0.25 else None))  # reversed
         for _ in range(rng.randint(0, 3)):
             facts["activities"].append((path, rng.choice(KINDS), rng.choice([YEAR, YEAR, YEAR + 1]),
                                         rng.randint(1, 12), rng.random() < 0.2))
@@ -81,7 +82,8 @@ async def store(db_url: str, movement_id: uuid.UUID, facts: dict[str, list[tuple
         await conn.executemany("INSERT INTO em_review_counts VALUES ($1, $2, $3, $4, $5, 1)", facts["reviews"])
         await conn.executemany("INSERT INTO em_deliveries (delivery_id, unit_path, year, amount_vnd, households, "
                                "houses, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)", facts["deliveries"])
-        await conn.executemany("INSERT INTO em_fund_entries VALUES ($1, $2, $3, $4)", facts["donations"])
+        await conn.executemany("INSERT INTO em_fund_entries (entry_id, unit_path, year, amount_vnd, reversed_by) "
+                               "VALUES ($1, $2, $3, $4, $5)", facts["donations"])
         await conn.executemany(
             "INSERT INTO em_activities (id, movement_id, unit_path, kind, held_on, year, count, participants, title, "
             "removed, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 'x', $8, 1, now())",
@@ -108,7 +110,7 @@ def expected(unit: str, facts: dict[str, list[tuple[Any, ...]]], goals: list[tup
                               if under(p) and y == YEAR and s == "recorded"),
         temporary_houses_removed=sum((h for _, p, y, _, _, h, s in facts["deliveries"]
                                       if under(p) and y == YEAR and s == "recorded"), Decimal(0)),
-        fund_raised=sum(a for _, p, y, a in facts["donations"] if under(p) and y == YEAR),
+        fund_raised=sum(a for _, p, y, a, reversed in facts["donations"] if under(p) and y == YEAR and not reversed),
         propaganda_sessions=sum(c for p, k, y, c, removed in facts["activities"]
                                 if under(p) and y == YEAR and not removed and k in SESSION_KINDS))
     held_targets = {g[4]: g[5] for g in goals if g[2] == unit}
@@ -138,6 +140,7 @@ async def test_the_scoring_statement_computes_what_the_rules_say(emulation: Emul
         sets[level] = made.json()["id"]
     rng = random.Random(12)
     facts, goals = draw(rng), targets(rng, movement_id)
+    assert any(r and y == YEAR for _, _, y, _, r in facts["donations"])  # the draw holds a reversed donation
     manual = {p: Decimal(rng.randint(0, 32)) / 2 for p in rng.sample(COMMUNES + DISTRICTS, 8)}
     await store(emulation.db_url, movement_id, facts, goals, [
         (uuid.uuid4(), uuid.UUID(sets["district" if p in DISTRICTS else "commune"]), p, v) for p, v in manual.items()])

@@ -47,7 +47,7 @@ TARGETS = {
 }
 NON_UNIT_CODES = frozenset({"household_code"})
 ID_PARAMS = ("household_id", "member_id", "assessment_id", "review_id", "request_id", "job_id", "delivery_id",
-             "fund_id", "sponsorship_id", "activity_id")
+             "fund_id", "entry_id", "sponsorship_id", "activity_id")
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +254,7 @@ async def _owned_rows(platform: Platform) -> dict[str, str]:
     donation = await client.post(f"/support/funds/{ids['fund_id']}/donations", headers=owner, json={
         "amount_vnd": 1_000_000, "occurred_on": "2024-10-17", "donor_name": "Công ty May Bắc Giang"})
     assert donation.status_code == 201, donation.text
+    ids["entry_id"] = donation.json()["id"]  # the reversal foreign callers try
     pairing = await client.post("/support/sponsorships", headers=owner, json={
         "unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
         "helper_name": "Công ty CP Lương thực Bắc Giang", "household_ids": [ids["household_id"]],
@@ -368,6 +369,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/support/activities/{activity_id}/void"): {"reason": "Ghi nhầm"},
     ("POST", "/support/funds/{fund_id}/transfers"): {"amount_vnd": 1_000, "occurred_on": "2024-11-01",
                                                      "to_fund_id": str(uuid.uuid4())},
+    ("POST", "/support/funds/{fund_id}/entries/{entry_id}/reversal"): {"reason": "Ghi nhầm"},
     ("POST", "/support/funds/{fund_id}/refunds"): {"spend_entry_id": str(uuid.uuid4()), "amount_vnd": 1_000,
                                                    "occurred_on": "2024-11-01", "reason": "Hoàn lại"},
     ("POST", "/registry/regular-reviews/{request_id}/decision"): {

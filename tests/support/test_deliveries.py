@@ -186,6 +186,9 @@ async def test_a_correction_needs_if_match_is_checked_again_and_kept_in_the_hist
               "reason": "Sai số tiền"}
     assert (await support.call("PATCH", url, OFFICER_A0, json=change)).status_code == 428
     assert (await support.call("PATCH", url, OFFICER_A0, json=change, headers={"If-Match": '"7"'})).status_code == 412
+    blind = await support.call("PATCH", url, OFFICER_A0, json=change, headers={"If-Match": "*"})
+    assert blind.status_code == 428 and blind.json()["current_etag"] == '"1"'  # never a blind overwrite
+    assert (await support.call("GET", url, OFFICER_A0)).json()["version"] == 1
     bad = await support.call("PATCH", url, OFFICER_A0, json={"amount_vnd": 1}, headers={"If-Match": '"1"'})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "funding"
     corrected = await support.call("PATCH", url, OFFICER_A0, json=change, headers={"If-Match": '"1"'})
@@ -210,8 +213,10 @@ async def test_a_void_keeps_the_delivery_with_its_reason_and_a_voided_delivery_c
     again = await support.call("POST", f"{url}/void", OFFICER_A0, json={"reason": "Ghi trùng"},
                                headers={"If-Match": "*"})
     assert again.status_code == 409 and again.json()["code"] == "delivery_voided"
-    patch = await support.call("PATCH", url, OFFICER_A0, json={"note": "x"}, headers={"If-Match": "*"})
-    assert patch.status_code == 409
+    assert again.json()["field"] == "delivery_id" and again.json()["delivery_id"] == created["id"]
+    assert created["id"] in again.json()["detail"]
+    patch = await support.call("PATCH", url, OFFICER_A0, json={"note": "x"}, headers={"If-Match": '"2"'})
+    assert patch.status_code == 409 and patch.json()["delivery_id"] == created["id"]
     [event] = await support.events("support.delivery.voided")
     assert event["payload"]["status"] == "voided" and event["payload"]["void_reason"] == "Ghi trùng"
     history = (await support.call("GET", f"/support/households/{household}/deliveries", OFFICER_A0)).json()
@@ -394,3 +399,35 @@ async def test_an_imported_household_is_eligible_once_the_registry_recognises_it
     await rebuild(support.db_url, support.app.state.settings.nats_url)
     after = [{k: v for k, v in r.items() if k != "applied_at"} for r in await fetch(support.db_url, everything)]
     assert after == before
+
+
+async def test_money_is_amount_vnd_only_never_a_quantity(support: Support) -> None:
+    household = await support.household(A0, "poor")
+    for measure, quantity in (("vnd", "0.5"), ("vnd", 20_000_000), ("vnd_given", 1)):
+        sent = housing_repair(household, quantities=[{"measure": "house", "quantity": 1},
+                                                     {"measure": measure, "quantity": quantity}])
+        refused = await support.call("POST", "/support/deliveries", OFFICER_A0, json=sent)
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "quantities.1.measure" and "amount_vnd" in error["reason"]
+    aggregate = {"unit": "07207", "hierarchy": "v2008", "programme": "tet_gifts", "delivered_on": "2024-02-01",
+                 "households": 10, "quantities": [{"measure": "vnd", "quantity": 5_000_000}], "body": "mttq"}
+    refused = await support.call("POST", "/support/deliveries/aggregate", OFFICER_A0, json=aggregate)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "quantities.0.measure"
+    assert await support.count("deliveries") == 0 and await support.delivery_events() == 0
+    # No programme lists a money measure: the catalogue refuses one, and the seeded ones have none.
+    programmes = (await support.call("GET", "/support/catalogue", OFFICER_A0, params={"catalogue": "programme"})).json()
+    assert all(not {"vnd", "vnd_given"} & set(p["fields"]["measures"]) for p in programmes)
+    listed = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json={
+        "catalogue": "programme", "entry": "school_fees", "name": "Học phí",
+        "fields": {"category": "education", "measures": ["student_turn", "vnd"], "eligible": ["poor"],
+                   "owner_level": "province", "active_from": "2024-09-01"}})
+    assert listed.status_code == 422 and listed.json()["errors"][0]["field"] == "fields.measures"
+    # An activity counts money as a named measure (seed 003: "income 250.4 million"), in whole VND.
+    activity = {"unit": "213", "hierarchy": "v2008", "period_from": "2018-01-01", "period_to": "2018-06-30",
+                "body": "hlhpn", "kind": "scrap_collection", "title": "Thu gom phế liệu",
+                "measures": [{"measure": "group", "quantity": 251}, {"measure": "vnd", "quantity": "250.4"}]}
+    refused = await support.call("POST", "/support/activities", DISTRICT_A_OFFICER, json=activity)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "measures.1.quantity"
+    activity["measures"][1]["quantity"] = 250_400_000
+    assert (await support.call("POST", "/support/activities", DISTRICT_A_OFFICER, json=activity)).status_code == 201

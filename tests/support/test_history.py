@@ -51,7 +51,8 @@ async def test_a_sponsorship_s_start_and_end_are_kept_with_who_when_why(support:
     assert started["actor_id"] == OFFICER_A0.id and started["actor_role"] == "commune_officer"
     assert started["after"]["household_ids"] == [first, second] and started["after"]["status"] == "active"
     assert started["after"]["started_on"] == "2024-01-01"
-    assert started["after"]["commitment"] == [{"measure": "kg", "quantity": "10", "per": "month"}]
+    assert started["after"]["commitment"] == [{"measure": "kg", "quantity": "10", "per": "month",
+                                               "per_household": True}]
 
     # A refused end (a date before the start; a stale ETag) writes nothing.
     early = await support.call("POST", f"{url}/end", OFFICER_A0, json={"ended_on": "2023-12-01", "reason": "Sai"},
@@ -119,7 +120,7 @@ async def test_a_catalogue_entry_s_changes_are_kept_and_read_by_every_reader(sup
     assert seeded["after"]["fields"]["category"] == "housing"
 
     entry: dict[str, Any] = {"catalogue": "programme", "entry": "school_meals", "name": "Hỗ trợ bữa ăn bán trú",
-                             "fields": {"category": "education", "measures": ["vnd", "portion"], "eligible": ["poor"],
+                             "fields": {"category": "education", "measures": ["portion"], "eligible": ["poor"],
                                         "owner_level": "province", "active_from": "2024-09-01"}}
     assert (await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=entry)).status_code == 201
     renamed = {**entry, "name": "Hỗ trợ bữa ăn trưa bán trú", "active": False}
@@ -131,8 +132,12 @@ async def test_a_catalogue_entry_s_changes_are_kept_and_read_by_every_reader(sup
     changed = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=renamed,
                                  headers={"If-Match": '"1"'})
     assert changed.status_code == 200, changed.text
-    history = await _entry_history(support, "programme", "school_meals", OFFICER_B0)  # reference data: any reader
-    assert history == await _entry_history(support, "programme", "school_meals", OTHER_PROVINCE)
+    # Any reader who sees the entry: the province's own officers (another province does not see it: 404).
+    history = await _entry_history(support, "programme", "school_meals", OFFICER_B0)
+    assert history == await _entry_history(support, "programme", "school_meals", PROVINCE_OFFICER)
+    foreign = await support.call("GET", "/support/catalogue/history", OTHER_PROVINCE,
+                                 params={"catalogue": "programme", "entry": "school_meals"})
+    assert foreign.status_code == 404
     assert [(h["version"], h["action"], h["actor_id"]) for h in history] == [
         (1, "added", PROVINCE_OFFICER.id), (2, "changed", PROVINCE_OFFICER.id)]
     assert history[1]["before"] == {"name": "Hỗ trợ bữa ăn bán trú", "active": True}

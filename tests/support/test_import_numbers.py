@@ -6,15 +6,19 @@ Idempotency-Key is stored once."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import unicodedata
 from typing import Any
 
+import asyncpg
 import pytest
 from openpyxl import Workbook
 
 from services.support.imports.rules import COLUMNS
+from shared.db import asyncpg_dsn
+from tests.kit import eventually
 from tests.support.conftest import A0, OFFICER_A0, Support
 
 HEADERS = [title for _, title in COLUMNS]
@@ -171,3 +175,35 @@ async def test_an_upload_retried_with_its_idempotency_key_is_stored_once(support
     fixed = await _upload(support, "ho-tro.csv", _csv([_row(code, "kg", "5,41", "500.000")]), headers=bad_key)
     assert fixed.status_code == 201 and "Idempotent-Replayed" not in fixed.headers
     assert await support.count("deliveries") == 4
+
+
+async def test_a_retry_sent_while_the_first_upload_still_runs_waits_for_it_and_gets_its_answer(
+        support: Support) -> None:
+    """The client timed out and sent the file again while the service was still storing it: the retry
+    waits on the first one's key and answers what the first one did."""
+    code = f"HH-{(await support.household(A0, 'poor'))[:6]}"
+    data = _csv([_row(code, "kg", "10", "500.000")] * 300)
+    key = {"Idempotency-Key": "import-2024-05-10-c"}
+    holder = await asyncpg.connect(asyncpg_dsn(support.db_url))
+    try:
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("LOCK TABLE delivery_history IN ACCESS EXCLUSIVE MODE")  # the first upload waits here
+
+        async def waiting(locktype: str) -> bool:
+            return bool(await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = $1 AND pid IN "
+                "(SELECT pid FROM pg_stat_activity WHERE datname = current_database())", locktype))
+
+        first = asyncio.create_task(_upload(support, "ho-tro.csv", data, headers=key))
+        await eventually(lambda: waiting("relation"))  # its COPY into delivery_history
+        retry = asyncio.create_task(_upload(support, "ho-tro.csv", data, headers=key))
+        await eventually(lambda: waiting("transactionid"))  # the retry waits on the first one's claim of the key
+        await held.rollback()
+        answers = [await first, await retry]
+    finally:
+        await holder.close()
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert [a.headers.get("Idempotent-Replayed") for a in answers] == [None, "true"]
+    assert answers[0].json() == answers[1].json()
+    assert await support.count("deliveries") == 300 and await support.count("import_jobs") == 1

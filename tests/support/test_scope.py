@@ -80,7 +80,7 @@ async def test_the_catalogue_is_read_by_all_and_changed_by_province_officers_onl
     housing = next(p for p in programmes if p["entry"] == "housing_new")
     assert [s["value"] for s in housing["fields"]["standards"]] == [40_000_000, 60_000_000]
     entry: dict[str, Any] = {"catalogue": "programme", "entry": "school_meals", "name": "Hỗ trợ bữa ăn bán trú",
-             "fields": {"category": "education", "measures": ["vnd", "portion"], "eligible": ["poor"],
+             "fields": {"category": "education", "measures": ["portion"], "eligible": ["poor"],
                         "owner_level": "province", "active_from": "2024-09-01"}}
     assert (await support.call("POST", "/support/catalogue", OFFICER_A0, json=entry)).status_code == 403
     bad = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER,
@@ -114,7 +114,7 @@ async def test_only_the_owner_changes_a_catalogue_entry(support: Support) -> Non
     assert housing["owner_path"] is None
     national = {k: housing[k] for k in ("catalogue", "entry", "name", "fields")}
     own: dict[str, Any] = {"catalogue": "programme", "entry": "school_meals", "name": "Hỗ trợ bữa ăn bán trú",
-                           "fields": {"category": "education", "measures": ["vnd"], "eligible": ["poor"],
+                           "fields": {"category": "education", "measures": ["portion"], "eligible": ["poor"],
                                       "owner_level": "province", "active_from": "2024-09-01"}}
     assert (await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=own)).status_code == 201
     # A province's entry cannot claim to be a central programme.
@@ -122,11 +122,12 @@ async def test_only_the_owner_changes_a_catalogue_entry(support: Support) -> Non
     refused = await support.call("POST", "/support/catalogue", PROVINCE_OFFICER, json=central)
     assert refused.status_code == 403 and refused.json()["field"] == "fields.owner_level"
     before = await _catalogue_state(support)
-    for officer, body in ((PROVINCE_OFFICER, national), (OTHER_PROVINCE, national), (OTHER_PROVINCE, own)):
+    for officer, body, status in ((PROVINCE_OFFICER, national, 403), (OTHER_PROVINCE, national, 403),
+                                  (OTHER_PROVINCE, own, 409)):  # another province's entry: only "code taken"
         for change in ({"name": "Đổi tên"}, {"active": False}):
             answer = await support.call("POST", "/support/catalogue", officer, json={**body, **change},
                                         headers={"If-Match": '"1"'})
-            assert answer.status_code == 403, (officer.role, body["entry"], change)
+            assert answer.status_code == status, (officer.role, body["entry"], change)
     assert await _catalogue_state(support) == before
     # The owners can.
     renamed = await support.call("POST", "/support/catalogue", NATIONAL_ADMIN, json={**national, "name": "Xây mới"},

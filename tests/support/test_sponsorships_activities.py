@@ -48,13 +48,26 @@ async def test_a_sponsorship_its_deliveries_against_the_commitment_and_its_end(s
         assert delivered.json()["sponsorship_id"] == sponsorship
     late = await support.call("POST", "/support/deliveries", OFFICER_A0, json=_rice(first, "2024-04-20", sponsorship))
     assert late.status_code == 422 and late.json()["errors"][0]["field"] == "sponsorship_id"
+    # A correction cannot move a sponsored delivery out of the sponsorship's period either.
+    first_id = (await support.call("GET", "/support/deliveries", OFFICER_A0,
+                                   params={"unit": "07207"})).json()["items"][0]["id"]
+    moved = await support.call("PATCH", f"/support/deliveries/{first_id}", OFFICER_A0,
+                               json={"delivered_on": "2024-04-20"}, headers={"If-Match": '"1"'})
+    assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "sponsorship_id"
+    assert (await support.call("GET", f"/support/deliveries/{first_id}", OFFICER_A0)).json()["version"] == 1
+    within = await support.call("PATCH", f"/support/deliveries/{first_id}", OFFICER_A0,
+                                json={"delivered_on": "2024-03-20"}, headers={"If-Match": '"1"'})
+    assert within.status_code == 200, within.text
     other = await support.call("POST", "/support/deliveries", OFFICER_A1,
                                json=_rice(stranger, "2024-02-20", sponsorship))
     assert other.status_code == 422  # not one of its households (and not visible to that officer)
     progress = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()
     assert progress["deliveries"] == 2 and progress["until"] == "2024-03-31"
-    assert progress["lines"] == [{"measure": "kg", "per": "month", "quantity": "10", "due": "30",
-                                  "delivered": "20", "met": False}]
+    # 10 kg a month to each of its 2 households (the default) over January–March: 60 kg due.
+    assert progress["lines"] == [{"measure": "kg", "per": "month", "quantity": "10", "per_household": True,
+                                  "households": 2, "due": "60", "delivered": "20", "met": False, "by_household": [
+                                      {"household_id": first, "due": "30", "delivered": "20", "met": False},
+                                      {"household_id": second, "due": "30", "delivered": "0", "met": False}]}]
     # It ran until 31 March 2024: not an active pairing any more, though nobody ended it yet.
     active = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER,
                                  params={"unit": "07207", "status": "active"})).json()
@@ -145,6 +158,55 @@ async def test_a_body_activity_is_recorded_with_its_kind_s_measures_and_voided(s
                                                                          ("voided", 2024, "mass_organisation")]
     assert orjson.loads(first[0]["measures"]) == [{"measure": "session", "quantity": "191"},
                                                   {"measure": "person", "quantity": "1549"}]
+
+
+async def test_a_commitment_is_due_per_household_or_per_pairing_and_money_is_the_deliveries_amount(
+        support: Support) -> None:
+    first, second = await support.household(A0, "poor"), await support.household(A0, "poor")
+    pairing = {"unit": "07207", "hierarchy": "v2008", "kind": "monthly_rice", "helper_kind": "enterprise",
+               "helper_name": "Công ty CP Lương thực Bắc Giang", "household_ids": [first, second],
+               "started_on": "2024-01-01", "ends_on": "2024-03-31",
+               "commitment": [{"measure": "kg", "quantity": 10, "per": "month"},
+                              {"measure": "kg", "quantity": 15, "per": "month", "per_household": False},
+                              {"measure": "vnd", "quantity": 100_000, "per": "month", "per_household": False}]}
+    odd = {**pairing, "commitment": [{"measure": "vnd", "quantity": "0.5", "per": "month"}]}
+    refused = await support.call("POST", "/support/sponsorships", OFFICER_A0, json=odd)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "commitment.0.quantity"
+    made = await support.call("POST", "/support/sponsorships", OFFICER_A0, json=pairing)
+    assert made.status_code == 201, made.text
+    sponsorship = made.json()["id"]
+    rice = {**_rice(first, "2024-01-20", sponsorship, kg=20), "amount_vnd": 150_000,
+            "funding": [{"source": "enterprise", "amount_vnd": 150_000}]}
+    # Money travels as amount_vnd only: a quantity in vnd is refused, so nothing counts twice.
+    doubled = await support.call("POST", "/support/deliveries", OFFICER_A0, json={
+        **rice, "quantities": [*rice["quantities"], {"measure": "vnd", "quantity": 150_000}]})
+    assert doubled.status_code == 422 and doubled.json()["errors"][0]["field"] == "quantities.1.measure"
+    assert (await support.call("POST", "/support/deliveries", OFFICER_A0, json=rice)).status_code == 201
+    expected = [
+        {"measure": "kg", "per": "month", "quantity": "10", "per_household": True, "households": 2, "due": "60",
+         "delivered": "20", "met": False, "by_household": [
+             {"household_id": first, "due": "30", "delivered": "20", "met": False},
+             {"household_id": second, "due": "30", "delivered": "0", "met": False}]},
+        {"measure": "kg", "per": "month", "quantity": "15", "per_household": False, "households": None,
+         "due": "45", "delivered": "20", "met": False, "by_household": None},
+        {"measure": "vnd", "per": "month", "quantity": "100000", "per_household": False, "households": None,
+         "due": "300000", "delivered": "150000", "met": False, "by_household": None}]
+    progress = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()
+    assert progress["lines"] == expected and progress["amount_vnd"] == 150_000
+    # The unit's list shows each pairing with what it delivered against its commitment.
+    listed = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER, params={"unit": "07207"})).json()
+    [item] = listed["items"]
+    assert item["id"] == sponsorship and item["progress"]["lines"] == expected
+    assert item["progress"]["deliveries"] == 1 and item["progress"]["until"] == "2024-03-31"
+    foreign = (await support.call("GET", "/support/sponsorships", OFFICER_A1)).json()
+    assert foreign["total"] == 0
+    # 60 kg to the first household alone is the whole pairing's due, yet the second got nothing: not met.
+    more = _rice(first, "2024-02-20", sponsorship, kg=40)
+    assert (await support.call("POST", "/support/deliveries", OFFICER_A0, json=more)).status_code == 201
+    lines = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()["lines"]
+    assert (lines[0]["delivered"], lines[0]["met"]) == ("60", False)
+    assert [(h["delivered"], h["met"]) for h in lines[0]["by_household"]] == [("60", True), ("0", False)]
+    assert (lines[1]["delivered"], lines[1]["met"]) == ("60", True)  # 15 kg a month for the pairing: 45 due
 
 
 async def test_seed_003_s_activity_figures_are_recorded_exactly(support: Support) -> None:

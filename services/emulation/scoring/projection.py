@@ -1,9 +1,9 @@
 """The facts automatic criteria are measured from, taken from other services' events (never by calling
 them): households by status after each approved annual review (registry), support delivered, the
-houses its housing deliveries built or repaired, and donations to the fund (support). Each handler
-keeps the latest state per subject (a redelivered or older event changes nothing) and queues the units
-whose facts it changed, in the same transaction, for the re-scorer (scoring/worker.py), which scores
-only those."""
+houses its housing deliveries built or repaired, and donations to the fund not reversed since (support).
+Each handler keeps the latest state per subject (a redelivered or older event changes nothing) and queues
+the units whose facts it changed, in the same transaction, for the re-scorer (scoring/worker.py), which
+scores only those."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.events import Event
 
 HOUSING, HOUSE = "housing", "house"  # support's programme category and measure (docs/events.md "support")
+DONATION = "donation"  # the `reversed_kind` of a reversed donation (support.fund.reversed)
 
 # The counts stored and, in the same statement, the (unit, year) pairs they move queued for the
 # re-scorer: a year's counts move its own rate reduction and the next year's.
@@ -56,6 +57,17 @@ ON CONFLICT (entry_id) DO NOTHING
 RETURNING unit_path, year
 """)
 
+# A donation's reversal marks its row once (a redelivered or repeated reversal changes nothing and
+# queues nothing); a reversal read before its donation leaves the row already marked, and the donation,
+# arriving later, changes nothing (ON CONFLICT DO NOTHING above). Returns the (unit, year) it moved.
+_REVERSALS = text("""
+INSERT INTO em_fund_entries AS f (entry_id, unit_path, year, amount_vnd, reversed_by)
+SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:paths AS text[]), CAST(:years AS int[]), CAST(:amounts AS bigint[]),
+                     CAST(:reversals AS text[]))
+ON CONFLICT (entry_id) DO UPDATE SET reversed_by = EXCLUDED.reversed_by
+WHERE f.reversed_by IS NULL
+RETURNING f.unit_path, f.year
+""")
 
 _QUEUE = text("""
 INSERT INTO em_rescore_queue (unit_path, year)
@@ -142,4 +154,25 @@ async def on_donation(session: AsyncSession, batch: list[Event]) -> None:
     result = await session.execute(_DONATIONS, {"ids": [r["id"] for r in rows], "paths": [r["path"] for r in rows],
                                                 "years": [r["year"] for r in rows],
                                                 "amounts": [r["amount"] for r in rows]})
+    await queue_rescore(session, sorted({(str(r[0]), int(r[1])) for r in result.all()}))
+
+
+async def on_fund_reversed(session: AsyncSession, batch: list[Event]) -> None:
+    """`support.fund.reversed`: a reversed donation stops counting in the year it was counted (its own
+    date's year, as `on_donation` keeps it). A reversed spend, refund or transfer changes nothing here:
+    no criterion sums them."""
+    rows: dict[str, dict[str, Any]] = {}
+    for e in batch:
+        p = e.payload
+        if p.get("reversed_kind") != DONATION:
+            continue
+        donated = date.fromisoformat(str(p["reversed_occurred_on"])[:10])
+        rows.setdefault(str(p["reversed_entry_id"]), {
+            "path": str(p.get("unit_path") or e.unit_path), "year": donated.year,
+            "amount": int(p["amount_vnd"]), "reversal": str(p.get("entry_id") or e.subject_id)})
+    if not rows:
+        return
+    result = await session.execute(_REVERSALS, {
+        "ids": list(rows), "paths": [r["path"] for r in rows.values()], "years": [r["year"] for r in rows.values()],
+        "amounts": [r["amount"] for r in rows.values()], "reversals": [r["reversal"] for r in rows.values()]})
     await queue_rescore(session, sorted({(str(r[0]), int(r[1])) for r in result.all()}))

@@ -58,7 +58,7 @@ WITH u AS (
 ), fe AS (
     SELECT u.path, sum(amount_vnd) AS raised
     FROM u JOIN em_fund_entries f ON f.unit_path >= u.path AND f.unit_path < u.path || '/'
-    WHERE f.year = :year
+    WHERE f.year = :year AND f.reversed_by IS NULL  -- a reversed donation is not counted
     GROUP BY u.path
 ), ac AS (
     SELECT u.path, sum(count) AS sessions

@@ -23,7 +23,7 @@ SOURCES = {
     "support_delivered": "support.delivery.*: VND delivered in the year (deliveries not voided)",
     "temporary_houses_removed": "support.delivery.*: houses built or repaired by housing programmes in the year "
                                 "(quantities in the measure house; deliveries not voided)",
-    "fund_raised": "support.fund.donation_received: VND donated in the year",
+    "fund_raised": "support.fund.donation_received: VND donated in the year (donations not reversed since)",
     "propaganda_sessions": "emulation activities: propaganda sessions, conferences, training classes held",
 }
 LEVELS = ("commune", "district", "province")

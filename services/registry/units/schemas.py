@@ -14,13 +14,16 @@ Hierarchy = Literal["v2008", "v2025"]
 Level = Literal["province", "district", "commune"]
 
 
-class UnitOut(BaseModel):
+class UnitRef(BaseModel):
     code: str
     hierarchy: str
     path: str
     name: str
     type: str
     level: str
+
+
+class UnitOut(UnitRef):
     parent_path: str | None
     parent_code: str | None
     urban: bool | None
@@ -43,15 +46,6 @@ class UnitOut(BaseModel):
             difficult_commune=u.difficult_commune, ethnic_minority_area=u.ethnic_minority_area,
             mountainous=u.mountainous, version=u.version,
         )
-
-
-class UnitRef(BaseModel):
-    code: str
-    hierarchy: str
-    path: str
-    name: str
-    type: str
-    level: str
 
 
 class CrosswalkRow(BaseModel):

@@ -12,8 +12,10 @@ the old totals and into the new ones, a void takes it out, and an event applied 
 (an older version) changes nothing. One statement per batch of messages.
 
 The fund ledger (`support.fund.*`): one row per ledger entry, signed (+ into the fund, - out of
-it); a transfer is two entries, out of the sending fund and into the receiving one. Entries never
-change, so a balance is the sum of a fund's entries, whatever order they arrive in.
+it); a transfer is two entries, out of the sending fund and into the receiving one. A reversal
+(`support.fund.reversed`) is a line of the kind it cancels with the opposite sign (two for a
+transfer's), so the figures summed by kind count it. Entries never change, so a balance is the sum of
+a fund's entries, whatever order they arrive in.
 
 Sponsorships, body activities and the catalogue's names keep each subject's latest state
 (latest_state.py).
@@ -175,6 +177,7 @@ HANDLERS = {
     "support.fund.spent": on_fund_entry,
     "support.fund.refunded": on_fund_entry,
     "support.fund.transferred": on_fund_entry,
+    "support.fund.reversed": on_fund_entry,
     "support.sponsorship.started": on_sponsorship,
     "support.sponsorship.ended": on_sponsorship,
     "support.activity.recorded": on_activity,

@@ -117,6 +117,8 @@ def fund_entries(event: Event) -> list[dict[str, Any]]:
             return [{**base, "entry_id": str(p["entry_id"]), "kind": "refund", "amount_vnd": FUND_IN * amount}]
         if kind == "spent":
             return [{**base, "entry_id": str(p["entry_id"]), "kind": "spend", "amount_vnd": FUND_OUT * amount}]
+        if kind == "reversed":
+            return _reversal_rows(p, base, amount)
         if kind == "transferred":
             out = {**base, "entry_id": str(p["entry_id"]), "kind": "transfer_out", "amount_vnd": FUND_OUT * amount,
                    "counterpart_fund_id": str(p["to_fund_id"]), "counterpart_unit_path": str(p["to_unit_path"])}
@@ -127,6 +129,28 @@ def fund_entries(event: Event) -> list[dict[str, Any]]:
         raise ValueError(f"unknown fund event {event.type}")
     except (KeyError, TypeError, ValueError) as exc:
         raise BadEvent(f"event {event.id} ({event.type}): unusable fund entry: {exc}") from exc
+
+
+# A reversal cancels one entry: its line carries the cancelled entry's kind with the opposite sign, so
+# every figure summed by kind (donations, spends, transfers...) nets it out and balances stay sums.
+_REVERSED_SIGN = {"donation": FUND_OUT, "refund": FUND_OUT, "transfer_in": FUND_OUT, "spend": FUND_IN,
+                  "transfer_out": FUND_IN}
+
+
+def _reversal_rows(p: dict[str, Any], base: dict[str, Any], amount: int) -> list[dict[str, Any]]:
+    """`support.fund.reversed`: one line, or two for a transfer's reversal (the money back out of the
+    receiving fund's ledger too)."""
+    kind = str(p["reversed_kind"])
+    if kind not in _REVERSED_SIGN:
+        raise ValueError(f"unknown reversed_kind {kind!r}")
+    line = {**base, "entry_id": str(p["entry_id"]), "kind": kind, "amount_vnd": _REVERSED_SIGN[kind] * amount}
+    if kind != "transfer_out":
+        return [line]
+    line |= {"counterpart_fund_id": str(p["to_fund_id"]), "counterpart_unit_path": str(p["to_unit_path"])}
+    into = {**base, "entry_id": str(p["to_entry_id"]), "fund_id": str(p["to_fund_id"]),
+            "unit_path": str(p["to_unit_path"]), "kind": "transfer_in", "amount_vnd": FUND_OUT * amount,
+            "counterpart_fund_id": base["fund_id"], "counterpart_unit_path": base["unit_path"]}
+    return [line, into]
 
 
 def sponsorship_row(event: Event) -> dict[str, Any]:

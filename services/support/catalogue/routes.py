@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.support import history
-from services.support.catalogue import repository, service
+from services.support.catalogue import repository, rules, service
 from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import EntryIn, EntryOut
 from services.support.dependencies import DbSession, Editor, IfMatch, Page, Paging, Reader, etag_of, problems
@@ -28,15 +28,18 @@ def out(item: CatalogueEntry) -> EntryOut:
 async def list_entries(principal: Reader, session: DbSession,
                        catalogue: Annotated[CatalogueName | None, Query()] = None,
                        include_inactive: bool = False) -> list[EntryOut]:
-    return [out(e) for e in await repository.entries(session, catalogue, include_inactive)]
+    return [out(e) for e in await repository.entries(session, catalogue, include_inactive)
+            if rules.visible_to(e.owner_path, principal.scope_paths)]
 
 
-@router.post("", response_model=EntryOut, responses={**problems(403, 412, 428), 201: {"model": EntryOut,
+@router.post("", response_model=EntryOut, responses={**problems(403, 409, 412, 428), 201: {"model": EntryOut,
                                                                                   "description": "Added"}},
              summary="Add an entry, or change one (If-Match of the entry required to change it)",
              description="Province officers and admins. An entry is changed only by the unit that owns it "
                          "(`owner_path`; national entries, those of the data file, by the national level: 403 "
-                         "otherwise); an entry a province officer adds belongs to the province. "
+                         "otherwise); an entry a province officer adds belongs to the province and is used only "
+                         "by records of its units. Codes are national: a code another province's entry holds "
+                         "answers 409 `catalogue_code_taken` (nothing more about that entry). "
                          "Amounts are dated `standards`: add an entry with a new "
                          "`valid_from` rather than changing an old one. Emits `support.catalogue.changed`.")
 async def save_entry(body: EntryIn, principal: Editor, session: DbSession, if_match: IfMatch = None) -> JSONResponse:
@@ -51,6 +54,7 @@ async def save_entry(body: EntryIn, principal: Editor, session: DbSession, if_ma
             description="Reference data: every reader sees the same history, as it sees the same catalogue.")
 async def entry_history(catalogue: Annotated[CatalogueName, Query()], entry: EntryCode, principal: Reader,
                         session: DbSession, paging: Paging) -> Page[history.HistoryOut]:
-    if await repository.entry(session, catalogue, entry) is None:
+    item = await repository.entry(session, catalogue, entry)
+    if item is None or not rules.visible_to(item.owner_path, principal.scope_paths):
         raise not_found("catalogue entry", f"{catalogue}:{entry}")
     return await history.page(session, paging, CatalogueHistory, catalogue=catalogue, code=entry)

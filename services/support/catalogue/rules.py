@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.scope import level_of, path_in_any
+from shared.scope import level_of, path_in_any, path_within
 
 CATALOGUES = ("programme", "funding_source", "body", "measure", "activity_kind")
 CATEGORIES = ("credit", "health_insurance", "education", "electricity", "housing", "sanitation", "water",
@@ -17,6 +17,13 @@ CATEGORIES = ("credit", "health_insurance", "education", "electricity", "housing
 ELIGIBLE = ("poor", "near_poor", "middle_income", "escaped", "all")
 ESCAPE_TRANSITIONS = ("escaped_poverty", "escaped_near_poverty")
 LEVELS = ("central", "province", "district", "commune")
+# Money travels as `amount_vnd` (split by funding source), never as a quantity: a delivery's or a
+# sponsorship's quantity in these measures is refused, and a programme cannot list them. Activities
+# count money as a named measure (seed 003: "income 250.4 million"), in whole VND.
+MONEY_MEASURES = frozenset({"vnd", "vnd_given"})
+# What each catalogue's entry is called in a refusal.
+ENTRY_WORDS = {"programme": "programme", "funding_source": "funding source", "body": "delivering body",
+               "measure": "measure", "activity_kind": "activity kind"}
 SOURCE_KINDS = ("state_budget", "vnn_fund", "organisation_fund", "enterprise", "community", "policy_bank", "other")
 BODY_KINDS = ("front", "mass_organisation", "government", "enterprise", "policy_bank", "other")
 
@@ -106,3 +113,26 @@ def owner_level_refusal(owner_path: str | None, owner_level: str) -> str | None:
     if LEVELS.index(owner_level) < LEVELS.index(owner):
         return f"an entry owned by a {owner} unit cannot have owner_level {owner_level}"
     return None
+
+
+def use_refusal(catalogue: str, code: str, owner_path: str | None, unit_path: str) -> str | None:
+    """Why an entry cannot be named by a record of `unit_path`, or None: a national entry (owner None)
+    is used everywhere; a unit's own entry only within that unit's subtree."""
+    if owner_path is None or path_within(unit_path, owner_path):
+        return None
+    return (f"{ENTRY_WORDS[catalogue]} {code} belongs to unit {owner_path} and is used only in that unit and "
+            f"the units below it, not in {unit_path}")
+
+
+def visible_to(owner_path: str | None, scope_paths: list[str]) -> bool:
+    """Who reads an entry: a national entry every reader; a unit's own entry the callers whose scope is
+    in that unit (they may use it) or above it (they oversee it)."""
+    if owner_path is None:
+        return True
+    return any(path_within(s, owner_path) or path_within(owner_path, s) for s in scope_paths)
+
+
+def usable_everywhere_in(owner_path: str | None, scope_paths: list[str]) -> bool:
+    """True when every unit of the caller's scope may use the entry (an import reads its catalogue once,
+    for the caller's whole scope, never per row)."""
+    return owner_path is None or bool(scope_paths) and all(path_within(s, owner_path) for s in scope_paths)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.support.catalogue.rules import BODY_KINDS, CATEGORIES, ELIGIBLE, LEVELS, SOURCE_KINDS
+from services.support.catalogue.rules import BODY_KINDS, CATEGORIES, ELIGIBLE, LEVELS, MONEY_MEASURES, SOURCE_KINDS
 from shared.text import TEXT, PlainText
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{2,60}$")]
@@ -43,6 +43,29 @@ class ProgrammeFields(BaseModel):
     # The registry's deprivation indicator codes the programme remedies (housing: housing_quality,
     # housing_area): a household deprived in one of them and not reached is a coverage gap.
     deprivations: list[Code] = Field([], max_length=30)
+
+    @field_validator("measures")
+    @classmethod
+    def _no_money(cls, measures: list[str]) -> list[str]:
+        """Money is the delivery's `amount_vnd` (split by source), never a quantity."""
+        money = sorted(set(measures) & MONEY_MEASURES)
+        if money:
+            raise ValueError(f"{', '.join(money)}: money is a delivery's amount_vnd (split by funding source), "
+                             "not a measure of a programme")
+        return measures
+
+    @field_validator("standards")
+    @classmethod
+    def _no_overlap(cls, standards: list[Standard]) -> list[Standard]:
+        """Two standards of one key in force on the same day would make the amount ambiguous."""
+        for i, one in enumerate(standards):
+            for j, other in enumerate(standards[:i]):
+                if one.key == other.key and one.valid_from <= (other.valid_to or date.max) \
+                        and other.valid_from <= (one.valid_to or date.max):
+                    raise ValueError(f"standards {j} and {i} ({one.key}) overlap: {other.valid_from} – "
+                                     f"{other.valid_to or 'open'} and {one.valid_from} – {one.valid_to or 'open'}; "
+                                     f"end the older one (valid_to) the day before the newer one starts")
+        return standards
 
     @model_validator(mode="after")
     def _check(self) -> ProgrammeFields:

@@ -18,7 +18,7 @@ from services.support.catalogue import repository, rules
 from services.support.catalogue.models import CatalogueEntry, CatalogueHistory
 from services.support.catalogue.schemas import FIELDS, EntryIn
 from shared import clock
-from shared.errors import Problem, forbidden
+from shared.errors import Problem, conflict, forbidden
 from shared.etag import check_if_match
 from shared.events import Event, record_events
 from shared.principal import Principal
@@ -101,6 +101,10 @@ async def save_entry(session: AsyncSession, principal: Principal, body: EntryIn,
                               owner_path=owner)
         session.add(item)
     else:
+        if not rules.visible_to(item.owner_path, principal.scope_paths):
+            # Codes are one national namespace; another unit's entry is not this caller's to see.
+            raise conflict("catalogue_code_taken", f"The {body.catalogue} code {body.entry} is taken; choose "
+                           "another code. Nothing was changed.", field="entry")
         _check_owner(principal, item.owner_path, body, fields)
         check_if_match(if_match, item.version)
         item.name, item.fields, item.active = body.name, fields, body.active

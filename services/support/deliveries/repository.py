@@ -27,7 +27,7 @@ Refs = dict[tuple[str, str], CatalogueEntry]
 def _household_with_refs() -> Select[Any]:
     entry = func.jsonb_build_object("catalogue", CatalogueEntry.catalogue, "code", CatalogueEntry.code,
                                     "name", CatalogueEntry.name, "fields", CatalogueEntry.fields,
-                                    "active", CatalogueEntry.active)
+                                    "active", CatalogueEntry.active, "owner_path", CatalogueEntry.owner_path)
     refs = (select(func.jsonb_agg(entry, type_=JSONB))
             .where(tuple_(CatalogueEntry.catalogue, CatalogueEntry.code).in_(bindparam("keys", expanding=True)))
             .scalar_subquery())
@@ -53,7 +53,7 @@ async def household_with_refs(session: AsyncSession, household_id: UUID, keys: I
     if row is None:
         return None, {}, []
     entries = [CatalogueEntry(catalogue=e["catalogue"], code=e["code"], name=e["name"], fields=e["fields"],
-                              active=e["active"]) for e in row[1] or []]
+                              active=e["active"], owner_path=e["owner_path"]) for e in row[1] or []]
     return (row[0], {(e.catalogue, e.code): e for e in entries},
             [Transition(t["review_year"], t["status"], t["transition"]) for t in row[2] or []])
 

@@ -114,11 +114,12 @@ async def get_delivery(delivery_id: UUID, principal: Reader, session: DbSession)
 
 
 @router.patch("/deliveries/{delivery_id}", response_model=DeliveryOut, responses=problems(404, 409, 412, 428),
-              summary="Correct a delivery (If-Match required; the whole delivery is checked again)")
+              summary="Correct a delivery (If-Match with the ETag read required: 428 without it or with `*`; "
+                      "the whole delivery is checked again)")
 async def correct_delivery(delivery_id: UUID, body: DeliveryPatch, principal: Writer, session: DbSession,
                            if_match: IfMatch = None) -> Response:
     delivery = await service.load(session, delivery_id, lock=True)
-    check_if_match(if_match, delivery.version)
+    check_if_match(if_match, delivery.version, any_version=False)  # a correction is never a blind overwrite
     return _json(await service.correct(session, principal, delivery, body))
 
 

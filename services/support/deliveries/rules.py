@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.support.catalogue.rules import Programme
+from services.support.catalogue.rules import MONEY_MEASURES, Programme
 
 RECORDED, VOIDED = "recorded", "voided"
 HOUSEHOLD, AGGREGATE = "household", "aggregate"
@@ -81,7 +81,10 @@ def problems(lines: Lines, programme: Programme | None, sources: Mapping[str, bo
                             f"({programme.active_from} – {programme.active_to or 'open'})")
     seen: set[str] = set()
     for i, (measure, _) in enumerate(lines.quantities):
-        if programme is not None and measure not in programme.measures:
+        if measure in MONEY_MEASURES:
+            bad(f"quantities.{i}.measure", f"{measure} is money: give it as amount_vnd (integer VND, split across "
+                                           "funding), never as a quantity")
+        elif programme is not None and measure not in programme.measures:
             bad(f"quantities.{i}.measure", f"programme {programme.code} does not use the unit {measure} "
                                            f"(it uses {', '.join(programme.measures)})")
         if measure in seen:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import Programme, Transition, eligibility_refusal
+from services.support.catalogue.rules import Programme, Transition, eligibility_refusal, use_refusal
 from services.support.deliveries import repository, rules
 from services.support.deliveries.models import Delivery, DeliveryHistory
 from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
@@ -51,8 +51,22 @@ def _programme(refs: Refs, code: str) -> Programme | None:
     return Programme.of(entry.code, entry.name, entry.fields) if entry is not None and entry.active else None
 
 
-def _check(refs: Refs, state: Mapping[str, Any]) -> Programme:
-    """The whole delivery against the catalogue and the calendar: 422 naming every bad field."""
+def _owned_elsewhere(refs: Refs, state: Mapping[str, Any], unit_path: str) -> list[dict[str, str]]:
+    """The catalogue entries the delivery names that belong to a unit it is not in (a province's own
+    programme, body or source is used only within that province)."""
+    named = [("programme", "programme", state["programme"]), ("body", "body", state["body"]),
+             *((f"funding.{i}.source", "funding_source", f["source"]) for i, f in enumerate(state["funding"]))]
+    found = []
+    for field, name, code in named:
+        entry = refs.get((name, code))
+        if entry is not None and (reason := use_refusal(name, code, entry.owner_path, unit_path)):
+            found.append({"field": field, "reason": reason})
+    return found
+
+
+def _check(refs: Refs, state: Mapping[str, Any], unit_path: str) -> Programme:
+    """The whole delivery against the catalogue (entries of its unit's owners only) and the calendar:
+    422 naming every bad field."""
     lines = rules.Lines(
         programme=state["programme"], delivered_on=state["delivered_on"], period_from=state.get("period_from"),
         quantities=[(q["measure"], q["quantity"]) for q in state["quantities_in"]],
@@ -61,7 +75,8 @@ def _check(refs: Refs, state: Mapping[str, Any]) -> Programme:
     programme = _programme(refs, lines.programme)
     body = refs.get(("body", lines.body))
     sources = {s: bool((e := refs.get(("funding_source", s))) and e.active) for s, _ in lines.funding}
-    errors = rules.problems(lines, programme, sources, bool(body and body.active), clock.today())
+    errors = _owned_elsewhere(refs, state, unit_path) + rules.problems(
+        lines, programme, sources, bool(body and body.active), clock.today())
     if errors:
         raise _invalid(errors)
     assert programme is not None
@@ -143,7 +158,7 @@ async def record_household(session: AsyncSession, principal: Principal, body: Ho
     if members:
         raise _invalid(members)
     state = _state(body)
-    programme = _check(refs, state)
+    programme = _check(refs, state, household.unit_path)
     rule = await _eligibility(session, principal, programme, household.id, household.status, body.delivered_on,
                               body.override_reason, transitions)
     if body.sponsorship_id is not None:
@@ -168,7 +183,7 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     unit = await households.writable_unit(session, principal, body.unit, body.hierarchy)
     refs = await _refs(session, body.programme, body.body, [f.source for f in body.funding])
     state = _state(body)
-    _check(refs, state)
+    _check(refs, state, unit.path)
     now = clock.now()
     delivery = Delivery(
         id=uuid7(), unit_path=unit.path, unit_code=unit.code, kind=rules.AGGREGATE, status=rules.RECORDED,
@@ -182,33 +197,46 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     return await _write_new(session, principal, delivery, refs)
 
 
-async def fund_part_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> int:
-    """The part of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`)."""
+async def fund_parts_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> dict[str, int]:
+    """The parts of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`), per
+    fund level (the source's `level`)."""
     refs = await catalogue.several(session, [("funding_source", f["source"]) for f in funding])
-    return sum(int(f["amount_vnd"]) for f in funding
-               if (entry := refs.get(("funding_source", f["source"]))) is not None
-               and entry.fields.get("kind") == VNN_FUND)
+    parts: dict[str, int] = {}
+    for f in funding:
+        entry = refs.get(("funding_source", f["source"]))
+        if entry is not None and entry.fields.get("kind") == VNN_FUND:
+            level = str(entry.fields.get("level"))
+            parts[level] = parts.get(level, 0) + int(f["amount_vnd"])
+    return parts
 
 
 async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding: list[dict[str, Any]] | None) -> None:
     """Money the funds paid for a delivery must stay accounted for: a void is refused while linked spends
     (minus their refunds) remain — refund them first; a correction may not bring the "Vì người nghèo"
-    fund part below what they paid."""
-    paid = await funds.linked_to_delivery(session, delivery.id)
-    if paid == 0:
+    fund part of a level below what that level's funds paid (a commune fund pays the commune fund's part
+    only, so moving that part to the district's source is refused too)."""
+    paid = await funds.linked_by_level(session, delivery.id)
+    if not paid:
         return
     if funding is None:
+        total = sum(paid.values())
         raise conflict("delivery_has_fund_spends",
-                       f'"Vì người nghèo" fund spends of {paid} VND (refunds deducted) are linked to delivery '
+                       f'"Vì người nghèo" fund spends of {total} VND (refunds deducted) are linked to delivery '
                        f"{delivery.id}: refund them into their funds (POST /support/funds/{{id}}/refunds) before "
-                       "voiding it. Nothing was changed.", paid_vnd=paid)
-    part = await fund_part_vnd(session, funding)
-    if part < paid:
+                       "voiding it. Nothing was changed.", paid_vnd=total)
+    parts = await fund_parts_vnd(session, funding)
+    short = {level: amount for level, amount in paid.items() if parts.get(level, 0) < amount}
+    if short:
+        named = "; ".join(f"the {level} funds paid {amount} VND, its part would be {parts.get(level, 0)} VND"
+                          for level, amount in sorted(short.items()))
         raise conflict("delivery_has_fund_spends",
-                       f'Linked fund spends paid {paid} VND of this delivery (refunds deducted); its "Vì người nghèo" '
-                       f"fund part cannot become {part} VND. Nothing was changed.", field="funding", paid_vnd=paid,
-                       fund_part_vnd=part, errors=[{"field": "funding", "reason": f"the \"Vì người nghèo\" fund part "
-                                                                                   f"is below the {paid} VND paid"}])
+                       f'Linked "Vì người nghèo" fund spends (refunds deducted) paid more of this delivery than its '
+                       f"corrected funding leaves to their level: {named}. Nothing was changed.", field="funding",
+                       paid_vnd=sum(paid.values()), fund_part_vnd=sum(parts.values()),
+                       paid_by_level=paid, fund_part_by_level=parts,
+                       errors=[{"field": "funding", "reason": f"the {level} \"Vì người nghèo\" fund part is below "
+                                                             f"the {amount} VND the {level} funds paid"}
+                               for level, amount in sorted(short.items())])
 
 
 async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) -> Delivery:
@@ -223,8 +251,10 @@ async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) 
 
 def _not_voided(delivery: Delivery) -> None:
     if delivery.status == rules.VOIDED:
-        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more.",
-                       void_reason=delivery.void_reason)
+        raise conflict("delivery_voided", f"Delivery {delivery.id} is voided; it cannot change any more. "
+                       "Nothing was changed.", field="delivery_id", delivery_id=str(delivery.id),
+                       void_reason=delivery.void_reason,
+                       errors=[{"field": "delivery_id", "reason": f"delivery {delivery.id} is voided"}])
 
 
 async def correct(session: AsyncSession, principal: Principal, delivery: Delivery, patch: DeliveryPatch) -> Delivery:
@@ -259,9 +289,14 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
         "turns": given.get("turns", delivery.turns),
     }
     refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
-    programme = _check(refs, state)
+    programme = _check(refs, state, delivery.unit_path)
     if patch.funding is not None:
         await _check_fund_spends(session, delivery, state["funding"])
+    if delivery.sponsorship_id is not None and (state["programme"] != delivery.programme
+                                                or state["delivered_on"] != delivery.delivered_on):
+        # Still one of its households, within its period: else the delivery would count against it wrongly.
+        await sponsorships.check_delivery(session, delivery.sponsorship_id, delivery.household_id,  # type: ignore[arg-type]
+                                          state["delivered_on"])
     before = snapshot(delivery)
     if delivery.kind == rules.HOUSEHOLD and (state["programme"] != delivery.programme
                                              or state["delivered_on"] != delivery.delivered_on):

@@ -17,7 +17,8 @@ from services.support.deliveries.rules import million_vnd
 from shared.text import neutralise_formula
 
 KINDS = {"donation": "Ủng hộ", "spend": "Chi hỗ trợ", "transfer_out": "Chuyển quỹ cấp dưới",
-         "transfer_in": "Nhận từ quỹ cấp trên", "refund": "Hoàn lại quỹ"}
+         "transfer_in": "Nhận từ quỹ cấp trên", "refund": "Hoàn lại quỹ",
+         "reversal": "Bút toán đảo (sửa sai)"}
 VND_FORMAT, MILLION_FORMAT = "#,##0", "#,##0.00"
 HEADERS = ("Ngày", "Loại", "Số tiền (đồng)", "Số dư sau (đồng)", "Người/đơn vị ủng hộ", "Số phiếu thu",
            "Năm vận động", "Nội dung chi", "Ghi chú")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.deliveries.rules import million_vnd
 from services.support.dependencies import (
@@ -37,11 +39,13 @@ from services.support.funds.schemas import (
     FundIn,
     FundOut,
     RefundIn,
+    ReversalIn,
     SpendIn,
     StatementOut,
     TransferIn,
 )
 from services.support.households import repository as units
+from shared.principal import Principal
 
 router = APIRouter(prefix="/support/funds", tags=["support funds"])
 
@@ -65,6 +69,17 @@ def entry_out(entry: FundEntry) -> EntryOut:
 def _entry_json(entry: FundEntry, fund_id: UUID) -> JSONResponse:
     return JSONResponse(entry_out(entry).model_dump(mode="json"), status_code=201,
                         headers={"Location": f"/support/funds/{fund_id}/entries/{entry.id}"})
+
+
+async def _ledger_write(request: Request, session: AsyncSession, principal: Principal, fund_id: UUID,
+                        write: Callable[[Fund], Awaitable[FundEntry]]) -> Response:
+    """A write to one fund's ledger: the fund read in the caller's scope (404), the entry `write` records
+    answered 201 with its Location; a retry with the same Idempotency-Key answers the same."""
+    async def run() -> Response:
+        fund = await service.load(session, fund_id)
+        return _entry_json(await write(fund), fund.id)
+
+    return await idempotent(request, session, principal, run)
 
 
 @router.post("", status_code=201, response_model=FundOut, responses=problems(404, 409),
@@ -92,20 +107,20 @@ async def get_fund(fund_id: UUID, principal: Reader, session: DbSession) -> Resp
     return JSONResponse(fund_out(fund).model_dump(mode="json"), headers={"ETag": etag_of(fund.version)})
 
 
-@router.post("/{fund_id}/donations", status_code=201, response_model=EntryOut, responses=problems(404),
+@router.post("/{fund_id}/donations", status_code=201, response_model=EntryOut,
+             responses={**problems(404), 409: {"description": "The receipt number is already recorded in this fund "
+                                                              "(`duplicate_receipt`, with `entry_id`)"}},
              summary="Record a donation into the fund (Idempotency-Key accepted)")
 async def donate(fund_id: UUID, body: DonationIn, request: Request, principal: Writer, session: DbSession,
                  idempotency_key: IdempotencyKey = None) -> Response:
-    async def run() -> Response:
-        fund = await service.load(session, fund_id)
-        return _entry_json(await service.donate(session, principal, fund, body), fund.id)
-
-    return await idempotent(request, session, principal, run)
+    return await _ledger_write(request, session, principal, fund_id,
+                               lambda fund: service.donate(session, principal, fund, body))
 
 
 @router.post("/{fund_id}/spends", status_code=201, response_model=EntryOut,
-             responses={**problems(404), 409: {"description": "The balance does not hold the amount (unchanged)"}},
-             summary="Spend from the fund; never below zero (Idempotency-Key accepted)",
+             responses={**problems(404), 409: {"description": "The balance does not hold the amount on every day "
+                                                              "from `occurred_on` on (unchanged)"}},
+             summary="Spend from the fund; never below zero on any day (Idempotency-Key accepted)",
              description="Concurrent spends of one fund are serialised by the fund's row: when two officers spend "
                          "the last money, one succeeds and the other gets 409 `insufficient_balance`.")
 async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Writer,
@@ -125,30 +140,40 @@ async def spend(fund_id: UUID, body: SpendIn, request: Request, principal: Write
 
 
 @router.post("/{fund_id}/refunds", status_code=201, response_model=EntryOut,
-             responses={**problems(404), 409: {"description": "More than what of the spend has not come back yet"}},
+             responses={**problems(404), 409: {"description": "More than what of the spend has not come back yet, or "
+                                                              "the receipt number is already recorded"}},
              summary="Money of a spend coming back into the fund (Idempotency-Key accepted)",
              description="`spend_entry_id` names a spend of this fund; the refunds of one spend never exceed it "
                          "(409 `refund_exceeds_spend` with `refundable_vnd`; concurrent refunds are serialised on "
                          "the spend). Emits `support.fund.refunded`.")
 async def refund(fund_id: UUID, body: RefundIn, request: Request, principal: Writer, session: DbSession,
                  idempotency_key: IdempotencyKey = None) -> Response:
-    async def run() -> Response:
-        fund = await service.load(session, fund_id)
-        return _entry_json(await service.refund(session, principal, fund, body), fund.id)
-
-    return await idempotent(request, session, principal, run)
+    return await _ledger_write(request, session, principal, fund_id,
+                               lambda fund: service.refund(session, principal, fund, body))
 
 
 @router.post("/{fund_id}/transfers", status_code=201, response_model=EntryOut,
-             responses={**problems(404), 409: {"description": "The balance does not hold the amount (unchanged)"}},
+             responses={**problems(404), 409: {"description": "The balance does not hold the amount on every day "
+                                                              "from `occurred_on` on (unchanged)"}},
              summary="Pass money to the fund of a unit below (Idempotency-Key accepted)")
 async def transfer(fund_id: UUID, body: TransferIn, request: Request, principal: Writer,
                    session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
-    async def run() -> Response:
-        fund = await service.load(session, fund_id)
-        return _entry_json(await service.transfer(session, principal, fund, body), fund.id)
+    return await _ledger_write(request, session, principal, fund_id,
+                               lambda fund: service.transfer(session, principal, fund, body))
 
-    return await idempotent(request, session, principal, run)
+
+@router.post("/{fund_id}/entries/{entry_id}/reversal", status_code=201, response_model=EntryOut,
+             responses={**problems(404), 409: {"description": "Already reversed, money spent since, or a spend "
+                                                              "with refunds standing (nothing recorded)"}},
+             summary="Reverse a mistaken entry: a reversal entry of the opposite amount (Idempotency-Key accepted)",
+             description="`entry_id` names a donation, spend, refund or transfer out of this fund (a transfer is "
+                         "reversed from its sending side, both lines at once). 409 `already_reversed`; 409 "
+                         "`insufficient_balance` when money going back out (a donation's reversal) was spent since; "
+                         "409 `spend_has_refunds` (reverse the refunds first). Emits `support.fund.reversed`.")
+async def reverse(fund_id: UUID, entry_id: UUID, body: ReversalIn, request: Request, principal: Writer,
+                  session: DbSession, idempotency_key: IdempotencyKey = None) -> Response:
+    return await _ledger_write(request, session, principal, fund_id,
+                               lambda fund: service.reverse(session, principal, fund, entry_id, body))
 
 
 @router.get("/{fund_id}/entries", response_model=Page[EntryOut], responses=problems(404),

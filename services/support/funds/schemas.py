@@ -55,6 +55,16 @@ class RefundIn(BaseModel):
     note: NoteText | None = None
 
 
+class ReversalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=3, max_length=500), TEXT] = Field(
+        description="why the entry is cancelled (a mistyped amount, a donation recorded twice...)")
+    occurred_on: Day | None = Field(None, description="the reversal's date: not before the entry's, not in the "
+                                                      "future; default the entry's own date (the mistake never "
+                                                      "happened)")
+    note: NoteText | None = None
+
+
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_vnd: Amount
@@ -89,7 +99,8 @@ class EntryOut(BaseModel):
     programme: str | None
     counterpart_fund_id: UUID | None
     counterpart_entry_id: UUID | None = Field(description="a transfer's other ledger line; the spend a refund "
-                                                           "gives back")
+                                                           "gives back; the entry a reversal cancels")
+    reversed_by: UUID | None = Field(None, description="the reversal entry that cancelled this entry (null: stands)")
     note: str | None
     recorded_by: str | None
     recorded_at: datetime

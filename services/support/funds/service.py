@@ -1,6 +1,6 @@
-"""Fund use cases: open a unit's fund, receive a donation, spend (never below zero), transfer to a
-lower level's fund, and a period's statement. One transaction each, with its ledger entry and its
-event; a refused request changes no balance and writes nothing."""
+"""Fund use cases: open a unit's fund, receive a donation, spend (never below zero on any day), refund,
+transfer to a lower level's fund, reverse a mistaken entry, and a period's statement. One transaction
+each, with its ledger entries and its event; a refused request changes no balance and writes nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from services.support.deliveries.service import VNN_FUND
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
-from services.support.funds.schemas import DonationIn, FundIn, RefundIn, SpendIn, TransferIn
+from services.support.funds.schemas import DonationIn, FundIn, RefundIn, ReversalIn, SpendIn, TransferIn
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, forbidden, not_found
@@ -229,9 +229,10 @@ async def _programme(session: AsyncSession, body: SpendIn, delivery: Delivery | 
 
 
 async def spend(session: AsyncSession, principal: Principal, fund_id: UUID, body: SpendIn) -> FundEntry:
-    """A spend linked to a delivery checks the delivery against the fund first; a plain spend is one
-    conditional UPDATE that finds the fund (in scope), checks and moves its balance at once — the
-    fund is read again only to answer a refusal (404, or 409 with the balance)."""
+    """A spend linked to a delivery checks the delivery against the fund first; a spend is then one
+    conditional UPDATE that finds the fund (in scope), checks and moves its balance at once — unless it
+    is dated before the fund's latest entry or refused: then the fund is locked and read, and the spend
+    checked day by day from its date (404, or 409 with the balances)."""
     _future(body.occurred_on)
     delivery = None
     if body.delivery_id is not None:
@@ -266,8 +267,10 @@ class Spend:
 async def spend_together(conn: asyncpg.Connection, fund_id: UUID, spends: Sequence[Spend]
                          ) -> list[FundEntry | Problem]:
     """Several spends of one fund in the connection's transaction, in order: the fund read once with
-    its row lock, each spend checked against the balance the ones before it left (404 when the fund is
-    not in that spend's caller's scope, 409 with the balance it met when the money is not there), each
+    its row lock, each spend checked against the balance the ones before it left — and, dated before the
+    fund's latest entry (stored or of this batch), against every day from its date on (404 when the fund
+    is not in that spend's caller's scope, 422 for a programme not active in the catalogue, 409 with the
+    balances it met when the money is not there), each
     accepted one its own entry and its own event (the fund's version moving by one per spend, as one by
     one), then the balance, the entries and the events written in one statement. The answers, in order."""
     named = {s.body.programme for s in spends if s.body.programme is not None}
@@ -312,11 +315,15 @@ async def refund(session: AsyncSession, principal: Principal, fund: Fund, body: 
     `refund` entry linked to the spend, at most what of it has not come back yet (refunds of one spend
     serialised on the spend's row). Money coming in never makes a balance negative."""
     _future(body.occurred_on)
-    spent = await repository.spend_for_refund(session, fund.id, body.spend_entry_id)
+    spent = await repository.locked_entry(session, fund.id, body.spend_entry_id)
     if spent is None or spent.kind != rules.SPEND:
         raise Problem(422, "validation_error", "Invalid request", "spend_entry_id is not a spend of this fund",
                       errors=[{"field": "spend_entry_id", "reason": f"{body.spend_entry_id} is not a spend of "
                                                                     "this fund"}])
+    if spent.reversed_by is not None:  # its reversal gave all of it back already
+        raise Problem(422, "validation_error", "Invalid request", "spend_entry_id names a reversed spend",
+                      errors=[{"field": "spend_entry_id", "reason": f"reversed by entry {spent.reversed_by}: "
+                                                                    "nothing of it is left to come back"}])
     if body.occurred_on < spent.occurred_on:
         raise Problem(422, "validation_error", "Invalid request", "a refund cannot come before its spend",
                       errors=[{"field": "occurred_on", "reason": f"before the spend ({spent.occurred_on})"}])
@@ -357,6 +364,95 @@ async def transfer(session: AsyncSession, principal: Principal, fund: Fund, body
         to_unit_code=target_fields["unit_code"], to_unit_path=target.unit_path,
         to_unit_level=target_fields["unit_level"], to_balance_after=received[0])])
     return out
+
+
+def _bad_reversal(field: str, reason: str) -> Problem:
+    return Problem(422, "validation_error", "Invalid request", f"{field}: {reason}",
+                   errors=[{"field": field, "reason": reason}])
+
+
+async def _reversible(session: AsyncSession, fund: Fund, entry_id: UUID, day: date | None) -> tuple[FundEntry, date]:
+    """The entry to reverse, row-locked (reversals of one entry are serialised on it), and the reversal's
+    date: 404 not an entry of this fund; 422 a transfer in (reversed from its sending side) or a reversal;
+    409 already reversed, or a spend with refunds standing (reverse them first)."""
+    entry = await repository.locked_entry(session, fund.id, entry_id)
+    if entry is None:
+        raise not_found("fund entry", entry_id)
+    if entry.kind == rules.TRANSFER_IN:
+        raise _bad_reversal("entry_id", f"a transfer in is reversed from its sending fund {entry.counterpart_fund_id}"
+                                        f" (entry {entry.counterpart_entry_id}): both sides together")
+    if entry.kind not in rules.REVERSIBLE:
+        raise _bad_reversal("entry_id", "a reversal is not reversed: record the entry again")
+    if entry.reversed_by is not None:
+        raise conflict("already_reversed", f"Entry {entry.id} is already reversed (by entry {entry.reversed_by}). "
+                                           "Nothing was recorded.", field="entry_id",
+                       reversal_entry_id=str(entry.reversed_by),
+                       errors=[{"field": "entry_id", "reason": f"already reversed by {entry.reversed_by}"}])
+    if entry.kind == rules.SPEND:
+        back = await repository.refunded(session, entry.id)
+        if back > 0:
+            raise conflict("spend_has_refunds", f"{back} VND of this spend came back as refunds: reverse them first "
+                                                "(the spend's reversal gives back all of it). Nothing was recorded.",
+                           field="entry_id", refunded_vnd=back,
+                           errors=[{"field": "entry_id", "reason": f"{back} VND of it refunded"}])
+    if day is None:
+        return entry, entry.occurred_on
+    _future(day)
+    if day < entry.occurred_on:
+        raise _bad_reversal("occurred_on", f"before the entry it reverses ({entry.occurred_on})")
+    return entry, day
+
+
+async def reverse(session: AsyncSession, principal: Principal, fund: Fund, entry_id: UUID,
+                  body: ReversalIn) -> FundEntry:
+    """Cancel a mistaken entry: a `reversal` entry of the opposite amount, linked to it
+    (`counterpart_entry_id`; the entry's `reversed_by` names the reversal), with the reason, in one
+    transaction with its event. Money going out (a donation's or a refund's reversal) is checked like a
+    spend, from the reversal's date on (409 `insufficient_balance`: the money was spent since). A
+    transfer is reversed from its sending side, both lines at once: the receiving fund gives the money
+    back (checked the same way). A refund's reversal counts against its delivery's fund part again."""
+    entry, day = await _reversible(session, fund, entry_id, body.occurred_on)
+    amount = abs(entry.amount_vnd)
+    if entry.kind == rules.REFUND and entry.delivery_id is not None:
+        await _linked_delivery(session, fund, entry.delivery_id, amount)
+    if entry.amount_vnd > 0:
+        fund, balance, version = await _take_out(session, fund.id, amount, day)
+    else:
+        moved = await repository.move(session, fund.id, amount, day)
+        assert moved is not None  # money coming in never makes a balance negative
+        balance, version = moved
+    reversal = _entry(principal, fund, rules.REVERSAL, -entry.amount_vnd, balance, day, purpose=body.reason,
+                      note=body.note, campaign_year=entry.campaign_year, donor_name=entry.donor_name,
+                      donor_kind=entry.donor_kind, delivery_id=entry.delivery_id, programme=entry.programme,
+                      counterpart_entry_id=entry.id, counterpart_fund_id=entry.counterpart_fund_id)
+    entries, extra = [reversal], {
+        "reversed_entry_id": str(entry.id), "reversed_kind": entry.kind,
+        "reversed_occurred_on": entry.occurred_on.isoformat(), "reversed_amount_vnd": entry.amount_vnd,
+        "reversed_receipt_number": entry.receipt_number, "amount_signed_vnd": reversal.amount_vnd,
+        "direction": "out" if reversal.amount_vnd < 0 else "in", "reason": body.reason}
+    entry.reversed_by = reversal.id
+    if entry.kind == rules.TRANSFER_OUT:
+        assert entry.counterpart_fund_id is not None and entry.counterpart_entry_id is not None
+        into = await repository.locked_entry(session, entry.counterpart_fund_id, entry.counterpart_entry_id)
+        assert into is not None and into.reversed_by is None  # a transfer in is reversed only from here
+        try:
+            lower, lower_balance, _ = await _take_out(session, entry.counterpart_fund_id, amount, day)
+        except Problem as refused:
+            if refused.code == "insufficient_balance":
+                refused.detail = f"The receiving fund {entry.counterpart_fund_id}: {refused.detail}"
+                refused.extra["fund_id"] = str(entry.counterpart_fund_id)
+            raise
+        back = _entry(principal, lower, rules.REVERSAL, -into.amount_vnd, lower_balance, day, purpose=body.reason,
+                      note=body.note, counterpart_entry_id=into.id, counterpart_fund_id=fund.id)
+        into.reversed_by = back.id
+        entries.append(back)
+        lower_fields = events.unit_fields(lower.unit_path)
+        extra |= {"to_fund_id": str(lower.id), "to_entry_id": str(back.id), "to_reversed_entry_id": str(into.id),
+                  "to_unit_code": lower_fields["unit_code"], "to_unit_path": lower.unit_path,
+                  "to_unit_level": lower_fields["unit_level"], "to_balance_after": lower_balance}
+    await _write(session, principal, entries, [_event(events.FUND_REVERSED, fund, reversal, version, **extra)])
+    await session.flush()  # the reversed entries' `reversed_by`, in scope like every ORM write
+    return reversal
 
 
 async def statement(session: AsyncSession, fund: Fund, start: date, end: date) -> dict[str, Any]:

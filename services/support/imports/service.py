@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import Programme, Transition
+from services.support.catalogue.rules import Programme, Transition, usable_everywhere_in, visible_to
 from services.support.households.models import SupportHousehold, SupportTransition
 from services.support.imports import build, preparer, rules
 from services.support.imports.build import DELIVERY_COLUMNS, HISTORY_COLUMNS, Built
@@ -40,13 +40,21 @@ from shared.workers import WorkerFailed
 log = logging.getLogger(__name__)
 
 
-async def _catalogue(session: AsyncSession) -> tuple[rules.Catalogue, dict[tuple[str, str], dict[str, Any]]]:
+async def _catalogue(session: AsyncSession, scope_paths: list[str]
+                     ) -> tuple[rules.Catalogue, dict[tuple[str, str], dict[str, Any]]]:
+    """The active entries every unit of the caller's scope may use: national ones, and a unit's own
+    only when the whole scope lies within that unit (filtered once here, never per row)."""
     entries = await catalogue.entries(session)
-    active = [e for e in entries if e.active]
-    programmes = {e.code: Programme.of(e.code, e.name, e.fields) for e in active if e.catalogue == "programme"}
+    usable = [e for e in entries if e.active and usable_everywhere_in(e.owner_path, scope_paths)]
+    refused = {(e.catalogue, e.code): f"{e.catalogue.replace('_', ' ')} {e.code} belongs to unit {e.owner_path}; "
+               "only an import by that unit's officers (or its units') may use it"
+               for e in entries if e.active and e.owner_path is not None and visible_to(e.owner_path, scope_paths)
+               and not usable_everywhere_in(e.owner_path, scope_paths)}
+    programmes = {e.code: Programme.of(e.code, e.name, e.fields) for e in usable if e.catalogue == "programme"}
     return (rules.Catalogue(programmes=programmes,
-                            bodies=frozenset(e.code for e in active if e.catalogue == "body"),
-                            sources=frozenset(e.code for e in active if e.catalogue == "funding_source")),
+                            bodies=frozenset(e.code for e in usable if e.catalogue == "body"),
+                            sources=frozenset(e.code for e in usable if e.catalogue == "funding_source"),
+                            refused=refused),
             {(e.catalogue, e.code): e.fields for e in entries})
 
 
@@ -84,7 +92,7 @@ def _common_path(paths: Iterable[str]) -> str:
 
 
 async def import_file(session: AsyncSession, principal: Principal, data: bytes, file_name: str | None) -> ImportJob:
-    known, entries = await _catalogue(session)
+    known, entries = await _catalogue(session, principal.scope_paths)
     job_id, now = uuid7(), clock.now()
     worker = PreparerProcess(Setup(data=data, catalogue=known, entries=entries, today=clock.today(),
                                    job_id=str(job_id), stamp=now.isoformat(), actor_id=principal.id,

@@ -27,7 +27,14 @@ from services.support.dependencies import (
 from services.support.households import repository as units
 from services.support.sponsorships import repository, rules, service
 from services.support.sponsorships.models import Sponsorship, SponsorshipHistory
-from services.support.sponsorships.schemas import EndIn, ProgressOut, SponsorshipIn, SponsorshipOut
+from services.support.sponsorships.schemas import (
+    EndIn,
+    Progress,
+    ProgressOut,
+    SponsorshipIn,
+    SponsorshipOut,
+    SponsorshipWithProgress,
+)
 from shared import clock
 
 router = APIRouter(prefix="/support/sponsorships", tags=["support sponsorships"])
@@ -52,17 +59,30 @@ async def start_sponsorship(body: SponsorshipIn, request: Request, principal: Wr
     return await idempotent(request, session, principal, run)
 
 
-@router.get("", response_model=Page[SponsorshipOut], responses=problems(404),
-            summary="Sponsorships in your scope (the active pairings of a unit: status=active)",
+@router.get("", response_model=Page[SponsorshipWithProgress], responses=problems(404),
+            summary="Sponsorships in your scope (the active pairings of a unit: status=active), each with what it "
+                    "delivered against its commitment",
             description="`status=active`: not ended and not past its `ends_on` today; `status=ended`: ended or past "
-                        "its `ends_on` (each item's `status` says the same).")
+                        "its `ends_on` (each item's `status` says the same). Each item's `progress` is what "
+                        "`/{id}/progress` answers.")
 async def list_sponsorships(principal: Reader, session: DbSession, paging: Paging,
                             unit: UnitCode = None, hierarchy: Hierarchy = None,
                             status: Literal["active", "ended"] | None = None,
-                            kind: str | None = None, household_id: UUID | None = None) -> Page[SponsorshipOut]:
+                            kind: str | None = None,
+                            household_id: UUID | None = None) -> Page[SponsorshipWithProgress]:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
     query = repository.sponsorships(path, status=status, kind=kind, household_id=household_id, today=clock.today())
-    return await paginate(session, query, paging, out)
+    listed: list[Sponsorship] = []
+
+    def keep(item: Sponsorship) -> SponsorshipOut:
+        listed.append(item)
+        return out(item)
+
+    page = await paginate(session, query, paging, keep)
+    progress = await service.progress_of(session, listed)
+    items = [SponsorshipWithProgress(**answer.model_dump(), progress=Progress(**progress[item.id]))
+             for item, answer in zip(listed, page.items, strict=True)]
+    return Page[SponsorshipWithProgress](items=items, total=page.total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{sponsorship_id}", response_model=SponsorshipOut, responses=problems(404), summary="A sponsorship")

@@ -20,6 +20,9 @@ class CommitmentLine(BaseModel):
     measure: Code = Field(description="a catalogue measure (kg, vnd, portion, ...)")
     quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=3)
     per: Literal[PER] = "month"  # type: ignore[valid-type]
+    per_household: bool = Field(True, description="true (default): the quantity goes to each household helped "
+                                                  "(10 kg a month to each of 2 households: 60 kg over 3 months); "
+                                                  "false: once for the whole pairing (30 kg)")
 
 
 class SponsorshipIn(BaseModel):
@@ -73,9 +76,19 @@ class SponsorshipOut(BaseModel):
     created_at: datetime
 
 
-class ProgressOut(BaseModel):
-    sponsorship: SponsorshipOut
-    until: date
-    deliveries: int
+class Progress(BaseModel):
+    until: date = Field(description="due is counted until this day: today, or its end")
+    deliveries: int = Field(description="the recorded deliveries linked to it")
     amount_vnd: int
-    lines: list[dict[str, Any]]
+    lines: list[dict[str, Any]] = Field(description="per committed measure: quantity, per, per_household, "
+                                                    "households, due, delivered, met")
+
+
+class ProgressOut(Progress):
+    sponsorship: SponsorshipOut
+
+
+class SponsorshipWithProgress(SponsorshipOut):
+    """A pairing in a list, with what it delivered against its commitment."""
+
+    progress: Progress

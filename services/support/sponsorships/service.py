@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
 from services.support.catalogue import repository as catalogue
+from services.support.catalogue.rules import MONEY_MEASURES, use_refusal
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
 from services.support.households import repository as households
@@ -66,14 +67,19 @@ async def start(session: AsyncSession, principal: Principal, body: SponsorshipIn
     for i, line in enumerate(body.commitment):
         if ("measure", line.measure) not in known:
             raise _invalid(f"commitment.{i}.measure", f"no measure {line.measure} in the catalogue")
+        if line.measure in MONEY_MEASURES and line.quantity != line.quantity.to_integral_value():
+            raise _invalid(f"commitment.{i}.quantity", f"{line.measure} is money: whole VND (compared with the "
+                                                       "linked deliveries' amount_vnd)")
     if body.body and ("body", body.body) not in known:
         raise _invalid("body", f"no delivering body {body.body} in the catalogue")
+    if body.body and (refusal := use_refusal("body", body.body, known[("body", body.body)].owner_path, unit.path)):
+        raise _invalid("body", refusal)
     item = Sponsorship(
         unit_path=unit.path, unit_code=unit.code, kind=body.kind, helper_kind=body.helper_kind,
         helper_name=body.helper_name, helpers=body.helpers, body=body.body, household_ids=list(body.household_ids),
         started_on=body.started_on, ends_on=body.ends_on,
-        commitment=[{"measure": c.measure, "quantity": format(c.quantity.normalize(), "f"), "per": c.per}
-                    for c in body.commitment],
+        commitment=[{"measure": c.measure, "quantity": format(c.quantity.normalize(), "f"), "per": c.per,
+                     "per_household": c.per_household} for c in body.commitment],
         status=rules.ACTIVE, note=body.note, version=1, created_by=principal.id, created_at=clock.now())
     session.add(item)
     await session.flush()
@@ -119,17 +125,33 @@ async def check_delivery(session: AsyncSession, sponsorship_id: UUID, household_
 
 
 async def progress(session: AsyncSession, item: Sponsorship) -> dict[str, Any]:
-    rows = (await session.execute(select(Delivery.quantities, Delivery.amount_vnd).where(
-        Delivery.sponsorship_id == item.id, Delivery.status == RECORDED))).all()
-    delivered: dict[str, Decimal] = {}
-    amount = 0
+    return (await progress_of(session, [item]))[item.id]
+
+
+async def progress_of(session: AsyncSession, items: list[Sponsorship]) -> dict[UUID, dict[str, Any]]:
+    """What the deliveries linked to each sponsorship brought against its commitment: one query for
+    them all (a page of the list)."""
+    rows = (await session.execute(select(Delivery.sponsorship_id, Delivery.household_id, Delivery.quantities,
+                                         Delivery.amount_vnd).where(
+        Delivery.sponsorship_id.in_([i.id for i in items]), Delivery.status == RECORDED))).all() if items else []
+    linked: dict[UUID, list[Any]] = {}
     for row in rows:
-        quantities: list[dict[str, Any]] = row[0]
-        amount += int(row[1])
-        for q in quantities:
-            delivered[q["measure"]] = delivered.get(q["measure"], Decimal(0)) + Decimal(q["quantity"])
-    delivered["vnd"] = delivered.get("vnd", Decimal(0)) + amount
-    until = rules.last_day(item.started_on, item.ends_on, item.ended_on, clock.today())
-    return {"until": until, "deliveries": len(rows), "amount_vnd": amount,
-            "lines": rules.progress(item.commitment, item.started_on, until, delivered)}
+        linked.setdefault(row[0], []).append(row)
+    out = {}
+    for item in items:
+        delivered: dict[str, dict[str, Decimal]] = {}  # household → measure → quantity
+        amount = 0
+        for _, household_id, quantities, amount_vnd in linked.get(item.id, []):
+            amount += int(amount_vnd)
+            got = delivered.setdefault(str(household_id), {})
+            for q in quantities:
+                if q["measure"] not in MONEY_MEASURES:  # money is the amount_vnd below, counted once
+                    got[q["measure"]] = got.get(q["measure"], Decimal(0)) + Decimal(q["quantity"])
+            for money in MONEY_MEASURES:
+                got[money] = got.get(money, Decimal(0)) + Decimal(int(amount_vnd))
+        until = rules.last_day(item.started_on, item.ends_on, item.ended_on, clock.today())
+        out[item.id] = {"until": until, "deliveries": len(linked.get(item.id, [])), "amount_vnd": amount,
+                        "lines": rules.progress(item.commitment, item.started_on, until, delivered,
+                                                [str(h) for h in item.household_ids])}
+    return out
 
