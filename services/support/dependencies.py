@@ -20,12 +20,15 @@ from shared.pagination import Page, PageParams, page_params, paginate
 from shared.permissions import SUPPORT_CATALOGUE_WRITE, SUPPORT_READ, SUPPORT_WRITE
 from shared.principal import Principal
 
-__all__ = ["AnyYear", "DateFrom", "DateTo", "DbSession", "Editor", "Hierarchy", "IdempotencyKey", "IfMatch", "Page",
-           "PageParams", "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX", "Year",
-           "check_if_match", "etag_of", "file_answer", "idempotent", "paginate", "problems", "RecordAnswers",
+__all__ = ["AnyYear", "DateFrom", "DateTo", "DbSession", "Editor", "Exporter", "Hierarchy", "IdempotencyKey",
+           "IfMatch", "Page", "PageParams", "Paging", "Period", "Reader", "UnitCode", "Uploader", "Writer", "XLSX",
+           "Year", "check_if_match", "etag_of", "file_answer", "idempotent", "paginate", "problems", "RecordAnswers",
            "versioned_json"]
 
 Reader = Annotated[Principal, Depends(require(SUPPORT_READ))]
+# A read that may answer a whole list as a file (the coverage gaps): the gateway waits longer for it (an
+# XLSX is built whole before its first byte).
+Exporter = Annotated[Principal, Depends(require(SUPPORT_READ, timeout=300))]
 Writer = Annotated[Principal, Depends(require(SUPPORT_WRITE))]
 # A file upload: streamed through the gateway, with a long timeout.
 Uploader = Annotated[Principal, Depends(require(SUPPORT_WRITE, upload=True, timeout=600))]

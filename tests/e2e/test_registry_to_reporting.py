@@ -8,10 +8,13 @@ the reporting check finds no difference with the registry's database or with the
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 
 from devstack.sample_households import import_file
 from services.registry.main import create_app as create_registry
@@ -77,7 +80,10 @@ async def approve_review(client: httpx.AsyncClient, commune_code: str, year: int
     return await review_step(client, f"{base}/approve")
 
 
-async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nats_url: str) -> None:
+@asynccontextmanager
+async def side_by_side(stack: Stack, nats_url: str) -> AsyncIterator[tuple[str, FastAPI, httpx.AsyncClient, Reporting]]:
+    """The registry (its units loaded) and the reporting service, each on a fresh database, running on one
+    NATS: (the registry's database URL, the registry app, its client, the reporting service)."""
     registry_url = await fresh_database(stack, "registry")
     await load(registry_url)  # the registry's own bootstrap: ~14,000 units, each a registry.unit.changed event
     reporting_url = await fresh_database(stack, "reporting")
@@ -86,8 +92,16 @@ async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nat
                                                 personal_data_key=generate_key(),
                                                 personal_data_hash_key=generate_key()))
     reporting_service = reporting_app(reporting_url, nats_url)
-    async with running_app(registry) as registry_client, running_app(reporting_service) as reporting_client:
-        reporting = Reporting(reporting_service, reporting_client, js, reporting_url, nats_url)
+    try:
+        async with running_app(registry) as registry_client, running_app(reporting_service) as reporting_client:
+            yield registry_url, registry, registry_client, Reporting(reporting_service, reporting_client, js,
+                                                                     reporting_url, nats_url)
+    finally:
+        await nc.close()
+
+
+async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nats_url: str) -> None:
+    async with side_by_side(stack, nats_url) as (registry_url, registry, registry_client, reporting):
         first = await import_households(registry_client, registry, import_file("07207", 260, 0))
         second = await import_households(registry_client, registry, import_file("07210", 140, 1000))
         await caught_up(registry_url, reporting)
@@ -106,7 +120,7 @@ async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nat
             assert listed.status_code == 200, listed.text
             assert listed.json()["total"] == child["poor"]
         assert district["unit"]["households"] == 400
-        assert await check(reporting_url, registry_url=registry_url) == []
+        assert await check(reporting.db_url, registry_url=registry_url) == []
 
         review = await approve_review(registry_client, "07207", 2024)
         await caught_up(registry_url, reporting)
@@ -115,8 +129,7 @@ async def test_registry_import_and_review_reach_the_indicators(stack: Stack, nat
         assert commune["unit"]["poor"] == review["counts"]["poor"]
         for code, count in review["transitions"].items():
             assert commune["unit"]["transitions"].get(code, 0) == count, code
-        assert await check(reporting_url, registry_url=registry_url, reviews=True) == []
-    await nc.close()
+        assert await check(reporting.db_url, registry_url=registry_url, reviews=True) == []
 
 
 async def test_a_communes_annual_report_from_events_to_the_districts_consolidation(stack: Stack,
@@ -131,17 +144,9 @@ async def test_a_communes_annual_report_from_events_to_the_districts_consolidati
     from tests.reporting.report_kit import HEADER, NARRATIVES, officer
     from tests.reporting.support_events import catalogue_events, seed_003_deliveries
 
-    registry_url = await fresh_database(stack, "registry")
-    await load(registry_url)
-    reporting_url = await fresh_database(stack, "reporting")
-    nc, js = await connect(nats_url)
-    registry = create_registry(RegistrySettings(**service_env("registry", registry_url, nats_url),
-                                                personal_data_key=generate_key(),
-                                                personal_data_hash_key=generate_key()))
-    reporting_service = reporting_app(reporting_url, nats_url)
     commune, district = officer(COMMUNE), officer(DISTRICT)
-    async with running_app(registry) as registry_client, running_app(reporting_service) as client:
-        reporting = Reporting(reporting_service, client, js, reporting_url, nats_url)
+    async with side_by_side(stack, nats_url) as (registry_url, registry, registry_client, reporting):
+        client = reporting.client
         job = await import_households(registry_client, registry, import_file("07207", 180, 0))
         await reporting.publish([*catalogue_events(), *seed_003_deliveries().events,
                                  *seed_003_emulation(COMMUNE)])
@@ -198,7 +203,6 @@ async def test_a_communes_annual_report_from_events_to_the_districts_consolidati
         communes = await registry_sql(registry_url, "SELECT count(*) FROM units WHERE parent_path = $1", DISTRICT)
         assert totals["expected"] == communes[0][0] > 1  # every commune of the city must report
         assert (totals["submitted"], totals["accepted"], totals["missing"]) == (1, 1, totals["expected"] - 1)
-    await nc.close()
 
 
 async def test_the_report_workflow_through_the_gateway(stack: Stack, tmp_path: Any) -> None:

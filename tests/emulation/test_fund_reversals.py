@@ -3,7 +3,8 @@ fund raised: the score moves back, in the donation's year even when the reversal
 a reversal delivered again (the same event, or the same reversal under a new event id) or read before its
 donation is applied once; reversed spends, refunds and transfers move nothing. The durable consumer
 `emulation-support-2` replaced `emulation-support`, whose subjects lacked `.reversed`: a new release
-reads the SUPPORT stream from its beginning and leaves the old durable as it was."""
+reads the SUPPORT stream from its beginning and leaves the old durable as it was. And the contract:
+what the support service itself emits for a donation and its reversal reaches emulation and marks it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from tests.kit import Stack, eventually, fetch, scalar
 from tests.reporting.conftest import connect
 from tests.reporting.registry_events import publish
 from tests.reporting.support_events import fund_event
+from tests.support.conftest import DISTRICT_A_OFFICER, Support
+from tests.support.conftest import support as support_service  # noqa: F401  (the fixture, by this name)
+from tests.support.funds_helpers import donate, open_fund
 
 OLD_DURABLE = "emulation-support"
 OLD_SUBJECTS = ["support.delivery.recorded", "support.delivery.corrected", "support.delivery.voided",
@@ -158,3 +162,26 @@ async def test_a_new_release_reads_reversals_already_in_the_stream(stack: Stack,
         assert (old.config.filter_subjects, old.delivered.stream_seq) == (OLD_SUBJECTS, 0)  # unused, unchanged
     finally:
         await nc.close()
+
+
+async def test_supports_own_events_reach_emulation(support_service: Support,  # noqa: F811  (the fixture)
+                                                   emulation: Emulation) -> None:
+    """The support service and emulation on the same NATS: a donation recorded and reversed through
+    support's API (its relay publishing its events) is stored, then marked reversed, in the donation's year."""
+    fund = await open_fund(support_service, "213")
+    kept = (await donate(support_service, fund, 7_000_000, "2024-10-16")).json()
+    wrong = (await donate(support_service, fund, 50_000_000, "2024-10-17")).json()
+    reversed_ = await support_service.call("POST", f"/support/funds/{fund}/entries/{wrong['id']}/reversal",
+                                           DISTRICT_A_OFFICER, json={"reason": "Ghi nhầm số tiền",
+                                                                     "occurred_on": "2025-01-06"})
+    assert reversed_.status_code == 201, reversed_.text
+
+    async def marked() -> bool:
+        return bool(await scalar(emulation.db_url,
+                                 "SELECT count(*) FROM em_fund_entries WHERE reversed_by IS NOT NULL"))
+
+    await eventually(marked, timeout=30)
+    rows = await fetch(emulation.db_url, "SELECT entry_id, unit_path, year, amount_vnd, reversed_by "
+                                         "FROM em_fund_entries ORDER BY amount_vnd")
+    assert [tuple(r) for r in rows] == [(kept["id"], "v2008.24.213", 2024, 7_000_000, None),
+                                        (wrong["id"], "v2008.24.213", 2024, 50_000_000, reversed_.json()["id"])]

@@ -124,3 +124,32 @@ async def test_a_spend_cannot_link_a_delivery_outside_the_callers_scope(support:
             if status == 422:
                 assert refused.json()["errors"][0]["field"] == "delivery_id"
     assert await _stored(support) == before
+
+
+async def test_a_correction_keeps_each_level_s_part_at_least_what_that_level_s_funds_paid(support: Support) -> None:
+    commune = await open_fund(support, "07207", OFFICER_A0)
+    await donate(support, commune, 50_000_000)
+    delivery = await _delivery(support, A0, OFFICER_A0, BOTH_LEVELS)
+    assert (await support.call("POST", f"/support/funds/{commune}/spends", OFFICER_A0,
+                               json=_spend(5_000_000, delivery_id=delivery))).status_code == 201
+    url = f"/support/deliveries/{delivery}"
+    before = (await fetch(support.db_url, "SELECT version, funding FROM deliveries WHERE id = $1",
+                          uuid.UUID(delivery)))[0]
+    # The fund part as a whole stays 12 M, but the commune's 5 M, which the commune fund paid, moves to the
+    # district's source: the commune fund would have paid a part that is no longer the commune's.
+    moved = await support.call("PATCH", url, OFFICER_A0, headers={"If-Match": '"1"'}, json={
+        "funding": [{"source": "vnn_fund_district", "amount_vnd": 12_000_000},
+                    {"source": "hlhpn_mai_am", "amount_vnd": 8_000_000}], "reason": "Sửa nguồn"})
+    assert moved.status_code == 409, moved.text
+    problem = moved.json()
+    assert problem["code"] == "delivery_has_fund_spends" and problem["field"] == "funding"
+    assert problem["paid_by_level"] == {"commune": 5_000_000}
+    assert problem["fund_part_by_level"] == {"district": 12_000_000}
+    assert "commune" in problem["errors"][0]["reason"]
+    assert (await fetch(support.db_url, "SELECT version, funding FROM deliveries WHERE id = $1",
+                        uuid.UUID(delivery)))[0] == before
+    # Moving the district's part, which no district fund paid, is a correction like any other.
+    kept = await support.call("PATCH", url, OFFICER_A0, headers={"If-Match": '"1"'}, json={
+        "funding": [{"source": "vnn_fund_commune", "amount_vnd": 5_000_000},
+                    {"source": "hlhpn_mai_am", "amount_vnd": 15_000_000}], "reason": "Sửa nguồn"})
+    assert kept.status_code == 200, kept.text

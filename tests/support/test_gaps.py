@@ -295,6 +295,10 @@ async def test_an_export_holds_the_whole_list_past_one_batch_of_the_cursor(suppo
     # Another commune's export of its own list holds none of them.
     assert _csv(await support.call("GET", "/support/gaps/housing", OFFICER_B0,
                                    params={"year": 2024, "format": "csv"})) == []
+    # The gateway waits for a whole list longer than for a page (its rule is read from the document).
+    document = support.app.openapi()["paths"]
+    assert {document[f"/support/gaps/{gap}"]["get"]["x-gateway"]["timeout"]
+            for gap in ("health-insurance", "housing", "escaped-still-supported")} == {300}
 
 
 def test_each_export_titles_every_field_of_its_list_in_vietnamese() -> None:

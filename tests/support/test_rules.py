@@ -78,12 +78,17 @@ def test_money_in_million_vnd_with_two_decimals() -> None:
 def test_an_activity_counts_only_its_kinds_measures_each_once_and_not_in_the_future() -> None:
     today = date(2024, 7, 1)
     training = ["session", "person"]
-    assert activities.problems("training", training, "hlhpn", True, today, ["session", "person"], today) == []
-    wrong = activities.problems("training", training, "hlhpn", True, date(2024, 7, 2), ["session", "kg", "session"],
-                                today)
+    one = Decimal(1)
+    assert activities.problems("training", training, "hlhpn", True, today, [("session", one), ("person", one)],
+                               today) == []
+    wrong = activities.problems("training", training, "hlhpn", True, date(2024, 7, 2),
+                                [("session", one), ("kg", one), ("session", one)], today)
     assert wrong == [{"field": "period_to", "reason": "in the future"},
                      {"field": "measures.1.measure", "reason": "training counts session, person, not kg"},
                      {"field": "measures.2.measure", "reason": "session is given twice"}]
-    unknown = activities.problems("karaoke", None, "nobody", False, today, ["session"], today)
+    money = activities.problems("scrap_collection", ["group", "vnd"], "hlhpn", True, today,
+                                [("vnd", Decimal("250.4")), ("group", Decimal(251))], today)
+    assert [e["field"] for e in money] == ["measures.0.quantity"] and "whole VND" in money[0]["reason"]
+    unknown = activities.problems("karaoke", None, "nobody", False, today, [("session", one)], today)
     assert [e["field"] for e in unknown] == ["kind", "body"]
     assert activities.void_refusal("recorded") is None and activities.void_refusal("voided") == "is already voided"

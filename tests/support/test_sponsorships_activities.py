@@ -65,7 +65,9 @@ async def test_a_sponsorship_its_deliveries_against_the_commitment_and_its_end(s
     assert progress["deliveries"] == 2 and progress["until"] == "2024-03-31"
     # 10 kg a month to each of its 2 households (the default) over January–March: 60 kg due.
     assert progress["lines"] == [{"measure": "kg", "per": "month", "quantity": "10", "per_household": True,
-                                  "households": 2, "due": "60", "delivered": "20", "met": False}]
+                                  "households": 2, "due": "60", "delivered": "20", "met": False, "by_household": [
+                                      {"household_id": first, "due": "30", "delivered": "20", "met": False},
+                                      {"household_id": second, "due": "30", "delivered": "0", "met": False}]}]
     # It ran until 31 March 2024: not an active pairing any more, though nobody ended it yet.
     active = (await support.call("GET", "/support/sponsorships", DISTRICT_A_OFFICER,
                                  params={"unit": "07207", "status": "active"})).json()
@@ -182,11 +184,13 @@ async def test_a_commitment_is_due_per_household_or_per_pairing_and_money_is_the
     assert (await support.call("POST", "/support/deliveries", OFFICER_A0, json=rice)).status_code == 201
     expected = [
         {"measure": "kg", "per": "month", "quantity": "10", "per_household": True, "households": 2, "due": "60",
-         "delivered": "20", "met": False},
+         "delivered": "20", "met": False, "by_household": [
+             {"household_id": first, "due": "30", "delivered": "20", "met": False},
+             {"household_id": second, "due": "30", "delivered": "0", "met": False}]},
         {"measure": "kg", "per": "month", "quantity": "15", "per_household": False, "households": None,
-         "due": "45", "delivered": "20", "met": False},
+         "due": "45", "delivered": "20", "met": False, "by_household": None},
         {"measure": "vnd", "per": "month", "quantity": "100000", "per_household": False, "households": None,
-         "due": "300000", "delivered": "150000", "met": False}]
+         "due": "300000", "delivered": "150000", "met": False, "by_household": None}]
     progress = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()
     assert progress["lines"] == expected and progress["amount_vnd"] == 150_000
     # The unit's list shows each pairing with what it delivered against its commitment.
@@ -196,6 +200,13 @@ async def test_a_commitment_is_due_per_household_or_per_pairing_and_money_is_the
     assert item["progress"]["deliveries"] == 1 and item["progress"]["until"] == "2024-03-31"
     foreign = (await support.call("GET", "/support/sponsorships", OFFICER_A1)).json()
     assert foreign["total"] == 0
+    # 60 kg to the first household alone is the whole pairing's due, yet the second got nothing: not met.
+    more = _rice(first, "2024-02-20", sponsorship, kg=40)
+    assert (await support.call("POST", "/support/deliveries", OFFICER_A0, json=more)).status_code == 201
+    lines = (await support.call("GET", f"/support/sponsorships/{sponsorship}/progress", OFFICER_A0)).json()["lines"]
+    assert (lines[0]["delivered"], lines[0]["met"]) == ("60", False)
+    assert [(h["delivered"], h["met"]) for h in lines[0]["by_household"]] == [("60", True), ("0", False)]
+    assert (lines[1]["delivered"], lines[1]["met"]) == ("60", True)  # 15 kg a month for the pairing: 45 due
 
 
 async def test_seed_003_s_activity_figures_are_recorded_exactly(support: Support) -> None:

@@ -14,7 +14,7 @@ from services.support.activities import rules
 from services.support.activities.models import Activity, ActivityHistory
 from services.support.activities.schemas import ActivityIn
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import MONEY_MEASURES, use_refusal
+from services.support.catalogue.rules import use_refusal
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem, conflict, not_found
@@ -48,15 +48,11 @@ async def record(session: AsyncSession, principal: Principal, body: ActivityIn) 
     kind = refs.get(("activity_kind", body.kind))
     errors = rules.problems(body.kind, kind.fields.get("measures", []) if kind is not None and kind.active else None,
                             body.body, ("body", body.body) in refs, body.period_to,
-                            [m.measure for m in body.measures], clock.today())
+                            [(m.measure, m.quantity) for m in body.measures], clock.today())
     for field, name, code in (("kind", "activity_kind", body.kind), ("body", "body", body.body)):
         entry = refs.get((name, code))
         if entry is not None and (refusal := use_refusal(name, code, entry.owner_path, unit.path)):
             errors.append({"field": field, "reason": refusal})
-    for i, m in enumerate(body.measures):
-        if m.measure in MONEY_MEASURES and m.quantity != m.quantity.to_integral_value():
-            errors.append({"field": f"measures.{i}.quantity", "reason": f"{m.measure} is money: whole VND "
-                                                                         "(250.4 million is 250400000)"})
     if errors:
         raise Problem(422, "validation_error", "Invalid activity",
                       "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors)

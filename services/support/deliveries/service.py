@@ -197,33 +197,46 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     return await _write_new(session, principal, delivery, refs)
 
 
-async def fund_part_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> int:
-    """The part of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`)."""
+async def fund_parts_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> dict[str, int]:
+    """The parts of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`), per
+    fund level (the source's `level`)."""
     refs = await catalogue.several(session, [("funding_source", f["source"]) for f in funding])
-    return sum(int(f["amount_vnd"]) for f in funding
-               if (entry := refs.get(("funding_source", f["source"]))) is not None
-               and entry.fields.get("kind") == VNN_FUND)
+    parts: dict[str, int] = {}
+    for f in funding:
+        entry = refs.get(("funding_source", f["source"]))
+        if entry is not None and entry.fields.get("kind") == VNN_FUND:
+            level = str(entry.fields.get("level"))
+            parts[level] = parts.get(level, 0) + int(f["amount_vnd"])
+    return parts
 
 
 async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding: list[dict[str, Any]] | None) -> None:
     """Money the funds paid for a delivery must stay accounted for: a void is refused while linked spends
     (minus their refunds) remain — refund them first; a correction may not bring the "Vì người nghèo"
-    fund part below what they paid."""
-    paid = await funds.linked_to_delivery(session, delivery.id)
-    if paid == 0:
+    fund part of a level below what that level's funds paid (a commune fund pays the commune fund's part
+    only, so moving that part to the district's source is refused too)."""
+    paid = await funds.linked_by_level(session, delivery.id)
+    if not paid:
         return
     if funding is None:
+        total = sum(paid.values())
         raise conflict("delivery_has_fund_spends",
-                       f'"Vì người nghèo" fund spends of {paid} VND (refunds deducted) are linked to delivery '
+                       f'"Vì người nghèo" fund spends of {total} VND (refunds deducted) are linked to delivery '
                        f"{delivery.id}: refund them into their funds (POST /support/funds/{{id}}/refunds) before "
-                       "voiding it. Nothing was changed.", paid_vnd=paid)
-    part = await fund_part_vnd(session, funding)
-    if part < paid:
+                       "voiding it. Nothing was changed.", paid_vnd=total)
+    parts = await fund_parts_vnd(session, funding)
+    short = {level: amount for level, amount in paid.items() if parts.get(level, 0) < amount}
+    if short:
+        named = "; ".join(f"the {level} funds paid {amount} VND, its part would be {parts.get(level, 0)} VND"
+                          for level, amount in sorted(short.items()))
         raise conflict("delivery_has_fund_spends",
-                       f'Linked fund spends paid {paid} VND of this delivery (refunds deducted); its "Vì người nghèo" '
-                       f"fund part cannot become {part} VND. Nothing was changed.", field="funding", paid_vnd=paid,
-                       fund_part_vnd=part, errors=[{"field": "funding", "reason": f"the \"Vì người nghèo\" fund part "
-                                                                                   f"is below the {paid} VND paid"}])
+                       f'Linked "Vì người nghèo" fund spends (refunds deducted) paid more of this delivery than its '
+                       f"corrected funding leaves to their level: {named}. Nothing was changed.", field="funding",
+                       paid_vnd=sum(paid.values()), fund_part_vnd=sum(parts.values()),
+                       paid_by_level=paid, fund_part_by_level=parts,
+                       errors=[{"field": "funding", "reason": f"the {level} \"Vì người nghèo\" fund part is below "
+                                                             f"the {amount} VND the {level} funds paid"}
+                               for level, amount in sorted(short.items())])
 
 
 async def load(session: AsyncSession, delivery_id: UUID, *, lock: bool = False) -> Delivery:

@@ -108,12 +108,16 @@ async def linked_to_delivery(session: AsyncSession, delivery_id: UUID) -> int:
 async def linked_at_level(session: AsyncSession, delivery_id: UUID, level: str) -> int:
     """`linked_to_delivery` counting only the funds of one level: what they paid of the delivery's part
     named for that level."""
-    total: Any = await session.scalar(
-        select(func.coalesce(func.sum(FundEntry.amount_vnd), 0)).join(Fund, Fund.id == FundEntry.fund_id)
-        .where(FundEntry.delivery_id == delivery_id, FundEntry.kind.in_(("spend", "refund", "reversal")),
-               Fund.level == level)
-        .execution_options(skip_scope=True))
-    return -int(total)
+    return (await linked_by_level(session, delivery_id)).get(level, 0)
+
+
+async def linked_by_level(session: AsyncSession, delivery_id: UUID) -> dict[str, int]:
+    """`linked_to_delivery` per level of the funds that paid (levels that paid nothing net left out)."""
+    rows = await session.execute(
+        select(Fund.level, func.sum(FundEntry.amount_vnd)).join(Fund, Fund.id == FundEntry.fund_id)
+        .where(FundEntry.delivery_id == delivery_id, FundEntry.kind.in_(("spend", "refund", "reversal")))
+        .group_by(Fund.level).execution_options(skip_scope=True))
+    return {level: -int(total) for level, total in rows if total}
 
 
 async def take(session: AsyncSession, fund_id: UUID, amount: int, day: date) -> Fund | None:

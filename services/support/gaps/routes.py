@@ -13,11 +13,11 @@ from sqlalchemy import Select
 from services.support.dependencies import (
     XLSX,
     DbSession,
+    Exporter,
     Hierarchy,
     Page,
     Paging,
     Period,
-    Reader,
     UnitCode,
     Year,
     paginate,
@@ -99,7 +99,7 @@ async def _answer(request: Request, principal: Principal, session: DbSession, qu
                         "(`aggregate_deliveries`, `aggregate_cards`, `aggregate_households`) so that a gap next to "
                         "a batch reads as \"not matched\", not as \"never received\". `format=csv` or `xlsx`: "
                         "the whole list, with Vietnamese column titles.")
-async def health_insurance_gap(request: Request, principal: Reader, session: DbSession, paging: Paging,
+async def health_insurance_gap(request: Request, principal: Exporter, session: DbSession, paging: Paging,
                                unit: UnitCode = None, hierarchy: Hierarchy = None, year: Year = None,
                                format: Format = "json") -> Any:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
@@ -120,7 +120,7 @@ async def health_insurance_gap(request: Request, principal: Reader, session: DbS
                         "registry's indicator for a temporary or damaged house, in every standard) with no recorded "
                         "household delivery of a programme of category `housing` in the period. `format=csv` or "
                         "`xlsx`: the whole list, with Vietnamese column titles.")
-async def housing_gap(request: Request, principal: Reader, session: DbSession, paging: Paging, period: Period,
+async def housing_gap(request: Request, principal: Exporter, session: DbSession, paging: Paging, period: Period,
                       unit: UnitCode = None, hierarchy: Hierarchy = None, format: Format = "json") -> Any:
     path = (await units.visible_unit(session, principal, unit, hierarchy)).path if unit else None
     start, end = period
@@ -134,7 +134,7 @@ async def housing_gap(request: Request, principal: Reader, session: DbSession, p
 @router.get("/escaped-still-supported", response_model=Page[DeliveryGap], responses=ANSWERS,
             summary="Households that escaped poverty at a review and still get poor-only support",
             description="`format=csv` or `xlsx`: the whole list, with Vietnamese column titles.")
-async def escaped_still_supported(request: Request, principal: Reader, session: DbSession, paging: Paging,
+async def escaped_still_supported(request: Request, principal: Exporter, session: DbSession, paging: Paging,
                                   unit: UnitCode = None, hierarchy: Hierarchy = None,
                                   review_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                                   format: Format = "json") -> Any:

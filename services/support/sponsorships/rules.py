@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,21 +35,32 @@ def covers(started_on: date, ends_on: date | None, ended_on: date | None, day: d
 
 
 def progress(commitment: Iterable[dict[str, Any]], started_on: date, until: date,
-             delivered: dict[str, Decimal], households: int) -> list[dict[str, Any]]:
-    """Per committed measure: what was due by `until` and what the linked deliveries brought. A line
-    `per_household` (10 kg a month to each household helped) is due once per household; otherwise (and
-    for lines stored before the flag existed) once for the whole pairing."""
+             delivered: Mapping[str, Mapping[str, Decimal]], household_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Per committed measure: what was due by `until` and what the linked deliveries brought
+    (`delivered`: household id → measure → quantity). A line `per_household` (10 kg a month to each
+    household helped) is due to each household — `by_household` says what each got, and it is met when
+    every household's part is; otherwise (and for lines stored before the flag existed) it is due once
+    for the whole pairing."""
     months = months_running(started_on, until)
     out = []
     for line in commitment:
-        quantity = Decimal(str(line["quantity"]))
+        quantity, measure = Decimal(str(line["quantity"])), line["measure"]
         per_household = bool(line.get("per_household", False))
         periods = {"month": months, "year": (months + 11) // 12, "once": 1 if months else 0}[line["per"]]
-        due = quantity * periods * (households if per_household else 1)
-        got = delivered.get(line["measure"], Decimal(0))
-        out.append({"measure": line["measure"], "per": line["per"], "quantity": _text(quantity),
-                    "per_household": per_household, "households": households if per_household else None,
-                    "due": _text(due), "delivered": _text(got), "met": got >= due})
+        each = quantity * periods
+        got = sum((d.get(measure, Decimal(0)) for d in delivered.values()), Decimal(0))
+        row: dict[str, Any] = {"measure": measure, "per": line["per"], "quantity": _text(quantity),
+                               "per_household": per_household}
+        if per_household:
+            parts = [(h, delivered.get(h, {}).get(measure, Decimal(0))) for h in household_ids]
+            row |= {"households": len(household_ids), "due": _text(each * len(household_ids)), "delivered": _text(got),
+                    "met": all(part >= each for _, part in parts),
+                    "by_household": [{"household_id": h, "due": _text(each), "delivered": _text(part),
+                                      "met": part >= each} for h, part in parts]}
+        else:
+            row |= {"households": None, "due": _text(each), "delivered": _text(got), "met": got >= each,
+                    "by_household": None}
+        out.append(row)
     return out
 
 

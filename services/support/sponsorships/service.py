@@ -131,24 +131,27 @@ async def progress(session: AsyncSession, item: Sponsorship) -> dict[str, Any]:
 async def progress_of(session: AsyncSession, items: list[Sponsorship]) -> dict[UUID, dict[str, Any]]:
     """What the deliveries linked to each sponsorship brought against its commitment: one query for
     them all (a page of the list)."""
-    rows = (await session.execute(select(Delivery.sponsorship_id, Delivery.quantities, Delivery.amount_vnd).where(
+    rows = (await session.execute(select(Delivery.sponsorship_id, Delivery.household_id, Delivery.quantities,
+                                         Delivery.amount_vnd).where(
         Delivery.sponsorship_id.in_([i.id for i in items]), Delivery.status == RECORDED))).all() if items else []
     linked: dict[UUID, list[Any]] = {}
     for row in rows:
         linked.setdefault(row[0], []).append(row)
     out = {}
     for item in items:
-        delivered: dict[str, Decimal] = {}
+        delivered: dict[str, dict[str, Decimal]] = {}  # household → measure → quantity
         amount = 0
-        for _, quantities, amount_vnd in linked.get(item.id, []):
+        for _, household_id, quantities, amount_vnd in linked.get(item.id, []):
             amount += int(amount_vnd)
+            got = delivered.setdefault(str(household_id), {})
             for q in quantities:
-                delivered[q["measure"]] = delivered.get(q["measure"], Decimal(0)) + Decimal(q["quantity"])
-        for money in MONEY_MEASURES:  # money is the deliveries' amount_vnd, never a quantity: counted once
-            delivered[money] = Decimal(amount)
+                if q["measure"] not in MONEY_MEASURES:  # money is the amount_vnd below, counted once
+                    got[q["measure"]] = got.get(q["measure"], Decimal(0)) + Decimal(q["quantity"])
+            for money in MONEY_MEASURES:
+                got[money] = got.get(money, Decimal(0)) + Decimal(int(amount_vnd))
         until = rules.last_day(item.started_on, item.ends_on, item.ended_on, clock.today())
         out[item.id] = {"until": until, "deliveries": len(linked.get(item.id, [])), "amount_vnd": amount,
                         "lines": rules.progress(item.commitment, item.started_on, until, delivered,
-                                                len(item.household_ids))}
+                                                [str(h) for h in item.household_ids])}
     return out
 
