@@ -3,6 +3,7 @@ standard amounts. No I/O: the caller passes the programme's fields and the day i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,7 +25,8 @@ MONEY_MEASURES = frozenset({"vnd", "vnd_given"})
 # What each catalogue's entry is called in a refusal.
 ENTRY_WORDS = {"programme": "programme", "funding_source": "funding source", "body": "delivering body",
                "measure": "measure", "activity_kind": "activity kind"}
-SOURCE_KINDS = ("state_budget", "vnn_fund", "organisation_fund", "enterprise", "community", "policy_bank", "other")
+VNN_FUND = "vnn_fund"  # the funding-source kind of the "Vì người nghèo" funds
+SOURCE_KINDS = ("state_budget", VNN_FUND, "organisation_fund", "enterprise", "community", "policy_bank", "other")
 BODY_KINDS = ("front", "mass_organisation", "government", "enterprise", "policy_bank", "other")
 
 
@@ -136,3 +138,15 @@ def usable_everywhere_in(owner_path: str | None, scope_paths: list[str]) -> bool
     """True when every unit of the caller's scope may use the entry (an import reads its catalogue once,
     for the caller's whole scope, never per row)."""
     return owner_path is None or bool(scope_paths) and all(path_within(s, owner_path) for s in scope_paths)
+
+
+def vnn_fund_levels(funding: Iterable[Mapping[str, Any]],
+                    source_fields: Callable[[str], Mapping[str, Any] | None]) -> dict[str, str]:
+    """The funding parts' sources that are "Vì người nghèo" funds (kind `vnn_fund`), each with its fund
+    level; `source_fields(code)`: the funding source's catalogue fields (None: unknown)."""
+    levels: dict[str, str] = {}
+    for part in funding:
+        fields = source_fields(part["source"])
+        if fields is not None and fields.get("kind") == VNN_FUND:
+            levels[part["source"]] = str(fields.get("level"))
+    return levels

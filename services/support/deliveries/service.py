@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events, history
 from services.support.catalogue import repository as catalogue
-from services.support.catalogue.rules import Programme, Transition, eligibility_refusal, use_refusal
+from services.support.catalogue.rules import (
+    Programme,
+    Transition,
+    eligibility_refusal,
+    use_refusal,
+    vnn_fund_levels,
+)
 from services.support.deliveries import repository, rules
 from services.support.deliveries.models import Delivery, DeliveryHistory
 from services.support.deliveries.schemas import AggregateDeliveryIn, DeliveryPatch, HouseholdDeliveryIn
@@ -30,7 +36,6 @@ from shared.principal import Principal
 from shared.scope import path_in_any
 
 Refs = repository.Refs
-VNN_FUND = "vnn_fund"  # the funding-source kind of the "Vì người nghèo" funds
 
 
 def _invalid(errors: list[dict[str, str]]) -> Problem:
@@ -197,24 +202,24 @@ async def record_aggregate(session: AsyncSession, principal: Principal, body: Ag
     return await _write_new(session, principal, delivery, refs)
 
 
-async def fund_parts_vnd(session: AsyncSession, funding: list[dict[str, Any]]) -> dict[str, int]:
-    """The parts of a delivery's amount paid by "Vì người nghèo" funds (sources of kind `vnn_fund`), per
-    fund level (the source's `level`)."""
-    refs = await catalogue.several(session, [("funding_source", f["source"]) for f in funding])
+def fund_parts_vnd(funding: list[dict[str, Any]], refs: Refs) -> dict[str, int]:
+    """The parts of a delivery's amount paid by "Vì người nghèo" funds, per fund level; `refs` holds the
+    funding sources."""
+    levels = vnn_fund_levels(funding, lambda code: (e.fields if (e := refs.get(("funding_source", code))) else None))
     parts: dict[str, int] = {}
     for f in funding:
-        entry = refs.get(("funding_source", f["source"]))
-        if entry is not None and entry.fields.get("kind") == VNN_FUND:
-            level = str(entry.fields.get("level"))
-            parts[level] = parts.get(level, 0) + int(f["amount_vnd"])
+        if f["source"] in levels:
+            parts[levels[f["source"]]] = parts.get(levels[f["source"]], 0) + int(f["amount_vnd"])
     return parts
 
 
-async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding: list[dict[str, Any]] | None) -> None:
+async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding: list[dict[str, Any]] | None,
+                             refs: Refs | None = None) -> None:
     """Money the funds paid for a delivery must stay accounted for: a void is refused while linked spends
     (minus their refunds) remain — refund them first; a correction may not bring the "Vì người nghèo"
     fund part of a level below what that level's funds paid (a commune fund pays the commune fund's part
-    only, so moving that part to the district's source is refused too)."""
+    only, so moving that part to the district's source is refused too). `refs`: the corrected funding's
+    sources, read by the caller."""
     paid = await funds.linked_by_level(session, delivery.id)
     if not paid:
         return
@@ -224,7 +229,7 @@ async def _check_fund_spends(session: AsyncSession, delivery: Delivery, funding:
                        f'"Vì người nghèo" fund spends of {total} VND (refunds deducted) are linked to delivery '
                        f"{delivery.id}: refund them into their funds (POST /support/funds/{{id}}/refunds) before "
                        "voiding it. Nothing was changed.", paid_vnd=total)
-    parts = await fund_parts_vnd(session, funding)
+    parts = fund_parts_vnd(funding, refs or {})
     short = {level: amount for level, amount in paid.items() if parts.get(level, 0) < amount}
     if short:
         named = "; ".join(f"the {level} funds paid {amount} VND, its part would be {parts.get(level, 0)} VND"
@@ -291,7 +296,7 @@ async def correct(session: AsyncSession, principal: Principal, delivery: Deliver
     refs = await _refs(session, state["programme"], state["body"], [f["source"] for f in state["funding"]])
     programme = _check(refs, state, delivery.unit_path)
     if patch.funding is not None:
-        await _check_fund_spends(session, delivery, state["funding"])
+        await _check_fund_spends(session, delivery, state["funding"], refs)
     if delivery.sponsorship_id is not None and (state["programme"] != delivery.programme
                                                 or state["delivered_on"] != delivery.delivered_on):
         # Still one of its households, within its period: else the delivery would count against it wrongly.

@@ -92,27 +92,12 @@ async def refunded(session: AsyncSession, spend_id: UUID) -> int:
     return int(total)
 
 
-async def linked_to_delivery(session: AsyncSession, delivery_id: UUID) -> int:
-    """What the funds have paid for a delivery so far: its linked spends minus the refunds of them (and
-    the reversals of either, which carry the delivery too), in VND (positive), from every fund. The
-    caller has read the delivery in its scope; the funds that paid may be above the caller's units (a
-    district's fund paying a commune's delivery), so this sum skips the scope filter — it answers a
-    number, no entry."""
-    total: Any = await session.scalar(
-        select(func.coalesce(func.sum(FundEntry.amount_vnd), 0))
-        .where(FundEntry.delivery_id == delivery_id, FundEntry.kind.in_(("spend", "refund", "reversal")))
-        .execution_options(skip_scope=True))
-    return -int(total)
-
-
-async def linked_at_level(session: AsyncSession, delivery_id: UUID, level: str) -> int:
-    """`linked_to_delivery` counting only the funds of one level: what they paid of the delivery's part
-    named for that level."""
-    return (await linked_by_level(session, delivery_id)).get(level, 0)
-
-
 async def linked_by_level(session: AsyncSession, delivery_id: UUID) -> dict[str, int]:
-    """`linked_to_delivery` per level of the funds that paid (levels that paid nothing net left out)."""
+    """What the funds have paid for a delivery so far, per level of the funds that paid: its linked spends
+    minus the refunds of them (and the reversals of either, which carry the delivery too), in VND
+    (positive); levels that paid nothing net left out. The caller has read the delivery in its scope; the
+    funds that paid may be above the caller's units (a district's fund paying a commune's delivery), so
+    this sum skips the scope filter — it answers numbers, no entry."""
     rows = await session.execute(
         select(Fund.level, func.sum(FundEntry.amount_vnd)).join(Fund, Fund.id == FundEntry.fund_id)
         .where(FundEntry.delivery_id == delivery_id, FundEntry.kind.in_(("spend", "refund", "reversal")))

@@ -10,7 +10,8 @@ from typing import NamedTuple
 DONATION, SPEND, TRANSFER_OUT, TRANSFER_IN = "donation", "spend", "transfer_out", "transfer_in"
 REFUND = "refund"  # money of a spend coming back into the fund (unused, returned), linked to that spend
 REVERSAL = "reversal"  # cancels one earlier entry (a mistake): its amount negated, linked to it
-SIGN = {DONATION: 1, TRANSFER_IN: 1, REFUND: 1, SPEND: -1, TRANSFER_OUT: -1}
+SIGN = {DONATION: 1, TRANSFER_IN: 1, REFUND: 1, SPEND: -1, TRANSFER_OUT: -1,
+        REVERSAL: 1}  # a reversal's amount is given signed (the reversed entry's, negated)
 # What may be reversed directly: a transfer only from its sending side (both lines go together).
 REVERSIBLE = (DONATION, SPEND, REFUND, TRANSFER_OUT)
 DONOR_KINDS = ("enterprise", "organisation", "individual", "agency", "community", "other")

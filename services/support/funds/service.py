@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import events
 from services.support.catalogue import repository as catalogue
+from services.support.catalogue.rules import vnn_fund_levels
 from services.support.deliveries.models import Delivery
 from services.support.deliveries.rules import RECORDED
-from services.support.deliveries.service import VNN_FUND
 from services.support.deliveries.service import load as load_delivery
 from services.support.funds import repository, rules
 from services.support.funds.models import Fund, FundEntry
@@ -55,13 +55,12 @@ def _future(day: date) -> None:
                       errors=[{"field": "occurred_on", "reason": "in the future"}])
 
 
-def _insufficient(fund: Fund, amount: int, day: date, lowest: rules.Lowest | None = None,
-                 balance: int | None = None) -> Problem:
+def _insufficient(fund: Fund, amount: int, day: date, lowest: rules.Lowest, balance: int | None = None) -> Problem:
     """409 `insufficient_balance`: the amount is more than the balance (field `amount_vnd`), or dated
     `day` it would leave a day from then on below zero (field `occurred_on`). `balance_vnd` is the
     fund's balance now, `available_vnd` what may go out dated `day`."""
     held = fund.balance_vnd if balance is None else balance
-    low = lowest if lowest is not None else rules.Lowest(held, day)
+    low = lowest
     available = max(low.balance_vnd, 0)
     if amount > held:
         field, reason = "amount_vnd", f"more than the {held} VND the fund holds"
@@ -132,7 +131,7 @@ def _event(type_: str, fund: Fund, entry: FundEntry, version: int, **extra: Any)
 def _entry(principal: Principal, fund: Fund, kind: str, amount: int, balance: int, day: date,
            **fields: Any) -> FundEntry:
     return FundEntry(id=uuid7(), fund_id=fund.id, unit_path=fund.unit_path, kind=kind,
-                     amount_vnd=rules.SIGN.get(kind, 1) * amount, balance_after=balance, occurred_on=day,
+                     amount_vnd=rules.SIGN[kind] * amount, balance_after=balance, occurred_on=day,
                      recorded_by=principal.id, recorded_at=clock.now(),
                      **fields)
 
@@ -164,9 +163,8 @@ async def _fund_part(session: AsyncSession, fund: Fund, delivery: Delivery) -> i
     (kind `vnn_fund`) of this fund's level — a commune's fund does not pay the district fund's part.
     422 naming `delivery_id` when there is none (the detail lists the sources and their levels)."""
     refs = await catalogue.several(session, [("funding_source", f["source"]) for f in delivery.funding])
-    levels = {f["source"]: str(entry.fields.get("level")) for f in delivery.funding
-              if (entry := refs.get(("funding_source", f["source"]))) is not None
-              and entry.fields.get("kind") == VNN_FUND}
+    levels = vnn_fund_levels(delivery.funding,
+                             lambda code: (e.fields if (e := refs.get(("funding_source", code))) else None))
     part = sum(int(f["amount_vnd"]) for f in delivery.funding if levels.get(f["source"]) == fund.level)
     if part > 0:
         return part
@@ -197,7 +195,7 @@ async def _linked_delivery(session: AsyncSession, fund: Fund, delivery_id: UUID,
                       "the delivery must be a recorded delivery in the fund's unit or below",
                       errors=[{"field": "delivery_id", "reason": "not a recorded delivery of this fund's units"}])
     part = await _fund_part(session, fund, delivery)
-    paid = await repository.linked_at_level(session, delivery.id, fund.level)
+    paid = (await repository.linked_by_level(session, delivery.id)).get(fund.level, 0)
     if paid + amount > part:
         left = max(part - paid, 0)
         raise conflict("delivery_fund_part_exceeded",
