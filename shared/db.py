@@ -91,7 +91,7 @@ def _apply_scope(state: ORMExecuteState) -> None:
     principal: Principal | None = state.session.info.get(PRINCIPAL_KEY)
     if principal is None:
         raise UnscopedQueryError("scoped query in a session without principal; use a system session on purpose")
-    state.statement = known.filtered_for(tuple(principal.scope_paths))
+    state.statement = known.filtered_for(statement, tuple(principal.scope_paths))
 
 
 class _Known:
@@ -100,22 +100,20 @@ class _Known:
     hot paths keep theirs at module level) is traversed once, and its filtered copy, reused, keeps the
     cache key SQLAlchemy memoizes on it: the traversal and the key cost ~0.6 ms a request otherwise."""
 
-    __slots__ = ("models", "filtered", "_statement")
+    __slots__ = ("models", "filtered")
 
     MOST_SCOPES = 64  # distinct scopes remembered per statement; then it starts over
 
     def __init__(self, statement: Any) -> None:
         self.models = tuple(_models_mentioned(statement))
         self.filtered: dict[tuple[str, ...], Any] = {}
-        self._statement = weakref.ref(statement)
 
-    def filtered_for(self, paths: tuple[str, ...]) -> Any:
+    def filtered_for(self, statement: Any, paths: tuple[str, ...]) -> Any:
+        """`statement` (the one this was learnt from) with the scope filters of `paths`."""
         found = self.filtered.get(paths)
         if found is None:
             if len(self.filtered) >= self.MOST_SCOPES:
                 self.filtered.clear()
-            statement = self._statement()
-            assert statement is not None  # the caller holds it
             found = self.filtered[paths] = statement.options(*_scope_options(self.models, paths))
         return found
 
