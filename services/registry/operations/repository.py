@@ -4,12 +4,9 @@ their current members and the deprivation indicators they were last announced wi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 import asyncpg
-
-from shared.events import Event
 
 _UNITS = "SELECT path, hierarchy, level, name FROM units WHERE code = $1 AND ($2::text IS NULL OR hierarchy = $2) " \
          "ORDER BY hierarchy"
@@ -35,7 +32,6 @@ ORDER BY h.id
 LIMIT $3
 """
 
-_OUTBOX = "INSERT INTO outbox (id, subject, body) SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])"
 FIRST_ID = UUID(int=0)
 
 
@@ -46,9 +42,3 @@ async def units(conn: asyncpg.Connection, code: str, hierarchy: str | None) -> l
 async def households(conn: asyncpg.Connection, after: UUID, paths: Sequence[str] | None,
                      limit: int) -> list[asyncpg.Record]:
     return list(await conn.fetch(_BATCH, after, list(paths) if paths is not None else None, limit))
-
-
-async def write_outbox(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
-    """The events into the outbox (the registry's relay publishes them, as any other of its events)."""
-    columns: list[list[Any]] = [[e.id for e in events], [e.subject for e in events], [e.to_bytes() for e in events]]
-    await conn.execute(_OUTBOX, *columns)

@@ -31,7 +31,7 @@ from services.registry.operations import repository
 from services.registry.settings import RegistrySettings
 from shared.context import request_id_var
 from shared.db import asyncpg_dsn
-from shared.events import uuid7
+from shared.events import uuid7, write_events
 
 
 class RepublishError(RuntimeError):
@@ -72,7 +72,7 @@ async def republish(database_url: str, *, unit: str | None = None, hierarchy: st
                 rows = [dict(r) for r in await repository.households(conn, after, None if path is None else [path],
                                                                      batch)]
                 if rows:
-                    await repository.write_outbox(conn, [events.household_restated(r) for r in rows])
+                    await write_events(conn, [events.household_restated(r) for r in rows])
             if not rows:
                 return Republished(total, batches, path, correlation)
             after, total, batches = rows[-1]["id"], total + len(rows), batches + 1
