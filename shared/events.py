@@ -149,9 +149,18 @@ def packed(event: Event) -> OutboxRow:
     return event.id, event.subject, zlib.compress(event.to_bytes(), 1)
 
 
+class UnreadableBody(ValueError):
+    """An outbox body that is neither an event's JSON nor zlib-packed JSON."""
+
+
 def unpacked(body: bytes) -> bytes:
     """An outbox row's body as the event's JSON."""
-    return body if body[:1] == b"{" else zlib.decompress(body)
+    if body[:1] == b"{":
+        return body
+    try:
+        return zlib.decompress(body)
+    except zlib.error as exc:
+        raise UnreadableBody(f"neither JSON nor zlib-packed JSON ({exc})") from exc
 
 
 async def write_outbox(conn: Any, rows: Sequence[OutboxRow]) -> None:

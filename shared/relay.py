@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 
 from shared import tracing
 from shared.db import asyncpg_dsn
-from shared.events import envelope_field, unpacked
+from shared.events import UnreadableBody, envelope_field, unpacked
 from shared.metrics import OUTBOX_ERRORS, OUTBOX_OLDEST, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.tasks import stop_task
 
@@ -149,7 +149,10 @@ class OutboxRelay:
             spans: list[Any] = []
             futures = []
             for r in rows:
-                body = unpacked(r["body"])
+                try:
+                    body = unpacked(r["body"])
+                except UnreadableBody as exc:  # the outbox stops here: say which row stops it
+                    raise UnreadableBody(f"outbox row {r['id']} (seq {r['seq']}): {exc}") from exc
                 if sent and size + len(body) > self.max_batch_bytes:
                     self._cut = True  # the rest waits for the next batch
                     break

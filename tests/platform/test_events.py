@@ -7,6 +7,7 @@ rows in probe tables so each test can count exactly what was applied.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import Consumer, ConsumerRunner, RunnerOptions
 from shared.db import Database
-from shared.events import Event, packed, record_events, write_outbox
+from shared.events import Event, UnreadableBody, packed, record_events, write_outbox
 from shared.relay import OutboxRelay
 from shared.streams import DEAD_LETTER_STREAM, ensure_streams
 from tests.kit import Stack, eventually, fresh_database
@@ -216,6 +217,22 @@ async def test_a_packed_body_is_published_as_its_json_and_counts_as_that(backbon
     messages = [await b.js.get_msg("REGISTRY", seq) for seq in (1, 2, 3)]
     assert [Event.from_bytes(m.data).subject_id for m in messages] == ["big", "s0", "s1"]
     assert messages[0].data == big.to_bytes() and messages[0].headers["Nats-Msg-Id"] == str(big.id)
+
+
+async def test_an_unreadable_outbox_body_stops_the_relay_naming_its_row(backbone: Backbone) -> None:
+    """A body neither JSON nor packed JSON is not published, nor anything after it: the relay's error
+    names the row that stops the outbox, for the operator to mend."""
+    b = backbone
+    broken = uuid.uuid4()
+    async with b.producer.driver_connection() as conn, conn.transaction():
+        await write_outbox(conn, [(broken, TYPE, b"\x00not an event")])
+    relay = OutboxRelay(b.producer.url, b.js, "registry")
+    try:
+        with pytest.raises(UnreadableBody, match=f"outbox row {broken} "):
+            await relay.relay_once()
+    finally:
+        await relay.stop()
+    assert await stream_messages(b) == 0
 
 
 async def test_two_runners_of_one_consumer_apply_batches_one_at_a_time(backbone: Backbone) -> None:
