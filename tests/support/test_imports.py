@@ -135,7 +135,8 @@ def _import_workers() -> list[psutil.Process]:
 
 async def test_an_import_whose_worker_process_dies_fails_and_stores_nothing(support: Support,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preparer, "BATCH_ROWS", 400)  # five batches, each larger than a pipe holds
+    # Several batches (the first one event's worth), each larger than a pipe holds.
+    monkeypatch.setattr(preparer, "BATCH_ROWS", 400)
     monkeypatch.setattr(build, "EVENT_ITEMS", 50)
     code = _household_code(await support.household(A0, "poor"))
     rows = [["07207", code, "tet_gifts", "2024-01-20", "portion", "1", "500000", "state_central", "mttq"]] * 2000

@@ -107,7 +107,10 @@ class NumberRefused(ValueError):
 
 def _number(value: Any, what: str | None) -> Decimal:
     """A cell as a number: an XLSX number as it is, text the Vietnamese way (_NUMBER). `what` a whole
-    number counts (đồng, persons; None: a quantity) shapes the reason of a refusal."""
+    number counts (đồng, persons; None: a quantity) shapes the reason of a refusal. An XLSX TRUE/FALSE
+    cell is read as its text (and refused)."""
+    if type(value) is bool:
+        value = str(value)
     if type(value) is int:
         return Decimal(value)
     if type(value) is float and math.isfinite(value):
@@ -136,7 +139,7 @@ def _number(value: Any, what: str | None) -> Decimal:
 def _integer(value: Any, what: str = "persons", limit: int = MAX_COUNT) -> int:
     """A whole number ≥ 0 of `what` (đồng, persons), at most `limit`: refused with its reason when it
     has a fractional part (even ",00" or an XLSX 1.5), is negative, too large or not a number."""
-    number = _number(value, what) if type(value) is not bool else _number(str(value), what)
+    number = _number(value, what)
     if number != number.to_integral_value():
         raise NumberRefused(f"'{_text(value)}' has a fractional part: a whole number of {what} is expected")
     if number < 0:
@@ -148,7 +151,7 @@ def _integer(value: Any, what: str = "persons", limit: int = MAX_COUNT) -> int:
 
 def _quantity(value: Any) -> Decimal:
     """A quantity > 0 with at most 3 decimals and 16 digits (as a delivery's quantity)."""
-    number = _number(value, None) if type(value) is not bool else _number(str(value), None)
+    number = _number(value, None)
     if number <= 0:
         raise NumberRefused(f"'{_text(value)}' is not a positive number")
     exponent = number.normalize().as_tuple().exponent
