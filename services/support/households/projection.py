@@ -34,7 +34,7 @@ ON CONFLICT (path) DO UPDATE SET hierarchy = EXCLUDED.hierarchy, code = EXCLUDED
 WHERE u.version <= EXCLUDED.version
 """)
 
-# `status` NULL in `keep_status` rows (a `removed` event) keeps the status held; `deprived` NULL (an event
+# `status` NULL in a `removed` row (a `removed` event) keeps the status held; `deprived` NULL (an event
 # that does not carry the indicators: registered, updated, removed) keeps the indicators held, and
 # `members` NULL (assessed, removed) the member ids. Both are each row's values joined by commas
 # (unnest would flatten an array of arrays).
@@ -46,9 +46,9 @@ SELECT id, unit_path, household_code, commune_code, status, status_year, COALESC
 FROM unnest(CAST(:id AS uuid[]), CAST(:unit_path AS text[]), CAST(:household_code AS text[]),
             CAST(:commune_code AS text[]), CAST(:status AS text[]), CAST(:status_year AS int[]),
             CAST(:member_count AS int[]), CAST(:deprived AS text[]), CAST(:members AS text[]), CAST(:removed AS bool[]),
-            CAST(:version AS int[]), CAST(:changed_at AS timestamptz[]), CAST(:keep_status AS bool[]))
+            CAST(:version AS int[]), CAST(:changed_at AS timestamptz[]))
      AS t(id, unit_path, household_code, commune_code, status, status_year, member_count, deprived, members, removed,
-          version, changed_at, keep_status)
+          version, changed_at)
 ON CONFLICT (id) DO UPDATE SET
     unit_path = EXCLUDED.unit_path, commune_code = EXCLUDED.commune_code,
     household_code = COALESCE(EXCLUDED.household_code, h.household_code),
@@ -86,7 +86,7 @@ WHERE t.version < EXCLUDED.version
 """)
 
 _HOUSEHOLD_KEYS = ("id", "unit_path", "household_code", "commune_code", "status", "status_year", "member_count",
-                   "deprived", "members", "removed", "version", "changed_at", "keep_status")
+                   "deprived", "members", "removed", "version", "changed_at")
 
 
 def _newest(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def _household_row(event: Event) -> dict[str, Any]:
             "status_year": None, "member_count": p.get("member_count"), "deprived": None,
             "members": _joined(p.get("member_ids")), "removed": False,
             "version": event.version,
-            "changed_at": event.occurred_at, "keep_status": False}
+            "changed_at": event.occurred_at}
 
 
 async def on_household(session: AsyncSession, events: list[Event]) -> None:
@@ -135,8 +135,8 @@ async def on_household(session: AsyncSession, events: list[Event]) -> None:
 
 
 async def on_removed(session: AsyncSession, events: list[Event]) -> None:
-    await _apply_households(session, [{**_household_row(e), "status": None, "members": None, "removed": True,
-                                       "keep_status": True} for e in events])
+    await _apply_households(session, [{**_household_row(e), "status": None, "members": None, "removed": True}
+                                      for e in events])
 
 
 async def on_restated(session: AsyncSession, events: list[Event]) -> None:
@@ -165,7 +165,7 @@ def _assessed_household(item: dict[str, Any], version: int, unit_path: str | Non
             "household_code": item.get("household_code"), "commune_code": item["commune_code"],
             "status": None, "status_year": None, "member_count": item.get("member_count"),
             "deprived": _joined(item.get("deprived_indicators")), "members": _joined(item.get("member_ids")),
-            "removed": False, "version": version, "changed_at": occurred_at, "keep_status": False}
+            "removed": False, "version": version, "changed_at": occurred_at}
 
 
 async def on_assessed(session: AsyncSession, events: list[Event]) -> None:
