@@ -18,10 +18,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
-from services.support.gaps.rules import cell
 from shared.text import neutralise_formula
 
 CHUNK = 64 * 1024
+
+
+def cell(value: Any) -> Any:
+    """A value as one export cell: a list (indicator codes) is joined by `;`."""
+    return ";".join(value) if isinstance(value, list) else value
 
 
 def _values(item: BaseModel, fields: tuple[str, ...]) -> list[Any]:

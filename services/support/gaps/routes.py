@@ -36,6 +36,7 @@ from services.support.gaps.schemas import (
 from services.support.households import repository as units
 from shared import clock
 from shared.errors import Problem
+from shared.pagination import batches, count
 from shared.principal import Principal
 
 router = APIRouter(prefix="/support/gaps", tags=["support coverage gaps"])
@@ -85,9 +86,9 @@ async def _answer(request: Request, principal: Principal, session: DbSession, qu
         rows = service.batches_in_own_session(request.app.state.db, principal, query)
         return StreamingResponse(export.csv_chunks(_items(rows, to_item), columns), media_type=CSV,
                                  headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if (refusal := rules.xlsx_too_many(await service.count(session, query))) is not None:
+    if (refusal := rules.xlsx_too_many(await count(session, query))) is not None:
         raise Problem(413, "export_too_large", "Too many rows for XLSX", refusal)
-    handle, size = await export.xlsx_file(_items(service.batches(session, query), to_item), columns, sheet)
+    handle, size = await export.xlsx_file(_items(batches(session, query, service.BATCH), to_item), columns, sheet)
     return StreamingResponse(export.file_chunks(handle), media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="{name}.xlsx"', "Content-Length": str(size)})
 

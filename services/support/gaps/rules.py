@@ -3,8 +3,6 @@ XLSX sheet can hold. No database, no clock."""
 
 from __future__ import annotations
 
-from typing import Any
-
 # Poor and near-poor households without a health-insurance card delivery this year.
 HEALTH_INSURANCE_STATUSES = ("poor", "near_poor")
 # Poor households with a temporary or damaged house and no housing support: the registry's
@@ -27,8 +25,3 @@ def xlsx_too_many(count: int) -> str | None:
         return None
     return (f"The list holds {count:,} rows; an XLSX sheet holds at most {XLSX_MAX_ROWS:,}. "
             "Ask for format=csv (the whole list) or a smaller unit.")
-
-
-def cell(value: Any) -> Any:
-    """A value as one export cell: a list (indicator codes) is joined by `;`."""
-    return ";".join(value) if isinstance(value, list) else value

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.catalogue import repository as catalogue
 from services.support.gaps import repository
 from shared.db import Database
+from shared.pagination import batches
 from shared.principal import Principal
 
 BATCH = 1000  # rows fetched from the cursor at a time
@@ -39,23 +40,10 @@ async def aggregate_cards(session: AsyncSession, unit_path: str | None, programm
             "aggregate_households": sum(int(households or 0) for households, _ in rows)}
 
 
-async def count(session: AsyncSession, query: Select[Any]) -> int:
-    return await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-
-
-async def batches(session: AsyncSession, query: Select[Any], size: int = BATCH) -> AsyncIterator[list[Any]]:
-    """Every row of `query`, `size` at a time, through a server-side cursor of `session` (its scope
-    filter applies): the entity itself when the query selects one thing, the whole row otherwise."""
-    result = await session.stream(query.execution_options(yield_per=size))
-    rows = result.scalars() if len(query.column_descriptions) == 1 else result
-    async for part in rows.partitions(size):
-        yield list(part)
-
-
 async def batches_in_own_session(db: Database, principal: Principal, query: Select[Any],
                                  size: int = BATCH) -> AsyncIterator[list[Any]]:
-    """`batches` in a session of its own, scoped to `principal`: for an answer streamed after the route
-    returned (the request's session is closed by then)."""
+    """`shared.pagination.batches` in a session of its own, scoped to `principal`: for an answer
+    streamed after the route returned (the request's session is closed by then)."""
     async with db.session(principal) as session:
         async for part in batches(session, query, size):
             yield part
